@@ -1,0 +1,5 @@
+/** Every command of the CLI. Add a command by exporting it from its own file and listing it here. */
+import { configValidate } from './config.ts';
+import type { Command } from './types.ts';
+
+export const commands: readonly Command[] = [configValidate];

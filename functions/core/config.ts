@@ -1,0 +1,289 @@
+/**
+ * The one configuration of recovery-drill: its schema, the runbook's values as defaults, and
+ * validation that reports every problem at once with the field path, the value and what was
+ * expected. Pure: reading the file is `functions/shared/config-file.ts`'s job.
+ */
+import { z } from 'zod';
+import { scheduleExpressionProblem } from './schedule.ts';
+
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const DB_IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$/;
+const SQL_TABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const region = () => z.string().regex(AWS_REGION, { error: 'expected an AWS region such as "eu-west-1"' });
+
+const relativePath = () =>
+  z
+    .string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), {
+      error: 'expected a path relative to app.repoPath, without ".."',
+    });
+
+const urlPath = () => z.string().regex(/^\/[^\s]*$/, { error: 'expected a URL path starting with "/"' });
+
+const schedule = () =>
+  z.string().superRefine((value, ctx) => {
+    const problem = scheduleExpressionProblem(value);
+    if (problem)
+      ctx.addIssue({ code: 'custom', message: `expected an EventBridge schedule expression: ${problem}` });
+  });
+
+const positiveInt = (max?: number) => {
+  const base = z.number().int().positive();
+  return max === undefined ? base : base.max(max);
+};
+
+export const configSchema = z.strictObject({
+  /** Shown in every escalation subject so on-call knows which deployment speaks. */
+  environment: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/)
+    .default('production'),
+  source: z.strictObject({
+    /** The RDS instance (engine postgres) that BT-CTS runs on. */
+    dbInstanceIdentifier: z
+      .string()
+      .regex(DB_IDENTIFIER, { error: 'expected an RDS DB instance identifier' })
+      .max(63),
+    region: region(),
+  }),
+  isolation: z.strictObject({
+    /** Region that holds the isolated copies. Must differ from source.region. */
+    copyRegion: region(),
+    /** Account that holds the isolated copies; null keeps them in the source account. */
+    copyAccountId: z
+      .string()
+      .regex(ACCOUNT_ID, { error: 'expected a 12-digit AWS account id' })
+      .nullable()
+      .default(null),
+    /** KMS key in the copy region; null lets the stack create one there. */
+    copyKmsKeyArn: z.string().startsWith('arn:aws').nullable().default(null),
+    /** Export each daily snapshot to the backup bucket as Parquet (for analysis, not restorable). */
+    exportToS3: z.boolean().default(false),
+  }),
+  targets: z
+    .strictObject({
+      rpoMinutes: positiveInt(24 * 60).default(60),
+      rtoMinutes: positiveInt(24 * 60).default(30),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      daily: positiveInt(3650).default(35),
+      monthly: z.number().int().min(0).max(1200).default(12),
+      maxDeletionsPerRun: z.number().int().min(0).max(1000).default(20),
+      /** Plan and report, delete nothing. */
+      dryRun: z.boolean().default(false),
+    })
+    .prefault({}),
+  schedules: z
+    .strictObject({
+      snapshot: schedule().default('cron(0 3 * * ? *)'),
+      rpoCheck: schedule().default('rate(15 minutes)'),
+      prune: schedule().default('cron(30 4 * * ? *)'),
+      drill: schedule().default('cron(0 6 ? 1,4,7,10 MON#1 *)'),
+      timezone: z.string().default('UTC'),
+    })
+    .prefault({}),
+  backupBucket: z
+    .strictObject({
+      objectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('GOVERNANCE'),
+      objectLockDays: positiveInt(36500).default(35),
+      noncurrentVersionExpirationDays: positiveInt(36500).default(400),
+    })
+    .prefault({}),
+  notifications: z
+    .strictObject({
+      emails: z.array(z.email()).default([]),
+      slack: z
+        .strictObject({
+          workspaceId: z
+            .string()
+            .regex(/^[A-Z0-9]{9,}$/, { error: 'expected a Slack workspace (team) id such as "T0123ABCD"' }),
+          channelId: z
+            .string()
+            .regex(/^[A-Z0-9]{9,}$/, { error: 'expected a Slack channel id such as "C0123ABCD"' }),
+        })
+        .nullable()
+        .default(null),
+      webhookUrl: z
+        .url({ protocol: /^https$/ })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
+  app: z
+    .strictObject({
+      /** Checkout of the BT-CTS repository, relative to this config file or absolute. */
+      repoPath: z.string().min(1).default('.'),
+      envExample: relativePath().default('apps/api/.env.example'),
+      migrationsDir: relativePath().default('apps/api/prisma/migrations'),
+      schema: relativePath().default('apps/api/prisma/schema.prisma'),
+      migrateCommand: z.string().min(1).default('npm --workspace apps/api exec prisma migrate deploy'),
+      /** Command that starts the API (locally a child process, in AWS the container's command). */
+      startCommand: z.string().min(1).default('npm --workspace apps/api run start'),
+      /** Container image of the app for the ECS migrate and app tasks; null means drills use stagingBaseUrl. */
+      image: z.string().min(1).nullable().default(null),
+      port: positiveInt(65535).default(3000),
+      /** Smoke-test this URL instead of starting the app. */
+      stagingBaseUrl: z.url().nullable().default(null),
+    })
+    .prefault({}),
+  smoke: z
+    .strictObject({
+      healthPath: urlPath().default('/health'),
+      readyPath: urlPath().default('/health/ready'),
+      loginPath: urlPath().default('/api/auth/login'),
+      accountSearchPath: urlPath().default('/api/accounts?search='),
+      dayCurrentPath: urlPath().default('/api/day/current'),
+      recoveryEvaluatePath: urlPath().default('/api/admin/ops/recovery-evaluate'),
+      /** How long /health/ready may answer non-200 after the app started before READY_NOT_OK. */
+      readyBudgetSeconds: positiveInt(3600).default(120),
+      adminUsername: z.string().min(1).default('admin'),
+      accountSearchTerm: z.string().default('a'),
+    })
+    .prefault({}),
+  integrity: z
+    .strictObject({
+      criticalTables: z
+        .array(z.string().regex(SQL_TABLE, { error: 'expected a SQL table name' }))
+        .min(1)
+        .default(['User', 'Account', 'Transaction', 'AuditLog']),
+    })
+    .prefault({}),
+  drill: z
+    .strictObject({
+      /** Every drill instance name starts with this; cleanup refuses anything else. */
+      instancePrefix: z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,30}$/)
+        .default('recovery-drill'),
+      instanceClass: z
+        .string()
+        .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/)
+        .default('db.t4g.medium'),
+      /** Overall limit of one drill execution. */
+      timeoutMinutes: positiveInt(24 * 60).default(120),
+      /** How long the restored instance may take to become available before RESTORE_FAILED. */
+      restoreTimeoutMinutes: positiveInt(24 * 60).default(90),
+    })
+    .prefault({}),
+  local: z
+    .strictObject({
+      /** Where the local engine keeps clusters, backups, WAL and reports (relative to the config file). */
+      stateDir: z.string().min(1).default('.recovery-drill'),
+      /** Bounds the local RPO, as RDS's 5-minute log upload does in AWS. */
+      archiveTimeoutSeconds: positiveInt(3600).default(60),
+      /** A local drill takes a fresh backup first when the newest is older than this. */
+      backupMaxAgeHours: positiveInt(24 * 35).default(24),
+    })
+    .prefault({}),
+});
+
+/** Configuration as written in `recovery-drill.config.json`: every field with a default may be left out. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** Configuration after defaults: every field present. */
+export type Config = z.output<typeof configSchema>;
+
+/** One problem in a configuration, with enough to fix it without reading the code. */
+export interface ConfigProblem {
+  /** Dotted path of the field, e.g. `targets.rpoMinutes`. */
+  readonly path: string;
+  /** The value found, as JSON (`undefined` when the field was missing). */
+  readonly value: string;
+  /** What was expected. */
+  readonly expected: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[], source = 'configuration', options?: ErrorOptions) {
+    super(
+      `${source} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p.path}: ${p.expected}; got ${p.value}`)
+        .join('\n')}`,
+      options,
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => {
+    if (typeof key === 'number') return `${acc}[${key}]`;
+    return acc === '' ? String(key) : `${acc}.${String(key)}`;
+  }, '');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing (the field is required)';
+  const json = JSON.stringify(value);
+  return json.length > 120 ? `${json.slice(0, 117)}...` : json;
+}
+
+/** Cross-field rules that a field-by-field schema cannot express. */
+function crossFieldProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.isolation.copyRegion === config.source.region && config.isolation.copyAccountId === null) {
+    problems.push({
+      path: 'isolation.copyRegion',
+      value: show(config.isolation.copyRegion),
+      expected:
+        'a region other than source.region (or a copyAccountId): a copy beside the original is not isolated',
+    });
+  }
+  if (config.drill.restoreTimeoutMinutes >= config.drill.timeoutMinutes) {
+    problems.push({
+      path: 'drill.restoreTimeoutMinutes',
+      value: show(config.drill.restoreTimeoutMinutes),
+      expected: `less than drill.timeoutMinutes (${config.drill.timeoutMinutes}), so a slow restore is reported and cleaned up`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Validates a parsed configuration document and merges it over the defaults.
+ * @throws ConfigError listing every problem at once.
+ */
+export function parseConfig(input: unknown, source?: string): Config {
+  const result = configSchema.safeParse(input, { reportInput: true });
+  if (!result.success) {
+    const problems: ConfigProblem[] = [];
+    for (const issue of result.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) {
+          problems.push({
+            path: formatPath([...issue.path, key]),
+            value: show(valueAt(input, [...issue.path, key])),
+            expected:
+              'no such setting (unknown keys are refused so that a typo never falls back to a default)',
+          });
+        }
+        continue;
+      }
+      problems.push({
+        path: formatPath(issue.path),
+        value: show(valueAt(input, issue.path)),
+        expected: issue.message,
+      });
+    }
+    throw new ConfigError(problems, source);
+  }
+  const problems = crossFieldProblems(result.data);
+  if (problems.length > 0) throw new ConfigError(problems, source);
+  return result.data;
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../functions/core/config.ts';
+
+const minimal = () => ({
+  source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
+  isolation: { copyRegion: 'eu-central-1' },
+});
+
+function problemsOf(input: unknown) {
+  try {
+    parseConfig(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  it('fills in the runbook defaults under a minimal file', () => {
+    const config = parseConfig(minimal());
+    expect(config.targets).toEqual({ rpoMinutes: 60, rtoMinutes: 30 });
+    expect(config.retention).toEqual({ daily: 35, monthly: 12, maxDeletionsPerRun: 20, dryRun: false });
+    expect(config.schedules.snapshot).toBe('cron(0 3 * * ? *)');
+    expect(config.schedules.rpoCheck).toBe('rate(15 minutes)');
+    expect(config.schedules.drill).toBe('cron(0 6 ? 1,4,7,10 MON#1 *)');
+    expect(config.app.migrateCommand).toBe('npm --workspace apps/api exec prisma migrate deploy');
+    expect(config.app.envExample).toBe('apps/api/.env.example');
+    expect(config.app.migrationsDir).toBe('apps/api/prisma/migrations');
+    expect(config.app.schema).toBe('apps/api/prisma/schema.prisma');
+    expect(config.integrity.criticalTables).toEqual(['User', 'Account', 'Transaction', 'AuditLog']);
+    expect(config.smoke).toMatchObject({
+      healthPath: '/health',
+      readyPath: '/health/ready',
+      dayCurrentPath: '/api/day/current',
+      recoveryEvaluatePath: '/api/admin/ops/recovery-evaluate',
+    });
+  });
+
+  it('merges a partial section over the defaults', () => {
+    const config = parseConfig({ ...minimal(), targets: { rpoMinutes: 15 } });
+    expect(config.targets).toEqual({ rpoMinutes: 15, rtoMinutes: 30 });
+  });
+
+  it('refuses an unknown key instead of falling back to a default', () => {
+    const problems = problemsOf({ ...minimal(), targets: { rpoMinutse: 15 } });
+    expect(problems).toEqual([expect.objectContaining({ path: 'targets.rpoMinutse', value: '15' })]);
+  });
+
+  it('reports every problem at once with path, value and expectation', () => {
+    const problems = problemsOf({
+      ...minimal(),
+      targets: { rpoMinutes: -5, rtoMinutes: 'soon' },
+      retention: { daily: 1.5 },
+      notifications: { emails: ['not-an-email'] },
+    });
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      'notifications.emails[0]',
+      'retention.daily',
+      'targets.rpoMinutes',
+      'targets.rtoMinutes',
+    ]);
+    const rpo = problems.find((p) => p.path === 'targets.rpoMinutes');
+    expect(rpo?.value).toBe('-5');
+    expect(rpo?.expected).toMatch(/>0/);
+  });
+
+  it('names a missing required field', () => {
+    const problems = problemsOf({ isolation: { copyRegion: 'eu-central-1' } });
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'source', value: expect.stringMatching(/required/) }),
+    ]);
+  });
+
+  it.each([
+    ['cron(0 3 * * *)', /6 fields/],
+    ['cron(0 3 * * MON *)', /exactly one of day-of-month and day-of-week/],
+    ['cron(61 3 * * ? *)', /minutes field/],
+    ['rate(1 hours)', /singular/],
+    ['rate(5 minute)', /plural/],
+    ['every 15 minutes', /expected "rate/],
+  ])('refuses the schedule %s', (expression, why) => {
+    const problems = problemsOf({ ...minimal(), schedules: { rpoCheck: expression } });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.path).toBe('schedules.rpoCheck');
+    expect(problems[0]?.expected).toMatch(why);
+  });
+
+  it.each(['cron(0 6 ? 1,4,7,10 MON#1 *)', 'cron(0/15 * * * ? *)', 'rate(1 hour)', 'cron(30 4 L * ? 2027)'])(
+    'accepts the schedule %s',
+    (expression) => {
+      expect(parseConfig({ ...minimal(), schedules: { prune: expression } }).schedules.prune).toBe(
+        expression,
+      );
+    },
+  );
+
+  it('refuses an isolated copy in the source region of the same account', () => {
+    const problems = problemsOf({ ...minimal(), isolation: { copyRegion: 'eu-west-1' } });
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'isolation.copyRegion', value: '"eu-west-1"' }),
+    ]);
+  });
+
+  it('refuses an artifact path that climbs out of the app repository', () => {
+    const problems = problemsOf({ ...minimal(), app: { schema: '../secrets/schema.prisma' } });
+    expect(problems).toEqual([expect.objectContaining({ path: 'app.schema' })]);
+  });
+});
