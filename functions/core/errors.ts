@@ -16,3 +16,48 @@ export class InputError extends Error {
     this.value = value;
   }
 }
+
+/** One problem in an input, so a caller can fix everything in one go instead of one error per try. */
+export interface InputProblem {
+  /** Dotted path of the offending field, e.g. `snapshots[3].createdAt`. */
+  readonly field: string;
+  readonly value: unknown;
+  /** What was expected, as a phrase ("an ISO-8601 time with a zone"). */
+  readonly expected: string;
+}
+
+/** Longest rendering of a bad value in a message: a pasted log line must not flood a terminal. */
+const MAX_SHOWN_VALUE = 120;
+
+/** Renders a bad value for a message: JSON, shortened, `nothing` when missing. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? String(value);
+  } catch {
+    json = String(value);
+  }
+  return json.length > MAX_SHOWN_VALUE ? `${json.slice(0, MAX_SHOWN_VALUE - 3)}...` : json;
+}
+
+/**
+ * Several problems in one input, reported at once. It is an `InputError` (field = the first
+ * problem's) so every caller that maps `InputError` to exit 2 or to a refused drill keeps working.
+ */
+export class InputProblemsError extends InputError {
+  readonly problems: readonly InputProblem[];
+
+  constructor(subject: string, problems: readonly InputProblem[], options?: ErrorOptions) {
+    const first = problems[0] ?? { field: subject, value: undefined, expected: 'a valid value' };
+    super(first.field, first.value, first.expected, options);
+    this.name = 'InputProblemsError';
+    this.problems = problems;
+    this.message =
+      problems.length === 1
+        ? `${subject} is invalid: ${first.field}: ${first.expected}; got ${showValue(first.value)}`
+        : `${subject} is invalid (${problems.length} problems):\n${problems
+            .map((p) => `  - ${p.field}: ${p.expected}; got ${showValue(p.value)}`)
+            .join('\n')}`;
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * What to escalate, how loudly, and what the on-call engineer does first (runbook "Failure
+ * Escalation" and design.md "Escalation classes"). The classes are a contract: SNS message
+ * attributes, Step Functions error names and dashboards match on them.
+ */
+import type { Evaluation } from './evaluate.ts';
+import { redactCredentials } from './redact.ts';
+
+export const ESCALATION_CLASSES = [
+  'READY_NOT_OK',
+  'MIGRATION_FAILED',
+  'AUTH_WRITE_FAILED',
+  'INTEGRITY_FAILED',
+  'SMOKE_FAILED',
+  'RPO_BREACHED',
+  'RTO_BREACHED',
+  'RESTORE_FAILED',
+  'BACKUP_FAILED',
+  'BACKUP_STALE',
+  'PRUNE_BLOCKED',
+  'CLEANUP_FAILED',
+] as const;
+export type EscalationClass = (typeof ESCALATION_CLASSES)[number];
+
+/** critical: page now (recovery is not proven or not possible); high: today; warning: this week. */
+export type Severity = 'critical' | 'high' | 'warning';
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'warning'];
+
+export interface EscalationRule {
+  class: EscalationClass;
+  severity: Severity;
+  title: string;
+  /** When the class is raised. */
+  when: string;
+  /** Where in the runbook this comes from. */
+  runbookStep: string;
+  /** First thing to do, for an engineer who has never seen this project. */
+  remediation: string;
+  /** What a healthy run shows instead (the "expected" column of a drill's deviations). */
+  expected: string;
+}
+
+export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>> = {
+  READY_NOT_OK: {
+    class: 'READY_NOT_OK',
+    severity: 'critical',
+    title: 'API not ready after restore',
+    when: '/health/ready still answers non-200 (e.g. 503) within smoke.readyBudgetSeconds after the app started on the restored database',
+    runbookStep: 'Failure Escalation 1; Restore Procedure 5',
+    remediation:
+      'Read the body of GET /health/ready in the drill report (it names the failing dependency), then the app task logs. ' +
+      'Usual causes: the app cannot reach the restored database (security group, secret), or a migration is still pending.',
+    expected: '/health/ready answers 200 within the readiness budget',
+  },
+  MIGRATION_FAILED: {
+    class: 'MIGRATION_FAILED',
+    severity: 'critical',
+    title: 'Migration deploy failed on the restored database',
+    when: 'schema drift was detected and the migrate command (prisma migrate deploy) failed',
+    runbookStep: 'Failure Escalation 2; Restore Procedure 4',
+    remediation:
+      'Open the migrate task log in the drill report and find the failing migration in _prisma_migrations ' +
+      '(finished_at is null, logs holds the SQL error). Fix the migration in the app repository; never edit ' +
+      'production data by hand to make a drill pass.',
+    expected: 'pending migrations apply cleanly and _prisma_migrations matches the captured migrations',
+  },
+  AUTH_WRITE_FAILED: {
+    class: 'AUTH_WRITE_FAILED',
+    severity: 'critical',
+    title: 'Admin login or session write failed after restore',
+    when: 'POST to the login path did not return a session (the session row could not be written)',
+    runbookStep: 'Failure Escalation 3; Restore Procedure 6 (login as admin)',
+    remediation:
+      'Check the login response status in the drill report: 401 means the admin credentials in the drill secret ' +
+      'do not match the restored users; 500/503 means the Session table is not writable (read-only database, ' +
+      'missing table or sequence). Confirm with the app logs of the drill task.',
+    expected: 'admin login succeeds and writes a session',
+  },
+  INTEGRITY_FAILED: {
+    class: 'INTEGRITY_FAILED',
+    severity: 'critical',
+    title: 'Critical table integrity check failed',
+    when: 'a critical table (User, Account, Transaction, AuditLog) is missing, empty, has orphaned references or rows newer than the restore point',
+    runbookStep: 'Failure Escalation 4',
+    remediation:
+      'The report names the table and the failed check. Compare row counts and the newest timestamps with the ' +
+      'production database. Treat it as possible data loss until explained: keep the failing snapshot, do not prune.',
+    expected:
+      'every critical table present, non-empty, referentially whole and no newer than the restore point',
+  },
+  SMOKE_FAILED: {
+    class: 'SMOKE_FAILED',
+    severity: 'high',
+    title: 'Smoke check failed after restore',
+    when: 'account search or the business-day state read (/api/day/current) failed',
+    runbookStep: 'Restore Procedure 6',
+    remediation:
+      'Call the failing path yourself against the drill URL in the report if the instance still exists; ' +
+      'check that the Account and DayState tables hold rows and that the app log shows no query errors.',
+    expected: 'account search and /api/day/current answer 200 with data',
+  },
+  RPO_BREACHED: {
+    class: 'RPO_BREACHED',
+    severity: 'high',
+    title: 'Recovery point objective missed',
+    when: 'measured data-loss window (target time minus restore point) is over targets.rpoMinutes',
+    runbookStep: 'Objectives (RPO < 1 hour); Restore Procedure 7',
+    remediation:
+      'Check the source instance in the RDS console: LatestRestorableTime should lag by at most ~5 minutes. ' +
+      'A large lag means transaction logs are not being archived (instance storage full, backups disabled, ' +
+      'backup retention set to 0). Restore automated backups before anything else.',
+    expected: 'data-loss window at most the RPO target',
+  },
+  RTO_BREACHED: {
+    class: 'RTO_BREACHED',
+    severity: 'high',
+    title: 'Recovery time objective missed',
+    when: 'time from drill start until every smoke check passed is over targets.rtoMinutes',
+    runbookStep: 'Objectives (RTO < 30 minutes); Restore Procedure 7',
+    remediation:
+      'Read the step timings in the drill report to find the slow step (usually the restore wait or the migrate ' +
+      'task). A slow restore points to instance class or storage size; record it as a deviation and review the ' +
+      'target or the drill instance class.',
+    expected: 'recovery completed within the RTO target',
+  },
+  RESTORE_FAILED: {
+    class: 'RESTORE_FAILED',
+    severity: 'critical',
+    title: 'Restore failed',
+    when: 'the point-in-time restore, the wait for the instance or the connection to it failed or timed out',
+    runbookStep: 'Restore Procedure 1-3',
+    remediation:
+      'Look up the drill instance in the RDS console (name starts with the drill prefix) and read its events. ' +
+      'Common causes: target time outside the restorable window, instance quota reached, KMS key not usable, ' +
+      'subnet group missing. Run a new drill with targetTime "latest" once fixed.',
+    expected: 'a restored instance available and reachable within the restore timeout',
+  },
+  BACKUP_FAILED: {
+    class: 'BACKUP_FAILED',
+    severity: 'high',
+    title: 'Backup failed',
+    when: 'the daily snapshot, its isolated copy or its S3 export failed',
+    runbookStep: 'Backup Policy 1 and 4',
+    remediation:
+      "Read the snapshot function's log for the RDS error. Check snapshot quota, the KMS key policy in the copy " +
+      'region, and that the source instance is available. Then invoke the snapshot function by hand: it is ' +
+      'idempotent per day.',
+    expected: "today's snapshot created and copied to the isolated location",
+  },
+  BACKUP_STALE: {
+    class: 'BACKUP_STALE',
+    severity: 'critical',
+    title: 'Backups are stale: RPO at risk now',
+    when: 'the lag of LatestRestorableTime or the age of the newest snapshot is over the RPO target',
+    runbookStep: 'Objectives (RPO < 1 hour); Backup Policy 2',
+    remediation:
+      'In the RDS console check the source instance status and backup retention (must be > 0) and its events for ' +
+      'log archiving errors (storage full, instance stopped). Until fixed, production can lose more data than ' +
+      'the RPO allows: tell the service owner.',
+    expected: 'restorable-time lag and newest snapshot age within the RPO target',
+  },
+  PRUNE_BLOCKED: {
+    class: 'PRUNE_BLOCKED',
+    severity: 'warning',
+    title: 'Snapshot pruning refused',
+    when: 'pruning deleted nothing because the listing was incomplete or a safety limit was hit',
+    runbookStep: 'Backup Policy 3 (35 daily + 12 monthly)',
+    remediation:
+      'Nothing was deleted, so no restore point is at risk. Read the plan stored in the backup bucket ' +
+      '(`blocked` says why); a repeating listing failure usually means throttling or a missing ' +
+      'rds:DescribeDBSnapshots permission. Storage cost grows until it is fixed.',
+    expected: 'a complete snapshot listing and a prune within the deletion cap',
+  },
+  CLEANUP_FAILED: {
+    class: 'CLEANUP_FAILED',
+    severity: 'high',
+    title: 'Drill resources left behind',
+    when: 'a drill instance, task or secret could not be removed',
+    runbookStep: 'Quarterly Recovery Drill 1 (non-production environment)',
+    remediation:
+      'A copy of production data is still running. Find resources tagged with this drill id (name starts with the ' +
+      'drill prefix) and delete them; `recovery-drill` cleanup refuses anything without the drill tag, so a ' +
+      'manual delete must check the tag too. Disable deletion protection first if it is set.',
+    expected: 'every drill resource removed',
+  },
+};
+
+type EvidenceValue = string | number | boolean | null;
+
+export interface Escalation {
+  class: EscalationClass;
+  severity: Severity;
+  /** Drill id or job id. */
+  id: string;
+  /** What was observed. */
+  message: string;
+  runbookStep: string;
+  remediation: string;
+  evidence: Record<string, EvidenceValue>;
+}
+
+function redactEvidence(evidence: Record<string, EvidenceValue>): Record<string, EvidenceValue> {
+  const out: Record<string, EvidenceValue> = {};
+  for (const [key, value] of Object.entries(evidence))
+    out[key] = typeof value === 'string' ? redactCredentials(value) : value;
+  return out;
+}
+
+/** Builds an escalation from its class's rule; credentials in the message or evidence are masked. */
+export function createEscalation(
+  cls: EscalationClass,
+  id: string,
+  message: string,
+  evidence: Escalation['evidence'] = {},
+): Escalation {
+  const rule = ESCALATION_RULES[cls];
+  if (!rule) throw new TypeError(`unknown escalation class ${JSON.stringify(cls)}`);
+  return {
+    class: cls,
+    severity: rule.severity,
+    id,
+    message: redactCredentials(message),
+    runbookStep: rule.runbookStep,
+    remediation: rule.remediation,
+    evidence: redactEvidence(evidence),
+  };
+}
+
+/** The drill's steps in order; the state machine's states use exactly these names. */
+export const DRILL_STEPS = [
+  'validate',
+  'restore',
+  'wait',
+  'connect',
+  'detect-drift',
+  'migrate',
+  'start-app',
+  'smoke-health',
+  'smoke-ready',
+  'smoke-login',
+  'smoke-search',
+  'smoke-day',
+  'integrity',
+  'evaluate',
+  'report',
+  'notify',
+  'cleanup',
+] as const;
+export type DrillStepName = (typeof DRILL_STEPS)[number];
+
+export interface StepOutcome {
+  name: DrillStepName;
+  startedAt: string;
+  endedAt: string;
+  /** `warning`: something optional went wrong (e.g. the app's recovery-evaluate endpoint is down). */
+  outcome: 'passed' | 'failed' | 'skipped' | 'warning';
+  detail: string;
+  evidence?: Record<string, EvidenceValue>;
+}
+
+/**
+ * Which class a failed step raises. Steps not listed (validate, evaluate, report, notify) raise
+ * none: a refused input created nothing, and the others fail the drill without a runbook class.
+ */
+export const STEP_ESCALATION: Readonly<Partial<Record<DrillStepName, EscalationClass>>> = {
+  restore: 'RESTORE_FAILED',
+  wait: 'RESTORE_FAILED',
+  connect: 'RESTORE_FAILED',
+  'detect-drift': 'MIGRATION_FAILED',
+  migrate: 'MIGRATION_FAILED',
+  'start-app': 'READY_NOT_OK',
+  'smoke-health': 'READY_NOT_OK',
+  'smoke-ready': 'READY_NOT_OK',
+  'smoke-login': 'AUTH_WRITE_FAILED',
+  'smoke-search': 'SMOKE_FAILED',
+  'smoke-day': 'SMOKE_FAILED',
+  integrity: 'INTEGRITY_FAILED',
+  cleanup: 'CLEANUP_FAILED',
+};
+
+/**
+ * Turns a drill's step outcomes and its evaluation into escalations: one per class (a class raised
+ * by several steps names each of them), in the order of ESCALATION_CLASSES.
+ */
+export function escalationsFromOutcomes(
+  drillId: string,
+  steps: StepOutcome[],
+  evaluation: Evaluation | null,
+): Escalation[] {
+  const byClass = new Map<EscalationClass, StepOutcome[]>();
+  for (const step of steps) {
+    if (step.outcome !== 'failed') continue;
+    const cls = STEP_ESCALATION[step.name];
+    if (!cls) continue;
+    const list = byClass.get(cls);
+    if (list) list.push(step);
+    else byClass.set(cls, [step]);
+  }
+  const found = new Map<EscalationClass, Escalation>();
+  for (const [cls, failed] of byClass) {
+    const evidence: Record<string, EvidenceValue> = { failedSteps: failed.map((s) => s.name).join(', ') };
+    for (const step of failed) {
+      evidence[`${step.name}.startedAt`] = step.startedAt;
+      evidence[`${step.name}.endedAt`] = step.endedAt;
+      for (const [key, value] of Object.entries(step.evidence ?? {})) evidence[`${step.name}.${key}`] = value;
+    }
+    const message = failed.map((s) => `${s.name} failed: ${s.detail}`).join('; ');
+    found.set(cls, createEscalation(cls, drillId, message, evidence));
+  }
+  if (evaluation && !evaluation.rpo.passed) {
+    const { measuredMinutes, targetMinutes } = evaluation.rpo;
+    found.set(
+      'RPO_BREACHED',
+      createEscalation(
+        'RPO_BREACHED',
+        drillId,
+        `data-loss window ${measuredMinutes} min is over the RPO target of ${targetMinutes} min`,
+        { rpoMinutes: measuredMinutes, targetRpoMinutes: targetMinutes },
+      ),
+    );
+  }
+  if (evaluation && !evaluation.rto.passed && evaluation.rto.measuredMinutes !== null) {
+    const { measuredMinutes, targetMinutes } = evaluation.rto;
+    found.set(
+      'RTO_BREACHED',
+      createEscalation(
+        'RTO_BREACHED',
+        drillId,
+        `recovery took ${measuredMinutes} min, over the RTO target of ${targetMinutes} min`,
+        { rtoMinutes: measuredMinutes, targetRtoMinutes: targetMinutes },
+      ),
+    );
+  }
+  return ESCALATION_CLASSES.flatMap((cls) => {
+    const e = found.get(cls);
+    return e ? [e] : [];
+  });
+}

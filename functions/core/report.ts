@@ -1,0 +1,255 @@
+/**
+ * The drill report: one JSON shape (a contract kept by the CLI's `--json` output and the reports
+ * stored in the backup bucket) and its Markdown rendering for the on-call engineer and the auditor
+ * (runbook "Quarterly Recovery Drill" 2-3: validate RPO/RTO, capture deviations and remediation).
+ */
+import {
+  ESCALATION_CLASSES,
+  ESCALATION_RULES,
+  type Escalation,
+  escalationsFromOutcomes,
+  STEP_ESCALATION,
+  type StepOutcome,
+} from './escalations.ts';
+import type { Evaluation, Targets } from './evaluate.ts';
+import { redactCredentials } from './redact.ts';
+
+/** Something that differed from what the runbook expects, and what to do about it. */
+export interface Deviation {
+  kind: string;
+  observed: string;
+  expected: string;
+  remediation: string;
+}
+
+/** The app's own verdict from `POST recovery-evaluate`, recorded beside ours (it may define RTO differently). */
+export interface AppVerdict {
+  /** HTTP status, or null when the endpoint could not be reached. */
+  httpStatus: number | null;
+  rpoPassed: boolean | null;
+  rtoPassed: boolean | null;
+  /** Short summary of the response, or why there is none. */
+  detail: string;
+}
+
+export interface DrillReport {
+  drillId: string;
+  /** True only when every step that ran passed, nothing escalated and RPO and RTO met their targets. */
+  passed: boolean;
+  targetTime: string;
+  restorePointAt: string | null;
+  startedAt: string;
+  readyAt: string | null;
+  endedAt: string | null;
+  rpoMinutes: number | null;
+  rtoMinutes: number | null;
+  targets: Targets;
+  steps: StepOutcome[];
+  escalations: Escalation[];
+  warnings: string[];
+  deviations: Deviation[];
+  environment: string | null;
+  mode: 'local' | 'aws' | null;
+  reason: string | null;
+  requestedBy: string | null;
+  dryRun: boolean;
+  /** T − newest critical row, the cross-check of the RPO. */
+  newestRowLagMinutes: number | null;
+  appVerdict: AppVerdict | null;
+}
+
+export interface BuildReportArgs {
+  drillId: string;
+  targetTime: string;
+  restorePointAt: string | null;
+  startedAt: string;
+  readyAt: string | null;
+  endedAt?: string | null;
+  targets: Targets;
+  steps: StepOutcome[];
+  /** Null when the drill did not get far enough to measure. */
+  evaluation: Evaluation | null;
+  environment?: string | null;
+  mode?: 'local' | 'aws' | null;
+  reason?: string | null;
+  requestedBy?: string | null;
+  dryRun?: boolean;
+  appVerdict?: AppVerdict | null;
+  /** Warnings found outside the steps (e.g. by the caller). */
+  warnings?: string[];
+}
+
+function deviationsOf(escalations: Escalation[], steps: StepOutcome[], args: BuildReportArgs): Deviation[] {
+  const deviations: Deviation[] = escalations.map((e) => ({
+    kind: e.class,
+    observed: e.message,
+    expected: ESCALATION_RULES[e.class].expected,
+    remediation: e.remediation,
+  }));
+  const unclassified = steps.filter((s) => s.outcome === 'failed' && STEP_ESCALATION[s.name] === undefined);
+  for (const step of unclassified) {
+    if (step.name === 'validate') continue;
+    deviations.push({
+      kind: 'STEP_FAILED',
+      observed: `${step.name} failed: ${step.detail}`,
+      expected: `the ${step.name} step passes`,
+      remediation: `Read the ${step.name} step's detail and the drill's execution history; rerun the drill once fixed.`,
+    });
+  }
+  if (!args.dryRun && args.evaluation === null && !steps.some((s) => s.outcome === 'failed')) {
+    deviations.push({
+      kind: 'NOT_MEASURED',
+      observed: 'the drill ended without an RPO/RTO evaluation',
+      expected: 'every drill measures RPO and RTO against the targets',
+      remediation: 'Check the evaluate step in the execution history; the drill proves nothing without it.',
+    });
+  }
+  return deviations;
+}
+
+function appVerdictWarnings(verdict: AppVerdict | null | undefined, evaluation: Evaluation | null): string[] {
+  if (!verdict) return [];
+  if (verdict.httpStatus === null || verdict.httpStatus >= 300)
+    return [`the app's recovery-evaluate verdict is missing: ${verdict.detail}`];
+  if (!evaluation) return [];
+  const warnings: string[] = [];
+  if (verdict.rpoPassed !== null && verdict.rpoPassed !== evaluation.rpo.passed)
+    warnings.push(
+      `the app's recovery-evaluate says RPO ${verdict.rpoPassed ? 'passed' : 'failed'}, ours ${evaluation.rpo.passed ? 'passed' : 'failed'}`,
+    );
+  if (verdict.rtoPassed !== null && verdict.rtoPassed !== evaluation.rto.passed)
+    warnings.push(
+      `the app's recovery-evaluate says RTO ${verdict.rtoPassed ? 'passed' : 'failed'}, ours ${evaluation.rto.passed ? 'passed' : 'failed'} ` +
+        '(the app measures RTO from the target time, we measure from drill start)',
+    );
+  return warnings;
+}
+
+/**
+ * Assembles a drill's report and derives what must not be left to the caller: the escalations
+ * (from the steps and the evaluation), the deviations, the warnings and whether the drill passed.
+ */
+export function buildReport(args: BuildReportArgs): DrillReport {
+  const escalations = escalationsFromOutcomes(args.drillId, args.steps, args.evaluation);
+  const warnings = [
+    ...(args.warnings ?? []),
+    ...args.steps.filter((s) => s.outcome === 'warning').map((s) => `${s.name}: ${s.detail}`),
+    ...(args.evaluation?.warnings ?? []),
+    ...appVerdictWarnings(args.appVerdict, args.evaluation),
+  ].map(redactCredentials);
+  const failedStep = args.steps.some((s) => s.outcome === 'failed');
+  const evaluation = args.evaluation;
+  const measuredOk = evaluation?.rpo.passed === true && evaluation.rto.passed && args.readyAt !== null;
+  const passed = escalations.length === 0 && !failedStep && (args.dryRun === true || measuredOk);
+  return {
+    drillId: args.drillId,
+    passed,
+    targetTime: args.targetTime,
+    restorePointAt: args.restorePointAt,
+    startedAt: args.startedAt,
+    readyAt: args.readyAt,
+    endedAt: args.endedAt ?? null,
+    rpoMinutes: args.evaluation?.rpoMinutes ?? null,
+    rtoMinutes: args.evaluation?.rtoMinutes ?? null,
+    targets: { rpoMinutes: args.targets.rpoMinutes, rtoMinutes: args.targets.rtoMinutes },
+    steps: args.steps.map((s) => ({ ...s, detail: redactCredentials(s.detail) })),
+    escalations,
+    warnings,
+    deviations: deviationsOf(escalations, args.steps, args).map((d) => ({
+      ...d,
+      observed: redactCredentials(d.observed),
+    })),
+    environment: args.environment ?? null,
+    mode: args.mode ?? null,
+    reason: args.reason ?? null,
+    requestedBy: args.requestedBy ?? null,
+    dryRun: args.dryRun ?? false,
+    newestRowLagMinutes: args.evaluation?.newestRowLagMinutes ?? null,
+    appVerdict: args.appVerdict ?? null,
+  };
+}
+
+/** Makes text safe inside a Markdown table cell. */
+function cell(text: string | number | boolean | null | undefined): string {
+  if (text === null || text === undefined || text === '') return '–';
+  return redactCredentials(String(text)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+function durationOf(step: StepOutcome): string {
+  const ms = Date.parse(step.endedAt) - Date.parse(step.startedAt);
+  if (!Number.isFinite(ms)) return '–';
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+function measured(value: number | null, target: number, passed: boolean | null): string {
+  if (value === null) return `not measured (target ${target} min)`;
+  return `${value} min (target ${target} min): ${passed ? 'met' : '**missed**'}`;
+}
+
+/** Renders a report for a person at 3 a.m. (verdict and first actions on top) and for an auditor (everything below). */
+export function renderReportMarkdown(report: DrillReport): string {
+  const lines: string[] = [];
+  const verdict = report.passed ? 'PASSED' : 'FAILED';
+  lines.push(`# Recovery drill ${cell(report.drillId)}: ${verdict}`, '');
+  if (report.dryRun) lines.push('> Dry run: input validated and plan shown; nothing was restored.', '');
+  if (report.escalations.length > 0) {
+    lines.push('## Escalations (act on these first)', '');
+    const ordered = [...report.escalations].sort(
+      (a, b) => ESCALATION_CLASSES.indexOf(a.class) - ESCALATION_CLASSES.indexOf(b.class),
+    );
+    for (const e of ordered) {
+      lines.push(`### ${e.class} (${e.severity}): ${cell(ESCALATION_RULES[e.class].title)}`, '');
+      lines.push(`- **Observed:** ${cell(e.message)}`);
+      lines.push(`- **Runbook:** ${cell(e.runbookStep)}`);
+      lines.push(`- **First action:** ${cell(e.remediation)}`);
+      const evidence = Object.entries(e.evidence);
+      if (evidence.length > 0)
+        lines.push(`- **Evidence:** ${evidence.map(([k, v]) => `${cell(k)} = ${cell(v)}`).join('; ')}`);
+      lines.push('');
+    }
+  }
+  const rpoPassed = report.rpoMinutes === null ? null : report.rpoMinutes <= report.targets.rpoMinutes;
+  const rtoPassed = report.rtoMinutes === null ? null : report.rtoMinutes <= report.targets.rtoMinutes;
+  lines.push('## Summary', '', '| | |', '|---|---|');
+  lines.push(`| Environment | ${cell(report.environment)}${report.mode ? ` (${report.mode})` : ''} |`);
+  lines.push(`| Requested by | ${cell(report.requestedBy)} |`);
+  lines.push(`| Reason | ${cell(report.reason)} |`);
+  lines.push(`| Target time (T) | ${cell(report.targetTime)} |`);
+  lines.push(`| Restore point (P) | ${cell(report.restorePointAt)} |`);
+  lines.push(`| Drill started | ${cell(report.startedAt)} |`);
+  lines.push(`| Ready (all smoke checks passed) | ${cell(report.readyAt)} |`);
+  lines.push(`| Drill ended | ${cell(report.endedAt)} |`);
+  lines.push(
+    `| RPO measured (T − P) | ${measured(report.rpoMinutes, report.targets.rpoMinutes, rpoPassed)} |`,
+  );
+  lines.push(
+    `| RTO measured (ready − start) | ${measured(report.rtoMinutes, report.targets.rtoMinutes, rtoPassed)} |`,
+  );
+  lines.push(
+    `| Newest critical row behind T | ${report.newestRowLagMinutes === null ? '–' : `${report.newestRowLagMinutes} min`} |`,
+  );
+  if (report.appVerdict) {
+    const v = report.appVerdict;
+    const part = (p: boolean | null) => (p === null ? 'n/a' : p ? 'met' : 'missed');
+    lines.push(
+      `| App's recovery-evaluate | ${v.httpStatus === null ? 'unreachable' : `HTTP ${v.httpStatus}`}; RPO ${part(v.rpoPassed)}, RTO ${part(v.rtoPassed)}; ${cell(v.detail)} |`,
+    );
+  }
+  lines.push('', '## Steps', '', '| step | outcome | started | took | detail |', '|---|---|---|---|---|');
+  for (const s of report.steps)
+    lines.push(
+      `| ${s.name} | ${s.outcome === 'failed' ? '**failed**' : s.outcome} | ${cell(s.startedAt)} | ${durationOf(s)} | ${cell(s.detail)} |`,
+    );
+  lines.push('', '## Deviations and remediation', '');
+  if (report.deviations.length === 0) lines.push('None: the drill matched the runbook.');
+  else {
+    lines.push('| kind | observed | expected | remediation |', '|---|---|---|---|');
+    for (const d of report.deviations)
+      lines.push(`| ${cell(d.kind)} | ${cell(d.observed)} | ${cell(d.expected)} | ${cell(d.remediation)} |`);
+  }
+  lines.push('', '## Warnings', '');
+  if (report.warnings.length === 0) lines.push('None.');
+  else for (const w of report.warnings) lines.push(`- ${cell(w)}`);
+  lines.push('');
+  return lines.join('\n');
+}
