@@ -1,5 +1,6 @@
 /** Every command of the CLI. Add a command by exporting it from its own file and listing it here. */
 import { configValidate } from './config.ts';
+import { retentionPlan } from './retention.ts';
 import type { Command } from './types.ts';
 
-export const commands: readonly Command[] = [configValidate];
+export const commands: readonly Command[] = [configValidate, retentionPlan];
