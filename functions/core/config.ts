@@ -65,8 +65,9 @@ export const configSchema = z.strictObject({
   }),
   targets: z
     .strictObject({
-      rpoMinutes: positiveInt(24 * 60).default(60),
-      rtoMinutes: positiveInt(24 * 60).default(30),
+      // Minutes, fractions allowed (a test or a very strict target may want seconds).
+      rpoMinutes: z.number().positive().max(24 * 60).default(60),
+      rtoMinutes: z.number().positive().max(24 * 60).default(30),
     })
     .prefault({}),
   retention: z
@@ -142,6 +143,12 @@ export const configSchema = z.strictObject({
       /** How long /health/ready may answer non-200 after the app started before READY_NOT_OK. */
       readyBudgetSeconds: positiveInt(3600).default(120),
       adminUsername: z.string().min(1).default('admin'),
+      /**
+       * Secrets Manager secret (name or ARN) holding the admin password for the login check in AWS.
+       * null: AWS drills fail the login check with a clear message; local drills use the local
+       * source's generated admin password.
+       */
+      adminPasswordSecret: z.string().min(1).nullable().default(null),
       accountSearchTerm: z.string().default('a'),
     })
     .prefault({}),
@@ -151,6 +158,8 @@ export const configSchema = z.strictObject({
         .array(z.string().regex(SQL_TABLE, { error: 'expected a SQL table name' }))
         .min(1)
         .default(['User', 'Account', 'Transaction', 'AuditLog']),
+      /** Column holding each row's creation time (Prisma's convention), for the restore-point checks. */
+      timestampColumn: z.string().regex(SQL_TABLE, { error: 'expected a SQL column name' }).default('createdAt'),
     })
     .prefault({}),
   drill: z
