@@ -1,0 +1,215 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import {
+  type DrillFunctionGroup,
+  type DrillTaskStep,
+  FAILURES_FIELD,
+  MIGRATE_TASK_FIELD,
+  RUN_MIGRATIONS_STATE,
+  taskState,
+  WAIT_FOR_RESTORE_STATE,
+} from '../../functions/drill/states.ts';
+
+/** Where and how the app's migrate command runs: an ECS Fargate task of the app's image. */
+export interface MigrateTaskProps {
+  readonly cluster: ecs.ICluster;
+  readonly taskDefinition: ecs.TaskDefinition;
+  readonly containerDefinition: ecs.ContainerDefinition;
+  /** The migrate command, as the container's command (`sh -c` is added by the caller when needed). */
+  readonly command: readonly string[];
+  readonly subnets: ec2.SubnetSelection;
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
+}
+
+export interface DrillStateMachineProps {
+  /** The drill's Lambda functions, by permission group (see `functions/drill/states.ts`). */
+  readonly functions: Readonly<Record<DrillFunctionGroup, lambda.IFunction>>;
+  readonly migrateTask: MigrateTaskProps;
+  /** Overall limit of one execution (config `drill.timeoutMinutes`). */
+  readonly timeout: Duration;
+  /** Longest a Lambda-backed step may run (the ready check waits up to its budget). */
+  readonly stepTimeout: Duration;
+  /** Encrypts the execution log group. */
+  readonly logKey: kms.IKey;
+  /**
+   * Retention of the execution log group.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The restore drill: one Standard, JSONPath state machine that runs in AWS and, through
+ * `aws-local-stepfunctions`, on one machine. Every step from the restore on has a `Catch` that
+ * records its error under `$.failures.<step>` and goes to cleanup, so a failure never leaves a
+ * drill resource behind; the report and notification follow cleanup on every path.
+ */
+export class DrillStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: DrillStateMachineProps) {
+    super(scope, id);
+    if (!Token.isUnresolved(props.timeout.toSeconds()) && props.timeout.toSeconds() < 600) {
+      throw new Error(`DrillStateMachine: timeout must be at least 10 minutes, got ${props.timeout.toHumanString()}`);
+    }
+    if (props.migrateTask.command.length === 0) {
+      throw new Error('DrillStateMachine: migrateTask.command must not be empty');
+    }
+
+    const invoke = (step: DrillTaskStep, resultPath: string) => {
+      const spec = taskState(step);
+      return new tasks.LambdaInvoke(this, spec.state, {
+        stateName: spec.state,
+        lambdaFunction: props.functions[spec.group],
+        payload: sfn.TaskInput.fromObject({ step, 'state.$': '$' }),
+        payloadResponseOnly: true,
+        resultPath,
+        taskTimeout: sfn.Timeout.duration(props.stepTimeout),
+      });
+    };
+
+    const cleanup = invoke('cleanup', '$.cleanup');
+    const report = invoke('report', '$.report');
+    const notify = invoke('notify', '$.notify');
+    const passed = new sfn.Succeed(this, 'Drill passed');
+    const failed = new sfn.Fail(this, 'Drill failed', {
+      error: 'DrillFailed',
+      cause: 'The drill failed: its report and escalations say what was observed and what to do.',
+    });
+    const notifyFailed = new sfn.Fail(this, 'Notification failed', {
+      error: 'NotifyFailed',
+      cause: 'The drill ran but its report or notification could not be delivered: see the execution history.',
+    });
+    cleanup.addCatch(report, { resultPath: `$.${FAILURES_FIELD}.cleanup` });
+    report.addCatch(notify, { resultPath: `$.${FAILURES_FIELD}.report` });
+    notify.addCatch(notifyFailed, { resultPath: `$.${FAILURES_FIELD}.notify` });
+    cleanup
+      .next(report)
+      .next(notify)
+      .next(
+        new sfn.Choice(this, 'Drill passed?')
+          .when(
+            sfn.Condition.and(
+              sfn.Condition.isPresent('$.report.passed'),
+              sfn.Condition.booleanEquals('$.report.passed', true),
+            ),
+            passed,
+          )
+          .otherwise(failed),
+      );
+
+    /** A step whose failure is recorded and sends the drill to cleanup. */
+    const guarded = <T extends sfn.TaskStateBase>(task: T, step: string): T => {
+      task.addCatch(cleanup, { resultPath: `$.${FAILURES_FIELD}.${step}` });
+      return task;
+    };
+
+    const validate = invoke('validate', '$.drill');
+    const refused = new sfn.Fail(this, 'Input refused', {
+      error: 'DrillInputError',
+      causePath: '$.refusal.Cause',
+    });
+    validate.addCatch(refused, { errors: ['DrillInputError', 'InputError'], resultPath: '$.refusal' });
+    // Any other failure of validation (e.g. the restorable window could not be read) still reports.
+    validate.addCatch(report, { resultPath: `$.${FAILURES_FIELD}.validate` });
+
+    const restore = guarded(invoke('restore', '$.restore'), 'restore');
+    const waitForRestore = new sfn.Wait(this, WAIT_FOR_RESTORE_STATE, {
+      stateName: WAIT_FOR_RESTORE_STATE,
+      time: sfn.WaitTime.secondsPath('$.restoreStatus.pollSeconds'),
+    });
+    const describeRestore = guarded(invoke('describeRestore', '$.restoreStatus'), 'describeRestore');
+    const connect = guarded(invoke('connect', '$.connection'), 'connect');
+    const detectDrift = guarded(invoke('detectDrift', '$.drift'), 'detectDrift');
+
+    const runMigrations = new tasks.EcsRunTask(this, RUN_MIGRATIONS_STATE, {
+      stateName: RUN_MIGRATIONS_STATE,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      cluster: props.migrateTask.cluster,
+      taskDefinition: props.migrateTask.taskDefinition,
+      launchTarget: new tasks.EcsFargateLaunchTarget(),
+      assignPublicIp: false,
+      subnets: props.migrateTask.subnets,
+      securityGroups: [...props.migrateTask.securityGroups],
+      // Only the command: the connection reaches the container from the drill secret, never here.
+      containerOverrides: [
+        { containerDefinition: props.migrateTask.containerDefinition, command: [...props.migrateTask.command] },
+      ],
+      resultSelector: {
+        'exitCode.$': '$.Containers[0].ExitCode',
+        'stoppedReason.$': '$.StoppedReason',
+        'taskArn.$': '$.TaskArn',
+      },
+      resultPath: `$.${MIGRATE_TASK_FIELD}`,
+      taskTimeout: sfn.Timeout.duration(props.stepTimeout),
+    });
+    guarded(runMigrations, 'runMigrations');
+    const verifyMigration = guarded(invoke('verifyMigration', '$.migration'), 'verifyMigration');
+
+    const startApp = guarded(invoke('startApp', '$.app'), 'startApp');
+    const smokeHealth = guarded(invoke('smokeHealth', '$.smoke.health'), 'smokeHealth');
+    const smokeReady = guarded(invoke('smokeReady', '$.smoke.ready'), 'smokeReady');
+    const smokeLogin = guarded(invoke('smokeLogin', '$.smoke.login'), 'smokeLogin');
+    const smokeSearch = guarded(invoke('smokeSearch', '$.smoke.search'), 'smokeSearch');
+    const smokeDay = guarded(invoke('smokeDay', '$.smoke.day'), 'smokeDay');
+    const integrity = guarded(invoke('integrity', '$.integrity'), 'integrity');
+    const evaluate = guarded(invoke('evaluate', '$.evaluation'), 'evaluate');
+
+    startApp
+      .next(smokeHealth)
+      .next(smokeReady)
+      .next(smokeLogin)
+      .next(smokeSearch)
+      .next(smokeDay)
+      .next(integrity)
+      .next(evaluate)
+      .next(cleanup);
+
+    const dryRunDone = new sfn.Succeed(this, 'Dry run: nothing restored');
+    validate.next(
+      new sfn.Choice(this, 'Dry run?')
+        .when(sfn.Condition.booleanEquals('$.drill.dryRun', true), dryRunDone)
+        .otherwise(restore),
+    );
+
+    // Poll right after the restore call (the local engine restores synchronously), then wait
+    // adaptively: the describe step chooses the next pause (see functions/drill/polling.ts).
+    restore.next(describeRestore).next(
+      new sfn.Choice(this, 'Restore available?')
+        .when(sfn.Condition.stringEquals('$.restoreStatus.status', 'available'), connect)
+        .otherwise(waitForRestore.next(describeRestore)),
+    );
+    connect.next(detectDrift).next(
+      new sfn.Choice(this, 'Migrations pending?')
+        .when(sfn.Condition.booleanEquals('$.drift.needsMigrate', true), runMigrations)
+        .otherwise(startApp),
+    );
+    runMigrations.next(verifyMigration).next(startApp);
+
+    this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.logKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      definitionBody: sfn.DefinitionBody.fromChainable(validate),
+      timeout: props.timeout,
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      comment: 'recovery-drill restore drill: restore, migrate, smoke-test, check integrity, measure RPO/RTO, report, clean up',
+    });
+  }
+}
+
+export const DEFAULT_STEP_TIMEOUT = Duration.minutes(15);
