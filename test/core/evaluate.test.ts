@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../functions/core/errors.ts';
+import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
+
+/** A drill that restored to 10:00, held data up to 09:58:30, started 10:01 and was ready at 10:21. */
+const drill = (overrides: Partial<EvaluationInput> = {}): EvaluationInput => ({
+  targetTime: '2026-11-26T10:00:00Z',
+  restorePointAt: '2026-11-26T09:58:30Z',
+  startedAt: '2026-11-26T10:01:00Z',
+  readyAt: '2026-11-26T10:21:00Z',
+  targets: { rpoMinutes: 60, rtoMinutes: 30 },
+  ...overrides,
+});
+
+describe('recovery evaluation', () => {
+  it('measures RPO as target time minus restore point and RTO as ready minus start', () => {
+    const e = evaluateRecovery(drill());
+    expect(e.rpoMinutes).toBe(1.5);
+    expect(e.rtoMinutes).toBe(20);
+    expect(e.rpo).toEqual({ measuredMinutes: 1.5, targetMinutes: 60, passed: true });
+    expect(e.rto).toEqual({ measuredMinutes: 20, targetMinutes: 30, passed: true });
+    expect(e.warnings).toEqual([]);
+  });
+
+  it('rounds measured minutes to two decimals', () => {
+    const e = evaluateRecovery(
+      drill({ restorePointAt: '2026-11-26T09:59:00.001Z', readyAt: '2026-11-26T10:01:10Z' }),
+    );
+    expect(e.rpoMinutes).toBe(1);
+    expect(e.rtoMinutes).toBe(0.17);
+  });
+
+  it('passes a value exactly at its target and fails one just over it', () => {
+    const atTarget = evaluateRecovery(
+      drill({ restorePointAt: '2026-11-26T09:00:00Z', readyAt: '2026-11-26T10:31:00Z' }),
+    );
+    expect([atTarget.rpo.passed, atTarget.rto.passed]).toEqual([true, true]);
+    const over = evaluateRecovery(
+      drill({ restorePointAt: '2026-11-26T08:59:59Z', readyAt: '2026-11-26T10:31:01Z' }),
+    );
+    expect([over.rpo.passed, over.rto.passed]).toEqual([false, false]);
+    expect([over.rpoMinutes, over.rtoMinutes]).toEqual([60.02, 30.02]);
+  });
+
+  it('fails the RTO and gives no payload when the drill never became ready', () => {
+    const e = evaluateRecovery(drill({ readyAt: null }));
+    expect(e.rtoMinutes).toBeNull();
+    expect(e.rto).toEqual({ measuredMinutes: null, targetMinutes: 30, passed: false });
+    expect(e.recoveryEvaluatePayload).toBeNull();
+  });
+
+  it('maps P, T and readyAt into the recovery-evaluate payload as design.md defines', () => {
+    const e = evaluateRecovery(
+      drill({ targetTime: '2026-11-26T12:00:00+02:00', targets: { rpoMinutes: 15, rtoMinutes: 45 } }),
+    );
+    expect(e.recoveryEvaluatePayload).toEqual({
+      backupCompletedAt: '2026-11-26T09:58:30.000Z',
+      restorePointAt: '2026-11-26T10:00:00.000Z',
+      restoreCompletedAt: '2026-11-26T10:21:00.000Z',
+      targetRpoMinutes: 15,
+      targetRtoMinutes: 45,
+    });
+  });
+
+  it('counts a restore point after the target as no data loss and warns', () => {
+    const e = evaluateRecovery(drill({ restorePointAt: '2026-11-26T10:00:05Z' }));
+    expect(e.rpoMinutes).toBe(0);
+    expect(e.warnings[0]).toMatch(/restorePointAt \(2026-11-26T10:00:05.000Z\) is after targetTime/);
+  });
+
+  it('cross-checks the newest critical row against the target time', () => {
+    const e = evaluateRecovery(drill({ newestRowAt: '2026-11-26T09:45:00Z' }));
+    expect(e.newestRowLagMinutes).toBe(15);
+    expect(e.warnings).toEqual([]);
+    expect(evaluateRecovery(drill()).newestRowLagMinutes).toBeNull();
+  });
+
+  it('warns when the newest critical row is older than the RPO target or newer than the restore point', () => {
+    const old = evaluateRecovery(drill({ newestRowAt: '2026-11-26T07:00:00Z' }));
+    expect(old.newestRowLagMinutes).toBe(180);
+    expect(old.warnings).toEqual([
+      expect.stringMatching(/newest critical row is 180 min older than the target time/),
+    ]);
+    const newer = evaluateRecovery(drill({ newestRowAt: '2026-11-26T09:59:00Z' }));
+    expect(newer.warnings).toEqual([expect.stringMatching(/is after the restore point/)]);
+  });
+
+  it.each([
+    ['targetTime', { targetTime: 'latest' }],
+    ['restorePointAt', { restorePointAt: '2026-11-26 09:58' }],
+    ['startedAt', { startedAt: '' }],
+    ['readyAt', { readyAt: '2026-13-01T00:00:00Z' }],
+    ['newestRowAt', { newestRowAt: 'yesterday' }],
+    ['readyAt', { readyAt: '2026-11-26T10:00:59Z' }],
+    ['targets.rpoMinutes', { targets: { rpoMinutes: 0, rtoMinutes: 30 } }],
+    ['targets.rtoMinutes', { targets: { rpoMinutes: 60, rtoMinutes: Number.NaN } }],
+  ] as const)('refuses a bad %s by naming it', (field, overrides) => {
+    expect(() => evaluateRecovery(drill(overrides as Partial<EvaluationInput>))).toThrow(InputError);
+    expect(() => evaluateRecovery(drill(overrides as Partial<EvaluationInput>))).toThrow(
+      expect.objectContaining({ field }),
+    );
+  });
+});

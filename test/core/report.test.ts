@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import { DRILL_STEPS, type DrillStepName, type StepOutcome } from '../../functions/core/escalations.ts';
+import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
+import { type BuildReportArgs, buildReport, renderReportMarkdown } from '../../functions/core/report.ts';
+
+const step = (
+  name: DrillStepName,
+  outcome: StepOutcome['outcome'] = 'passed',
+  detail = 'ok',
+): StepOutcome => ({
+  name,
+  startedAt: '2026-11-26T10:00:00Z',
+  endedAt: '2026-11-26T10:00:30Z',
+  outcome,
+  detail,
+});
+
+const evaluation = (overrides: Partial<EvaluationInput> = {}) =>
+  evaluateRecovery({
+    targetTime: '2026-11-26T10:00:00Z',
+    restorePointAt: '2026-11-26T09:59:00Z',
+    startedAt: '2026-11-26T10:00:00Z',
+    readyAt: '2026-11-26T10:20:00Z',
+    newestRowAt: '2026-11-26T09:58:00Z',
+    targets: { rpoMinutes: 60, rtoMinutes: 30 },
+    ...overrides,
+  });
+
+/** A drill that went well, in local mode. */
+const args = (overrides: Partial<BuildReportArgs> = {}): BuildReportArgs => ({
+  drillId: 'drill-2026-11-26-1000',
+  targetTime: '2026-11-26T10:00:00.000Z',
+  restorePointAt: '2026-11-26T09:59:00.000Z',
+  startedAt: '2026-11-26T10:00:00.000Z',
+  readyAt: '2026-11-26T10:20:00.000Z',
+  endedAt: '2026-11-26T10:25:00.000Z',
+  targets: { rpoMinutes: 60, rtoMinutes: 30 },
+  steps: DRILL_STEPS.map((name) => step(name)),
+  evaluation: evaluation(),
+  environment: 'example',
+  mode: 'local',
+  reason: 'quarterly drill',
+  requestedBy: 'schedule',
+  ...overrides,
+});
+
+const failing = (name: DrillStepName, detail: string) =>
+  DRILL_STEPS.map((n) => (n === name ? step(n, 'failed', detail) : step(n)));
+
+describe('drill report', () => {
+  it('passes a drill where every step passed and both targets were met', () => {
+    const report = buildReport(args());
+    expect(report).toMatchObject({
+      drillId: 'drill-2026-11-26-1000',
+      passed: true,
+      rpoMinutes: 1,
+      rtoMinutes: 20,
+      newestRowLagMinutes: 2,
+      escalations: [],
+      deviations: [],
+      warnings: [],
+      mode: 'local',
+      dryRun: false,
+    });
+    expect(report.steps).toHaveLength(DRILL_STEPS.length);
+  });
+
+  it('keeps the top-level fields of the report contract', () => {
+    const keys = Object.keys(buildReport(args()));
+    for (const key of [
+      'drillId',
+      'passed',
+      'targetTime',
+      'restorePointAt',
+      'startedAt',
+      'readyAt',
+      'rpoMinutes',
+      'rtoMinutes',
+      'targets',
+      'steps',
+      'escalations',
+      'warnings',
+      'deviations',
+    ])
+      expect(keys).toContain(key);
+  });
+
+  it('fails a drill with a failed step and derives its escalation and deviation', () => {
+    const report = buildReport(args({ steps: failing('integrity', 'AuditLog is empty') }));
+    expect(report.passed).toBe(false);
+    expect(report.escalations.map((e) => e.class)).toEqual(['INTEGRITY_FAILED']);
+    expect(report.deviations).toEqual([
+      {
+        kind: 'INTEGRITY_FAILED',
+        observed: 'integrity failed: AuditLog is empty',
+        expected:
+          'every critical table present, non-empty, referentially whole and no newer than the restore point',
+        remediation: expect.stringContaining('Treat it as possible data loss'),
+      },
+    ]);
+  });
+
+  it('fails a drill that missed a target even when every step passed', () => {
+    const report = buildReport(
+      args({ evaluation: evaluation({ readyAt: '2026-11-26T10:40:00Z' }), readyAt: '2026-11-26T10:40:00Z' }),
+    );
+    expect(report.passed).toBe(false);
+    expect(report.escalations.map((e) => e.class)).toEqual(['RTO_BREACHED']);
+    expect(report.deviations[0]?.kind).toBe('RTO_BREACHED');
+  });
+
+  it('fails a drill that was never measured and says so', () => {
+    const report = buildReport(args({ evaluation: null }));
+    expect(report.passed).toBe(false);
+    expect(report.rpoMinutes).toBeNull();
+    expect(report.deviations.map((d) => d.kind)).toEqual(['NOT_MEASURED']);
+  });
+
+  it('records a failed step without an escalation class as a deviation', () => {
+    const report = buildReport(args({ steps: failing('report', 'bucket write denied') }));
+    expect(report.passed).toBe(false);
+    expect(report.escalations).toEqual([]);
+    expect(report.deviations).toEqual([
+      expect.objectContaining({ kind: 'STEP_FAILED', observed: 'report failed: bucket write denied' }),
+    ]);
+  });
+
+  it('passes a dry run that validated its input without measuring', () => {
+    const report = buildReport(
+      args({
+        dryRun: true,
+        evaluation: null,
+        readyAt: null,
+        steps: [step('validate')],
+        restorePointAt: null,
+      }),
+    );
+    expect(report).toMatchObject({ passed: true, dryRun: true, deviations: [] });
+  });
+
+  it('collects warnings from steps, the evaluation, the caller and the app verdict', () => {
+    const steps = DRILL_STEPS.map((n) =>
+      n === 'evaluate' ? step(n, 'warning', 'recovery-evaluate answered 503') : step(n),
+    );
+    const report = buildReport(
+      args({
+        steps,
+        warnings: ['source instance is in maintenance'],
+        evaluation: evaluation({ newestRowAt: '2026-11-26T07:00:00Z' }),
+        appVerdict: { httpStatus: 200, rpoPassed: false, rtoPassed: true, detail: 'rpo 61' },
+      }),
+    );
+    expect(report.passed).toBe(true);
+    expect(report.warnings).toEqual([
+      'source instance is in maintenance',
+      'evaluate: recovery-evaluate answered 503',
+      expect.stringMatching(/^newest critical row is 180 min older/),
+      "the app's recovery-evaluate says RPO failed, ours passed",
+    ]);
+  });
+
+  it('warns when the app verdict could not be obtained', () => {
+    const report = buildReport(
+      args({
+        appVerdict: { httpStatus: null, rpoPassed: null, rtoPassed: null, detail: 'connection refused' },
+      }),
+    );
+    expect(report.warnings).toEqual(["the app's recovery-evaluate verdict is missing: connection refused"]);
+  });
+
+  it('never carries a credential into the report', () => {
+    const report = buildReport(
+      args({
+        steps: failing('connect', 'could not connect to postgres://drill:s3cr3t@10.0.0.5:5432/app'),
+        warnings: ['password=s3cr3t leaked'],
+      }),
+    );
+    expect(JSON.stringify(report)).not.toContain('s3cr3t');
+    expect(renderReportMarkdown(report)).not.toContain('s3cr3t');
+  });
+});
+
+describe('drill report in Markdown', () => {
+  it('puts the verdict, the measurements and every step in front of the reader', () => {
+    const md = renderReportMarkdown(buildReport(args()));
+    expect(md.split('\n')[0]).toBe('# Recovery drill drill-2026-11-26-1000: PASSED');
+    expect(md).toContain('| RPO measured (T − P) | 1 min (target 60 min): met |');
+    expect(md).toContain('| RTO measured (ready − start) | 20 min (target 30 min): met |');
+    expect(md).toContain('| Environment | example (local) |');
+    for (const name of DRILL_STEPS) expect(md).toContain(`| ${name} | passed |`);
+    expect(md).toContain('None: the drill matched the runbook.');
+    expect(md).not.toContain('## Escalations');
+  });
+
+  it('leads a failed drill with its escalations and first actions', () => {
+    const md = renderReportMarkdown(
+      buildReport(args({ steps: failing('smoke-ready', '/health/ready answered 503') })),
+    );
+    expect(md.split('\n')[0]).toBe('# Recovery drill drill-2026-11-26-1000: FAILED');
+    const escalations = md.indexOf('## Escalations (act on these first)');
+    expect(escalations).toBeGreaterThan(0);
+    expect(escalations).toBeLessThan(md.indexOf('## Summary'));
+    expect(md).toContain('### READY_NOT_OK (critical): API not ready after restore');
+    expect(md).toContain('- **Observed:** smoke-ready failed: /health/ready answered 503');
+    expect(md).toContain('| smoke-ready | **failed** |');
+  });
+
+  it('keeps table cells intact when details contain pipes and line breaks', () => {
+    const md = renderReportMarkdown(buildReport(args({ steps: failing('smoke-day', 'a | b\nc') })));
+    expect(md).toContain('| smoke-day | **failed** | 2026-11-26T10:00:00Z | 30.0 s | a \\| b<br>c |');
+  });
+
+  it('shows a missing measurement as not measured', () => {
+    const md = renderReportMarkdown(buildReport(args({ evaluation: null, readyAt: null })));
+    expect(md).toContain('| RPO measured (T − P) | not measured (target 60 min) |');
+    expect(md).toContain('| Ready (all smoke checks passed) | – |');
+  });
+});
