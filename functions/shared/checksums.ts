@@ -3,7 +3,7 @@
  * artifacts (AWS) are byte for byte what was stored. One shape for both.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
@@ -25,13 +25,21 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Every regular file below `root` (sorted, `/`-separated, relative to root). */
-export async function listFiles(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+function regularFiles(root: string, entries: readonly Dirent[]): string[] {
   return entries
     .filter((e) => e.isFile())
     .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join('/'))
     .sort();
+}
+
+/** Every regular file below `root` (sorted, `/`-separated, relative to root). */
+export async function listFiles(root: string): Promise<string[]> {
+  return regularFiles(root, await readdir(root, { recursive: true, withFileTypes: true }));
+}
+
+/** {@link listFiles} for CDK synthesis, which cannot await. */
+export function listFilesSync(root: string): string[] {
+  return regularFiles(root, readdirSync(root, { recursive: true, withFileTypes: true }));
 }
 
 /** Manifest of the given files (default: every file below root), sorted by path. */
@@ -44,6 +52,18 @@ export async function buildManifest(root: string, paths?: readonly string[]): Pr
     entries.push({ path, size: info.size, sha256: await sha256File(full) });
   }
   return entries;
+}
+
+/**
+ * {@link buildManifest} for CDK synthesis, which cannot await: the stack computes the artifacts
+ * version from it. Reads each file whole, so it is meant for small trees such as migrations.
+ */
+export function buildManifestSync(root: string, paths?: readonly string[]): ManifestEntry[] {
+  const files = paths ? [...paths].sort() : listFilesSync(root);
+  return files.map((path) => {
+    const full = join(root, path);
+    return { path, size: statSync(full).size, sha256: sha256Hex(readFileSync(full)) };
+  });
 }
 
 export interface ManifestMismatch {

@@ -1,0 +1,73 @@
+/**
+ * Builds the CDK app from the configuration, in-process, so that `bin/app.ts` (synth), the tests
+ * and anything else build exactly the same stacks, with cdk-nag's AWS Solutions checks attached:
+ * an unacknowledged finding fails synthesis.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Config } from '../functions/core/config.ts';
+import { readAppArtifacts } from './artifacts.ts';
+import { PROJECT_ROOT } from './backup-functions.ts';
+import { RecoveryDrillIsolationStack } from './isolation-stack.ts';
+import { RecoveryDrillStack } from './recovery-drill-stack.ts';
+
+export interface BuildAppOptions {
+  /** Folder relative paths in the configuration are resolved against (the config file's folder). */
+  readonly baseDir: string;
+  /**
+   * The app to add the stacks to.
+   * @default - a new App with the feature flags of cdk.json
+   */
+  readonly app?: App;
+  /**
+   * Folder with `package-lock.json` and `functions/`.
+   * @default - this repository
+   */
+  readonly projectRoot?: string;
+}
+
+export interface RecoveryDrillApp {
+  readonly app: App;
+  readonly stack: RecoveryDrillStack;
+  /** Present when `isolation.copyKmsKeyArn` is null: the stack that creates the copy key. */
+  readonly isolationStack?: RecoveryDrillIsolationStack;
+}
+
+/** The feature flags (`context`) of cdk.json, so an app built in-process behaves like `cdk synth`. */
+export function cdkJsonContext(projectRoot: string = PROJECT_ROOT): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as { context?: object };
+  return { ...(cdkJson.context ?? {}) };
+}
+
+/**
+ * Builds `RecoveryDrillStack` (and `RecoveryDrillIsolationStack` when the copy key is ours).
+ * @throws ConfigError naming the missing artifact's field and path.
+ */
+export function buildApp(config: Config, options: BuildAppOptions): RecoveryDrillApp {
+  const artifacts = readAppArtifacts(config.app, options.baseDir);
+  const app = options.app ?? new App({ context: cdkJsonContext(options.projectRoot) });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  const description = `recovery-drill (${config.environment}): backups of ${config.source.dbInstanceIdentifier}`;
+  let isolationStack: RecoveryDrillIsolationStack | undefined;
+  if (config.isolation.copyKmsKeyArn === null) {
+    isolationStack = new RecoveryDrillIsolationStack(app, 'RecoveryDrillIsolationStack', {
+      env: { region: config.isolation.copyRegion },
+      description: `${description}: the snapshot copy key in ${config.isolation.copyRegion}`,
+      copyAccountId: config.isolation.copyAccountId ?? undefined,
+    });
+  }
+  const stack = new RecoveryDrillStack(app, 'RecoveryDrillStack', {
+    env: { region: config.source.region },
+    description,
+    config,
+    artifacts,
+    projectRoot: options.projectRoot,
+  });
+  // Deploy the key before the functions that name it (an ordering, not a reference).
+  if (isolationStack)
+    stack.addStackDependency(isolationStack, 'the copy key must exist before the first copy');
+  return isolationStack ? { app, stack, isolationStack } : { app, stack };
+}

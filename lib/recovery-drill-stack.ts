@@ -1,0 +1,85 @@
+/**
+ * `RecoveryDrillStack`: everything the backup policy needs in the source region, built from the
+ * one configuration. The restore drill (issue 4) adds its state machine to this stack.
+ */
+import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { Config } from '../functions/core/config.ts';
+import type { AppArtifacts } from './artifacts.ts';
+import { BackupFunctions } from './backup-functions.ts';
+import { BackupStore } from './backup-store.ts';
+import { EscalationTopic } from './escalation-topic.ts';
+import { COPY_KEY_ALIAS } from './isolation-stack.ts';
+
+export interface RecoveryDrillStackProps extends StackProps {
+  /** The validated configuration (`loadConfig()`). */
+  readonly config: Config;
+  /** The app's artifacts read at synth (`readAppArtifacts`). */
+  readonly artifacts: AppArtifacts;
+  /**
+   * Folder with `package-lock.json` and `functions/`.
+   * @default - this repository
+   */
+  readonly projectRoot?: string;
+}
+
+/** The backup stack in `source.region`. */
+export class RecoveryDrillStack extends Stack {
+  readonly config: Config;
+  readonly store: BackupStore;
+  readonly escalation: EscalationTopic;
+  readonly backups: BackupFunctions;
+
+  constructor(scope: Construct, id: string, props: RecoveryDrillStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.config = config;
+
+    this.store = new BackupStore(this, 'BackupStore', {
+      objectLockMode: config.backupBucket.objectLockMode,
+      objectLockDays: config.backupBucket.objectLockDays,
+      noncurrentVersionExpirationDays: config.backupBucket.noncurrentVersionExpirationDays,
+    });
+
+    this.escalation = new EscalationTopic(this, 'Escalation', {
+      emails: config.notifications.emails,
+      slack: config.notifications.slack ?? undefined,
+      webhookUrl: config.notifications.webhookUrl ?? undefined,
+      slackConfigurationName: `recovery-drill-${config.environment}`,
+    });
+
+    this.backups = new BackupFunctions(this, 'Backups', {
+      environment: config.environment,
+      sourceDbInstanceId: config.source.dbInstanceIdentifier,
+      sourceRegion: config.source.region,
+      copyRegion: config.isolation.copyRegion,
+      copyKmsKeyArn:
+        config.isolation.copyKmsKeyArn ??
+        `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${COPY_KEY_ALIAS}`,
+      copyAccountId: config.isolation.copyAccountId ?? undefined,
+      exportToS3: config.isolation.exportToS3,
+      bucket: this.store.bucket,
+      bucketKey: this.store.key,
+      topic: this.escalation.topic,
+      topicKey: this.escalation.key,
+      artifacts: props.artifacts,
+      retention: config.retention,
+      rpoTargetMinutes: config.targets.rpoMinutes,
+      schedules: config.schedules,
+      projectRoot: props.projectRoot,
+    });
+
+    new CfnOutput(this, 'BackupBucketName', {
+      description: 'Backup bucket: artifacts/, prune/ plans, exports/',
+      value: this.store.bucket.bucketName,
+    });
+    new CfnOutput(this, 'EscalationTopicArn', {
+      description: 'Every escalation is published here',
+      value: this.escalation.topic.topicArn,
+    });
+    new CfnOutput(this, 'StateTableName', {
+      description: 'Open incidents (escalate once per incident)',
+      value: this.backups.stateTable.tableName,
+    });
+  }
+}
