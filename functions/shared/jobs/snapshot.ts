@@ -1,0 +1,450 @@
+/**
+ * The daily full snapshot (runbook "Backup Policy" 1 and 4): one deterministic snapshot per source
+ * and UTC day, copied to the isolated region with its KMS key, shared with the isolated account and
+ * exported to S3 when configured. Every step is idempotent, so the schedule, the RDS "snapshot
+ * created" event and an engineer re-running it by hand can all call it safely.
+ */
+import type { DBSnapshot } from '@aws-sdk/client-rds';
+import { InputError } from '../../core/errors.ts';
+import { createEscalation } from '../../core/escalations.ts';
+import { MANAGED_TAG, SOURCE_TAG, TIER_TAG } from '../../core/retention.ts';
+import { publishEscalation, type SnsApi } from '../aws/notify.ts';
+import {
+  ensureCopy,
+  ensureExport,
+  ensureSnapshot,
+  isOurs,
+  listManualSnapshots,
+  manualSnapshotQuota,
+  type PageRetry,
+  type RdsApi,
+  type SnapshotListing,
+  shareSnapshot,
+  tagsToRecord,
+} from '../aws/rds-snapshots.ts';
+import { sha256Hex } from '../checksums.ts';
+import type { SnapshotEnv } from '../env.ts';
+import type { JobLogger, JobMetrics } from '../powertools.ts';
+
+/** Tag holding the artifacts version the snapshot belongs to (contract with the stack). */
+export const ARTIFACTS_TAG = 'recovery-drill:artifacts';
+
+/** Warn from this share of the manual-snapshot quota on: days of notice before snapshots start failing. */
+export const QUOTA_WARNING_RATIO = 0.9;
+/** Days back a run looks for snapshots whose copy, share or export is still missing. */
+export const CATCH_UP_DAYS = 7;
+
+export interface SnapshotDeps {
+  readonly env: SnapshotEnv;
+  /** RDS client in the source region. */
+  readonly sourceRds: RdsApi;
+  /** RDS client in the copy region. */
+  readonly copyRds: RdsApi;
+  readonly sns: SnsApi;
+  readonly logger: JobLogger;
+  readonly metrics: JobMetrics;
+  readonly now?: () => Date;
+  readonly pageRetry?: PageRetry;
+}
+
+/** What EventBridge delivers for an RDS snapshot event (only the fields used). */
+export interface RdsSnapshotEvent {
+  readonly source: 'aws.rds';
+  readonly 'detail-type': string;
+  readonly detail: {
+    readonly SourceIdentifier?: string;
+    readonly SourceArn?: string;
+    readonly EventID?: string;
+  };
+}
+
+export type SnapshotEvent = { readonly date?: string } | RdsSnapshotEvent;
+
+export interface SnapshotResult {
+  /** The UTC day the run was for. */
+  readonly date: string;
+  /** What triggered the run. */
+  readonly trigger: 'schedule' | 'rds-event';
+  /** The day's snapshot (or the event's), null when an event was not about one of ours. */
+  readonly snapshotId: string | null;
+  readonly created: boolean;
+  readonly tier: 'daily' | 'monthly' | null;
+  readonly copies: { id: string; region: string; created: boolean }[];
+  readonly sharedWith: string | null;
+  readonly shared: string[];
+  readonly exports: { taskId: string; started: boolean }[];
+  readonly manualSnapshots: { region: string; count: number }[];
+  /** Why the run did nothing, or null. */
+  readonly skipped: string | null;
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export function utcDay(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+/** `rd-<sourceId>-<YYYY-MM-DD>`: one snapshot per source and UTC day, so a re-run finds it. */
+export function snapshotIdFor(sourceDbInstanceId: string, day: string): string {
+  return `rd-${sourceDbInstanceId}-${day}`;
+}
+
+/**
+ * The copy keeps the source's id in another region; a copy in the same region (isolation by
+ * account only) cannot, and gets `-copy`.
+ */
+export function copyIdFor(id: string, sourceRegion: string, copyRegion: string): string {
+  return sourceRegion === copyRegion ? `${id}-copy` : id;
+}
+
+/** Export task ids are at most 60 characters: long source ids are shortened with a hash suffix. */
+export function exportTaskIdFor(snapshotId: string): string {
+  if (snapshotId.length <= 60) return snapshotId;
+  const day = snapshotId.slice(-10);
+  const hash = sha256Hex(snapshotId).slice(0, 8);
+  const head = snapshotId.slice(0, 60 - 1 - 8 - 1 - 10).replace(/-+$/, '');
+  return `${head}-${hash}-${day}`;
+}
+
+function dayOf(snapshotId: string, sourceDbInstanceId: string): string | null {
+  const prefix = `rd-${sourceDbInstanceId}-`;
+  if (!snapshotId.startsWith(prefix)) return null;
+  const day = snapshotId.slice(prefix.length);
+  return DAY.test(day) && validDay(day) ? day : null;
+}
+
+function validDay(day: string): boolean {
+  const m = DAY.exec(day);
+  if (!m) return false;
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && utcDay(date) === day;
+}
+
+type Parsed = { trigger: 'schedule'; date: string | null } | { trigger: 'rds-event'; snapshotId: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** @throws InputError naming the field, before anything is created. */
+export function parseSnapshotEvent(event: unknown): Parsed {
+  if (event === undefined || event === null) return { trigger: 'schedule', date: null };
+  if (!isRecord(event))
+    throw new InputError('event', event, 'an object: {}, { "date": "YYYY-MM-DD" } or an RDS event');
+  if (event.source === 'aws.rds') {
+    const detail = isRecord(event.detail) ? event.detail : {};
+    const raw = detail.SourceIdentifier ?? detail.SourceArn;
+    if (typeof raw !== 'string' || raw === '') {
+      throw new InputError('detail.SourceIdentifier', raw, 'the snapshot id of the RDS snapshot event');
+    }
+    const snapshotId = raw.startsWith('arn:') ? (raw.split(':snapshot:')[1] ?? '') : raw;
+    return { trigger: 'rds-event', snapshotId };
+  }
+  for (const key of Object.keys(event)) {
+    if (key !== 'date')
+      throw new InputError(
+        key,
+        event[key],
+        'no such field (a scheduled event is {} or { "date": "YYYY-MM-DD" })',
+      );
+  }
+  if (event.date === undefined) return { trigger: 'schedule', date: null };
+  if (typeof event.date !== 'string' || !validDay(event.date)) {
+    throw new InputError('date', event.date, 'a UTC day as YYYY-MM-DD');
+  }
+  return { trigger: 'schedule', date: event.date };
+}
+
+/**
+ * Takes (or finds) the day's snapshot and brings its isolated copy, share and export up to date.
+ * Any failure publishes a BACKUP_FAILED escalation and is then rethrown, so the function's
+ * failure destination sees it too.
+ */
+export async function runSnapshot(event: unknown, deps: SnapshotDeps): Promise<SnapshotResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const { env } = deps;
+  let jobId = `snapshot/${env.sourceDbInstanceId}/${utcDay(now)}`;
+  try {
+    const parsed = parseSnapshotEvent(event);
+    if (parsed.trigger === 'schedule' && parsed.date)
+      jobId = `snapshot/${env.sourceDbInstanceId}/${parsed.date}`;
+    const result = await snapshotRun(parsed, now, deps);
+    deps.metrics.addMetric('SnapshotRunSucceeded', 'Count', 1);
+    return result;
+  } catch (error) {
+    deps.metrics.addMetric('BackupFailed', 'Count', 1);
+    const e = error as Error;
+    deps.logger.error('snapshot run failed', { jobId, error: `${e.name}: ${e.message}` });
+    await escalate(
+      deps,
+      createEscalation('BACKUP_FAILED', jobId, `snapshot run failed: ${e.name}: ${e.message}`, {
+        source: env.sourceDbInstanceId,
+        sourceRegion: env.sourceRegion,
+        copyRegion: env.copyRegion,
+        error: e.name,
+      }),
+    );
+    throw error;
+  }
+}
+
+async function escalate(deps: SnapshotDeps, escalation: ReturnType<typeof createEscalation>): Promise<void> {
+  try {
+    await publishEscalation(deps.sns, deps.env.topicArn, deps.env.environment, escalation);
+  } catch (publishError) {
+    // The run's own error matters more; the failure destination still gets it.
+    const p = publishError as Error;
+    deps.logger.error('could not publish the escalation', {
+      class: escalation.class,
+      error: `${p.name}: ${p.message}`,
+    });
+  }
+}
+
+function requireComplete(listing: SnapshotListing, what: string): SnapshotListing {
+  if (!listing.complete)
+    throw new Error(`could not list the manual snapshots in ${listing.region} (${what}): ${listing.error}`);
+  return listing;
+}
+
+async function snapshotRun(parsed: Parsed, now: Date, deps: SnapshotDeps): Promise<SnapshotResult> {
+  const { env, logger } = deps;
+  const today = utcDay(now);
+  const listingOptions = deps.pageRetry ? { retry: deps.pageRetry } : {};
+  const source = requireComplete(
+    await listManualSnapshots(deps.sourceRds, env.sourceRegion, listingOptions),
+    'needed to tag the tier and check the quota',
+  );
+  const ours = source.snapshots.filter((s) => isOurs(tagsToRecord(s.TagList), env.sourceDbInstanceId));
+
+  let date = today;
+  let snapshotId: string | null;
+  let created = false;
+  let tier: 'daily' | 'monthly' | null = null;
+  let candidates: DBSnapshot[];
+
+  if (parsed.trigger === 'rds-event') {
+    const day = dayOf(parsed.snapshotId, env.sourceDbInstanceId);
+    const snapshot = ours.find((s) => s.DBSnapshotIdentifier === parsed.snapshotId);
+    if (day === null || !snapshot) {
+      logger.info('RDS event is not about a recovery-drill snapshot of this source: nothing to do', {
+        snapshotId: parsed.snapshotId,
+      });
+      return emptyResult(
+        today,
+        'rds-event',
+        parsed.snapshotId,
+        `${parsed.snapshotId} is not a managed daily snapshot of ${env.sourceDbInstanceId}`,
+      );
+    }
+    date = day;
+    snapshotId = parsed.snapshotId;
+    tier = (tagsToRecord(snapshot.TagList)[TIER_TAG] as 'daily' | 'monthly' | undefined) ?? null;
+    candidates = [snapshot];
+  } else {
+    date = parsed.date ?? today;
+    if (date > today) throw new InputError('date', date, `a UTC day not after today (${today})`);
+    snapshotId = snapshotIdFor(env.sourceDbInstanceId, date);
+    const id = snapshotId;
+    if (date === today) {
+      const month = date.slice(0, 7);
+      const earlierThisMonth = ours.some(
+        (s) =>
+          s.DBSnapshotIdentifier !== id &&
+          s.Status !== 'failed' &&
+          (s.SnapshotCreateTime ? utcDay(s.SnapshotCreateTime).slice(0, 7) === month : false),
+      );
+      const existing = ours.find((s) => s.DBSnapshotIdentifier === id);
+      tier = existing
+        ? ((tagsToRecord(existing.TagList)[TIER_TAG] as 'daily' | 'monthly' | undefined) ?? null)
+        : earlierThisMonth
+          ? 'daily'
+          : 'monthly';
+      const ensured = await ensureSnapshot(deps.sourceRds, env.sourceRegion, {
+        id,
+        sourceDbInstanceId: env.sourceDbInstanceId,
+        tags: {
+          [MANAGED_TAG]: 'true',
+          [TIER_TAG]: tier ?? 'daily',
+          [SOURCE_TAG]: env.sourceDbInstanceId,
+          [ARTIFACTS_TAG]: env.artifactsVersion,
+        },
+      });
+      created = ensured.created;
+      deps.metrics.addMetric('SnapshotCreated', 'Count', created ? 1 : 0);
+      logger.info(created ? 'snapshot requested' : 'snapshot of the day already exists: nothing created', {
+        snapshotId: id,
+        tier,
+        status: ensured.snapshot.Status,
+      });
+      if (created) ours.push(ensured.snapshot);
+      else {
+        const index = ours.findIndex((s) => s.DBSnapshotIdentifier === id);
+        if (index >= 0) ours[index] = ensured.snapshot;
+      }
+    } else if (!ours.some((s) => s.DBSnapshotIdentifier === id)) {
+      throw new InputError(
+        'date',
+        date,
+        `a day with a snapshot (${id} does not exist in ${env.sourceRegion})`,
+      );
+    }
+    // Catch up: recent snapshots whose copy, share or export an earlier run could not do yet.
+    const oldest = utcDay(new Date(now.getTime() - CATCH_UP_DAYS * 86_400_000));
+    candidates = ours.filter((s) => {
+      const day = dayOf(s.DBSnapshotIdentifier ?? '', env.sourceDbInstanceId);
+      return day !== null && (parsed.date && date !== today ? day === date : day >= oldest && day <= today);
+    });
+  }
+
+  const result = await followUp(candidates, deps);
+  const copyListing = await listManualSnapshots(deps.copyRds, env.copyRegion, listingOptions);
+  const manualSnapshots = [
+    { region: env.sourceRegion, count: source.snapshots.length + (created ? 1 : 0) },
+    ...(env.copyRegion === env.sourceRegion || !copyListing.complete
+      ? []
+      : [{ region: env.copyRegion, count: copyListing.snapshots.length }]),
+  ];
+  if (env.copyRegion === env.sourceRegion) {
+    const first = manualSnapshots[0];
+    if (first) first.count += result.copies.filter((c) => c.created).length;
+  }
+  await checkQuota(manualSnapshots, date, deps);
+  return {
+    date,
+    trigger: parsed.trigger,
+    snapshotId,
+    created,
+    tier,
+    copies: result.copies,
+    sharedWith: env.copyAccountId,
+    shared: result.shared,
+    exports: result.exports,
+    manualSnapshots,
+    skipped: null,
+  };
+}
+
+function emptyResult(
+  date: string,
+  trigger: 'schedule' | 'rds-event',
+  id: string,
+  why: string,
+): SnapshotResult {
+  return {
+    date,
+    trigger,
+    snapshotId: null,
+    created: false,
+    tier: null,
+    copies: [],
+    sharedWith: null,
+    shared: [],
+    exports: [],
+    manualSnapshots: [],
+    skipped: `${why} (${id})`,
+  };
+}
+
+async function followUp(candidates: DBSnapshot[], deps: SnapshotDeps) {
+  const { env, logger } = deps;
+  const copies: SnapshotResult['copies'] = [];
+  const shared: string[] = [];
+  const exports: SnapshotResult['exports'] = [];
+  const sorted = [...candidates].sort((a, b) =>
+    (a.DBSnapshotIdentifier ?? '').localeCompare(b.DBSnapshotIdentifier ?? ''),
+  );
+  for (const snapshot of sorted) {
+    const id = snapshot.DBSnapshotIdentifier ?? '';
+    if (snapshot.Status !== 'available') {
+      logger.info('snapshot not available yet: copy and export wait for its RDS event or the next run', {
+        snapshotId: id,
+        status: snapshot.Status,
+      });
+      continue;
+    }
+    const sourceArn = snapshot.DBSnapshotArn ?? '';
+    const tags = Object.fromEntries(
+      Object.entries(tagsToRecord(snapshot.TagList)).filter(([key]) => key.startsWith('recovery-drill:')),
+    );
+    const copyId = copyIdFor(id, env.sourceRegion, env.copyRegion);
+    const copy = await ensureCopy(deps.copyRds, env.copyRegion, {
+      sourceArn,
+      targetId: copyId,
+      sourceDbInstanceId: env.sourceDbInstanceId,
+      kmsKeyId: env.copyKmsKeyId,
+      tags,
+    });
+    copies.push({ id: copyId, region: env.copyRegion, created: copy.created });
+    if (copy.created) {
+      deps.metrics.addMetric('SnapshotCopyStarted', 'Count', 1);
+      logger.info('isolated copy requested', { snapshotId: id, copyId, copyRegion: env.copyRegion });
+    }
+    if (env.copyAccountId) {
+      if (copy.snapshot.Status === 'available') {
+        await shareSnapshot(deps.copyRds, copyId, env.copyAccountId);
+        shared.push(copyId);
+      } else {
+        logger.info('copy not available yet: it is shared on the next run', {
+          copyId,
+          status: copy.snapshot.Status,
+        });
+      }
+    }
+    if (env.export) {
+      const taskId = exportTaskIdFor(id);
+      const started = await ensureExport(deps.sourceRds, {
+        taskId,
+        sourceArn,
+        bucket: env.export.bucket,
+        prefix: `exports/${env.sourceDbInstanceId}`,
+        roleArn: env.export.roleArn,
+        kmsKeyId: env.export.kmsKeyId,
+      });
+      exports.push({ taskId, started });
+      if (started) {
+        deps.metrics.addMetric('SnapshotExportStarted', 'Count', 1);
+        logger.info('S3 export started (Parquet, for analysis: not restorable)', { snapshotId: id, taskId });
+      }
+    }
+  }
+  return { copies, shared, exports };
+}
+
+async function checkQuota(
+  counts: { region: string; count: number }[],
+  date: string,
+  deps: SnapshotDeps,
+): Promise<void> {
+  for (const { region, count } of counts) {
+    const rds = region === deps.env.sourceRegion ? deps.sourceRds : deps.copyRds;
+    const quota = await manualSnapshotQuota(rds);
+    deps.metrics.addMetric(
+      region === deps.env.sourceRegion ? 'ManualSnapshotsSourceRegion' : 'ManualSnapshotsCopyRegion',
+      'Count',
+      count,
+    );
+    if (count < Math.floor(quota.max * QUOTA_WARNING_RATIO)) continue;
+    const message =
+      `${count} of the ${quota.max} manual DB snapshots RDS allows in ${region} are used: new snapshots and copies ` +
+      'fail once the quota is reached. Check the retention settings and that pruning runs, delete snapshots nobody ' +
+      'needs, or raise the quota in Service Quotas';
+    deps.logger.warn('manual snapshot quota nearly reached', {
+      region,
+      count,
+      quota: quota.max,
+      quotaFrom: quota.source,
+    });
+    deps.metrics.addMetric('ManualSnapshotQuotaWarning', 'Count', 1);
+    // A warning-severity BACKUP_FAILED: nothing failed yet, but the next backups will unless someone acts.
+    const escalation = {
+      ...createEscalation('BACKUP_FAILED', `snapshot/${deps.env.sourceDbInstanceId}/${date}`, message, {
+        region,
+        manualSnapshots: count,
+        quota: quota.max,
+      }),
+      severity: 'warning' as const,
+    };
+    await escalate(deps, escalation);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * One Powertools logger, metrics and tracer per function, shared by its modules so that every log
+ * line carries the invocation context and every metric lands in one EMF blob per invocation.
+ * Service name and namespace come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE (set by
+ * the stack); the defaults keep a hand-run or a test on the same names.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+
+export const SERVICE_NAME = 'recovery-drill';
+export const METRICS_NAMESPACE = 'RecoveryDrill';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
+
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({
+  serviceName,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
+});
+export const tracer = new Tracer({ serviceName });
+
+/** The narrow logging surface the jobs use, so tests can pass a recorder instead of Powertools. */
+export interface JobLogger {
+  info(message: string, extra?: Record<string, unknown>): void;
+  warn(message: string, extra?: Record<string, unknown>): void;
+  error(message: string, extra?: Record<string, unknown>): void;
+}
+
+/** The narrow metrics surface the jobs use. */
+export interface JobMetrics {
+  /** `unit`: a CloudWatch unit such as `Count` or `Seconds`. */
+  addMetric(name: string, unit: 'Count' | 'Seconds' | 'Bytes', value: number): void;
+}
+
+export const jobLogger: JobLogger = {
+  info: (message, extra) => logger.info(message, extra ?? {}),
+  warn: (message, extra) => logger.warn(message, extra ?? {}),
+  error: (message, extra) => logger.error(message, extra ?? {}),
+};
+
+export const jobMetrics: JobMetrics = {
+  addMetric: (name, unit, value) => metrics.addMetric(name, unit, value),
+};
+
+/** Instruments an SDK client for X-Ray once, at cold start (a no-op outside Lambda). */
+export function traced<T>(client: T): T {
+  return tracer.captureAWSv3Client(client);
+}
+
+/**
+ * Wraps a job's `run` as a Lambda handler, once per function: context in every log line (cleared
+ * between invocations), metrics flushed as EMF even when the job throws, an X-Ray segment.
+ */
+export function lambdaHandler<TEvent, TResult>(run: (event: TEvent, context: Context) => Promise<TResult>) {
+  return middy<TEvent, TResult>()
+    .use(captureLambdaHandler(tracer))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(injectLambdaContext(logger, { clearState: true }))
+    .handler((event, context) => run(event, context));
+}
