@@ -66,8 +66,16 @@ export const configSchema = z.strictObject({
   targets: z
     .strictObject({
       // Minutes, fractions allowed (a test or a very strict target may want seconds).
-      rpoMinutes: z.number().positive().max(24 * 60).default(60),
-      rtoMinutes: z.number().positive().max(24 * 60).default(30),
+      rpoMinutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(60),
+      rtoMinutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(30),
     })
     .prefault({}),
   retention: z
@@ -159,7 +167,10 @@ export const configSchema = z.strictObject({
         .min(1)
         .default(['User', 'Account', 'Transaction', 'AuditLog']),
       /** Column holding each row's creation time (Prisma's convention), for the restore-point checks. */
-      timestampColumn: z.string().regex(SQL_TABLE, { error: 'expected a SQL column name' }).default('createdAt'),
+      timestampColumn: z
+        .string()
+        .regex(SQL_TABLE, { error: 'expected a SQL column name' })
+        .default('createdAt'),
     })
     .prefault({}),
   drill: z

@@ -58,7 +58,9 @@ export class DrillStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: DrillStateMachineProps) {
     super(scope, id);
     if (!Token.isUnresolved(props.timeout.toSeconds()) && props.timeout.toSeconds() < 600) {
-      throw new Error(`DrillStateMachine: timeout must be at least 10 minutes, got ${props.timeout.toHumanString()}`);
+      throw new Error(
+        `DrillStateMachine: timeout must be at least 10 minutes, got ${props.timeout.toHumanString()}`,
+      );
     }
     if (props.migrateTask.command.length === 0) {
       throw new Error('DrillStateMachine: migrateTask.command must not be empty');
@@ -86,7 +88,8 @@ export class DrillStateMachine extends Construct {
     });
     const notifyFailed = new sfn.Fail(this, 'Notification failed', {
       error: 'NotifyFailed',
-      cause: 'The drill ran but its report or notification could not be delivered: see the execution history.',
+      cause:
+        'The drill ran but its report or notification could not be delivered: see the execution history.',
     });
     cleanup.addCatch(report, { resultPath: `$.${FAILURES_FIELD}.cleanup` });
     report.addCatch(notify, { resultPath: `$.${FAILURES_FIELD}.report` });
@@ -141,7 +144,10 @@ export class DrillStateMachine extends Construct {
       securityGroups: [...props.migrateTask.securityGroups],
       // Only the command: the connection reaches the container from the drill secret, never here.
       containerOverrides: [
-        { containerDefinition: props.migrateTask.containerDefinition, command: [...props.migrateTask.command] },
+        {
+          containerDefinition: props.migrateTask.containerDefinition,
+          command: [...props.migrateTask.command],
+        },
       ],
       resultSelector: {
         'exitCode.$': '$.Containers[0].ExitCode',
@@ -182,16 +188,20 @@ export class DrillStateMachine extends Construct {
 
     // Poll right after the restore call (the local engine restores synchronously), then wait
     // adaptively: the describe step chooses the next pause (see functions/drill/polling.ts).
-    restore.next(describeRestore).next(
-      new sfn.Choice(this, 'Restore available?')
-        .when(sfn.Condition.stringEquals('$.restoreStatus.status', 'available'), connect)
-        .otherwise(waitForRestore.next(describeRestore)),
-    );
-    connect.next(detectDrift).next(
-      new sfn.Choice(this, 'Migrations pending?')
-        .when(sfn.Condition.booleanEquals('$.drift.needsMigrate', true), runMigrations)
-        .otherwise(startApp),
-    );
+    restore
+      .next(describeRestore)
+      .next(
+        new sfn.Choice(this, 'Restore available?')
+          .when(sfn.Condition.stringEquals('$.restoreStatus.status', 'available'), connect)
+          .otherwise(waitForRestore.next(describeRestore)),
+      );
+    connect
+      .next(detectDrift)
+      .next(
+        new sfn.Choice(this, 'Migrations pending?')
+          .when(sfn.Condition.booleanEquals('$.drift.needsMigrate', true), runMigrations)
+          .otherwise(startApp),
+      );
     runMigrations.next(verifyMigration).next(startApp);
 
     this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
@@ -207,7 +217,8 @@ export class DrillStateMachine extends Construct {
       timeout: props.timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      comment: 'recovery-drill restore drill: restore, migrate, smoke-test, check integrity, measure RPO/RTO, report, clean up',
+      comment:
+        'recovery-drill restore drill: restore, migrate, smoke-test, check integrity, measure RPO/RTO, report, clean up',
     });
   }
 }

@@ -1,0 +1,95 @@
+/**
+ * What the drill's steps need from the world, as interfaces: each has an AWS adapter (RDS,
+ * Secrets Manager, ECS, S3, SNS) and a local one (embedded PostgreSQL, files, child processes).
+ * The steps in `steps.ts` only ever talk to these.
+ */
+import type { Config } from '../core/config.ts';
+import type { ExpectedMigration } from '../core/drift.ts';
+import type { Escalation } from '../core/escalations.ts';
+import type { DrillReport } from '../core/report.ts';
+import type { DatabaseRecoveryPort, InstanceDescription } from '../ports/database-recovery.ts';
+
+/** Where a drill database can be reached, without its password. */
+export interface ConnectionInfo {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+}
+
+/**
+ * The drill-owned secret holding the drill database's connection. Only a reference (`secretRef`)
+ * ever appears in the execution state; the URL with the password is read where it is used.
+ */
+export interface DrillSecretStore {
+  /** Writes the connection of the restored instance; returns the secret's reference and the public part. */
+  writeConnection(
+    drillId: string,
+    instance: InstanceDescription,
+  ): Promise<{ secretRef: string; connection: ConnectionInfo }>;
+  /** `postgres://user:password@host:port/db`: never log it, never return it from a step. */
+  connectionUrl(secretRef: string): Promise<string>;
+  /** Removes (or blanks) the drill's secret. Idempotent. */
+  clear(drillId: string): Promise<void>;
+}
+
+export interface AppHandle {
+  readonly baseUrl: string;
+  /** Opaque reference to what runs the app (an ECS task ARN, a local process id). */
+  readonly handle: string;
+}
+
+/** Runs the app's own commands against a drill database. */
+export interface AppRunner {
+  /** Runs the migrate command to completion (local engine only; AWS runs it as the `Run migrations` ECS task). */
+  migrate(
+    drillId: string,
+    secretRef: string,
+  ): Promise<{ exitCode: number; stoppedReason: string; taskArn: string }>;
+  /** Starts the app against the drill database (or returns the configured staging URL). */
+  start(drillId: string, secretRef: string): Promise<AppHandle>;
+  /** Stops everything this drill started. Returns what was stopped. Idempotent. */
+  stopAll(drillId: string): Promise<string[]>;
+}
+
+/** The migrations the app shipped with the backup being restored (from the captured artifacts). */
+export interface ArtifactSource {
+  migrations(
+    instance: InstanceDescription | null,
+  ): Promise<{ migrations: ExpectedMigration[]; source: string }>;
+}
+
+export interface ReportStore {
+  /** Stores the report (JSON and Markdown, plus history); returns where. */
+  write(report: DrillReport, markdown: string): Promise<{ json: string; markdown: string }>;
+}
+
+export interface Notifier {
+  /** Publishes each escalation and one summary of the drill. Returns how many messages went out. */
+  publish(report: DrillReport, escalations: readonly Escalation[]): Promise<number>;
+}
+
+/** The settings a drill runs with: the configuration, plus what the engine decides. */
+export interface DrillSettings {
+  readonly config: Config;
+  readonly mode: 'local' | 'aws';
+  /** Restore timeout in seconds (config `drill.restoreTimeoutMinutes`, shorter in fault tests). */
+  readonly restoreTimeoutSeconds: number;
+  /** Keep the restored database after the drill (local `--keep`): cleanup stops the app but keeps the instance. */
+  readonly keepInstance: boolean;
+}
+
+export interface DrillDeps {
+  readonly settings: DrillSettings;
+  readonly recovery: DatabaseRecoveryPort;
+  readonly secrets: DrillSecretStore;
+  readonly app: AppRunner;
+  readonly artifacts: ArtifactSource;
+  readonly reports: ReportStore;
+  readonly notifier: Notifier;
+  /** The admin password for the login smoke check. */
+  readonly adminPassword: () => Promise<string>;
+  readonly now: () => Date;
+  /** Hook run right before a step (the local engine's fault injection acts on the real parts here). */
+  readonly beforeStep?: (step: string, state: Readonly<Record<string, unknown>>) => Promise<void>;
+}

@@ -1,0 +1,666 @@
+/**
+ * The restore drill's steps, one function each, over the ports in `ports.ts`. The same code runs
+ * in the drill's Lambda functions (AWS adapters) and in the local engine (local adapters); the
+ * state machine passes `{ step, state, execution }` and stores each result in the execution
+ * state. A step that fails throws a named error: the state machine catches it, records it under
+ * `$.failures.<step>` and goes to cleanup.
+ *
+ * Nothing a step returns holds a password or a session token: only references.
+ */
+import { type DriftReport, describeDrift, detectDrift } from '../core/drift.ts';
+import { validateDrillInput } from '../core/drill-input.ts';
+import type { Escalation, StepOutcome } from '../core/escalations.ts';
+import { type Evaluation, evaluateRecovery } from '../core/evaluate.ts';
+import { nextPollSeconds } from '../core/polling.ts';
+import { redactCredentials } from '../core/redact.ts';
+import { type AppVerdict, buildReport, type DrillReport, renderReportMarkdown } from '../core/report.ts';
+import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
+import { checkIntegrity, type IntegrityResult } from './integrity.ts';
+import type { ConnectionInfo, DrillDeps } from './ports.ts';
+import { readAppliedMigrations } from './prisma.ts';
+import { getJson, login, request, waitFor200 } from './smoke.ts';
+import { DRILL_TASK_STEPS, type DrillTaskStep, TASK_STATES } from './states.ts';
+
+/** Named errors of the steps (the state machine's `Catch` records them; the report maps steps to classes). */
+export class DrillStepError extends Error {
+  constructor(name: string, message: string, options?: ErrorOptions) {
+    super(redactCredentials(message), options);
+    this.name = name;
+  }
+}
+
+interface Timed {
+  startedAt: string;
+  endedAt: string;
+  outcome: 'passed' | 'warning';
+  detail: string;
+}
+
+export interface DrillInfo {
+  drillId: string;
+  instanceId: string;
+  /** T, resolved: "latest" becomes the latest restorable time at the start. */
+  targetTime: string;
+  requestedTarget: string;
+  startedAt: string;
+  reason: string | null;
+  requestedBy: string | null;
+  dryRun: boolean;
+  window: { earliest: string | null; latest: string | null };
+  environment: string;
+  mode: 'local' | 'aws';
+}
+
+/** The execution state, as far as the steps read it. */
+export interface DrillState {
+  drill?: DrillInfo & Timed;
+  restore?: Timed & { instanceId: string };
+  restoreStatus?: Timed & {
+    status: string;
+    pollSeconds: number;
+    polls: number;
+    elapsedSeconds: number;
+    restorePointAt: string | null;
+    endpoint: { host: string; port: number } | null;
+  };
+  connection?: Timed & { secretRef: string } & ConnectionInfo;
+  drift?: Timed & DriftReport & { source: string };
+  migrateTask?: { exitCode: number | null; stoppedReason: string | null; taskArn: string | null };
+  migration?: Timed & { exitCode: number; applied: string[] };
+  app?: Timed & { baseUrl: string; handle: string };
+  smoke?: Partial<Record<'health' | 'ready' | 'login' | 'search' | 'day', Timed>>;
+  integrity?: Timed & IntegrityResult;
+  evaluation?: Timed & { evaluation: Evaluation; appVerdict: AppVerdict | null; restorePointAt: string };
+  cleanup?: Timed & { removed: string[]; kept: string[] };
+  report?: {
+    passed: boolean;
+    summary: string;
+    location: { json: string; markdown: string } | null;
+    escalations: Escalation[];
+  };
+  failures?: Partial<Record<string, { Error: string; Cause: string }>>;
+  [key: string]: unknown;
+}
+
+const MAX_INSTANCE_ID = 63;
+
+/** RDS-valid instance name for a drill: the prefix, then the drill id. */
+export function drillInstanceId(prefix: string, drillId: string): string {
+  const id = `${prefix}-${drillId}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, MAX_INSTANCE_ID)
+    .replace(/-$/, '');
+  return id;
+}
+
+/** A fresh drill id: UTC time plus randomness, valid as an execution name and inside an instance name. */
+export function newDrillId(now: Date, random = Math.random): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'z')
+    .toLowerCase();
+  const suffix = Math.floor(random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0');
+  return `${stamp}-${suffix}`;
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined)
+    throw new DrillStepError(
+      'DrillStateError',
+      `the drill state has no ${what}: a previous step did not run`,
+    );
+  return value;
+}
+
+async function timed<T extends object>(
+  deps: DrillDeps,
+  body: (startedAt: Date) => Promise<T & { detail: string; outcome?: 'passed' | 'warning' }>,
+): Promise<T & Timed> {
+  const startedAt = deps.now();
+  const result = await body(startedAt);
+  return {
+    ...result,
+    outcome: result.outcome ?? 'passed',
+    detail: redactCredentials(result.detail),
+    startedAt: startedAt.toISOString(),
+    endedAt: deps.now().toISOString(),
+  };
+}
+
+async function validate(state: DrillState, deps: DrillDeps, executionName: string) {
+  return timed(deps, async (startedAt) => {
+    // At this point the state is the execution input itself: unknown keys are refused.
+    const window = await deps.recovery.restorableWindow();
+    const input = validateDrillInput(state, { now: startedAt, window });
+    const latest = window.latest;
+    if (input.targetTime === 'latest' && latest === null) {
+      throw new DrillStepError(
+        'RestoreFailedError',
+        'nothing is restorable yet: the source has no backup and no archived WAL',
+      );
+    }
+    const targetTime = input.targetTime === 'latest' ? (latest as Date).toISOString() : input.targetTime;
+    const config = deps.settings.config;
+    const info: DrillInfo = {
+      drillId: executionName,
+      instanceId: drillInstanceId(config.drill.instancePrefix, executionName),
+      targetTime,
+      requestedTarget: input.targetTime,
+      startedAt: startedAt.toISOString(),
+      reason: input.reason,
+      requestedBy: input.requestedBy,
+      dryRun: input.dryRun,
+      window: { earliest: window.earliest?.toISOString() ?? null, latest: latest?.toISOString() ?? null },
+      environment: config.environment,
+      mode: deps.settings.mode,
+    };
+    return {
+      ...info,
+      detail: `${input.dryRun ? 'dry run: would restore' : 'restoring'} ${config.source.dbInstanceIdentifier} to ${targetTime}${input.targetTime === 'latest' ? ' (latest restorable)' : ''} as ${info.instanceId}`,
+    };
+  });
+}
+
+async function restore(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  return timed(deps, async () => {
+    const instance = await deps.recovery.restoreToPointInTime({
+      instanceId: drill.instanceId,
+      targetTime: new Date(drill.targetTime),
+      tags: { [DRILL_ID_TAG]: drill.drillId },
+    });
+    return {
+      instanceId: instance.id,
+      detail: `restore of ${instance.id} to ${drill.targetTime} requested (${instance.status})`,
+    };
+  });
+}
+
+async function describeRestore(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  const restored = need(state.restore, 'restore');
+  return timed(deps, async (now) => {
+    const instance = await deps.recovery.describeInstance(drill.instanceId);
+    const elapsedSeconds = Math.round((now.getTime() - Date.parse(restored.startedAt)) / 1000);
+    if (instance === null) {
+      throw new DrillStepError(
+        'RestoreFailedError',
+        `the restored instance ${drill.instanceId} does not exist`,
+      );
+    }
+    if (instance.status === 'failed') {
+      throw new DrillStepError(
+        'RestoreFailedError',
+        `the restore of ${drill.instanceId} failed: ${instance.failureReason ?? 'no reason given'}`,
+      );
+    }
+    if (instance.status !== 'available' && elapsedSeconds > deps.settings.restoreTimeoutSeconds) {
+      throw new DrillStepError(
+        'RestoreTimeoutError',
+        `${drill.instanceId} is still ${instance.status} after ${elapsedSeconds} s (limit ${deps.settings.restoreTimeoutSeconds} s)`,
+      );
+    }
+    const polls = (state.restoreStatus?.polls ?? 0) + 1;
+    return {
+      status: instance.status,
+      pollSeconds: nextPollSeconds(elapsedSeconds),
+      polls,
+      elapsedSeconds,
+      restorePointAt: instance.restorePointAt,
+      endpoint: instance.endpoint,
+      detail: `${drill.instanceId} is ${instance.status} after ${elapsedSeconds} s (${polls} look${polls === 1 ? '' : 's'})`,
+    };
+  });
+}
+
+async function describeOrFail(deps: DrillDeps, instanceId: string): Promise<InstanceDescription> {
+  const instance = await deps.recovery.describeInstance(instanceId);
+  if (!instance || instance.status !== 'available') {
+    throw new DrillStepError('RestoreFailedError', `the restored instance ${instanceId} is not available`);
+  }
+  return instance;
+}
+
+async function connect(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  return timed(deps, async () => {
+    const instance = await describeOrFail(deps, drill.instanceId);
+    const { secretRef, connection } = await deps.secrets.writeConnection(drill.drillId, instance);
+    return {
+      secretRef,
+      ...connection,
+      detail: `connection of ${connection.user}@${connection.host}:${connection.port}/${connection.database} written to the drill secret`,
+    };
+  });
+}
+
+async function currentDrift(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  const connection = need(state.connection, 'connection');
+  const url = await deps.secrets.connectionUrl(connection.secretRef);
+  const instance = await deps.recovery.describeInstance(drill.instanceId);
+  const [applied, shipped] = await Promise.all([
+    readAppliedMigrations(url),
+    deps.artifacts.migrations(instance),
+  ]);
+  return { drift: detectDrift(applied, shipped.migrations), source: shipped.source };
+}
+
+async function detectDriftStep(state: DrillState, deps: DrillDeps) {
+  return timed(deps, async () => {
+    const { drift, source } = await currentDrift(state, deps);
+    if (drift.blocking) {
+      throw new DrillStepError(
+        'MigrationDriftError',
+        `schema drift that migrate deploy cannot fix: ${describeDrift(drift)} (migrations from ${source})`,
+      );
+    }
+    return { ...drift, source, detail: `${describeDrift(drift)} (migrations from ${source})` };
+  });
+}
+
+async function verifyMigration(state: DrillState, deps: DrillDeps) {
+  const task = need(state.migrateTask, 'migrate task result');
+  const before = need(state.drift, 'drift');
+  return timed(deps, async () => {
+    if (task.exitCode !== 0) {
+      throw new DrillStepError(
+        'MigrationFailedError',
+        `the migrate command exited ${task.exitCode ?? 'without an exit code'}${task.stoppedReason ? ` (${task.stoppedReason})` : ''} while applying ${before.pending.join(', ')}`,
+      );
+    }
+    const { drift } = await currentDrift(state, deps);
+    if (drift.pending.length > 0 || drift.blocking) {
+      throw new DrillStepError(
+        'MigrationFailedError',
+        `the migrate command exited 0 but the schema still drifts: ${describeDrift(drift)}`,
+      );
+    }
+    return {
+      exitCode: 0,
+      applied: [...before.pending],
+      detail: `applied ${before.pending.join(', ')}; no drift left`,
+    };
+  });
+}
+
+async function startApp(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  const connection = need(state.connection, 'connection');
+  return timed(deps, async () => {
+    const app = await deps.app.start(drill.drillId, connection.secretRef).catch((error: Error) => {
+      throw new DrillStepError('AppStartError', `the app did not start: ${error.message}`, { cause: error });
+    });
+    return { ...app, detail: `app started at ${app.baseUrl}` };
+  });
+}
+
+type SmokeName = 'health' | 'ready' | 'login' | 'search' | 'day';
+
+async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
+  const app = need(state.app, 'app');
+  const cfg = deps.settings.config.smoke;
+  const budget = cfg.readyBudgetSeconds;
+  return timed(deps, async () => {
+    switch (check) {
+      case 'health': {
+        const r = await waitFor200(
+          'health',
+          'ReadyNotOkError',
+          `${app.baseUrl}${cfg.healthPath}`,
+          cfg.healthPath,
+          budget,
+          deps.now,
+        );
+        return { detail: `GET ${cfg.healthPath}: 200 after ${r.attempts} attempt(s)` };
+      }
+      case 'ready': {
+        const r = await waitFor200(
+          'readiness',
+          'ReadyNotOkError',
+          `${app.baseUrl}${cfg.readyPath}`,
+          cfg.readyPath,
+          budget,
+          deps.now,
+        );
+        return {
+          detail: `GET ${cfg.readyPath}: 200 after ${r.attempts} attempt(s), ${r.waitedSeconds.toFixed(1)} s`,
+        };
+      }
+      case 'login': {
+        await login(app.baseUrl, cfg.loginPath, cfg.adminUsername, await deps.adminPassword());
+        return { detail: `POST ${cfg.loginPath} as ${cfg.adminUsername}: 200, session written` };
+      }
+      case 'search': {
+        const token = await login(app.baseUrl, cfg.loginPath, cfg.adminUsername, await deps.adminPassword());
+        const path = `${cfg.accountSearchPath}${encodeURIComponent(cfg.accountSearchTerm)}`;
+        const body = await getJson('SmokeFailedError', 'account search', app.baseUrl, path, token);
+        const count = Array.isArray(body)
+          ? body.length
+          : Array.isArray((body as { accounts?: unknown[] })?.accounts)
+            ? (body as { accounts: unknown[] }).accounts.length
+            : null;
+        return { detail: `GET ${path}: 200${count === null ? '' : `, ${count} account(s)`}` };
+      }
+      case 'day': {
+        const token = await login(app.baseUrl, cfg.loginPath, cfg.adminUsername, await deps.adminPassword());
+        await getJson('SmokeFailedError', 'day state read', app.baseUrl, cfg.dayCurrentPath, token);
+        return { detail: `GET ${cfg.dayCurrentPath}: 200` };
+      }
+    }
+  });
+}
+
+/** T used to measure: a "latest" drill measures what a restore at drill start would lose. */
+function measuringTarget(drill: DrillInfo): string {
+  return drill.requestedTarget === 'latest' ? drill.startedAt : drill.targetTime;
+}
+
+async function integrity(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  const connection = need(state.connection, 'connection');
+  const config = deps.settings.config;
+  return timed(deps, async () => {
+    const url = await deps.secrets.connectionUrl(connection.secretRef);
+    const measuring = new Date(measuringTarget(drill));
+    const result = await checkIntegrity(url, {
+      tables: config.integrity.criticalTables,
+      timestampColumn: config.integrity.timestampColumn,
+      targetTime: new Date(drill.targetTime),
+      freshAfter: new Date(measuring.getTime() - config.targets.rpoMinutes * 60_000),
+    });
+    if (result.problems.length > 0) {
+      throw new DrillStepError('IntegrityError', `integrity checks failed: ${result.problems.join('; ')}`);
+    }
+    return {
+      ...result,
+      detail: `${result.tables.length} critical tables present, not empty, no orphans, nothing after the target; newest row ${result.newestRowAt}`,
+    };
+  });
+}
+
+async function evaluate(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  const day = need(state.smoke?.day, 'smoke results');
+  const app = need(state.app, 'app');
+  const config = deps.settings.config;
+  return timed(deps, async () => {
+    const candidates = [state.restoreStatus?.restorePointAt, state.integrity?.newestRowAt]
+      .filter((t): t is string => typeof t === 'string')
+      .sort();
+    // P: the conservative choice between what the engine reports and what the data shows.
+    const restorePointAt = candidates[0];
+    if (!restorePointAt)
+      throw new DrillStepError(
+        'EvaluationError',
+        'no restore point is known: neither the engine nor the data gave one',
+      );
+    const evaluation = evaluateRecovery({
+      targetTime: measuringTarget(drill),
+      restorePointAt,
+      startedAt: drill.startedAt,
+      readyAt: day.endedAt,
+      newestRowAt: state.integrity?.newestRowAt ?? null,
+      targets: config.targets,
+    });
+    let appVerdict: AppVerdict | null = null;
+    let outcome: 'passed' | 'warning' = 'passed';
+    if (evaluation.recoveryEvaluatePayload) {
+      const path = config.smoke.recoveryEvaluatePath;
+      const token = await login(
+        app.baseUrl,
+        config.smoke.loginPath,
+        config.smoke.adminUsername,
+        await deps.adminPassword(),
+      ).catch(() => undefined);
+      const response = await request(`${app.baseUrl}${path}`, {
+        method: 'POST',
+        body: evaluation.recoveryEvaluatePayload,
+        ...(token ? { token } : {}),
+      });
+      appVerdict = verdictOf(response);
+      if (response.status !== 200) outcome = 'warning';
+    }
+    const verdicts = `RPO ${evaluation.rpo.measuredMinutes} min (target ${evaluation.rpo.targetMinutes}): ${evaluation.rpo.passed ? 'met' : 'missed'}; RTO ${evaluation.rto.measuredMinutes} min (target ${evaluation.rto.targetMinutes}): ${evaluation.rto.passed ? 'met' : 'missed'}`;
+    return {
+      evaluation,
+      appVerdict,
+      restorePointAt,
+      outcome,
+      detail:
+        outcome === 'warning'
+          ? `${verdicts}; the app's recovery-evaluate endpoint did not answer 200: ${appVerdict?.detail}`
+          : verdicts,
+    };
+  });
+}
+
+function verdictOf(response: { status: number | null; body: string; error: string | null }): AppVerdict {
+  if (response.status !== 200) {
+    return {
+      httpStatus: response.status,
+      rpoPassed: null,
+      rtoPassed: null,
+      detail: response.status === null ? `unreachable (${response.error})` : `HTTP ${response.status}`,
+    };
+  }
+  try {
+    const body = JSON.parse(response.body) as Record<string, unknown>;
+    const pick = (key: 'rpo' | 'rto'): boolean | null => {
+      const v = body[key] as { passed?: unknown } | undefined;
+      if (typeof v?.passed === 'boolean') return v.passed;
+      const flat = body[`${key}Passed`] ?? body[`${key}Met`];
+      return typeof flat === 'boolean' ? flat : null;
+    };
+    return {
+      httpStatus: 200,
+      rpoPassed: pick('rpo'),
+      rtoPassed: pick('rto'),
+      detail: response.body.slice(0, 200),
+    };
+  } catch {
+    return { httpStatus: 200, rpoPassed: null, rtoPassed: null, detail: 'answered 200 without JSON' };
+  }
+}
+
+async function cleanup(state: DrillState, deps: DrillDeps) {
+  const drill = state.drill;
+  return timed(deps, async () => {
+    if (!drill) return { removed: [], kept: [], detail: 'nothing to clean up: the drill never started' };
+    const removed: string[] = [];
+    const kept: string[] = [];
+    const problems: string[] = [];
+    const attempt = async (what: string, action: () => Promise<void>) => {
+      try {
+        await action();
+      } catch (error) {
+        problems.push(`${what}: ${(error as Error).message}`);
+      }
+    };
+    await attempt('app', async () => {
+      removed.push(...(await deps.app.stopAll(drill.drillId)));
+    });
+    await attempt('drill secret', async () => {
+      await deps.secrets.clear(drill.drillId);
+      removed.push(`secret of ${drill.drillId}`);
+    });
+    await attempt(`instance ${drill.instanceId}`, async () => {
+      const instance = await deps.recovery.describeInstance(drill.instanceId);
+      if (!instance) return;
+      if (deps.settings.keepInstance) {
+        kept.push(instance.id);
+        return;
+      }
+      await deps.recovery.deleteInstance(drill.instanceId);
+      removed.push(instance.id);
+    });
+    if (problems.length > 0) {
+      throw new DrillStepError('CleanupError', `cleanup left drill resources behind: ${problems.join('; ')}`);
+    }
+    return {
+      removed,
+      kept,
+      detail: `removed ${removed.length > 0 ? removed.join(', ') : 'nothing'}${kept.length > 0 ? `; kept ${kept.join(', ')} (--keep)` : ''}`,
+    };
+  });
+}
+
+/** Human text of a caught error's Cause (a Lambda error JSON in AWS, the message locally). */
+export function causeText(cause: unknown): string {
+  if (typeof cause !== 'string') return JSON.stringify(cause ?? '');
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // not JSON: the message itself
+  }
+  return cause;
+}
+
+/** The step outcomes of an execution state, in drill order, failures included. */
+export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] {
+  const steps: StepOutcome[] = [];
+  let lastEnd = state.drill?.startedAt ?? endedAt;
+  const results: Partial<Record<DrillTaskStep, Timed | undefined>> = {
+    validate: state.drill as (DrillInfo & Timed) | undefined,
+    restore: state.restore,
+    describeRestore: state.restoreStatus,
+    connect: state.connection,
+    detectDrift: state.drift,
+    verifyMigration: state.migration,
+    startApp: state.app,
+    smokeHealth: state.smoke?.health,
+    smokeReady: state.smoke?.ready,
+    smokeLogin: state.smoke?.login,
+    smokeSearch: state.smoke?.search,
+    smokeDay: state.smoke?.day,
+    integrity: state.integrity,
+    evaluate: state.evaluation,
+    cleanup: state.cleanup,
+  };
+  // The ECS migrate task fails as its own state; report it as the migrate step.
+  const failureKey: Partial<Record<string, DrillTaskStep>> = { runMigrations: 'verifyMigration' };
+  for (const spec of TASK_STATES) {
+    if (spec.reportStep === null || spec.step === 'report' || spec.step === 'notify') continue;
+    const result = results[spec.step];
+    const failure =
+      state.failures?.[spec.step] ??
+      Object.entries(state.failures ?? {}).find(([key]) => failureKey[key] === spec.step)?.[1];
+    if (result) {
+      steps.push({
+        name: spec.reportStep,
+        startedAt: result.startedAt,
+        endedAt: result.endedAt,
+        outcome: result.outcome,
+        detail: result.detail,
+      });
+      lastEnd = result.endedAt;
+    } else if (failure) {
+      steps.push({
+        name: spec.reportStep,
+        startedAt: lastEnd,
+        endedAt: endedAt,
+        outcome: 'failed',
+        detail: `${failure.Error}: ${causeText(failure.Cause)}`,
+        evidence: { error: failure.Error },
+      });
+    }
+  }
+  return steps;
+}
+
+async function report(state: DrillState, deps: DrillDeps) {
+  const drill = need(state.drill, 'drill');
+  const endedAt = deps.now().toISOString();
+  const steps = stepOutcomes(state, endedAt);
+  const evaluation = state.evaluation?.evaluation ?? null;
+  const built: DrillReport = buildReport({
+    drillId: drill.drillId,
+    targetTime: drill.targetTime,
+    restorePointAt: state.evaluation?.restorePointAt ?? state.restoreStatus?.restorePointAt ?? null,
+    startedAt: drill.startedAt,
+    readyAt: state.smoke?.day?.endedAt ?? null,
+    endedAt,
+    targets: deps.settings.config.targets,
+    steps,
+    evaluation,
+    environment: drill.environment,
+    mode: drill.mode,
+    reason: drill.reason,
+    requestedBy: drill.requestedBy,
+    dryRun: drill.dryRun,
+    appVerdict: state.evaluation?.appVerdict ?? null,
+  });
+  const markdown = renderReportMarkdown(built);
+  const location = await deps.reports.write(built, markdown);
+  const summary = `drill ${drill.drillId} ${built.passed ? 'passed' : 'FAILED'}: RPO ${built.rpoMinutes ?? '–'} min, RTO ${built.rtoMinutes ?? '–'} min${built.escalations.length > 0 ? `; escalations: ${built.escalations.map((e) => e.class).join(', ')}` : ''}`;
+  return { passed: built.passed, summary, location, escalations: built.escalations, report: built };
+}
+
+async function notify(state: DrillState, deps: DrillDeps) {
+  const produced = need(state.report, 'report') as NonNullable<DrillState['report']> & {
+    report?: DrillReport;
+  };
+  return timed(deps, async () => {
+    if (!produced.report) throw new DrillStepError('NotifyError', 'no report to notify about');
+    const count = await deps.notifier.publish(produced.report, produced.escalations);
+    return { published: count, detail: `${count} message(s) published` };
+  });
+}
+
+/**
+ * Runs one step. `state` is the execution state; `executionName` the execution's name (the drill id).
+ * @throws a named error (`DrillInputError`, `RestoreFailedError`, …) that the state machine catches.
+ */
+export async function runStep(
+  step: string,
+  state: DrillState,
+  deps: DrillDeps,
+  executionName: string,
+): Promise<unknown> {
+  if (!(DRILL_TASK_STEPS as readonly string[]).includes(step)) {
+    throw new DrillStepError('UnknownStepError', `unknown drill step ${JSON.stringify(step)}`);
+  }
+  await deps.beforeStep?.(step, state);
+  switch (step as DrillTaskStep) {
+    case 'validate':
+      return validate(state, deps, executionName);
+    case 'restore':
+      return restore(state, deps);
+    case 'describeRestore':
+      return describeRestore(state, deps);
+    case 'connect':
+      return connect(state, deps);
+    case 'detectDrift':
+      return detectDriftStep(state, deps);
+    case 'verifyMigration':
+      return verifyMigration(state, deps);
+    case 'startApp':
+      return startApp(state, deps);
+    case 'smokeHealth':
+      return smoke(state, deps, 'health');
+    case 'smokeReady':
+      return smoke(state, deps, 'ready');
+    case 'smokeLogin':
+      return smoke(state, deps, 'login');
+    case 'smokeSearch':
+      return smoke(state, deps, 'search');
+    case 'smokeDay':
+      return smoke(state, deps, 'day');
+    case 'integrity':
+      return integrity(state, deps);
+    case 'evaluate':
+      return evaluate(state, deps);
+    case 'cleanup':
+      return cleanup(state, deps);
+    case 'report':
+      return report(state, deps);
+    case 'notify':
+      return notify(state, deps);
+  }
+}
