@@ -31,7 +31,7 @@ import { InputError } from '../functions/core/errors.ts';
 import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
 import { type AppArtifacts, copyArtifactsCommands } from './artifacts.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
-import { checkInteger, checkPattern, withDefaults } from './props.ts';
+import { checkInteger, checkNumber, checkPattern, withDefaults } from './props.ts';
 
 /** Tag every snapshot we create or copy carries; the only snapshots we may delete or modify. */
 export const MANAGED_TAG_KEY = 'recovery-drill:managed';
@@ -99,7 +99,7 @@ export interface BackupFunctionsProps {
   /** @default - the runbook's 35 daily, 12 monthly, 20 deletions per run, not dry-run */
   readonly retention?: RetentionSettings;
   /**
-   * RPO target in minutes (1-1440): the monitor escalates `BACKUP_STALE` past it.
+   * RPO target in minutes (more than 0, at most 1440; fractions allowed): the monitor escalates `BACKUP_STALE` past it.
    * @default 60
    */
   readonly rpoTargetMinutes?: number;

@@ -36,3 +36,15 @@ export function checkPattern(field: string, value: string, pattern: RegExp, expe
   if (Token.isUnresolved(value)) return;
   if (!pattern.test(value)) throw new InputError(field, value, expected);
 }
+
+/**
+ * Refuses a number prop not greater than `above` or greater than `max` (fractions allowed).
+ * Tokens are skipped.
+ * @throws InputError naming `<construct>.<prop>` and the value.
+ */
+export function checkNumber(field: string, value: number, above: number, max: number): void {
+  if (Token.isUnresolved(value)) return;
+  if (!Number.isFinite(value) || value <= above || value > max) {
+    throw new InputError(field, value, `expected a number greater than ${above} and at most ${max}`);
+  }
+}

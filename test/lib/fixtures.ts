@@ -1,0 +1,70 @@
+/**
+ * Fixtures for the CDK tests: a throw-away app checkout holding the artifacts a stack captures,
+ * a valid configuration pointing at it, and apps built with bundling on or off (esbuild is the slow
+ * part: template tests skip it, the bundling test keeps it).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { type Config, type ConfigInput, parseConfig } from '../../functions/core/config.ts';
+import { cdkJsonContext } from '../../lib/app.ts';
+
+/** Files of a minimal BT-CTS checkout, relative to its root (the config's default app paths). */
+export function appFiles(): Record<string, string> {
+  return {
+    'apps/api/.env.example': 'DATABASE_URL=postgresql://user:secret@localhost:5432/btcts\nPORT=3000\n',
+    'apps/api/prisma/schema.prisma':
+      'datasource db {\n  provider = "postgresql"\n}\nmodel User {\n  id Int @id\n}\n',
+    'apps/api/prisma/migrations/migration_lock.toml': 'provider = "postgresql"\n',
+    'apps/api/prisma/migrations/20240101000000_init/migration.sql':
+      'CREATE TABLE "User" ("id" INTEGER PRIMARY KEY);\n',
+    'apps/api/prisma/migrations/20240201000000_accounts/migration.sql':
+      'CREATE TABLE "Account" ("id" INTEGER PRIMARY KEY);\n',
+  };
+}
+
+/** A temporary folder holding `files`; the caller removes it with {@link removeDir}. */
+export function makeTree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'rd-lib-'));
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return root;
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+type Overrides = {
+  [K in keyof ConfigInput]?: ConfigInput[K] extends object ? Partial<ConfigInput[K]> : ConfigInput[K];
+};
+
+/** A valid configuration whose `app.repoPath` is `repoPath`; sections in `overrides` are merged. */
+export function makeConfig(repoPath: string, overrides: Overrides = {}): Config {
+  const base: Record<string, Record<string, unknown> | string> = {
+    environment: 'test',
+    source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
+    isolation: { copyRegion: 'eu-central-1' },
+    notifications: { emails: ['oncall@example.com'] },
+    app: { repoPath },
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = base[key];
+    base[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof current === 'object'
+        ? { ...current, ...(value as Record<string, unknown>) }
+        : (value as string);
+  }
+  return parseConfig(base);
+}
+
+/** An App with cdk.json's feature flags; `bundle: false` skips esbuild (templates stay the same). */
+export function makeApp({ bundle = false, outdir }: { bundle?: boolean; outdir?: string } = {}): App {
+  return new App({
+    ...(outdir ? { outdir } : {}),
+    context: { ...cdkJsonContext(), ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+  });
+}
