@@ -62,7 +62,12 @@ export function describeError(error: unknown): string {
  */
 export function isUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return false;
+  if (typeof code !== 'string')
+    // pg's own connection failures carry no SQLSTATE, only a message.
+    return (
+      error instanceof Error &&
+      /Connection terminated|timeout exceeded when trying to connect/i.test(error.message)
+    );
   return (
     code.startsWith('08') || // connection exception
     code === '57P01' || // admin_shutdown

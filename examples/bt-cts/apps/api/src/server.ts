@@ -109,6 +109,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log({ level: 'warn', msg: 'idle database connection lost', error: describeError(error) }),
   );
 
+  /**
+   * A pooled client for one piece of work. A connection that breaks while checked out (between
+   * two queries) emits 'error' with nobody listening, which would crash the process: listen for it
+   * here, and destroy the client instead of pooling it when it broke.
+   */
   async function withClient<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
@@ -116,12 +121,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       throw databaseFailure(what, error);
     }
+    let broken: unknown;
+    const onError = (error: unknown) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       return await fn(client);
     } catch (error) {
-      throw error instanceof HttpError ? error : databaseFailure(what, error);
+      if (isUnavailable(error)) broken ??= error;
+      throw error instanceof HttpError ? error : databaseFailure(what, broken ?? error);
     } finally {
-      client.release();
+      client.removeListener('error', onError);
+      client.release(
+        broken instanceof Error ? broken : broken === undefined ? undefined : new Error(String(broken)),
+      );
     }
   }
 
@@ -145,51 +159,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   async function ready(): Promise<{ status: number; body: Record<string, unknown> }> {
-    let client: pg.PoolClient;
     try {
-      client = await pool.connect();
-    } catch (error) {
-      return {
-        status: 503,
-        body: { status: 'not-ready', reason: `database unavailable: ${describeError(error)}` },
-      };
-    }
-    try {
-      const recovery = await client.query<{ inRecovery: boolean }>(
-        'SELECT pg_is_in_recovery() AS "inRecovery"',
-      );
-      if (recovery.rows[0]?.inRecovery)
-        return {
-          status: 503,
-          body: { status: 'not-ready', reason: 'database is still in recovery (read-only)' },
-        };
-      const drift = await migrationStatus(client, migrations);
-      const problems: string[] = [];
-      if (drift.failed.length > 0) problems.push(`failed migrations: ${drift.failed.join(', ')}`);
-      if (drift.modified.length > 0)
-        problems.push(
-          `migrations modified after they were applied: ${drift.modified.map((m) => m.name).join(', ')}`,
+      return await withClient('readiness', async (client) => {
+        const recovery = await client.query<{ inRecovery: boolean }>(
+          'SELECT pg_is_in_recovery() AS "inRecovery"',
         );
-      if (drift.pending.length > 0) problems.push(`migrations pending: ${drift.pending.join(', ')}`);
-      if (problems.length > 0)
-        return {
-          status: 503,
-          body: {
-            status: 'not-ready',
-            reason: problems.join('; '),
-            pending: drift.pending,
-            failed: drift.failed,
-            modified: drift.modified.map((m) => m.name),
-          },
-        };
-      return { status: 200, body: { status: 'ready', migrations: migrations.length } };
+        if (recovery.rows[0]?.inRecovery)
+          return {
+            status: 503,
+            body: { status: 'not-ready', reason: 'database is still in recovery (read-only)' },
+          };
+        const drift = await migrationStatus(client, migrations);
+        const problems: string[] = [];
+        if (drift.failed.length > 0) problems.push(`failed migrations: ${drift.failed.join(', ')}`);
+        if (drift.modified.length > 0)
+          problems.push(
+            `migrations modified after they were applied: ${drift.modified.map((m) => m.name).join(', ')}`,
+          );
+        if (drift.pending.length > 0) problems.push(`migrations pending: ${drift.pending.join(', ')}`);
+        if (problems.length > 0)
+          return {
+            status: 503,
+            body: {
+              status: 'not-ready',
+              reason: problems.join('; '),
+              pending: drift.pending,
+              failed: drift.failed,
+              modified: drift.modified.map((m) => m.name),
+            },
+          };
+        return { status: 200, body: { status: 'ready', migrations: migrations.length } };
+      });
     } catch (error) {
-      return {
-        status: 503,
-        body: { status: 'not-ready', reason: `database check failed: ${describeError(error)}` },
-      };
-    } finally {
-      client.release();
+      // Not ready, whatever the database did: readiness never answers 500.
+      const message =
+        error instanceof HttpError ? error.message.replace(/^readiness: /, '') : describeError(error);
+      return { status: 503, body: { status: 'not-ready', reason: message } };
     }
   }
 
