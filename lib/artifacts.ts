@@ -55,7 +55,7 @@ export function readAppArtifacts(app: Config['app'], baseDir: string): AppArtifa
       field: 'app.migrationsDir',
       path: app.migrationsDir,
       kind: 'directory',
-      what: 'the Prisma migrations folder',
+      what: 'the Prisma migrations',
     },
     { field: 'app.schema', path: app.schema, kind: 'file', what: 'the Prisma schema' },
   ];
