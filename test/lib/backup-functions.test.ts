@@ -1,4 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
@@ -105,9 +106,7 @@ describe('isolation stack props', () => {
       env: { region: 'eu-central-1' },
       copyAccountId: '210987654321',
     });
-    const policy = JSON.stringify(
-      stack.resolve((stack.copyKey.node.defaultChild as { keyPolicy: unknown }).keyPolicy),
-    );
+    const policy = JSON.stringify(Template.fromStack(stack).findResources('AWS::KMS::Key'));
     expect(policy).toContain('210987654321');
     expect(policy).toContain('kms:CreateGrant');
   });
