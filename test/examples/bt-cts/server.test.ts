@@ -193,7 +193,8 @@ describe('BT-CTS API', () => {
   it("reads today's business day as OPEN from GET /api/day/current", async () => {
     const day = await call(api, '/api/day/current');
     expect(day.status).toBe(200);
-    expect(day.body).toMatchObject({ businessDate: new Date().toISOString().slice(0, 10), status: 'OPEN' });
+    const [today] = await query<{ date: string }>(api.databaseUrl, 'SELECT current_date::text AS date');
+    expect(day.body).toMatchObject({ businessDate: today?.date, status: 'OPEN' });
     expect(Date.parse(String(day.body.openedAt))).toBeLessThanOrEqual(Date.now());
   });
 
