@@ -1,0 +1,159 @@
+/**
+ * Wires the drill's steps to AWS for the Lambda functions: the configuration the stack bundled
+ * beside the code, the environment the stack set, and one SDK client per service, built once per
+ * cold start.
+ */
+import { fileURLToPath } from 'node:url';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Config } from '../../core/config.ts';
+import type { SnsApi } from '../../shared/aws/notify.ts';
+import type { RdsApi } from '../../shared/aws/rds-snapshots.ts';
+import type { S3Api } from '../../shared/aws/s3-objects.ts';
+import { loadConfig } from '../../shared/config-file.ts';
+import { traced } from '../../shared/powertools.ts';
+import type { DrillDeps } from '../ports.ts';
+import { DrillStepError } from '../steps.ts';
+import { type EcsApi, EcsAppRunner } from './ecs-app-runner.ts';
+import { type DrillEnv, readDrillEnv } from './env.ts';
+import { RdsRecovery } from './rds-recovery.ts';
+import { reportKeys, S3ArtifactSource, S3ReportStore } from './s3-stores.ts';
+import { type SecretsApi, SecretsManagerDrillSecret } from './secret-store.ts';
+import { SnsNotifier } from './sns-notifier.ts';
+
+/** Name of the configuration file the construct copies next to each drill function's bundle. */
+export const BUNDLED_CONFIG_FILE = 'recovery-drill.config.json';
+
+/**
+ * The configuration bundled beside the code; `RECOVERY_DRILL_CONFIG` overrides the path (a hand
+ * run or a test of the unbundled source).
+ */
+export function loadBundledConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const explicitPath =
+    env.RECOVERY_DRILL_CONFIG || fileURLToPath(new URL(`./${BUNDLED_CONFIG_FILE}`, import.meta.url));
+  return loadConfig({ explicitPath, env }).config;
+}
+
+export interface AwsClients {
+  readonly rds: RdsApi;
+  readonly secrets: SecretsApi;
+  readonly ecs: EcsApi;
+  readonly s3: S3Api;
+  readonly sns: SnsApi;
+}
+
+/** One client per service in the source region, instrumented for X-Ray. */
+export function createAwsClients(region: string): AwsClients {
+  return {
+    rds: traced(new RDSClient({ region })),
+    secrets: traced(new SecretsManagerClient({ region })),
+    ecs: traced(new ECSClient({ region })),
+    s3: traced(new S3Client({ region })),
+    sns: traced(new SNSClient({ region })),
+  };
+}
+
+/**
+ * The admin password for the login smoke check, read once from Secrets Manager (a plain string,
+ * or JSON with a `password` key).
+ */
+export function adminPasswordReader(secrets: SecretsApi, secretId: string | null): () => Promise<string> {
+  let cached: Promise<string> | undefined;
+  return () => {
+    if (secretId === null) {
+      return Promise.reject(
+        new DrillStepError(
+          'AuthWriteFailedError',
+          'smoke.adminPasswordSecret is not set: an AWS drill cannot log in as the admin without the Secrets Manager secret holding its password',
+        ),
+      );
+    }
+    cached ??= secrets.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
+      const text = out.SecretString ?? '';
+      let password: unknown = text;
+      try {
+        const parsed = JSON.parse(text) as unknown;
+        if (parsed && typeof parsed === 'object') password = (parsed as { password?: unknown }).password;
+      } catch {
+        // a plain string secret: the password itself
+      }
+      if (typeof password !== 'string' || password === '') {
+        throw new DrillStepError(
+          'AuthWriteFailedError',
+          `the secret ${secretId} (smoke.adminPasswordSecret) holds no password (a string, or JSON with "password")`,
+        );
+      }
+      return password;
+    });
+    cached.catch(() => {
+      cached = undefined;
+    });
+    return cached;
+  };
+}
+
+export interface AwsDrillDepsArgs {
+  readonly config: Config;
+  readonly env: DrillEnv;
+  readonly clients: AwsClients;
+  readonly now?: () => Date;
+  /** ECS start polling (tests shorten it). */
+  readonly appStart?: { readonly timeoutSeconds?: number; readonly pollSeconds?: number };
+}
+
+export function buildAwsDrillDeps({
+  config,
+  env,
+  clients,
+  now = () => new Date(),
+  appStart,
+}: AwsDrillDepsArgs): DrillDeps {
+  return {
+    settings: {
+      config,
+      mode: 'aws',
+      restoreTimeoutSeconds: config.drill.restoreTimeoutMinutes * 60,
+      keepInstance: false,
+    },
+    recovery: new RdsRecovery(
+      clients.rds,
+      {
+        region: config.source.region,
+        sourceDbInstanceId: config.source.dbInstanceIdentifier,
+        instancePrefix: config.drill.instancePrefix,
+        instanceClass: config.drill.instanceClass,
+        dbSubnetGroupName: env.dbSubnetGroupName,
+        vpcSecurityGroupIds: env.dbSecurityGroupIds,
+      },
+      now,
+    ),
+    secrets: new SecretsManagerDrillSecret(clients.secrets, clients.rds, env.drillSecretArn),
+    app: new EcsAppRunner(clients.ecs, {
+      stagingBaseUrl: config.app.stagingBaseUrl,
+      port: config.app.port,
+      task: env.app,
+      ...(appStart?.timeoutSeconds !== undefined ? { startTimeoutSeconds: appStart.timeoutSeconds } : {}),
+      ...(appStart?.pollSeconds !== undefined ? { pollSeconds: appStart.pollSeconds } : {}),
+    }),
+    artifacts: new S3ArtifactSource(clients.s3, env.bucket, config.app.migrationsDir),
+    reports: new S3ReportStore(clients.s3, env.bucket),
+    notifier: new SnsNotifier(
+      clients.sns,
+      env.topicArn,
+      config.environment,
+      (drillId) => `s3://${env.bucket}/${reportKeys(drillId).markdown}`,
+    ),
+    adminPassword: adminPasswordReader(clients.secrets, config.smoke.adminPasswordSecret),
+    now,
+  };
+}
+
+/** Everything a drill function needs, from its bundle and environment; throws at cold start when either is wrong. */
+export function coldStartDeps(processEnv: NodeJS.ProcessEnv = process.env): DrillDeps {
+  const config = loadBundledConfig(processEnv);
+  const env = readDrillEnv(processEnv, config.app.stagingBaseUrl === null);
+  return buildAwsDrillDeps({ config, env, clients: createAwsClients(config.source.region) });
+}

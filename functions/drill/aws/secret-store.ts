@@ -1,0 +1,135 @@
+/**
+ * The drill secret over Secrets Manager: one stack-owned secret that the ECS task definitions (the
+ * migrate task and the app) reference, so the connection reaches them without ever appearing in
+ * execution input or output, ECS overrides or logs. A drill fills it from the restored instance's
+ * own RDS-managed master secret and blanks it at cleanup.
+ */
+
+import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import type { InstanceDescription } from '../../ports/database-recovery.ts';
+import type { RdsApi } from '../../shared/aws/rds-snapshots.ts';
+import type { ConnectionInfo, DrillSecretStore } from '../ports.ts';
+import { DrillStepError } from '../steps.ts';
+
+export type SecretsApi = Pick<SecretsManagerClient, 'send'>;
+
+/** What the drill secret holds while a drill runs (the keys the app's task definition maps to env). */
+export interface DrillSecretValue {
+  readonly DATABASE_URL: string;
+  readonly host: string;
+  readonly port: number;
+  readonly username: string;
+  readonly password: string;
+  readonly dbname: string;
+  readonly drillId: string;
+}
+
+/** The libpq mode Prisma and psql read from `DATABASE_URL`: encrypted (RDS forces TLS by default). */
+const SSL_QUERY = 'sslmode=require';
+
+/** Reads a secret's string as JSON; the message names the secret, never its value. */
+async function readJsonSecret(secrets: SecretsApi, secretId: string): Promise<Record<string, unknown>> {
+  const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  try {
+    const parsed = JSON.parse(out.SecretString ?? '') as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new DrillStepError('SecretError', `the secret ${secretId} does not hold a JSON object`);
+}
+
+export class SecretsManagerDrillSecret implements DrillSecretStore {
+  /**
+   * @param drillSecretArn the stack's drill secret (env `DRILL_SECRET_ARN`).
+   * @param rds reads the restored instance's `MasterUserSecret`, `MasterUsername` and `DBName`.
+   */
+  constructor(
+    private readonly secrets: SecretsApi,
+    private readonly rds: RdsApi,
+    private readonly drillSecretArn: string,
+  ) {}
+
+  async writeConnection(
+    drillId: string,
+    instance: InstanceDescription,
+  ): Promise<{ secretRef: string; connection: ConnectionInfo }> {
+    const out = await this.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: instance.id }));
+    const described = out.DBInstances?.[0];
+    const masterSecretArn = described?.MasterUserSecret?.SecretArn;
+    if (!masterSecretArn) {
+      throw new DrillStepError(
+        'SecretError',
+        `the restored instance ${instance.id} has no RDS-managed master secret (MasterUserSecret): it must be restored with ManageMasterUserPassword, and the drill reads no other password`,
+      );
+    }
+    const endpoint =
+      instance.endpoint ??
+      (described?.Endpoint?.Address && described.Endpoint.Port
+        ? { host: described.Endpoint.Address, port: described.Endpoint.Port }
+        : null);
+    if (!endpoint)
+      throw new DrillStepError('SecretError', `the restored instance ${instance.id} has no endpoint yet`);
+    const master = await readJsonSecret(this.secrets, masterSecretArn);
+    const username = typeof master.username === 'string' ? master.username : described?.MasterUsername;
+    const password = master.password;
+    if (typeof username !== 'string' || typeof password !== 'string' || password === '') {
+      throw new DrillStepError(
+        'SecretError',
+        `the master secret ${masterSecretArn} of ${instance.id} holds no username and password`,
+      );
+    }
+    const dbname = described?.DBName ?? 'postgres';
+    const value: DrillSecretValue = {
+      DATABASE_URL: `postgresql://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${endpoint.host}:${endpoint.port}/${encodeURIComponent(dbname)}?${SSL_QUERY}`,
+      host: endpoint.host,
+      port: endpoint.port,
+      username,
+      password,
+      dbname,
+      drillId,
+    };
+    await this.secrets.send(
+      new PutSecretValueCommand({ SecretId: this.drillSecretArn, SecretString: JSON.stringify(value) }),
+    );
+    return {
+      secretRef: this.drillSecretArn,
+      connection: { host: endpoint.host, port: endpoint.port, database: dbname, user: username },
+    };
+  }
+
+  /**
+   * The URL for the drill's own `pg` checks. `uselibpqcompat` makes node-postgres read
+   * `sslmode=require` as libpq does (encrypt) rather than as verify-full against the public CAs,
+   * which do not include the RDS CA.
+   */
+  async connectionUrl(secretRef: string): Promise<string> {
+    if (secretRef !== this.drillSecretArn) {
+      throw new DrillStepError('SecretError', `${secretRef} is not the drill secret of this stack`);
+    }
+    const value = await readJsonSecret(this.secrets, secretRef);
+    if (typeof value.DATABASE_URL !== 'string') {
+      throw new DrillStepError(
+        'SecretError',
+        `the drill secret holds no connection (cleared: ${value.cleared === true})`,
+      );
+    }
+    return `${value.DATABASE_URL}&uselibpqcompat=true`;
+  }
+
+  /** Blanks the secret (the stack owns it; the drill only empties it). Idempotent. */
+  async clear(_drillId: string): Promise<void> {
+    await this.secrets.send(
+      new PutSecretValueCommand({
+        SecretId: this.drillSecretArn,
+        SecretString: JSON.stringify({ cleared: true }),
+      }),
+    );
+  }
+}

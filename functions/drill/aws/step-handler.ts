@@ -1,0 +1,57 @@
+/**
+ * The body of the three drill functions: one `runStep` per invocation, refused when the step
+ * belongs to another function (each has only the permissions of its group). Errors leave with
+ * their `name`, which the state machine's `Catch` matches; the logs carry step names, the drill id
+ * and the outcome, never the state (it holds only references, and still stays out of the logs).
+ */
+
+import type { JobLogger } from '../../shared/powertools.ts';
+import type { DrillDeps } from '../ports.ts';
+import { type DrillFunctionGroup, TASK_STATES } from '../states.ts';
+import { type DrillState, DrillStepError, runStep } from '../steps.ts';
+
+/** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */
+export interface DrillStepEvent {
+  readonly step: string;
+  readonly state: DrillState;
+  readonly execution: string;
+}
+
+/** The steps a function of this group serves. */
+export function stepsOf(group: DrillFunctionGroup): string[] {
+  return TASK_STATES.filter((s) => s.group === group).map((s) => s.step);
+}
+
+export function drillStepRunner(group: DrillFunctionGroup, deps: DrillDeps, logger: JobLogger) {
+  const allowed = stepsOf(group);
+  return async (event: DrillStepEvent): Promise<unknown> => {
+    const step = event?.step;
+    const drillId = typeof event?.execution === 'string' ? event.execution : null;
+    if (typeof step !== 'string' || !allowed.includes(step)) {
+      throw new DrillStepError(
+        'WrongFunctionError',
+        `the drill ${group} function runs ${allowed.join(', ')}; got step ${JSON.stringify(step)}`,
+      );
+    }
+    if (drillId === null || event.state === null || typeof event.state !== 'object') {
+      throw new DrillStepError('DrillStateError', `step ${step}: the event has no execution name or state`);
+    }
+    logger.info('drill step started', { step, drillId });
+    try {
+      const result = await runStep(step, event.state, deps, drillId);
+      const outcome =
+        (result as { outcome?: unknown; passed?: unknown } | null)?.outcome ??
+        (typeof (result as { passed?: unknown } | null)?.passed === 'boolean'
+          ? (result as { passed: boolean }).passed
+            ? 'passed'
+            : 'failed'
+          : 'done');
+      logger.info('drill step ended', { step, drillId, outcome });
+      return result;
+    } catch (error) {
+      const e = error as Error;
+      logger.error('drill step failed', { step, drillId, error: e.name });
+      throw error;
+    }
+  };
+}
