@@ -166,10 +166,17 @@ describe('BT-CTS API', () => {
     expect(response.body.error).toMatch(/^body:/);
   });
 
-  it('refuses account search without a session or with an unknown token', async () => {
+  it('refuses account search without a session, with an unknown token or with an expired session', async () => {
     const without = await call(api, '/api/accounts?search=a');
     const bogus = await call(api, '/api/accounts?search=a', { token: 'not-a-session' });
-    expect([without.status, bogus.status]).toEqual([401, 401]);
+    const { body } = await login(api);
+    await query(
+      api.databaseUrl,
+      `UPDATE "Session" SET "expiresAt" = now() - interval '1 minute' WHERE "id" = $1`,
+      [body.sessionId],
+    );
+    const expired = await call(api, '/api/accounts?search=a', { token: String(body.token) });
+    expect([without.status, bogus.status, expired.status]).toEqual([401, 401, 401]);
   });
 
   it('finds accounts by holder name or number with a session', async () => {

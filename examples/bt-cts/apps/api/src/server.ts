@@ -415,8 +415,10 @@ async function main(): Promise<void> {
     running = await startServer({
       databaseUrl,
       port: envPort(process.env.PORT),
-      host: process.env.HOST || '127.0.0.1',
+      // Not HOST: some shells set HOST to the machine's name, which would move the listener off loopback.
+      host: process.env.LISTEN_HOST || '127.0.0.1',
       sessionTtlMinutes: ttl,
+      migrationsDir: process.env.MIGRATIONS_DIR ? resolve(process.env.MIGRATIONS_DIR) : undefined,
     });
   } catch (error) {
     jsonLog({ level: 'error', msg: 'cannot start', error: describeError(error) });
