@@ -153,9 +153,8 @@ export function readSnapshotEnv(env: Env = process.env): SnapshotEnv {
   return r.done({ ...base, copyKmsKeyId, copyAccountId, export: exportTo, artifactsVersion });
 }
 
-export interface ArtifactsEnv {
-  readonly environment: string;
-  readonly topicArn: string;
+export interface ArtifactsEnv extends BaseEnv {
+  /** The backup bucket (in the source region). */
   readonly bucket: string;
   readonly artifactsVersion: string;
 }
@@ -164,8 +163,7 @@ export function readArtifactsEnv(env: Env = process.env): ArtifactsEnv {
   const r = new Reader(env);
   const base = readBase(r);
   return r.done({
-    environment: base.environment,
-    topicArn: base.topicArn,
+    ...base,
     bucket: r.bucket('BACKUP_BUCKET'),
     artifactsVersion: r.string('ARTIFACTS_VERSION', ARTIFACTS_VERSION, ARTIFACTS_EXPECTED),
   });

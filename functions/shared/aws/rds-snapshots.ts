@@ -9,6 +9,7 @@ import {
   type DBSnapshot,
   DeleteDBSnapshotCommand,
   DescribeAccountAttributesCommand,
+  DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
   ModifyDBSnapshotAttributeCommand,
   type RDSClient,
@@ -264,8 +265,20 @@ export async function ensureCopy(
   }
 }
 
-/** Lets another account restore (or copy) the snapshot. Adding an account twice is a no-op in RDS. */
-export async function shareSnapshot(rds: RdsApi, id: string, accountId: string): Promise<void> {
+/**
+ * Lets another account restore (or copy) the snapshot, unless it already may.
+ * @returns false when the account was already allowed: nothing was changed.
+ */
+export async function shareSnapshot(rds: RdsApi, id: string, accountId: string): Promise<boolean> {
+  try {
+    const out = await rds.send(new DescribeDBSnapshotAttributesCommand({ DBSnapshotIdentifier: id }));
+    const restore = out.DBSnapshotAttributesResult?.DBSnapshotAttributes?.find(
+      (a) => a.AttributeName === 'restore',
+    );
+    if (restore?.AttributeValues?.includes(accountId)) return false;
+  } catch {
+    // Cannot read the attribute (e.g. no permission): share anyway, RDS ignores an account added twice.
+  }
   await rds.send(
     new ModifyDBSnapshotAttributeCommand({
       DBSnapshotIdentifier: id,
@@ -273,6 +286,7 @@ export async function shareSnapshot(rds: RdsApi, id: string, accountId: string):
       ValuesToAdd: [accountId],
     }),
   );
+  return true;
 }
 
 /**

@@ -71,6 +71,7 @@ export interface SnapshotResult {
   readonly tier: 'daily' | 'monthly' | null;
   readonly copies: { id: string; region: string; created: boolean }[];
   readonly sharedWith: string | null;
+  /** Copies newly shared with `sharedWith` by this run. */
   readonly shared: string[];
   readonly exports: { taskId: string; started: boolean }[];
   readonly manualSnapshots: { region: string; count: number }[];
@@ -382,8 +383,10 @@ async function followUp(candidates: DBSnapshot[], deps: SnapshotDeps) {
     }
     if (env.copyAccountId) {
       if (copy.snapshot.Status === 'available') {
-        await shareSnapshot(deps.copyRds, copyId, env.copyAccountId);
-        shared.push(copyId);
+        if (await shareSnapshot(deps.copyRds, copyId, env.copyAccountId)) {
+          shared.push(copyId);
+          logger.info('copy shared with the isolated account', { copyId, account: env.copyAccountId });
+        }
       } else {
         logger.info('copy not available yet: it is shared on the next run', {
           copyId,

@@ -1,0 +1,27 @@
+/**
+ * Lambda entry that stores the app's artifacts in the backup bucket (on deploy through a custom
+ * resource, and daily). The artifacts are bundled under `artifacts/` beside this file's bundle.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { readArtifactsEnv } from './shared/env.ts';
+import { type ArtifactsDeps, runArtifacts } from './shared/jobs/artifacts.ts';
+import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+
+const env = readArtifactsEnv();
+
+const deps: ArtifactsDeps = {
+  env,
+  s3: traced(new S3Client({ region: env.sourceRegion })),
+  sns: traced(new SNSClient({ region: env.sourceRegion })),
+  logger: jobLogger,
+  metrics: jobMetrics,
+  artifactsDir: join(process.env.LAMBDA_TASK_ROOT ?? dirname(fileURLToPath(import.meta.url)), 'artifacts'),
+};
+
+/** The job with its dependencies passed in: what tests call. */
+export const run = runArtifacts;
+
+export const handler = lambdaHandler((event: unknown) => runArtifacts(event, deps));

@@ -1,0 +1,61 @@
+/**
+ * Writes to the backup bucket. The bucket enforces SSE-KMS and Object Lock by default; every put
+ * carries a SHA-256 checksum, which S3 verifies on arrival and Object Lock buckets require.
+ */
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+
+export type S3Api = Pick<S3Client, 'send'>;
+
+export function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+export async function putObject(
+  s3: S3Api,
+  bucket: string,
+  key: string,
+  body: Uint8Array | string,
+  { contentType, sha256Hex }: { contentType: string; sha256Hex?: string },
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      ...(sha256Hex ? { ChecksumSHA256: hexToBase64(sha256Hex) } : { ChecksumAlgorithm: 'SHA256' }),
+    }),
+  );
+}
+
+export async function putJson(s3: S3Api, bucket: string, key: string, value: unknown): Promise<void> {
+  await putObject(s3, bucket, key, `${JSON.stringify(value, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
+}
+
+/** True when the object exists (HeadObject: needs only s3:GetObject). */
+export async function objectExists(s3: S3Api, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch (error) {
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}
+
+/** The object parsed as JSON, or undefined when it does not exist. */
+export async function getJson(s3: S3Api, bucket: string, key: string): Promise<unknown> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const text = (await out.Body?.transformToString('utf8')) ?? '';
+    return JSON.parse(text);
+  } catch (error) {
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404)
+      return undefined;
+    throw error;
+  }
+}

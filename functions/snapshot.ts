@@ -1,0 +1,25 @@
+/**
+ * Lambda entry of the daily snapshot (scheduled, and on RDS "snapshot created" events). Thin: the
+ * environment and SDK clients are set up once at cold start; the work is `runSnapshot`.
+ */
+import { RDSClient } from '@aws-sdk/client-rds';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { readSnapshotEnv } from './shared/env.ts';
+import { runSnapshot, type SnapshotDeps } from './shared/jobs/snapshot.ts';
+import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+
+const env = readSnapshotEnv();
+
+const deps: SnapshotDeps = {
+  env,
+  sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
+  copyRds: traced(new RDSClient({ region: env.copyRegion })),
+  sns: traced(new SNSClient({ region: env.sourceRegion })),
+  logger: jobLogger,
+  metrics: jobMetrics,
+};
+
+/** The job with its dependencies passed in: what tests call. */
+export const run = runSnapshot;
+
+export const handler = lambdaHandler((event: unknown) => runSnapshot(event, deps));
