@@ -1,6 +1,7 @@
 /** Every command of the CLI. Add a command by exporting it from its own file and listing it here. */
 import { configValidate } from './config.ts';
 import { retentionPlan } from './retention.ts';
+import { startCommand } from './start.ts';
 import type { Command } from './types.ts';
 
-export const commands: readonly Command[] = [configValidate, retentionPlan];
+export const commands: readonly Command[] = [configValidate, retentionPlan, startCommand];

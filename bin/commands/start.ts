@@ -1,0 +1,201 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { RDSClient } from '@aws-sdk/client-rds';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DrillInputError, validateDrillInput } from '../../functions/core/drill-input.ts';
+import { showValue } from '../../functions/core/errors.ts';
+import { followExecution } from '../../functions/drill/aws/follow.ts';
+import { restorableWindowOf } from '../../functions/drill/aws/rds-recovery.ts';
+import { parseS3Url } from '../../functions/drill/aws/s3-stores.ts';
+import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/aws/start.ts';
+import { loadConfig } from '../../functions/shared/config-file.ts';
+import { type Command, type CommandIo, EXIT, stringOption, UsageError } from './types.ts';
+
+/** The stack that holds the drill's state machine, and its output naming it. */
+export const DRILL_STACK_NAME = 'RecoveryDrillStack';
+export const DRILL_STATE_MACHINE_OUTPUT = 'DrillStateMachineArn';
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+
+/** The CLI's flag for each input field, so a refusal names what the engineer typed. */
+const FLAG: Readonly<Record<string, string>> = {
+  targetTime: '--target-time',
+  reason: '--reason',
+  requestedBy: '--requested-by',
+};
+
+function refusal(error: DrillInputError): UsageError {
+  const lines = error.problems.map(
+    (p) => `${FLAG[p.field] ?? p.field} (${p.field}): ${p.expected}; got ${showValue(p.value)}`,
+  );
+  return new UsageError(
+    lines.length === 1 ? `${lines[0]}` : `${lines.length} problems:\n  - ${lines.join('\n  - ')}`,
+    { cause: error },
+  );
+}
+
+/**
+ * SDK client settings from the command's environment: `AWS_ENDPOINT_URL` (an emulator, path-style
+ * S3) and static keys when given there; otherwise the SDK's own credential chain.
+ */
+function clientConfig(env: NodeJS.ProcessEnv, region: string) {
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+        }
+      : undefined;
+  return { region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) };
+}
+
+async function stackOutput(cfn: CloudFormationClient, stack: string, output: string): Promise<string> {
+  const described = await cfn.send(new DescribeStacksCommand({ StackName: stack })).catch((error: Error) => {
+    throw new UsageError(
+      `--state-machine-arn: not given, and the stack ${stack} could not be read (${error.name}: ${error.message}); pass the ARN or the stack's --region`,
+      { cause: error },
+    );
+  });
+  const value = described.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === output)?.OutputValue;
+  if (!value || !STATE_MACHINE_ARN.test(value)) {
+    throw new UsageError(
+      `--state-machine-arn: not given, and the stack ${stack} has no output ${output} (deploy the drill, or pass the ARN)`,
+    );
+  }
+  return value;
+}
+
+function consoleLink(region: string, executionArn: string): string {
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`;
+}
+
+async function printReport(s3: S3Client, output: unknown, io: CommandIo): Promise<boolean | null> {
+  const report = (
+    output as { report?: { passed?: unknown; location?: { markdown?: unknown } | null } } | null
+  )?.report;
+  const location =
+    typeof report?.location?.markdown === 'string' ? parseS3Url(report.location.markdown) : null;
+  if (!location) {
+    io.out('(the execution produced no report: see its history above)');
+    return typeof report?.passed === 'boolean' ? report.passed : null;
+  }
+  try {
+    const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    io.out(`\n${await object.Body?.transformToString('utf8')}`);
+  } catch (error) {
+    io.err(
+      `could not read the report s3://${location.bucket}/${location.key}: ${(error as Error).name}: ${(error as Error).message}`,
+    );
+  }
+  return typeof report?.passed === 'boolean' ? report.passed : null;
+}
+
+/**
+ * `start`: starts the deployed drill by hand. Every check that needs no AWS call runs first, so a
+ * typo at 3 a.m. costs nothing; `--wait` follows the drill and prints its report.
+ */
+export const startCommand: Command = {
+  name: 'start',
+  usage:
+    '[--target-time ISO|latest] [--reason TEXT] [--requested-by WHO] [--wait] [--state-machine-arn ARN] [--region R] [--config FILE]',
+  summary: 'Start a restore drill of the deployed stack (AWS); with --wait, follow it and print its report.',
+  options: {
+    'target-time': { type: 'string' },
+    reason: { type: 'string' },
+    'requested-by': { type: 'string' },
+    wait: { type: 'boolean' },
+    'state-machine-arn': { type: 'string' },
+    region: { type: 'string' },
+    config: { type: 'string' },
+  },
+  optionHelp: {
+    'target-time': 'restore to this ISO-8601 time with a zone, or "latest" (default)',
+    reason: 'why this drill runs (at most 200 characters; lands in the report and notifications)',
+    'requested-by': 'who asked for it (default: $USER)',
+    wait: 'follow the execution step by step, print the report; exit 0 passed, 1 failed',
+    'state-machine-arn': `the drill state machine (default: output ${DRILL_STATE_MACHINE_OUTPUT} of ${DRILL_STACK_NAME})`,
+    region: 'region of the stack and the state machine (default: from the ARN, then source.region)',
+    config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
+  },
+  async run({ values, io }) {
+    const input: Record<string, string> = {};
+    const target = stringOption(values, 'target-time');
+    if (target !== undefined) input.targetTime = target;
+    const reason = stringOption(values, 'reason');
+    if (reason !== undefined) input.reason = reason;
+    const requestedBy = stringOption(values, 'requested-by') ?? io.env.USER;
+    if (requestedBy !== undefined && requestedBy !== '') input.requestedBy = requestedBy;
+    try {
+      validateDrillInput(input, { now: new Date() });
+    } catch (error) {
+      if (error instanceof DrillInputError) throw refusal(error);
+      throw error;
+    }
+    const arnGiven = stringOption(values, 'state-machine-arn');
+    const arnMatch = arnGiven === undefined ? null : STATE_MACHINE_ARN.exec(arnGiven);
+    if (arnGiven !== undefined && !arnMatch) {
+      throw new UsageError(
+        `--state-machine-arn: expected a state machine ARN "arn:aws:states:REGION:ACCOUNT:stateMachine:NAME"; got ${showValue(arnGiven)}`,
+      );
+    }
+    const regionGiven = stringOption(values, 'region');
+    if (regionGiven !== undefined && !REGION.test(regionGiven)) {
+      throw new UsageError(
+        `--region: expected an AWS region such as "eu-west-1"; got ${showValue(regionGiven)}`,
+      );
+    }
+    const { config } = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
+    // Offline checks are done: from here on AWS is called.
+    const region = regionGiven ?? arnMatch?.[1] ?? config.source.region;
+    const sfn = new SFNClient(clientConfig(io.env, region));
+    const rds = new RDSClient(clientConfig(io.env, config.source.region));
+    const stateMachineArn =
+      arnGiven ??
+      (await stackOutput(
+        new CloudFormationClient(clientConfig(io.env, region)),
+        DRILL_STACK_NAME,
+        DRILL_STATE_MACHINE_OUTPUT,
+      ));
+    let started: Awaited<ReturnType<typeof startDrill>>;
+    try {
+      started = await startDrill(sfn, {
+        stateMachineArn,
+        input,
+        window: () => restorableWindowOf(rds, config.source.dbInstanceIdentifier),
+      });
+    } catch (error) {
+      if (error instanceof DrillInputError) throw refusal(error);
+      if (error instanceof DrillAlreadyRunningError) {
+        io.err(`recovery-drill start: ${error.message}`);
+        return EXIT.failed;
+      }
+      throw error;
+    }
+    io.out(
+      [
+        `drill id:      ${started.drillId}`,
+        `target time:   ${started.input.targetTime}`,
+        `execution:     ${started.executionArn}`,
+        `console:       ${consoleLink(region, started.executionArn)}`,
+      ].join('\n'),
+    );
+    if (!values.wait) return EXIT.ok;
+    io.out('');
+    const result = await followExecution(sfn, started.executionArn, {
+      print: io.out,
+      pollMs: Number(io.env.RECOVERY_DRILL_WAIT_POLL_MS) || 5_000,
+    });
+    const s3 = new S3Client({
+      ...clientConfig(io.env, config.source.region),
+      forcePathStyle: Boolean(io.env.AWS_ENDPOINT_URL),
+    });
+    const passed = await printReport(s3, result.output, io);
+    io.out(
+      `\ndrill ${started.drillId}: ${result.status}${passed === null ? '' : passed ? ', passed' : ', FAILED'}`,
+    );
+    return result.status === 'SUCCEEDED' && passed !== false ? EXIT.ok : EXIT.failed;
+  },
+};
