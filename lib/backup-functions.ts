@@ -516,6 +516,13 @@ export class BackupFunctions extends Construct {
     if (p.copyAccountId !== undefined) {
       snapshotRole.addToPolicy(
         new iam.PolicyStatement({
+          sid: 'ReadSharingOfManagedCopies',
+          actions: ['rds:DescribeDBSnapshotAttributes'],
+          resources: [managedCopySnapshotArn],
+        }),
+      );
+      snapshotRole.addToPolicy(
+        new iam.PolicyStatement({
           sid: 'ShareManagedCopyWithIsolationAccount',
           actions: ['rds:ModifyDBSnapshotAttribute'],
           resources: [managedCopySnapshotArn],
@@ -558,10 +565,11 @@ export class BackupFunctions extends Construct {
     );
     roles.artifacts.addToPolicy(
       new iam.PolicyStatement({
+        // HeadObject answers 404 for a missing manifest only to a caller that may list the
+        // bucket; without it S3 answers 403 and the idempotency check would fail.
         sid: 'FindStoredArtifacts',
         actions: ['s3:ListBucket'],
         resources: [p.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': 'artifacts/*' } },
       }),
     );
     roles.artifacts.addToPolicy(
@@ -897,7 +905,7 @@ function validate(
   checkInteger('BackupFunctions.retention.daily', retention.daily, 1, 3650);
   checkInteger('BackupFunctions.retention.monthly', retention.monthly, 0, 1200);
   checkInteger('BackupFunctions.retention.maxDeletionsPerRun', retention.maxDeletionsPerRun, 0, 1000);
-  checkInteger('BackupFunctions.rpoTargetMinutes', p.rpoTargetMinutes, 1, 24 * 60);
+  checkNumber('BackupFunctions.rpoTargetMinutes', p.rpoTargetMinutes, 0, 24 * 60);
   for (const key of ['snapshot', 'rpoCheck', 'prune'] as const) {
     const problem = scheduleExpressionProblem(schedules[key]);
     if (problem) {
