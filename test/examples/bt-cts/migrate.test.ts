@@ -287,6 +287,22 @@ describe('migrate deploy', () => {
       const again = await runApp('migrate.ts', { DATABASE_URL: url, MIGRATIONS_DIR: scratch.dir });
       expect(again.code).toBe(1);
       expect(again.output).toMatch(new RegExp(`${broken} failed earlier`));
+
+      // Resolved as `prisma migrate resolve --rolled-back` does, and fixed: the next deploy applies it anew.
+      await query(url, `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`, [
+        broken,
+      ]);
+      await writeFile(
+        join(scratch.dir, broken, 'migration.sql'),
+        'CREATE TABLE "HalfDone" ("id" SERIAL PRIMARY KEY);\n',
+      );
+      const fixed = await migrateDeploy(url, { migrationsDir: scratch.dir });
+      expect(fixed.applied).toEqual([broken]);
+      const attempts = (await migrationRows(url)).filter((r) => r.migration_name === broken);
+      expect(attempts.map((r) => [r.rolled_back_at === null, r.finished_at === null])).toEqual([
+        [false, true],
+        [true, false],
+      ]);
     } finally {
       await scratch.remove();
     }
