@@ -35,82 +35,27 @@ export interface SeedResult {
 export const ADMIN_USERNAME = 'admin';
 const TELLERS = 5;
 
-const FIRST_NAMES = [
-  'Noa',
-  'Avi',
-  'Maya',
-  'Daniel',
-  'Tamar',
-  'Yosef',
-  'Sarah',
-  'David',
-  'Leah',
-  'Ariel',
-  'Hannah',
-  'Jonathan',
-  'Rachel',
-  'Michael',
-  'Dana',
-  'Eitan',
-  'Shira',
-  'Omer',
-  'Yael',
-  'Adam',
-  'Emma',
-  'Lucas',
-  'Olivia',
-  'Mateo',
-  'Sofia',
-  'Liam',
-  'Amelia',
-  'Noah',
-  'Isabella',
-  'Ethan',
-];
-const LAST_NAMES = [
-  'Cohen',
-  'Levi',
-  'Mizrahi',
-  'Peretz',
-  'Biton',
-  'Dahan',
-  'Avraham',
-  'Friedman',
-  'Azoulay',
-  'Katz',
-  'Shapiro',
-  'Goldberg',
-  'Rosen',
-  'Klein',
-  'Weiss',
-  'Martin',
-  'Garcia',
-  'Muller',
-  'Rossi',
-  'Novak',
-  'Jensen',
-  'Silva',
-  'Kowalski',
-  'Dubois',
-  'Hansen',
-  'Smith',
-  'Brown',
-  'Taylor',
-  'Walker',
-  'Wright',
-];
-const DESCRIPTIONS = [
-  'Salary',
-  'Card payment',
-  'ATM withdrawal',
-  'Incoming transfer',
-  'Outgoing transfer',
-  'Standing order',
-  'Interest',
-  'Utility bill',
-  'Mortgage instalment',
-  'Cash deposit',
-];
+/** Splits a block of text on white space (names) or on new lines (phrases). */
+const words = (text: string) => text.trim().split(/\s+/);
+const lines = (text: string) => text.trim().split(/\s*\n\s*/);
+
+const FIRST_NAMES = words(`
+  Noa Avi Maya Daniel Tamar Yosef Sarah David Leah Ariel Hannah Jonathan Rachel Michael Dana
+  Eitan Shira Omer Yael Adam Emma Lucas Olivia Mateo Sofia Liam Amelia Noah Isabella Ethan`);
+const LAST_NAMES = words(`
+  Cohen Levi Mizrahi Peretz Biton Dahan Avraham Friedman Azoulay Katz Shapiro Goldberg Rosen Klein
+  Weiss Martin Garcia Muller Rossi Novak Jensen Silva Kowalski Dubois Hansen Smith Brown Taylor Walker Wright`);
+const DESCRIPTIONS = lines(`
+  Salary
+  Card payment
+  ATM withdrawal
+  Incoming transfer
+  Outgoing transfer
+  Standing order
+  Interest
+  Utility bill
+  Mortgage instalment
+  Cash deposit`);
 
 function sqlArray(values: readonly string[]): string {
   return `ARRAY[${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')}]::text[]`;
