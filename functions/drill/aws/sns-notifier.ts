@@ -4,7 +4,7 @@
  * one summary that on-call and the auditor read even when the drill passed.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
-import type { Escalation } from '../../core/escalations.ts';
+import { type Escalation, SEVERITIES } from '../../core/escalations.ts';
 import { redactCredentials } from '../../core/redact.ts';
 import type { DrillReport } from '../../core/report.ts';
 import { publishEscalation, type SnsApi, subjectLine } from '../../shared/aws/notify.ts';
@@ -65,7 +65,7 @@ export class SnsNotifier implements Notifier {
         }),
         MessageAttributes: {
           class: { DataType: 'String', StringValue: SUMMARY_CLASS },
-          severity: { DataType: 'String', StringValue: report.passed ? 'info' : 'high' },
+          severity: { DataType: 'String', StringValue: summarySeverity(report) },
           kind: { DataType: 'String', StringValue: 'summary' },
           environment: { DataType: 'String', StringValue: this.environment },
         },
@@ -73,6 +73,12 @@ export class SnsNotifier implements Notifier {
     );
     return count + 1;
   }
+}
+
+/** `info` for a drill that passed, else its most severe escalation's severity. */
+function summarySeverity(report: DrillReport): string {
+  if (report.passed) return 'info';
+  return SEVERITIES.find((s) => report.escalations.some((e) => e.severity === s)) ?? 'high';
 }
 
 function summaryFields(report: DrillReport) {
