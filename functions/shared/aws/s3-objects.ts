@@ -23,7 +23,9 @@ export async function putObject(
       Key: key,
       Body: body,
       ContentType: contentType,
-      ...(sha256Hex ? { ChecksumSHA256: hexToBase64(sha256Hex) } : { ChecksumAlgorithm: 'SHA256' }),
+      // Object Lock buckets refuse puts without a checksum; a known SHA-256 makes S3 verify our bytes.
+      ChecksumAlgorithm: 'SHA256',
+      ...(sha256Hex ? { ChecksumSHA256: hexToBase64(sha256Hex) } : {}),
     }),
   );
 }
