@@ -113,12 +113,19 @@ function reference(s: Scenario) {
 const plan = (s: Scenario): RetentionPlan =>
   planRetention({ complete: s.complete, snapshots: s.snapshots }, s.policy, s.now);
 
+/** Fisher-Yates with a seeded mulberry32, so a failing case replays from fast-check's seed. */
 function shuffled<T>(list: T[], seed: number): T[] {
   const out = [...list];
-  let x = seed || 1;
+  let a = seed >>> 0;
+  const random = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
   for (let i = out.length - 1; i > 0; i--) {
-    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
-    const j = x % (i + 1);
+    const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
