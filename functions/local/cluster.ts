@@ -11,7 +11,18 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { appendFile, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  chmod,
+  chown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,6 +145,15 @@ export async function makeServerDir(path: string, user: ServerUser): Promise<voi
   await giveToServer(path, user);
 }
 
+/**
+ * Creates a folder the server user may pass through but not list (0711): the state folders
+ * between the repository and a data dir, when the server runs as another user than this process.
+ */
+export async function makePassageDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  await chmod(path, 0o711);
+}
+
 /** A fresh random password: URL-safe, so it never needs escaping in a connection URL. */
 export function randomPassword(): string {
   return randomBytes(24).toString('base64url');
@@ -234,9 +254,12 @@ export async function initCluster({
       await execFileAsync(binaries.initdb, args, { env: childEnv(), ...(user ?? {}), maxBuffer: 16 << 20 });
     } catch (error) {
       const e = error as { stderr?: string; message: string };
-      throw new ClusterError(`initdb failed for ${dataDir}: ${(e.stderr ?? e.message).trim().slice(-2000)}`, {
-        cause: error,
-      });
+      const output = (e.stderr ?? e.message).trim().slice(-2000);
+      const hint =
+        user && /permission denied/i.test(output)
+          ? ` (PostgreSQL runs as the OS user "${SUPERUSER}": every folder above ${dataDir} must be searchable by it, e.g. chmod o+x)`
+          : '';
+      throw new ClusterError(`initdb failed for ${dataDir}: ${output}${hint}`, { cause: error });
     }
   } finally {
     await rm(secretDir, { recursive: true, force: true });

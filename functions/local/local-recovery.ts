@@ -1,0 +1,593 @@
+/**
+ * The local adapter of the database-recovery port: an embedded PostgreSQL *source* with WAL
+ * archiving plays the RDS instance, full physical backups play snapshots, and a point-in-time
+ * restore replays the archive into a fresh cluster on a free port. Same contract as RDS: bad input
+ * is refused before anything is created, a restore that cannot reach its target fails loudly
+ * instead of stopping at an earlier point, and a drill may delete only what it tagged as its own.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Config } from '../core/config.ts';
+import { InputError } from '../core/errors.ts';
+import { redactCredentials } from '../core/redact.ts';
+import {
+  type DatabaseRecoveryPort,
+  DRILL_ID_TAG,
+  type InstanceDescription,
+  type InstanceStatus,
+  NotADrillInstanceError,
+  NotFoundError,
+  type RestoreRequest,
+  RestoreTimeOutOfRangeError,
+  type SnapshotInfo,
+} from '../ports/database-recovery.ts';
+import { type ArchiveSummary, restoreCommand, summarizeArchive } from './archive.ts';
+import {
+  type BackupRecord,
+  copyVerifiedBackup,
+  deleteBackup,
+  listBackups,
+  readBackup,
+  takeBackup,
+} from './backup.ts';
+import {
+  giveToServer,
+  isProcessAlive,
+  logTail,
+  makePassageDir,
+  readPostmasterPid,
+  SUPERUSER,
+  serverUser,
+  startCluster,
+  stopServer,
+  writeSettings,
+} from './cluster.ts';
+import {
+  DEFAULT_DATABASE,
+  type Provisioner,
+  readCredentials,
+  readSourceRecord,
+  runningSource,
+  type SourceRecord,
+  startSource,
+  stopSource,
+} from './source.ts';
+import {
+  isRegisteredAlive,
+  listProcesses,
+  type ProcessEntry,
+  readJson,
+  readJsonSync,
+  registerProcess,
+  type StatePaths,
+  statePaths,
+  stopRegistered,
+  unregisterProcess,
+  withInterruptUndo,
+  writeJson,
+} from './state.ts';
+
+/** RDS-like identifiers: a letter, then letters, digits and single hyphens; at most 63 characters. */
+const IDENTIFIER = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*$/;
+
+function checkIdentifier(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length > 63 || !IDENTIFIER.test(value) || value.endsWith('-')) {
+    throw new InputError(
+      field,
+      value,
+      'an identifier of 1-63 letters, digits and single hyphens, starting with a letter and not ending with a hyphen',
+    );
+  }
+  return value;
+}
+
+function checkTags(value: unknown): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InputError('tags', value, 'an object of string tags');
+  for (const [key, tag] of Object.entries(value)) {
+    if (typeof tag !== 'string') throw new InputError(`tags.${key}`, tag, 'a string');
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+/** What is known about one restored instance (`instances/<id>/instance.json`; no secrets). */
+export interface InstanceRecord {
+  readonly id: string;
+  readonly tags: Record<string, string>;
+  readonly status: InstanceStatus;
+  readonly targetTime: string | null;
+  readonly restorePointAt: string | null;
+  readonly failureReason: string | null;
+  readonly backupId: string;
+  readonly port: number | null;
+  readonly pid: number | null;
+  /** The process restoring it while `creating`: a dead owner means the restore was interrupted. */
+  readonly ownerPid: number | null;
+  readonly createdAt: string;
+  readonly availableAt: string | null;
+}
+
+export interface LocalRecoveryOptions {
+  readonly config: Config;
+  /** Folder of the configuration file: `local.stateDir` is resolved against it. */
+  readonly baseDir: string;
+  /** How a fresh source is provisioned. Default: the example app's `provisionSource`. */
+  readonly provision?: Provisioner;
+  /** Run the example app's trickle writer beside the source. Default true. */
+  readonly trickle?: boolean;
+  /** The application database of the source. Default `btcts`. */
+  readonly database?: string;
+}
+
+export interface LocalStatus {
+  readonly stateDir: string;
+  readonly source: (SourceRecord & { running: boolean; trickleRunning: boolean }) | null;
+  readonly archiver: {
+    failedCount: number;
+    lastFailedWal: string | null;
+    lastFailedAt: string | null;
+  } | null;
+  readonly backups: BackupRecord[];
+  readonly archive: ArchiveSummary;
+  readonly window: { earliest: Date | null; latest: Date | null };
+  readonly instances: InstanceDescription[];
+}
+
+export interface CleanupResult {
+  readonly instances: string[];
+  readonly processes: ProcessEntry[];
+  readonly backups: string[];
+}
+
+/** The local engine: source, backups, WAL archive and restored instances under one state folder. */
+export class LocalRecovery implements DatabaseRecoveryPort {
+  readonly paths: StatePaths;
+  private readonly options: LocalRecoveryOptions;
+
+  constructor(options: LocalRecoveryOptions) {
+    this.options = options;
+    this.paths = statePaths(options.config, options.baseDir);
+  }
+
+  // ---- the source --------------------------------------------------------------------------
+
+  /** Starts the source (creating and provisioning it first if there is none). */
+  startSource() {
+    return startSource(this.paths, {
+      archiveTimeoutSeconds: this.options.config.local.archiveTimeoutSeconds,
+      ...(this.options.provision ? { provision: this.options.provision } : {}),
+      trickle: this.options.trickle ?? true,
+      database: this.options.database ?? DEFAULT_DATABASE,
+    });
+  }
+
+  stopSource(): Promise<boolean> {
+    return stopSource(this.paths);
+  }
+
+  /** The source's connection URL (application database by default). Holds the password: never log it. */
+  async sourceUrl(database?: string): Promise<string | null> {
+    const cluster = await runningSource(this.paths);
+    const credentials = await readCredentials(this.paths);
+    if (!cluster || !credentials) return null;
+    return cluster.url(database ?? credentials.database);
+  }
+
+  /** Password of the example app's admin user on the source (and so on every restored copy). */
+  async adminPassword(): Promise<string | null> {
+    return (await readCredentials(this.paths))?.adminPassword ?? null;
+  }
+
+  /** Connection URL of a restored instance. Holds the password: never log it. */
+  async instanceUrl(instanceId: string, database?: string): Promise<string | null> {
+    const record = await this.readInstance(instanceId);
+    const credentials = await readCredentials(this.paths);
+    if (record?.status !== 'available' || record.port === null || !credentials) return null;
+    const name = encodeURIComponent(database ?? credentials.database);
+    return `postgres://${SUPERUSER}:${encodeURIComponent(credentials.password)}@127.0.0.1:${record.port}/${name}`;
+  }
+
+  async status(): Promise<LocalStatus> {
+    const record = await readSourceRecord(this.paths);
+    const running = await runningSource(this.paths);
+    const processes = await listProcesses(this.paths);
+    let archiver: LocalStatus['archiver'] = null;
+    if (running) {
+      const client = new pg.Client({ connectionString: running.url('postgres') });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        const row = (
+          await client.query<{
+            failed_count: string;
+            last_failed_wal: string | null;
+            last_failed_time: Date | null;
+          }>('select failed_count, last_failed_wal, last_failed_time from pg_stat_archiver')
+        ).rows[0];
+        if (row)
+          archiver = {
+            failedCount: Number(row.failed_count),
+            lastFailedWal: row.last_failed_wal,
+            lastFailedAt: row.last_failed_time?.toISOString() ?? null,
+          };
+      } catch {
+        archiver = null;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+    const instances: InstanceDescription[] = [];
+    for (const id of await this.instanceIds()) {
+      const description = await this.describeInstance(id);
+      if (description) instances.push(description);
+    }
+    return {
+      stateDir: this.paths.root,
+      source: record
+        ? {
+            ...record,
+            running: running !== null,
+            trickleRunning: processes.some((e) => e.kind === 'trickle' && isRegisteredAlive(e)),
+          }
+        : null,
+      archiver,
+      backups: await listBackups(this.paths),
+      archive: await summarizeArchive(this.paths),
+      window: await this.restorableWindow(),
+      instances,
+    };
+  }
+
+  // ---- snapshots (full backups) ------------------------------------------------------------
+
+  async createSnapshot(id: string, tags: Record<string, string>): Promise<SnapshotInfo> {
+    checkIdentifier('snapshotId', id);
+    const checkedTags = checkTags(tags);
+    if (existsSync(join(this.paths.backups, id)))
+      throw new InputError('snapshotId', id, 'an id not in use (a backup with this id exists)');
+    const source = await runningSource(this.paths);
+    const credentials = await readCredentials(this.paths);
+    if (!source || !credentials)
+      throw new InputError(
+        'source',
+        'not running',
+        'a running source: run `recovery-drill local source start`',
+      );
+    await mkdir(this.paths.backups, { recursive: true });
+    const record = await withInterruptUndo(
+      () =>
+        takeBackup(this.paths, {
+          id,
+          tags: checkedTags,
+          sourceUrl: source.url('postgres'),
+          sourceData: this.paths.sourceData,
+        }),
+      () => deleteBackup(this.paths, id),
+    );
+    return toSnapshotInfo(record);
+  }
+
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    return (await listBackups(this.paths)).map(toSnapshotInfo);
+  }
+
+  async deleteSnapshot(id: string): Promise<void> {
+    checkIdentifier('snapshotId', id);
+    if (!(await readBackup(this.paths, id))) throw new NotFoundError('snapshot', id);
+    await deleteBackup(this.paths, id);
+  }
+
+  // ---- restore -------------------------------------------------------------------------------
+
+  /**
+   * Earliest: the end of the oldest backup (a restore cannot reach a point inside or before its
+   * own base backup). Latest: the newest commit found in the archived WAL, or the newest backup's
+   * end if no commit followed it.
+   */
+  async restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }> {
+    const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
+    const oldest = backups[0];
+    const newest = backups[backups.length - 1];
+    if (!oldest?.stoppedAt || !newest?.stoppedAt) return { earliest: null, latest: null };
+    const archive = await summarizeArchive(this.paths);
+    const newestBackupEnd = new Date(newest.stoppedAt);
+    const lastCommit = archive.lastCommitAt;
+    const latest = lastCommit && lastCommit > newestBackupEnd ? lastCommit : newestBackupEnd;
+    return { earliest: new Date(oldest.stoppedAt), latest };
+  }
+
+  async restoreToPointInTime(request: RestoreRequest): Promise<InstanceDescription> {
+    // Everything that can refuse the request runs before anything is created.
+    const instanceId = checkIdentifier('instanceId', request.instanceId);
+    const tags = checkTags(request.tags);
+    const target = request.targetTime;
+    if (target !== 'latest' && (!(target instanceof Date) || Number.isNaN(target.getTime())))
+      throw new InputError('targetTime', String(target), 'a valid time or "latest"');
+    if (existsSync(this.instanceDir(instanceId)))
+      throw new InputError('instanceId', instanceId, 'an id not in use (an instance with this id exists)');
+    const credentials = await readCredentials(this.paths);
+    if (!credentials)
+      throw new InputError('source', 'missing', 'a local source: run `recovery-drill local source start`');
+    const window = await this.restorableWindow();
+    const shown = target === 'latest' ? 'latest' : target.toISOString();
+    if (!window.earliest || !window.latest)
+      throw new RestoreTimeOutOfRangeError(
+        shown,
+        'a restorable time, but no backup exists yet: run `recovery-drill local backup`',
+      );
+    const earliest = window.earliest;
+    const latest = window.latest;
+    if (target !== 'latest' && target < earliest)
+      throw new RestoreTimeOutOfRangeError(
+        shown,
+        `a time at or after ${earliest.toISOString()} (the end of the oldest backup)`,
+      );
+    if (target !== 'latest' && target > latest)
+      throw new RestoreTimeOutOfRangeError(
+        shown,
+        `a time at or before ${latest.toISOString()} (the newest commit in the archived WAL; later WAL is not archived yet)`,
+      );
+    const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
+    const backup =
+      target === 'latest'
+        ? backups[backups.length - 1]
+        : backups.filter((b) => new Date(b.stoppedAt as string) <= target).pop();
+    if (!backup) throw new RestoreTimeOutOfRangeError(shown, 'a time covered by a backup');
+    // A target at (or after, within the same millisecond) the newest archived commit replays the
+    // whole archive: recovery to a time stops only at a later commit, and there is none yet.
+    const replayAll = target === 'latest' || target >= latest;
+
+    const dir = this.instanceDir(instanceId);
+    const dataDir = join(dir, 'data');
+    const record: InstanceRecord = {
+      id: instanceId,
+      tags,
+      status: 'creating',
+      targetTime: target === 'latest' ? null : target.toISOString(),
+      restorePointAt: null,
+      failureReason: null,
+      backupId: backup.id,
+      port: null,
+      pid: null,
+      ownerPid: process.pid,
+      createdAt: new Date().toISOString(),
+      availableAt: null,
+    };
+    await makePassageDir(this.paths.instances);
+    await makePassageDir(dir);
+    await this.writeInstance(record);
+    return withInterruptUndo(
+      (signal) => this.restoreInto(record, dataDir, replayAll, credentials.password, signal),
+      () => this.removeInstance(instanceId),
+    );
+  }
+
+  private async restoreInto(
+    record: InstanceRecord,
+    dataDir: string,
+    replayAll: boolean,
+    password: string,
+    signal: AbortSignal,
+  ): Promise<InstanceDescription> {
+    const user = await serverUser();
+    const logFile = join(this.instanceDir(record.id), 'postgres.log');
+    try {
+      await copyVerifiedBackup(this.paths, record.backupId, dataDir, user);
+    } catch (error) {
+      // An altered backup is refused: nothing is left behind.
+      await this.removeInstance(record.id);
+      throw error;
+    }
+    let current = record;
+    try {
+      signal.throwIfAborted();
+      await writeSettings(
+        dataDir,
+        {
+          // A restored copy must never write into the source's archive.
+          archive_mode: 'off',
+          archive_command: '',
+          archive_timeout: '0',
+          restore_command: restoreCommand(this.paths.walArchive),
+          recovery_target_action: 'promote',
+          ...(replayAll ? {} : { recovery_target_time: postgresTime(record.targetTime as string) }),
+        },
+        `recovery-drill restore ${record.id}`,
+      );
+      const signalFile = join(dataDir, 'recovery.signal');
+      await writeFile(signalFile, '', { mode: 0o600 });
+      await giveToServer(signalFile, user);
+      signal.throwIfAborted();
+      const timeoutMs = this.options.config.drill.restoreTimeoutMinutes * 60_000;
+      const cluster = await startCluster({ dataDir, password, logFile, timeoutMs });
+      await registerProcess(this.paths, {
+        kind: 'instance',
+        id: record.id,
+        pid: cluster.pid,
+        dataDir,
+        port: cluster.port,
+        marker: null,
+      });
+      current = { ...current, port: cluster.port, pid: cluster.pid };
+      await this.writeInstance(current);
+      const restorePointAt = await this.confirmRecovered(cluster.url('postgres'), logFile, replayAll, record);
+      current = {
+        ...current,
+        status: 'available',
+        ownerPid: null,
+        restorePointAt: restorePointAt ?? this.fallbackRestorePoint(record.backupId),
+        availableAt: new Date().toISOString(),
+      };
+      await this.writeInstance(current);
+      return toDescription(current);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      const pid = readPostmasterPid(dataDir)?.pid;
+      if (pid) await stopServer(pid, dataDir).catch(() => undefined);
+      await unregisterProcess(this.paths, 'instance', record.id);
+      const reason = redactCredentials(error instanceof Error ? error.message : String(error)).slice(-4000);
+      current = { ...current, status: 'failed', ownerPid: null, pid: null, failureReason: reason };
+      await this.writeInstance(current);
+      return toDescription(current);
+    }
+  }
+
+  private fallbackRestorePoint(backupId: string): string | null {
+    const file = join(this.paths.backups, backupId, 'backup.json');
+    return readJsonSync<BackupRecord>(file)?.lastCommitBeforeStart ?? null;
+  }
+
+  /** Recovery is over (promoted) and reached its target; returns the last replayed commit time. */
+  private async confirmRecovered(
+    url: string,
+    logFile: string,
+    replayAll: boolean,
+    record: InstanceRecord,
+  ): Promise<string | null> {
+    const client = new pg.Client({ connectionString: url });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const deadline = Date.now() + this.options.config.drill.restoreTimeoutMinutes * 60_000;
+      for (;;) {
+        const row = (
+          await client.query<{ recovering: boolean; replayed: Date | null }>(
+            'select pg_is_in_recovery() as recovering, pg_last_xact_replay_timestamp() as replayed',
+          )
+        ).rows[0];
+        if (row && !row.recovering) {
+          const log = await readFile(logFile, 'utf8').catch(() => '');
+          if (!replayAll && !/recovery stopping before (commit|abort) of transaction/.test(log)) {
+            throw new Error(
+              `recovery finished without reaching the target ${record.targetTime}: ${await logTail(logFile, 10)}`,
+            );
+          }
+          return row.replayed ? row.replayed.toISOString() : null;
+        }
+        if (Date.now() > deadline)
+          throw new Error(`recovery did not finish in time: ${await logTail(logFile, 10)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async describeInstance(instanceId: string): Promise<InstanceDescription | null> {
+    if (typeof instanceId !== 'string' || !IDENTIFIER.test(instanceId)) return null;
+    const record = await this.readInstance(instanceId);
+    return record ? toDescription(record) : null;
+  }
+
+  async deleteInstance(instanceId: string): Promise<void> {
+    checkIdentifier('instanceId', instanceId);
+    const record = await this.readInstance(instanceId);
+    if (!record) throw new NotFoundError('instance', instanceId);
+    if (!(DRILL_ID_TAG in record.tags)) throw new NotADrillInstanceError(instanceId);
+    await this.writeInstance({ ...record, status: 'deleting' });
+    await this.removeInstance(instanceId);
+  }
+
+  /**
+   * Stops and removes every restored instance and every stray registered process (an app the
+   * drill started, a trickle writer without its source); keeps the source and its backups, but
+   * removes backups that were interrupted half way.
+   */
+  async cleanup(): Promise<CleanupResult> {
+    const instances = await this.instanceIds();
+    for (const id of instances) await this.removeInstance(id);
+    const sourceRunning = (await runningSource(this.paths)) !== null;
+    const stopped: ProcessEntry[] = [];
+    for (const entry of await listProcesses(this.paths)) {
+      if (entry.kind === 'source') continue;
+      if (entry.kind === 'trickle' && sourceRunning) continue;
+      if (isRegisteredAlive(entry)) stopped.push(entry);
+      await stopRegistered(this.paths, entry);
+    }
+    const backups: string[] = [];
+    for (const backup of await listBackups(this.paths)) {
+      if (backup.status === 'failed') {
+        await deleteBackup(this.paths, backup.id);
+        backups.push(backup.id);
+      }
+    }
+    return { instances, processes: stopped, backups };
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private instanceDir(id: string): string {
+    return join(this.paths.instances, id);
+  }
+
+  private async instanceIds(): Promise<string[]> {
+    try {
+      return (await readdir(this.paths.instances, { withFileTypes: true }))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  private async readInstance(id: string): Promise<InstanceRecord | null> {
+    const record = await readJson<InstanceRecord>(join(this.instanceDir(id), 'instance.json'));
+    if (!record) return null;
+    if (record.status === 'creating' && record.ownerPid !== null && !isProcessAlive(record.ownerPid))
+      return {
+        ...record,
+        status: 'failed',
+        failureReason: `restore interrupted: process ${record.ownerPid} ended`,
+      };
+    if (record.status === 'available' && (record.pid === null || !isProcessAlive(record.pid)))
+      return { ...record, status: 'failed', failureReason: 'the restored server is no longer running' };
+    return record;
+  }
+
+  private writeInstance(record: InstanceRecord): Promise<void> {
+    return writeJson(join(this.instanceDir(record.id), 'instance.json'), record);
+  }
+
+  /** Stops an instance's server (found by registry or by its postmaster.pid) and removes its files. */
+  private async removeInstance(id: string): Promise<void> {
+    const dir = this.instanceDir(id);
+    const dataDir = join(dir, 'data');
+    for (const entry of await listProcesses(this.paths)) {
+      if (entry.kind === 'instance' && entry.id === id) await stopRegistered(this.paths, entry);
+    }
+    const pid = readPostmasterPid(dataDir)?.pid;
+    if (pid) await stopServer(pid, dataDir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `2026-11-26 21:33:15.146+00`: the form recovery_target_time accepts (it refuses ISO's `T...Z`). */
+function postgresTime(iso: string): string {
+  return `${iso.replace('T', ' ').replace('Z', '')}+00`;
+}
+
+function toSnapshotInfo(record: BackupRecord): SnapshotInfo {
+  return {
+    id: record.id,
+    createdAt: record.startedAt,
+    status: record.status,
+    sizeBytes: record.sizeBytes,
+    tags: record.tags,
+  };
+}
+
+function toDescription(record: InstanceRecord): InstanceDescription {
+  return {
+    id: record.id,
+    status: record.status,
+    endpoint:
+      record.status === 'available' && record.port !== null ? { host: '127.0.0.1', port: record.port } : null,
+    tags: record.tags,
+    targetTime: record.targetTime,
+    restorePointAt: record.restorePointAt,
+    failureReason: record.failureReason,
+  };
+}

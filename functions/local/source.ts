@@ -1,0 +1,292 @@
+/**
+ * The local *source* database: the cluster that plays production. It archives every WAL segment
+ * into the state folder (that archive is what restores replay), is provisioned once with the
+ * example app's schema and seed, and runs a trickle writer so that RPO is measured against live
+ * traffic. It keeps running after the CLI that started it has exited.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { archiveCommand } from './archive.ts';
+import {
+  attachCluster,
+  ClusterError,
+  freePort,
+  initCluster,
+  isProcessAlive,
+  makePassageDir,
+  makeServerDir,
+  randomPassword,
+  readPostmasterPid,
+  type StartedCluster,
+  serverUser,
+  startCluster,
+  stopServer,
+} from './cluster.ts';
+import {
+  isRegisteredAlive,
+  listProcesses,
+  readJson,
+  registerProcess,
+  type StatePaths,
+  stopRegistered,
+  unregisterProcess,
+  writeJson,
+} from './state.ts';
+
+/** The repository root: where `node --import tsx` resolves tsx from. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Secrets of the local source (file mode 0600). */
+export interface SourceCredentials {
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  /** Password of the example app's `admin` user: the drill's login check needs it. */
+  readonly adminPassword: string;
+}
+
+/** What is known about the source (no secrets). */
+export interface SourceRecord {
+  readonly port: number;
+  readonly pid: number | null;
+  readonly database: string;
+  readonly createdAt: string;
+  readonly provisionedAt: string | null;
+  readonly trickle: boolean;
+}
+
+/** Provisions a fresh source database (schema + seed). */
+export type Provisioner = (databaseUrl: string, options: { adminPassword: string }) => Promise<unknown>;
+
+export interface SourceOptions {
+  /** Default: the example app's `provisionSource`. */
+  readonly provision?: Provisioner;
+  /** Start the example app's trickle writer beside the source. Default true. */
+  readonly trickle?: boolean;
+  /** The application database. Default `btcts` (as the example app's `.env.example`). */
+  readonly database?: string;
+  readonly archiveTimeoutSeconds: number;
+}
+
+export const DEFAULT_DATABASE = 'btcts';
+const TRICKLE_SCRIPT = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api', 'src', 'trickle.ts');
+const PROVISION_MODULE = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api', 'src', 'provision.ts');
+
+async function defaultProvisioner(): Promise<Provisioner> {
+  if (!existsSync(PROVISION_MODULE))
+    throw new ClusterError(`the example app's ${PROVISION_MODULE} is missing`);
+  const mod = (await import(PROVISION_MODULE)) as { provisionSource?: Provisioner };
+  if (typeof mod.provisionSource !== 'function')
+    throw new ClusterError(`${PROVISION_MODULE} does not export provisionSource`);
+  return mod.provisionSource;
+}
+
+export function readSourceRecord(paths: StatePaths): Promise<SourceRecord | null> {
+  return readJson<SourceRecord>(paths.sourceRecord);
+}
+
+export function readCredentials(paths: StatePaths): Promise<SourceCredentials | null> {
+  return readJson<SourceCredentials>(paths.credentials);
+}
+
+/** The running source, or null (stale records are ignored). */
+export async function runningSource(paths: StatePaths): Promise<StartedCluster | null> {
+  const record = await readSourceRecord(paths);
+  const credentials = await readCredentials(paths);
+  if (!record || !credentials) return null;
+  const pidFile = readPostmasterPid(paths.sourceData);
+  if (!pidFile || !isProcessAlive(pidFile.pid)) return null;
+  return attachCluster({
+    dataDir: paths.sourceData,
+    port: pidFile.port,
+    pid: pidFile.pid,
+    password: credentials.password,
+  });
+}
+
+/** Connection URL of the source (its application database by default). Holds the password: never log it. */
+export async function sourceUrl(paths: StatePaths, database?: string): Promise<string | null> {
+  const cluster = await runningSource(paths);
+  const credentials = await readCredentials(paths);
+  if (!cluster || !credentials) return null;
+  return cluster.url(database ?? credentials.database);
+}
+
+function sourceSettings(paths: StatePaths, archiveTimeoutSeconds: number): Record<string, string> {
+  return {
+    wal_level: 'replica',
+    archive_mode: 'on',
+    archive_command: archiveCommand(paths.walArchive),
+    archive_timeout: `${archiveTimeoutSeconds}s`,
+    // pg_last_committed_xact(): a backup records the newest commit it contains.
+    track_commit_timestamp: 'on',
+  };
+}
+
+async function startTrickle(paths: StatePaths, url: string): Promise<void> {
+  if (!existsSync(TRICKLE_SCRIPT)) return;
+  const logFd = openSync(join(paths.sourceDir, 'trickle.log'), 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', TRICKLE_SCRIPT], {
+      cwd: PROJECT_ROOT,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, DATABASE_URL: url },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new ClusterError('could not start the trickle writer');
+    await registerProcess(paths, {
+      kind: 'trickle',
+      id: 'source',
+      pid: child.pid,
+      dataDir: null,
+      port: null,
+      marker: TRICKLE_SCRIPT,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Stops the source's trickle writer, if one runs. */
+async function stopTrickle(paths: StatePaths): Promise<void> {
+  for (const entry of await listProcesses(paths)) {
+    if (entry.kind === 'trickle') await stopRegistered(paths, entry);
+  }
+}
+
+async function createSource(paths: StatePaths, options: SourceOptions): Promise<StartedCluster> {
+  const user = await serverUser();
+  const password = randomPassword();
+  const database = options.database ?? DEFAULT_DATABASE;
+  const credentials: SourceCredentials = {
+    user: 'postgres',
+    password,
+    database,
+    adminPassword: randomPassword().slice(0, 20),
+  };
+  await makePassageDir(paths.root);
+  await makePassageDir(paths.sourceDir);
+  await makeServerDir(paths.walArchive, user);
+  await writeJson(paths.credentials, credentials, 0o600);
+  await initCluster({
+    dataDir: paths.sourceData,
+    password,
+    settings: sourceSettings(paths, options.archiveTimeoutSeconds),
+  });
+  const port = await freePort();
+  const record: SourceRecord = {
+    port,
+    pid: null,
+    database,
+    createdAt: new Date().toISOString(),
+    provisionedAt: null,
+    trickle: options.trickle ?? true,
+  };
+  await writeJson(paths.sourceRecord, record);
+  const cluster = await launch(paths, record, password, options.archiveTimeoutSeconds);
+  const admin = new pg.Client({ connectionString: cluster.url('postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await admin.end();
+  }
+  const provision = options.provision ?? (await defaultProvisioner());
+  await provision(cluster.url(database), { adminPassword: credentials.adminPassword });
+  await writeJson(paths.sourceRecord, {
+    ...record,
+    pid: cluster.pid,
+    provisionedAt: new Date().toISOString(),
+  });
+  return cluster;
+}
+
+async function launch(
+  paths: StatePaths,
+  record: SourceRecord,
+  password: string,
+  archiveTimeoutSeconds: number,
+): Promise<StartedCluster> {
+  let cluster: StartedCluster;
+  const settings = { archive_timeout: `${archiveTimeoutSeconds}s` };
+  try {
+    cluster = await startCluster({
+      dataDir: paths.sourceData,
+      password,
+      port: record.port,
+      logFile: paths.sourceLog,
+      settings,
+    });
+  } catch {
+    // The recorded port may have been taken while the source was down: take another.
+    cluster = await startCluster({ dataDir: paths.sourceData, password, logFile: paths.sourceLog, settings });
+  }
+  await registerProcess(paths, {
+    kind: 'source',
+    id: 'source',
+    pid: cluster.pid,
+    dataDir: paths.sourceData,
+    port: cluster.port,
+    marker: null,
+  });
+  await writeJson(paths.sourceRecord, { ...record, port: cluster.port, pid: cluster.pid });
+  return cluster;
+}
+
+export interface SourceStartResult {
+  readonly cluster: StartedCluster;
+  readonly created: boolean;
+  readonly alreadyRunning: boolean;
+}
+
+/** Starts the source, creating and provisioning it first if there is none. Idempotent. */
+export async function startSource(paths: StatePaths, options: SourceOptions): Promise<SourceStartResult> {
+  const running = await runningSource(paths);
+  const record = await readSourceRecord(paths);
+  if (running && record) {
+    if (record.trickle && !(await trickleRunning(paths)))
+      await startTrickle(paths, running.url(record.database));
+    return { cluster: running, created: false, alreadyRunning: true };
+  }
+  const credentials = await readCredentials(paths);
+  if (!record || !credentials || record.provisionedAt === null || !existsSync(paths.sourceData)) {
+    // Nothing, or a half-made source (a crash during creation): start over.
+    await rm(paths.sourceDir, { recursive: true, force: true });
+    await rm(paths.walArchive, { recursive: true, force: true });
+    await rm(paths.walIndex, { force: true });
+    let cluster: StartedCluster | null = null;
+    try {
+      cluster = await createSource(paths, options);
+    } catch (error) {
+      const pid = readPostmasterPid(paths.sourceData)?.pid;
+      if (pid) await stopServer(pid, paths.sourceData);
+      await unregisterProcess(paths, 'source', 'source');
+      throw error;
+    }
+    if (options.trickle ?? true) await startTrickle(paths, cluster.url(options.database ?? DEFAULT_DATABASE));
+    return { cluster, created: true, alreadyRunning: false };
+  }
+  const cluster = await launch(paths, record, credentials.password, options.archiveTimeoutSeconds);
+  if (record.trickle) await startTrickle(paths, cluster.url(record.database));
+  return { cluster, created: false, alreadyRunning: false };
+}
+
+async function trickleRunning(paths: StatePaths): Promise<boolean> {
+  return (await listProcesses(paths)).some((e) => e.kind === 'trickle' && isRegisteredAlive(e));
+}
+
+/** Stops the trickle writer, then the source (fast shutdown: segments already complete are archived on the way down). */
+export async function stopSource(paths: StatePaths): Promise<boolean> {
+  await stopTrickle(paths);
+  const running = await runningSource(paths);
+  if (running) await running.stop();
+  await unregisterProcess(paths, 'source', 'source');
+  const record = await readSourceRecord(paths);
+  if (record) await writeJson(paths.sourceRecord, { ...record, pid: null });
+  return running !== null;
+}
