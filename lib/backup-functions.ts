@@ -916,4 +916,20 @@ function validate(
       );
     }
   }
+  if (!isTimeZone(schedules.timezone)) {
+    throw new InputError(
+      'BackupFunctions.schedules.timezone',
+      schedules.timezone,
+      'expected an IANA time zone such as "UTC" or "Europe/Zurich"',
+    );
+  }
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -89,6 +89,38 @@ describe('backup functions props', () => {
     expect(error.message).toContain('"cron(30 4 * * *)"');
   });
 
+  it('fails when sourceRegion is not an AWS region', () => {
+    const error = refusal({ sourceRegion: 'Ireland' });
+    expect(error.field).toBe('BackupFunctions.sourceRegion');
+    expect(error.message).toContain('"Ireland"');
+  });
+
+  it('fails when copyRegion is not an AWS region', () => {
+    expect(refusal({ copyRegion: 'eu-central' }).field).toBe('BackupFunctions.copyRegion');
+  });
+
+  it('fails when retention.monthly is negative', () => {
+    expect(refusal({ retention: { monthly: -1 } }).field).toBe('BackupFunctions.retention.monthly');
+  });
+
+  it('fails when the RPO check schedule has a zero rate', () => {
+    expect(refusal({ schedules: { rpoCheck: 'rate(0 minutes)' } }).field).toBe(
+      'BackupFunctions.schedules.rpoCheck',
+    );
+  });
+
+  it('fails when the snapshot schedule is not an expression at all', () => {
+    expect(refusal({ schedules: { snapshot: 'daily at 3' } }).field).toBe(
+      'BackupFunctions.schedules.snapshot',
+    );
+  });
+
+  it('fails when the schedules time zone is unknown', () => {
+    const error = refusal({ schedules: { timezone: 'Mars/Olympus' } });
+    expect(error.field).toBe('BackupFunctions.schedules.timezone');
+    expect(error.message).toContain('"Mars/Olympus"');
+  });
+
   it('fails when environment is not a lower-case name', () => {
     expect(refusal({ environment: 'Production' }).field).toBe('BackupFunctions.environment');
   });
