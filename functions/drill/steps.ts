@@ -367,12 +367,15 @@ async function integrity(state: DrillState, deps: DrillDeps) {
   const config = deps.settings.config;
   return timed(deps, async () => {
     const url = await deps.secrets.connectionUrl(connection.secretRef);
-    const measuring = new Date(measuringTarget(drill));
+    // The data must reflect the restore point: its newest row may lag the point the engine reports
+    // (or, when the engine reports none, the target) by no more than the RPO target. Whether that
+    // point itself is close enough to the target is the RPO measurement, made by the evaluate step.
+    const reference = new Date(state.restoreStatus?.restorePointAt ?? measuringTarget(drill));
     const result = await checkIntegrity(url, {
       tables: config.integrity.criticalTables,
       timestampColumn: config.integrity.timestampColumn,
       targetTime: new Date(drill.targetTime),
-      freshAfter: new Date(measuring.getTime() - config.targets.rpoMinutes * 60_000),
+      freshAfter: new Date(reference.getTime() - config.targets.rpoMinutes * 60_000),
     });
     if (result.problems.length > 0) {
       throw new DrillStepError('IntegrityError', `integrity checks failed: ${result.problems.join('; ')}`);

@@ -71,7 +71,7 @@ export class DrillStateMachine extends Construct {
       return new tasks.LambdaInvoke(this, spec.state, {
         stateName: spec.state,
         lambdaFunction: props.functions[spec.group],
-        payload: sfn.TaskInput.fromObject({ step, 'state.$': '$' }),
+        payload: sfn.TaskInput.fromObject({ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }),
         payloadResponseOnly: true,
         resultPath,
         taskTimeout: sfn.Timeout.duration(props.stepTimeout),

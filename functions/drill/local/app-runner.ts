@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { splitCommand } from '../../core/command.ts';
 import { redactCredentials } from '../../core/redact.ts';
 import { freePort } from '../../local/cluster.ts';
 import {
@@ -18,33 +19,6 @@ import {
   unregisterProcess,
 } from '../../local/state.ts';
 import type { AppHandle, AppRunner, DrillSecretStore } from '../ports.ts';
-
-/** Splits a command line into program and arguments (quotes honoured; no shell is involved). */
-export function splitCommand(command: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let quote: '"' | "'" | null = null;
-  let pending = false;
-  for (const ch of command) {
-    if (quote) {
-      if (ch === quote) quote = null;
-      else current += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      pending = true;
-    } else if (/\s/.test(ch)) {
-      if (pending || current) words.push(current);
-      current = '';
-      pending = false;
-    } else {
-      current += ch;
-    }
-  }
-  if (quote) throw new Error(`unbalanced ${quote} in command: ${command}`);
-  if (pending || current) words.push(current);
-  if (words.length === 0) throw new Error('empty command');
-  return words;
-}
 
 export interface LocalAppRunnerOptions {
   readonly paths: StatePaths;
