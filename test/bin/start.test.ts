@@ -1,0 +1,331 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../bin/cli.ts';
+import type { CommandIo } from '../../bin/commands/types.ts';
+import { followExecution } from '../../functions/drill/aws/follow.ts';
+import { createSource, motoClients, REGION } from '../functions/drill/aws/support.ts';
+import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
+
+const CONFIG = {
+  source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
+  isolation: { copyRegion: 'eu-central-1' },
+};
+
+function capturedIo(cwd: string, env: NodeJS.ProcessEnv) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = { out: (t) => out.push(t), err: (t) => err.push(t), env, cwd };
+  return { io, out, err };
+}
+
+/** A TCP server that only counts who connects: proof that a refused command called no AWS API. */
+async function countingEndpoint(): Promise<{
+  url: string;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  let count = 0;
+  const server: Server = createServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => count,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('start command input checks', () => {
+  let dir: string;
+  let endpoint: Awaited<ReturnType<typeof countingEndpoint>>;
+  const arn = `arn:aws:states:${REGION}:${MOTO_ACCOUNT_ID}:stateMachine:recovery-drill`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'start-cli-'));
+    writeFileSync(join(dir, 'recovery-drill.config.json'), JSON.stringify(CONFIG));
+    endpoint = await countingEndpoint();
+  });
+  afterAll(async () => {
+    await endpoint?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const run = async (args: string[]) => {
+    const { io, out, err } = capturedIo(dir, {
+      AWS_ENDPOINT_URL: endpoint.url,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
+    const code = await main(['start', ...args], io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  const refused: [string, string[], RegExp][] = [
+    ['a malformed target time', ['--target-time', 'yesterday'], /--target-time \(targetTime\).*"yesterday"/],
+    [
+      'a target time without a zone',
+      ['--target-time', '2026-11-20T03:00:00'],
+      /--target-time \(targetTime\).*with a zone/,
+    ],
+    [
+      'a target time in the future',
+      ['--target-time', '2099-01-01T00:00:00Z'],
+      /--target-time \(targetTime\).*not in the future/,
+    ],
+    [
+      'a reason over 200 characters',
+      ['--reason', 'r'.repeat(201)],
+      /--reason \(reason\): at most 200 characters/,
+    ],
+    [
+      'a reason with a line break',
+      ['--reason', 'two\nlines'],
+      /--reason \(reason\): printable characters only/,
+    ],
+    ['an unknown flag', ['--target', 'latest'], /Unknown option '--target'/],
+    [
+      'a malformed state machine ARN',
+      ['--state-machine-arn', 'recovery-drill'],
+      /--state-machine-arn: expected a state machine ARN/,
+    ],
+    ['a malformed region', ['--region', 'Ireland'], /--region: expected an AWS region/],
+  ];
+
+  for (const [what, args, message] of refused) {
+    it(`exits 2 naming the field for ${what}, without calling AWS`, async () => {
+      const withArn = args.includes('--state-machine-arn') ? args : [...args, '--state-machine-arn', arn];
+      const { code, err, out } = await run(withArn);
+      expect(code).toBe(2);
+      expect(err).toMatch(message);
+      expect(out).toBe('');
+      expect(endpoint.connections()).toBe(0);
+    });
+  }
+
+  it('exits 2 on an invalid configuration, without calling AWS', async () => {
+    writeFileSync(
+      join(dir, 'broken.json'),
+      JSON.stringify({ ...CONFIG, drill: { instancePrefix: 'Bad Prefix' } }),
+    );
+    const { code, err } = await run(['--config', 'broken.json', '--state-machine-arn', arn]);
+    expect(code).toBe(2);
+    expect(err).toContain('drill.instancePrefix');
+    expect(endpoint.connections()).toBe(0);
+  });
+});
+
+describe('start command against moto', () => {
+  let moto: Moto;
+  let sfn: SFNClient;
+  let dir: string;
+  let arn: string;
+
+  beforeAll(async () => {
+    moto = await startMoto();
+    const clients = motoClients(moto.endpoint);
+    sfn = clients.sfn;
+    await createSource(clients.rds);
+    clients.rds.destroy();
+    dir = mkdtempSync(join(tmpdir(), 'start-cli-moto-'));
+    writeFileSync(join(dir, 'recovery-drill.config.json'), JSON.stringify(CONFIG));
+  });
+  afterAll(async () => {
+    sfn?.destroy();
+    await moto?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A machine that stays RUNNING (moto runs no Lambdas; a Wait state stands in for the drill). */
+  async function machine(name: string): Promise<string> {
+    const out = await sfn.send(
+      new CreateStateMachineCommand({
+        name,
+        roleArn: `arn:aws:iam::${MOTO_ACCOUNT_ID}:role/drill`,
+        definition: JSON.stringify({
+          StartAt: 'Drill',
+          States: { Drill: { Type: 'Wait', Seconds: 3600, End: true } },
+        }),
+      }),
+    );
+    return out.stateMachineArn as string;
+  }
+
+  const run = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const { io, out, err } = capturedIo(dir, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      USER: 'alice',
+      ...extraEnv,
+    });
+    const code = await main(['start', ...args], io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  it('starts the machine given by ARN and prints the drill id, execution and console link', async () => {
+    arn = await machine('by-arn');
+    const { code, out, err } = await run([
+      '--state-machine-arn',
+      arn,
+      '--reason',
+      'quarterly drill, by hand',
+    ]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const drillId = /drill id:\s+(\S+)/.exec(out)?.[1];
+    const executionArn = /execution:\s+(\S+)/.exec(out)?.[1];
+    expect(drillId).toMatch(/^\d{8}t\d{6}z-[0-9a-f]{4}$/);
+    expect(out).toContain(
+      `https://${REGION}.console.aws.amazon.com/states/home?region=${REGION}#/v2/executions/details/`,
+    );
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described.name).toBe(drillId);
+    expect(JSON.parse(described.input ?? '{}')).toEqual({
+      targetTime: 'latest',
+      reason: 'quarterly drill, by hand',
+      requestedBy: 'alice',
+      dryRun: false,
+    });
+  });
+
+  it('refuses with exit 1 while a drill of the machine is running', async () => {
+    const own = await machine('busy');
+    expect((await run(['--state-machine-arn', own])).code).toBe(0);
+    const { code, err } = await run(['--state-machine-arn', own]);
+    expect(code).toBe(1);
+    expect(err).toContain('another drill is running');
+    expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: own }))).executions).toHaveLength(1);
+  });
+
+  it("finds the machine from the stack's DrillStateMachineArn output when no ARN is given", async () => {
+    const own = await machine('from-stack');
+    const cfn = new CloudFormationClient({
+      endpoint: moto.endpoint,
+      region: REGION,
+      credentials: MOTO_CREDENTIALS,
+    });
+    await cfn.send(
+      new CreateStackCommand({
+        StackName: 'RecoveryDrillStack',
+        TemplateBody: JSON.stringify({
+          Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
+          Outputs: { DrillStateMachineArn: { Value: own } },
+        }),
+      }),
+    );
+    cfn.destroy();
+    const { code, out } = await run([]);
+    expect(code).toBe(0);
+    expect(out).toContain(`execution:     arn:aws:states:${REGION}:${MOTO_ACCOUNT_ID}:execution:from-stack:`);
+  });
+
+  it('with --wait follows the execution until it ends and exits 1 when it did not succeed', async () => {
+    const own = await machine('waited');
+    // Ends the "drill" from outside once it is running: moto would keep it RUNNING for an hour.
+    const stopper = setInterval(async () => {
+      const running = (
+        await sfn.send(new ListExecutionsCommand({ stateMachineArn: own, statusFilter: 'RUNNING' }))
+      ).executions?.[0];
+      if (running) await sfn.send(new StopExecutionCommand({ executionArn: running.executionArn }));
+    }, 200);
+    try {
+      const { code, out } = await run(['--state-machine-arn', own, '--wait'], {
+        RECOVERY_DRILL_WAIT_POLL_MS: '100',
+      });
+      expect(code).toBe(1);
+      expect(out).toMatch(/: ABORTED$/);
+    } finally {
+      clearInterval(stopper);
+    }
+  });
+});
+
+// moto's execution history is a fixed placeholder (it runs no state), so the step-by-step lines are
+// checked against a mocked history shaped like a real drill's.
+describe('following a drill execution', () => {
+  it('prints a line per state entered, left or failed, and returns the output once the execution ends', async () => {
+    const mock = mockClient(SFNClient);
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 6, 0, s));
+    const events = [
+      { id: 1, type: 'ExecutionStarted', timestamp: at(0) },
+      {
+        id: 2,
+        type: 'TaskStateEntered',
+        timestamp: at(1),
+        stateEnteredEventDetails: { name: 'Validate input' },
+      },
+      {
+        id: 3,
+        type: 'TaskStateExited',
+        timestamp: at(2),
+        stateExitedEventDetails: { name: 'Validate input' },
+      },
+      {
+        id: 4,
+        type: 'TaskStateEntered',
+        timestamp: at(3),
+        stateEnteredEventDetails: { name: 'Check data integrity' },
+      },
+      {
+        id: 5,
+        type: 'TaskFailed',
+        timestamp: at(4),
+        taskFailedEventDetails: {
+          error: 'IntegrityError',
+          cause: JSON.stringify({ errorMessage: 'orphans in "Account" (postgres://app:s3cret@db:5432/x)' }),
+        },
+      },
+      { id: 6, type: 'TaskStateEntered', timestamp: at(5), stateEnteredEventDetails: { name: 'Clean up' } },
+    ];
+    const last = [
+      { id: 7, type: 'TaskStateExited', timestamp: at(6), stateExitedEventDetails: { name: 'Clean up' } },
+      {
+        id: 8,
+        type: 'ExecutionFailed',
+        timestamp: at(7),
+        executionFailedEventDetails: { error: 'DrillFailed' },
+      },
+    ];
+    mock
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: 'RUNNING' })
+      .resolves({ status: 'FAILED', output: JSON.stringify({ report: { passed: false } }) });
+    mock
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({ events })
+      .resolves({ events: [...events, ...last] });
+    const lines: string[] = [];
+    const result = await followExecution(new SFNClient({ region: REGION }), 'arn:exec', {
+      print: (l) => lines.push(l),
+      sleep: async () => {},
+    });
+    expect(lines).toEqual([
+      '06:00:01  → Validate input',
+      '06:00:02  ✓ Validate input',
+      '06:00:03  → Check data integrity',
+      '06:00:04  ✗ Check data integrity: IntegrityError: orphans in "Account" (postgres://app:***@db:5432/x)',
+      '06:00:05  → Clean up',
+      '06:00:06  ✓ Clean up',
+      '06:00:07  execution failed: DrillFailed',
+    ]);
+    expect(result).toEqual({ status: 'FAILED', output: { report: { passed: false } } });
+    mock.restore();
+  });
+});
