@@ -7,6 +7,7 @@ import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
+  type HistoryEvent,
   ListExecutionsCommand,
   SFNClient,
   StopExecutionCommand,
@@ -263,7 +264,7 @@ describe('following a drill execution', () => {
   it('prints a line per state entered, left or failed, and returns the output once the execution ends', async () => {
     const mock = mockClient(SFNClient);
     const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 6, 0, s));
-    const events = [
+    const events: HistoryEvent[] = [
       { id: 1, type: 'ExecutionStarted', timestamp: at(0) },
       {
         id: 2,
@@ -294,7 +295,7 @@ describe('following a drill execution', () => {
       },
       { id: 6, type: 'TaskStateEntered', timestamp: at(5), stateEnteredEventDetails: { name: 'Clean up' } },
     ];
-    const last = [
+    const last: HistoryEvent[] = [
       { id: 7, type: 'TaskStateExited', timestamp: at(6), stateExitedEventDetails: { name: 'Clean up' } },
       {
         id: 8,
