@@ -348,6 +348,11 @@ const INPUT_KEYS = new Set(['complete', 'snapshots']);
 /** At most this many problems are listed: a wholly wrong file should not print 100 000 lines. */
 const MAX_PROBLEMS = 20;
 
+/** Path of a record or its field; built only when something is wrong (a good file builds none). */
+function recordPath(index: number, field?: string): string {
+  return field === undefined ? `snapshots[${index}]` : `snapshots[${index}].${field}`;
+}
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -358,8 +363,10 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
  */
 export function parseRetentionInput(raw: unknown): RetentionInput {
   const problems: InputProblem[] = [];
+  let overflow = 0;
   const problem = (field: string, value: unknown, expected: string) => {
     if (problems.length < MAX_PROBLEMS) problems.push({ field, value, expected });
+    else overflow++;
   };
   if (!isPlainObject(raw)) {
     throw new InputProblemsError('retention input', [
@@ -376,35 +383,42 @@ export function parseRetentionInput(raw: unknown): RetentionInput {
     problem('snapshots', raw.snapshots, 'an array of snapshot records');
   } else {
     const firstIndexOf = new Map<string, number>();
-    raw.snapshots.forEach((record: unknown, i: number) => {
-      const at = `snapshots[${i}]`;
+    const list: unknown[] = raw.snapshots;
+    for (let i = 0; i < list.length; i++) {
+      const record = list[i];
       if (!isPlainObject(record)) {
-        problem(at, record, 'an object { id, createdAt, type, status, tags }');
-        return;
+        problem(recordPath(i), record, 'an object { id, createdAt, type, status, tags }');
+        continue;
       }
-      let ok = true;
-      const bad = (field: string, expected: string) => {
-        ok = false;
-        problem(`${at}.${field}`, record[field], expected);
-      };
-      for (const key of Object.keys(record))
-        if (!RECORD_KEYS.has(key)) bad(key, 'no such field (expected id, createdAt, type, status, tags)');
+      const before = problems.length + overflow;
+      for (const key in record)
+        if (!RECORD_KEYS.has(key))
+          problem(
+            recordPath(i, key),
+            record[key],
+            'no such field (expected id, createdAt, type, status, tags)',
+          );
       const { id, createdAt, type, status, tags } = record;
-      if (typeof id !== 'string' || id.length === 0) bad('id', 'a non-empty string');
-      else if (firstIndexOf.has(id)) bad('id', `a unique id (also snapshots[${firstIndexOf.get(id)}].id)`);
-      else firstIndexOf.set(id, i);
-      if (parseIsoWithZone(createdAt) === null) bad('createdAt', ISO_WITH_ZONE_EXPECTED);
-      if (type !== 'manual' && type !== 'automated') bad('type', '"manual" or "automated"');
+      if (typeof id !== 'string' || id.length === 0) problem(recordPath(i, 'id'), id, 'a non-empty string');
+      else {
+        const first = firstIndexOf.get(id);
+        if (first !== undefined)
+          problem(recordPath(i, 'id'), id, `a unique id (also snapshots[${first}].id)`);
+        else firstIndexOf.set(id, i);
+      }
+      if (parseIsoWithZone(createdAt) === null)
+        problem(recordPath(i, 'createdAt'), createdAt, ISO_WITH_ZONE_EXPECTED);
+      if (type !== 'manual' && type !== 'automated')
+        problem(recordPath(i, 'type'), type, '"manual" or "automated"');
       if (typeof status !== 'string' || status.length === 0)
-        bad('status', 'a non-empty string such as "available"');
-      if (!isPlainObject(tags)) bad('tags', 'an object of string tag values, e.g. {}');
+        problem(recordPath(i, 'status'), status, 'a non-empty string such as "available"');
+      if (!isPlainObject(tags))
+        problem(recordPath(i, 'tags'), tags, 'an object of string tag values, e.g. {}');
       else
-        for (const [key, value] of Object.entries(tags))
-          if (typeof value !== 'string') {
-            ok = false;
-            problem(`${at}.tags[${JSON.stringify(key)}]`, value, 'a string tag value');
-          }
-      if (ok)
+        for (const key in tags)
+          if (typeof tags[key] !== 'string')
+            problem(`${recordPath(i, 'tags')}[${JSON.stringify(key)}]`, tags[key], 'a string tag value');
+      if (problems.length + overflow === before)
         snapshots.push({
           id: id as string,
           createdAt: createdAt as string,
@@ -412,7 +426,7 @@ export function parseRetentionInput(raw: unknown): RetentionInput {
           status: status as string,
           tags: { ...(tags as Record<string, string>) },
         });
-    });
+    }
   }
   if (problems.length > 0) throw new InputProblemsError('retention input', problems);
   return { complete: raw.complete as boolean, snapshots };
