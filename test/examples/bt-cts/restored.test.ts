@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PENDING_MIGRATION } from '../../../examples/bt-cts/apps/api/src/provision.ts';
+import { PENDING_MIGRATION, provisionSource } from '../../../examples/bt-cts/apps/api/src/provision.ts';
 import { parseConfig } from '../../../functions/core/config.ts';
 import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
@@ -45,7 +45,14 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'btcts-restored-'));
   // Under root, PostgreSQL runs as the OS user postgres, which must be able to reach the state folder.
   await chmod(root, 0o755);
-  recovery = new LocalRecovery({ config: config(), baseDir: root, trickle: false });
+  recovery = new LocalRecovery({
+    config: config(),
+    baseDir: root,
+    trickle: false,
+    // The real provisioning, at a smaller volume: this file is about the app, not the seed.
+    provision: (url, { adminPassword }) =>
+      provisionSource(url, { adminPassword, accounts: 300, transactionsPerAccount: 5 }),
+  });
   await recovery.startSource();
   await recovery.createSnapshot('btcts-test-backup', {});
   const sourceUrl = await recovery.sourceUrl();
