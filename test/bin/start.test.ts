@@ -289,6 +289,8 @@ describe('following a drill execution', () => {
         type: 'TaskFailed',
         timestamp: at(4),
         taskFailedEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke',
           error: 'IntegrityError',
           cause: JSON.stringify({ errorMessage: 'orphans in "Account" (postgres://app:s3cret@db:5432/x)' }),
         },
