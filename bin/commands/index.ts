@@ -1,7 +1,15 @@
 /** Every command of the CLI. Add a command by exporting it from its own file and listing it here. */
 import { configValidate } from './config.ts';
+import { drill } from './drill.ts';
+import { localCommands } from './local.ts';
 import { retentionPlan } from './retention.ts';
 import { startCommand } from './start.ts';
 import type { Command } from './types.ts';
 
-export const commands: readonly Command[] = [configValidate, retentionPlan, startCommand];
+export const commands: readonly Command[] = [
+  configValidate,
+  retentionPlan,
+  drill,
+  startCommand,
+  ...localCommands,
+];

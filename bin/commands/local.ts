@@ -1,0 +1,209 @@
+/**
+ * `recovery-drill local ...`: the local engine by hand. The source (an embedded PostgreSQL that
+ * archives its WAL and carries the example app's data) is what a local drill restores from;
+ * these commands start and stop it, take backups, show what is restorable and clean up.
+ */
+import type { Config } from '../../functions/core/config.ts';
+import { InputError } from '../../functions/core/errors.ts';
+import { LocalRecovery, type LocalStatus } from '../../functions/local/local-recovery.ts';
+import { loadConfig } from '../../functions/shared/config-file.ts';
+import { type Command, type CommandIo, EXIT, type OptionValues, stringOption } from './types.ts';
+
+const configOption = { config: { type: 'string' } } as const;
+const configHelp = {
+  config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
+};
+
+function engineFor(values: OptionValues, io: CommandIo): { engine: LocalRecovery; config: Config } {
+  const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
+  return {
+    engine: new LocalRecovery({ config: loaded.config, baseDir: loaded.baseDir }),
+    config: loaded.config,
+  };
+}
+
+function mib(bytes: number | null): string {
+  return bytes === null ? '-' : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function iso(value: Date | string | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  return typeof value === 'string' ? value : value.toISOString();
+}
+
+/** The status as a person reads it at 3 a.m.: what runs, what is restorable, what is wrong. */
+export function formatStatus(status: LocalStatus): string {
+  const lines: string[] = [`state: ${status.stateDir}`, ''];
+  const source = status.source;
+  if (!source) {
+    lines.push('source: none (run `recovery-drill local source start`)');
+  } else {
+    lines.push(
+      `source: ${source.running ? `running on 127.0.0.1:${source.port} (pid ${source.pid})` : 'stopped'}, database ${source.database}, created ${source.createdAt}`,
+      `  trickle writer: ${source.trickle ? (source.trickleRunning ? 'running' : 'not running') : 'off'}`,
+    );
+    if (status.archiver && status.archiver.failedCount > 0) {
+      lines.push(
+        `  WARNING: archiving failed ${status.archiver.failedCount} time(s), last ${status.archiver.lastFailedWal} at ${status.archiver.lastFailedAt}: see ${status.stateDir}/source/postgres.log`,
+      );
+    }
+  }
+  lines.push('', `backups: ${status.backups.length}`);
+  for (const b of status.backups) {
+    lines.push(
+      `  ${b.id}  ${b.status}  started ${b.startedAt}  ended ${iso(b.stoppedAt)}  ${mib(b.sizeBytes)}${b.failureReason ? `  (${b.failureReason})` : ''}`,
+    );
+  }
+  const a = status.archive;
+  lines.push(
+    '',
+    `archived WAL: ${a.segments} segment(s), ${mib(a.bytes)}${a.segments > 0 ? `, ${a.oldest} .. ${a.newest}` : ''}`,
+    `  newest archived commit: ${iso(a.lastCommitAt)}${a.lastCommitSegment ? ` (in ${a.lastCommitSegment})` : ''}`,
+    '',
+    `restorable: earliest ${iso(status.window.earliest)}, latest ${iso(status.window.latest)}`,
+  );
+  if (status.instances.length > 0) {
+    lines.push(
+      '',
+      `restored instances: ${status.instances.length} (remove with \`recovery-drill local cleanup\`)`,
+    );
+    for (const i of status.instances) {
+      lines.push(
+        `  ${i.id}  ${i.status}${i.endpoint ? `  127.0.0.1:${i.endpoint.port}` : ''}  target ${i.targetTime ?? 'latest'}  restore point ${iso(i.restorePointAt)}${i.failureReason ? `  (${i.failureReason.split('\n')[0]})` : ''}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+export const localSourceStart: Command = {
+  name: 'local source start',
+  usage: '[--config FILE]',
+  summary:
+    'Start the local source database (creating, provisioning and seeding it first if there is none); it keeps running after this command returns.',
+  options: configOption,
+  optionHelp: configHelp,
+  async run({ values, io }) {
+    const { engine } = engineFor(values, io);
+    const result = await engine.startSource();
+    const what = result.alreadyRunning
+      ? 'already running'
+      : result.created
+        ? 'created, provisioned and started'
+        : 'started';
+    io.out(`source ${what} on 127.0.0.1:${result.cluster.port} (pid ${result.cluster.pid})`);
+    io.out('connection URL: `recovery-drill local source url`; stop: `recovery-drill local source stop`');
+    return EXIT.ok;
+  },
+};
+
+export const localSourceStop: Command = {
+  name: 'local source stop',
+  usage: '[--config FILE]',
+  summary: 'Stop the local source and its trickle writer (its data, backups and archive stay).',
+  options: configOption,
+  optionHelp: configHelp,
+  async run({ values, io }) {
+    const { engine } = engineFor(values, io);
+    io.out((await engine.stopSource()) ? 'source stopped' : 'source was not running');
+    return EXIT.ok;
+  },
+};
+
+const statusRun: Command['run'] = async ({ values, io }) => {
+  const { engine } = engineFor(values, io);
+  const status = await engine.status();
+  io.out(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+  return EXIT.ok;
+};
+
+export const localSourceStatus: Command = {
+  name: 'local source status',
+  usage: '[--config FILE] [--json]',
+  summary: 'Show the source, its backups, the archived WAL, the restorable window and restored instances.',
+  options: { ...configOption, json: { type: 'boolean' } },
+  optionHelp: { ...configHelp, json: 'print the status as JSON' },
+  run: statusRun,
+};
+
+export const localStatus: Command = { ...localSourceStatus, name: 'local status' };
+
+export const localSourceUrl: Command = {
+  name: 'local source url',
+  usage: '[--config FILE] [--database NAME]',
+  summary:
+    "Print the running source's connection URL on the last line (it holds the password: keep it out of tickets and logs).",
+  options: { ...configOption, database: { type: 'string' } },
+  optionHelp: { ...configHelp, database: 'database in the URL (default: the application database)' },
+  async run({ values, io }) {
+    const { engine } = engineFor(values, io);
+    const database = stringOption(values, 'database');
+    if (database !== undefined && !/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(database))
+      throw new InputError('--database', database, 'a database name');
+    const url = await engine.sourceUrl(database);
+    if (!url) {
+      io.err(
+        'recovery-drill local source url: the source is not running (run `recovery-drill local source start`)',
+      );
+      return EXIT.failed;
+    }
+    io.out(url);
+    return EXIT.ok;
+  },
+};
+
+function defaultBackupId(now = new Date()): string {
+  return `local-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+}
+
+export const localBackup: Command = {
+  name: 'local backup',
+  usage: '[--config FILE] [--id ID]',
+  summary: 'Take a full backup of the running source now (low-level backup API, SHA-256 manifest).',
+  options: { ...configOption, id: { type: 'string' } },
+  optionHelp: { ...configHelp, id: 'backup id (default: local-YYYYMMDD-HHMMSS, UTC)' },
+  async run({ values, io }) {
+    const { engine } = engineFor(values, io);
+    const id = stringOption(values, 'id') ?? defaultBackupId();
+    const started = Date.now();
+    const snapshot = await engine.createSnapshot(id, { 'recovery-drill:managed': 'true' });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    io.out(`backup ${snapshot.id} ${snapshot.status}: ${mib(snapshot.sizeBytes)} in ${seconds} s`);
+    const window = await engine.restorableWindow();
+    io.out(`restorable: earliest ${iso(window.earliest)}, latest ${iso(window.latest)}`);
+    return EXIT.ok;
+  },
+};
+
+export const localCleanup: Command = {
+  name: 'local cleanup',
+  usage: '[--config FILE]',
+  summary:
+    'Stop and remove every restored instance and stray process the local engine started; keep the source and its backups.',
+  options: configOption,
+  optionHelp: configHelp,
+  async run({ values, io }) {
+    const { engine } = engineFor(values, io);
+    const result = await engine.cleanup();
+    io.out(
+      `removed ${result.instances.length} restored instance(s)${result.instances.length ? `: ${result.instances.join(', ')}` : ''}`,
+    );
+    if (result.processes.length > 0)
+      io.out(
+        `stopped ${result.processes.length} stray process(es): ${result.processes.map((p) => `${p.kind} ${p.id} (pid ${p.pid})`).join(', ')}`,
+      );
+    if (result.backups.length > 0) io.out(`removed interrupted backup(s): ${result.backups.join(', ')}`);
+    return EXIT.ok;
+  },
+};
+
+/** Every `local ...` command, in the order `--help` lists them. */
+export const localCommands: readonly Command[] = [
+  localSourceStart,
+  localSourceStop,
+  localSourceStatus,
+  localSourceUrl,
+  localStatus,
+  localBackup,
+  localCleanup,
+];
