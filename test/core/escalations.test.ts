@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   createEscalation,
@@ -7,6 +8,7 @@ import {
   ESCALATION_RULES,
   type EscalationClass,
   escalationsFromOutcomes,
+  STEP_ESCALATION,
   type StepOutcome,
 } from '../../functions/core/escalations.ts';
 import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
@@ -187,5 +189,29 @@ describe('escalations from a drill', () => {
       'RESTORE_FAILED',
       'CLEANUP_FAILED',
     ]);
+  });
+
+  it('raise exactly the classes of the failed steps, once each, over any mix of outcomes', () => {
+    const outcomes = fc.constantFrom<StepOutcome['outcome']>('passed', 'failed', 'skipped', 'warning');
+    fc.assert(
+      fc.property(
+        fc.array(outcomes, { minLength: DRILL_STEPS.length, maxLength: DRILL_STEPS.length }),
+        (picked) => {
+          const steps = DRILL_STEPS.map((name, i) => step(name, picked[i]));
+          const classes = escalationsFromOutcomes('d1', steps, null).map((e) => e.class);
+          const expected = new Set(
+            steps.flatMap((s) =>
+              s.outcome === 'failed' && STEP_ESCALATION[s.name] ? [STEP_ESCALATION[s.name]] : [],
+            ),
+          );
+          expect(new Set(classes)).toEqual(expected);
+          expect(classes).toHaveLength(expected.size);
+          expect(classes).toEqual(
+            [...classes].sort((a, b) => ESCALATION_CLASSES.indexOf(a) - ESCALATION_CLASSES.indexOf(b)),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

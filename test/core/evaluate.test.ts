@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
 import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
@@ -98,6 +99,40 @@ describe('recovery evaluation', () => {
     expect(() => evaluateRecovery(drill(overrides as Partial<EvaluationInput>))).toThrow(InputError);
     expect(() => evaluateRecovery(drill(overrides as Partial<EvaluationInput>))).toThrow(
       expect.objectContaining({ field }),
+    );
+  });
+
+  it('passes a target exactly when the measured minutes are at most it, for any drill timeline', () => {
+    const minute = 60_000;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 600 * minute }),
+        fc.option(fc.integer({ min: 0, max: 600 * minute })),
+        fc.integer({ min: 1, max: 240 }),
+        fc.integer({ min: 1, max: 240 }),
+        (lossMs, readyAfterMs, rpoMinutes, rtoMinutes) => {
+          const t = Date.parse('2026-11-26T10:00:00Z');
+          const e = evaluateRecovery({
+            targetTime: new Date(t).toISOString(),
+            restorePointAt: new Date(t - lossMs).toISOString(),
+            startedAt: new Date(t + minute).toISOString(),
+            readyAt: readyAfterMs === null ? null : new Date(t + minute + readyAfterMs).toISOString(),
+            targets: { rpoMinutes, rtoMinutes },
+          });
+          expect(Math.abs(e.rpoMinutes - lossMs / minute)).toBeLessThanOrEqual(0.005);
+          expect(e.rpo.passed).toBe(e.rpoMinutes <= rpoMinutes);
+          if (readyAfterMs === null) {
+            expect([e.rtoMinutes, e.rto.passed, e.recoveryEvaluatePayload]).toEqual([null, false, null]);
+          } else {
+            expect(Math.abs((e.rtoMinutes as number) - readyAfterMs / minute)).toBeLessThanOrEqual(0.005);
+            expect(e.rto.passed).toBe((e.rtoMinutes as number) <= rtoMinutes);
+            expect(e.recoveryEvaluatePayload?.restoreCompletedAt).toBe(
+              new Date(t + minute + readyAfterMs).toISOString(),
+            );
+          }
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
