@@ -1,38 +1,22 @@
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config.ts';
-import { buildManifest } from '../../functions/shared/checksums.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/backup-functions.ts';
-import { appFiles, makeApp, makeConfig, makeTree, removeDir } from './fixtures.ts';
-
-const run = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `bin/app.ts` the way `cdk synth` does (a child process), with its own config and output folder. */
-async function synthProcess(configFile: string, outdir: string): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, RECOVERY_DRILL_CONFIG: configFile, CDK_OUTDIR: outdir },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import {
+  appFiles,
+  makeApp,
+  makeConfig,
+  makeTree,
+  type Outcome,
+  removeDir,
+  run,
+  synthProcess,
+  writeJson,
+} from './fixtures.ts';
 
 async function validateProcess(configFile: string): Promise<Outcome> {
   try {
@@ -48,12 +32,6 @@ async function validateProcess(configFile: string): Promise<Outcome> {
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
-}
-
-function writeJson(dir: string, name: string, value: unknown): string {
-  const path = join(dir, name);
-  writeFileSync(path, JSON.stringify(value));
-  return path;
 }
 
 describe('cdk app', () => {
@@ -149,30 +127,5 @@ describe('cdk app', () => {
     expect(synth.code).toBe(1);
     expect(synth.stderr).toContain('app.envExample');
     expect(synth.stderr).toContain(join(checkout, 'apps/api/.env.example'));
-  });
-
-  it('synthesizes offline with esbuild bundles, the artifacts function carrying every artifact', {
-    timeout: 180_000,
-  }, async () => {
-    const file = writeJson(work, 'good.json', {
-      environment: 'test',
-      source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
-      isolation: { copyRegion: 'eu-central-1' },
-      app: { repoPath: repo },
-    });
-    const outdir = join(work, 'good.out');
-    const synth = await synthProcess(file, outdir);
-    expect(synth.code, synth.stderr).toBe(0);
-    const template = JSON.parse(readFileSync(join(outdir, 'RecoveryDrillStack.template.json'), 'utf8')) as {
-      Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }>;
-    };
-    const artifactsFn = Object.entries(template.Resources).find(
-      ([id, r]) => /^BackupsArtifacts[0-9A-F]{8}$/.test(id) && r.Type === 'AWS::Lambda::Function',
-    );
-    const assetHash = artifactsFn?.[1].Properties.Code?.S3Key?.replace(/\.zip$/, '');
-    const assetDir = join(outdir, `asset.${assetHash}`);
-    expect(readdirSync(assetDir)).toContain('index.mjs');
-    const expected = await buildManifest(repo);
-    expect(await buildManifest(join(assetDir, 'artifacts'))).toEqual(expected);
   });
 });

@@ -1,14 +1,18 @@
 /**
  * Fixtures for the CDK tests: a throw-away app checkout holding the artifacts a stack captures,
- * a valid configuration pointing at it, and apps built with bundling on or off (esbuild is the slow
+ * a valid configuration pointing at it, apps built with bundling on or off, and `bin/app.ts` run as a
+ * child process the way `cdk synth` runs it (esbuild is the slow
  * part: template tests skip it, the bundling test keeps it).
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { type Config, type ConfigInput, parseConfig } from '../../functions/core/config.ts';
 import { cdkJsonContext } from '../../lib/app.ts';
+import { PROJECT_ROOT } from '../../lib/backup-functions.ts';
 
 /** Files of a minimal BT-CTS checkout, relative to its root (the config's default app paths). */
 export function appFiles(): Record<string, string> {
@@ -67,4 +71,34 @@ export function makeApp({ bundle = false, outdir }: { bundle?: boolean; outdir?:
     ...(outdir ? { outdir } : {}),
     context: { ...cdkJsonContext(), ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
   });
+}
+
+export const run = promisify(execFile);
+
+export interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `bin/app.ts` the way `cdk synth` does (a child process), with its own config and output folder. */
+export async function synthProcess(configFile: string, outdir: string): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, RECOVERY_DRILL_CONFIG: configFile, CDK_OUTDIR: outdir },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Writes `value` as JSON to `dir/name` and returns the path. */
+export function writeJson(dir: string, name: string, value: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(value));
+  return path;
 }
