@@ -107,10 +107,17 @@ function deviationsOf(escalations: Escalation[], steps: StepOutcome[], args: Bui
   return deviations;
 }
 
-function appVerdictWarnings(verdict: AppVerdict | null | undefined, evaluation: Evaluation | null): string[] {
+function appVerdictWarnings(
+  verdict: AppVerdict | null | undefined,
+  evaluation: Evaluation | null,
+  steps: StepOutcome[],
+): string[] {
   if (!verdict) return [];
-  if (verdict.httpStatus === null || verdict.httpStatus >= 300)
+  if (verdict.httpStatus === null || verdict.httpStatus >= 300) {
+    // The evaluate step already warns about its endpoint: say it once.
+    if (steps.some((s) => s.name === 'evaluate' && s.outcome === 'warning')) return [];
     return [`the app's recovery-evaluate verdict is missing: ${verdict.detail}`];
+  }
   if (!evaluation) return [];
   const warnings: string[] = [];
   if (verdict.rpoPassed !== null && verdict.rpoPassed !== evaluation.rpo.passed)
@@ -135,7 +142,7 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     ...(args.warnings ?? []),
     ...args.steps.filter((s) => s.outcome === 'warning').map((s) => `${s.name}: ${s.detail}`),
     ...(args.evaluation?.warnings ?? []),
-    ...appVerdictWarnings(args.appVerdict, args.evaluation),
+    ...appVerdictWarnings(args.appVerdict, args.evaluation, args.steps),
   ].map(redactCredentials);
   const failedStep = args.steps.some((s) => s.outcome === 'failed');
   const evaluation = args.evaluation;

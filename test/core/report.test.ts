@@ -168,6 +168,19 @@ describe('drill report', () => {
     expect(report.warnings).toEqual(["the app's recovery-evaluate verdict is missing: connection refused"]);
   });
 
+  it('says a missing app verdict once when the evaluate step already warned about it', () => {
+    const steps = DRILL_STEPS.map((n) =>
+      n === 'evaluate' ? step(n, 'warning', 'recovery-evaluate unreachable') : step(n),
+    );
+    const report = buildReport(
+      args({
+        steps,
+        appVerdict: { httpStatus: null, rpoPassed: null, rtoPassed: null, detail: 'connection refused' },
+      }),
+    );
+    expect(report.warnings).toEqual(['evaluate: recovery-evaluate unreachable']);
+  });
+
   it('never carries a credential into the report', () => {
     const report = buildReport(
       args({
