@@ -198,12 +198,20 @@ describe('recovery drill stack', () => {
     }
   });
 
-  it('sends every failed asynchronous invocation to the encrypted failure queue, which alarms on the topic', () => {
+  it('sends every failed asynchronous invocation to the encrypted, TLS-only failure queue, which alarms on the topic', () => {
     const queues = template.findResources('AWS::SQS::Queue') as Record<string, Resource>;
     const [queueId, queue] = Object.entries(queues)[0] as [string, Resource];
     expect(Object.keys(queues)).toHaveLength(1);
     expect(queue.Properties.KmsMasterKeyId).toEqual({
       'Fn::GetAtt': [expect.stringMatching(/^BackupsKey/), 'Arn'],
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
     const configs = Object.values(
       template.findResources('AWS::Lambda::EventInvokeConfig') as Record<string, Resource>,
