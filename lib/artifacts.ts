@@ -84,7 +84,7 @@ export function readAppArtifacts(app: Config['app'], baseDir: string): AppArtifa
 }
 
 /** Quotes a string for a POSIX shell (the bundling hook's commands run in one). */
-function shellQuote(value: string): string {
+export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", "'\\''")}'`;
 }
 

@@ -188,6 +188,22 @@ export const configSchema = z.strictObject({
       timeoutMinutes: positiveInt(24 * 60).default(120),
       /** How long the restored instance may take to become available before RESTORE_FAILED. */
       restoreTimeoutMinutes: positiveInt(24 * 60).default(90),
+      /**
+       * Existing private subnets for the drill instance, the ECS tasks and the checks function
+       * (imported by id: synth stays offline). null: the stack creates an isolated drill VPC.
+       */
+      network: z
+        .strictObject({
+          vpcId: z
+            .string()
+            .regex(/^vpc-[0-9a-f]{8,17}$/, { error: 'expected a VPC id such as "vpc-0abc1234"' }),
+          availabilityZones: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/)).min(2),
+          subnetIds: z
+            .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'expected a subnet id' }))
+            .min(2),
+        })
+        .nullable()
+        .default(null),
     })
     .prefault({}),
   local: z
@@ -270,6 +286,14 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
       path: 'drill.restoreTimeoutMinutes',
       value: show(config.drill.restoreTimeoutMinutes),
       expected: `less than drill.timeoutMinutes (${config.drill.timeoutMinutes}), so a slow restore is reported and cleaned up`,
+    });
+  }
+  const network = config.drill.network;
+  if (network && network.subnetIds.length % network.availabilityZones.length !== 0) {
+    problems.push({
+      path: 'drill.network.subnetIds',
+      value: show(network.subnetIds),
+      expected: `one subnet per availability zone (${network.availabilityZones.length} zones listed), in the same order`,
     });
   }
   return problems;

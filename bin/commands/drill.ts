@@ -1,0 +1,117 @@
+import { writeFile } from 'node:fs/promises';
+import { validateDrillInput } from '../../functions/core/drill-input.ts';
+import { InputError } from '../../functions/core/errors.ts';
+import { renderReportMarkdown } from '../../functions/core/report.ts';
+import { FAULTS, isFaultName } from '../../functions/drill/local/faults.ts';
+import { localEngine, runLocalDrill } from '../../functions/drill/local/run.ts';
+import { loadConfig } from '../../functions/shared/config-file.ts';
+import { drillDefinition } from '../../lib/drill/definition.ts';
+import { type Command, EXIT, stringOption, UsageError } from './types.ts';
+
+/** A connection URL without its password: what a report may hold. */
+function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = '';
+  return parsed.toString();
+}
+
+export const drill: Command = {
+  name: 'drill',
+  usage:
+    '--local [--target-time ISO|latest] [--reason TEXT] [--keep] [--json] [--inject FAULT] [--config FILE]',
+  summary:
+    'Run a full restore drill on this machine: the synthesized state machine against an embedded PostgreSQL.\n' +
+    'Starts (or creates) the local source, takes a backup if none is recent, restores, migrates, starts the\n' +
+    'example app, smoke-tests, checks integrity, measures RPO/RTO, prints the report and cleans up.\n' +
+    'Exit 0: the drill passed; 1: it failed (see the escalations); 2: bad input.\n' +
+    'In AWS, start a drill with `recovery-drill start`.\n\n' +
+    `faults for --inject:\n${Object.entries(FAULTS)
+      .map(([name, spec]) => `  ${name.padEnd(22)} ${spec.does} (${spec.expects ?? 'passes with a warning'})`)
+      .join('\n')}`,
+  options: {
+    local: { type: 'boolean' },
+    'target-time': { type: 'string' },
+    reason: { type: 'string' },
+    'requested-by': { type: 'string' },
+    keep: { type: 'boolean' },
+    json: { type: 'boolean' },
+    inject: { type: 'string' },
+    config: { type: 'string' },
+  },
+  optionHelp: {
+    local: 'run on this machine (the only mode of this command)',
+    'target-time': 'restore to this ISO-8601 time with a zone, or "latest" (default)',
+    reason: 'why this drill runs (recorded in the report, at most 200 characters)',
+    'requested-by': 'who asked for it (recorded in the report)',
+    keep: 'leave the restored database running; its URL (no password) goes in the JSON report',
+    json: 'print only the JSON report on stdout (progress still goes to stderr)',
+    inject: 'break a real part of the drill to prove an escalation (see the list above)',
+    config: 'configuration file',
+  },
+  async run({ values, io }) {
+    if (!values.local) {
+      throw new UsageError('drill runs locally only: pass --local (in AWS, use `recovery-drill start`)');
+    }
+    const inject = stringOption(values, 'inject') ?? null;
+    if (inject !== null && !isFaultName(inject)) {
+      throw new InputError('--inject', inject, `one of ${Object.keys(FAULTS).join(', ')}`);
+    }
+    const input: Record<string, unknown> = {};
+    const target = stringOption(values, 'target-time');
+    if (target !== undefined) input.targetTime = target;
+    const reason = stringOption(values, 'reason');
+    if (reason !== undefined) input.reason = reason;
+    const requestedBy = stringOption(values, 'requested-by') ?? process.env.USER ?? null;
+    if (requestedBy) input.requestedBy = requestedBy;
+    // Refuse what can be refused without the database before anything starts (the drill
+    // validates again against the restorable window).
+    validateDrillInput(input, { now: new Date() });
+
+    const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
+    const json = values.json === true;
+    const progress = (line: string) => io.err(line);
+    const definition = drillDefinition(loaded.config);
+    const result = await runLocalDrill({
+      loaded,
+      definition,
+      input,
+      keep: values.keep === true,
+      inject: inject as never,
+      progress,
+      notify: (line) => io.err(`notify: ${line}`),
+    });
+
+    if (result.status === 'refused') {
+      io.err(`recovery-drill drill: input refused, nothing was created: ${result.error}`);
+      return EXIT.badInput;
+    }
+    const report = result.report;
+    if (!report) {
+      io.err(`recovery-drill drill: the drill ended without a report: ${result.error}`);
+      return EXIT.failed;
+    }
+    let output: Record<string, unknown> = { ...report };
+    if (values.keep) {
+      const instanceId = report.steps.length > 0 ? `${loaded.config.drill.instancePrefix}` : '';
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      const instances = (await engine.status()).instances.filter(
+        (i) => i.id.startsWith(instanceId) && i.tags['recovery-drill:drill-id'] === report.drillId,
+      );
+      const url = instances[0] ? await engine.instanceUrl(instances[0].id) : null;
+      if (url) {
+        output = { ...output, restoredDatabaseUrl: withoutPassword(url) };
+        if (result.reportFiles)
+          await writeFile(result.reportFiles.json, `${JSON.stringify(output, null, 2)}\n`);
+        io.err(
+          `kept ${instances[0]?.id}: ${withoutPassword(url)} (password: the source's, in ${engine.paths.credentials}); remove it with \`recovery-drill local cleanup\``,
+        );
+      }
+    }
+    if (json) io.out(JSON.stringify(output, null, 2));
+    else {
+      io.out(renderReportMarkdown(report));
+      if (result.reportFiles) io.err(`report: ${result.reportFiles.markdown} and ${result.reportFiles.json}`);
+    }
+    return report.passed ? EXIT.ok : EXIT.failed;
+  },
+};

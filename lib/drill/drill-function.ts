@@ -1,0 +1,102 @@
+/**
+ * One drill Lambda function: its own log group (retention, KMS), its own role (least privilege is
+ * added by the caller), X-Ray, and the project's bundling, with files written beside the bundle
+ * (the configuration the steps read at cold start).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { shellQuote } from '../artifacts.ts';
+import { projectFunction } from '../function.ts';
+
+export interface DrillFunctionSpec {
+  /** Construct id (a contract: renaming replaces the function). */
+  readonly id: string;
+  /** Entry file relative to the project root. */
+  readonly entry: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly environment: Record<string, string>;
+  /** Runs in these subnets when set (the checks reach the drill database and the app). */
+  readonly vpc?: { vpc: ec2.IVpc; subnets: ec2.SubnetSelection; securityGroups: ec2.ISecurityGroup[] };
+}
+
+export interface DrillFunctionOptions {
+  readonly projectRoot: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly logKey: kms.IKey;
+  /** File name → content, written beside the bundle. */
+  readonly bundledFiles: Readonly<Record<string, string>>;
+}
+
+export function createDrillFunction(
+  scope: Construct,
+  spec: DrillFunctionSpec,
+  options: DrillFunctionOptions,
+): lambda.Function {
+  const staged = mkdtempSync(join(tmpdir(), 'recovery-drill-bundle-'));
+  for (const [name, content] of Object.entries(options.bundledFiles))
+    writeFileSync(join(staged, name), content);
+
+  const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
+    retention: options.logRetention,
+    encryptionKey: options.logKey,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const role = new iam.Role(scope, `${spec.id}Role`, {
+    description: `${spec.description} (function role)`,
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  if (spec.vpc) {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AttachToDrillSubnets',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+  }
+  const fn = projectFunction(scope, spec.id, {
+    entry: spec.entry,
+    projectRoot: options.projectRoot,
+    description: spec.description,
+    timeout: spec.timeout,
+    role,
+    logGroup,
+    environment: spec.environment,
+    ...(spec.vpc
+      ? { vpc: spec.vpc.vpc, vpcSubnets: spec.vpc.subnets, securityGroups: spec.vpc.securityGroups }
+      : {}),
+    afterBundling: (outputDir) =>
+      Object.keys(options.bundledFiles).map(
+        (name) => `cp ${shellQuote(join(staged, name))} ${shellQuote(join(outputDir, name))}`,
+      ),
+  });
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: spec.vpc
+      ? `X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and the ENI actions a function in a VPC needs (ec2:*NetworkInterface*) accept no resource ARN; the ${spec.id} function has no other wildcard resource.`
+      : `X-Ray (xray:PutTraceSegments/PutTelemetryRecords) accepts no resource ARN; the ${spec.id} function has no other wildcard resource.`,
+  });
+  return fn;
+}

@@ -1,0 +1,85 @@
+/**
+ * A Lambda function built from this project's TypeScript with the project's bundling: ESM for
+ * Node 22 on arm64, minified, the SDK clients bundled (pinned, and only what a function uses),
+ * X-Ray tracing on. Every function of the stack is made here, so they all build the same way.
+ */
+import { join } from 'node:path';
+import type { Duration } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+export interface ProjectFunctionProps {
+  /** Entry file relative to the project root. */
+  readonly entry: string;
+  readonly projectRoot: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly role: iam.IRole;
+  readonly logGroup: logs.ILogGroup;
+  readonly environment: Record<string, string>;
+  /**
+   * Memory of the function.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  readonly onFailure?: lambda.IDestination;
+  readonly retryAttempts?: number;
+  readonly maxEventAge?: Duration;
+  /** Shell commands run after bundling, given the output folder (files to ship beside the code). */
+  readonly afterBundling?: (outputDir: string) => string[];
+}
+
+export function projectFunction(
+  scope: Construct,
+  id: string,
+  props: ProjectFunctionProps,
+): nodejs.NodejsFunction {
+  const { afterBundling } = props;
+  return new nodejs.NodejsFunction(scope, id, {
+    entry: join(props.projectRoot, props.entry),
+    projectRoot: props.projectRoot,
+    depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+    handler: 'handler',
+    description: props.description,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: props.memorySize ?? 256,
+    timeout: props.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    role: props.role,
+    logGroup: props.logGroup,
+    environment: props.environment,
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    securityGroups: props.securityGroups,
+    onFailure: props.onFailure,
+    retryAttempts: props.retryAttempts,
+    maxEventAge: props.maxEventAge,
+    bundling: {
+      format: nodejs.OutputFormat.ESM,
+      target: 'node22',
+      minify: true,
+      sourceMap: false,
+      mainFields: ['module', 'main'],
+      // Bundle the SDK clients too: pinned versions, and only what each function uses.
+      externalModules: [],
+      // Some dependencies are CommonJS and call require(); an ESM bundle has none by itself.
+      banner:
+        "import { createRequire as __rdCreateRequire } from 'node:module';const require = __rdCreateRequire(import.meta.url);",
+      commandHooks: afterBundling
+        ? {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir: string, outputDir: string) => afterBundling(outputDir),
+          }
+        : undefined,
+    },
+  });
+}
