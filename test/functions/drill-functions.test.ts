@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateClusterCommand, ListTasksCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { CreateDBSubnetGroupCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -15,14 +15,16 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } 
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillState } from '../../functions/drill/steps.ts';
-import { MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
+import { type Moto, startMoto } from '../support/moto.ts';
 import {
+  createAppTask,
   createBucket,
   createDrillSecret,
   createSource,
   defaultNetwork,
   motoClients,
   REGION,
+  useLambdaEnvironment,
 } from './drill/aws/support.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -52,7 +54,7 @@ describe('drill functions', () => {
   let queueUrl: string;
   let app: Server;
   let appUrl: string;
-  const savedEnv = { ...process.env };
+  let restoreEnv: () => void = () => undefined;
   const handlers: Record<'control' | 'checks' | 'reporting', Handler> = {} as never;
 
   beforeAll(async () => {
@@ -76,17 +78,7 @@ describe('drill functions', () => {
     ).password;
     const drillSecretArn = await createDrillSecret(secrets);
     await createBucket(s3, 'backup-bucket');
-    const cluster = await ecs.send(new CreateClusterCommand({ clusterName: 'recovery-drill' }));
-    const definition = await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'bt-cts-app',
-        networkMode: 'awsvpc',
-        requiresCompatibilities: ['FARGATE'],
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [{ name: 'app', image: 'bt-cts:latest', memory: 512 }],
-      }),
-    );
+    const appTask = await createAppTask(ecs, network);
     const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'escalations' }))).TopicArn as string;
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'escalations-q' }))).QueueUrl as string;
     const queueArn = (
@@ -113,20 +105,14 @@ describe('drill functions', () => {
         app: { image: 'bt-cts:latest' },
       }),
     );
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      RECOVERY_DRILL_CONFIG: configPath,
+    restoreEnv = useLambdaEnvironment(moto.endpoint, configPath, {
       BACKUP_BUCKET: 'backup-bucket',
       TOPIC_ARN: topicArn,
       DRILL_SECRET_ARN: drillSecretArn,
       DRILL_DB_SUBNET_GROUP: 'recovery-drill-isolated',
       DRILL_DB_SECURITY_GROUP_IDS: network.securityGroupId,
-      ECS_CLUSTER_ARN: cluster.cluster?.clusterArn,
-      APP_TASK_DEFINITION_ARN: definition.taskDefinition?.taskDefinitionArn,
+      ECS_CLUSTER_ARN: appTask.clusterArn,
+      APP_TASK_DEFINITION_ARN: appTask.taskDefinitionArn,
       APP_SUBNET_IDS: network.subnetId,
       APP_SECURITY_GROUP_IDS: network.securityGroupId,
     });
@@ -137,7 +123,7 @@ describe('drill functions', () => {
   });
 
   afterAll(async () => {
-    process.env = savedEnv;
+    restoreEnv();
     await new Promise((resolve) => app?.close(resolve));
     for (const client of Object.values(clients ?? {})) client.destroy();
     await moto?.stop();

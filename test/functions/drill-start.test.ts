@@ -15,8 +15,8 @@ import {
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StartedDrill } from '../../functions/drill/aws/start.ts';
-import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
-import { createSource, motoClients, REGION } from './drill/aws/support.ts';
+import { MOTO_ACCOUNT_ID, type Moto, startMoto } from '../support/moto.ts';
+import { createSource, motoClients, REGION, useLambdaEnvironment } from './drill/aws/support.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<StartedDrill>;
 
@@ -34,7 +34,7 @@ describe('drill start function', () => {
   let dir: string;
   let stateMachineArn: string;
   let handler: Handler;
-  const savedEnv = { ...process.env };
+  let restoreEnv: () => void = () => undefined;
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -61,20 +61,12 @@ describe('drill start function', () => {
         isolation: { copyRegion: 'eu-central-1' },
       }),
     );
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      RECOVERY_DRILL_CONFIG: configPath,
-      STATE_MACHINE_ARN: stateMachineArn,
-    });
+    restoreEnv = useLambdaEnvironment(moto.endpoint, configPath, { STATE_MACHINE_ARN: stateMachineArn });
     handler = (await import('../../functions/drill-start.ts')).handler as unknown as Handler;
   });
 
   afterAll(async () => {
-    process.env = savedEnv;
+    restoreEnv();
     for (const client of Object.values(clients ?? {})) client.destroy();
     await moto?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import {
 import { DRILL_ID_TAG } from '../../ports/database-recovery.ts';
 import type { AppHandle, AppRunner } from '../ports.ts';
 import { DrillStepError } from '../steps.ts';
+import type { AppTaskSettings } from './env.ts';
 
 export type EcsApi = Pick<ECSClient, 'send'>;
 
@@ -23,12 +24,7 @@ export interface EcsAppRunnerOptions {
   /** config `app.port`: the port the container listens on. */
   readonly port: number;
   /** Where the app task runs; null in staging mode. */
-  readonly task: {
-    readonly clusterArn: string;
-    readonly taskDefinitionArn: string;
-    readonly subnetIds: readonly string[];
-    readonly securityGroupIds: readonly string[];
-  } | null;
+  readonly task: AppTaskSettings | null;
   /** How long the task may take to reach RUNNING (image pull, ENI) before the start fails. */
   readonly startTimeoutSeconds?: number;
   readonly pollSeconds?: number;

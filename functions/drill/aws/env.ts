@@ -19,12 +19,15 @@ export interface DrillEnv {
   readonly dbSubnetGroupName: string;
   readonly dbSecurityGroupIds: readonly string[];
   /** ECS cluster and app task: null when the configuration smoke-tests a staging URL instead. */
-  readonly app: {
-    readonly clusterArn: string;
-    readonly taskDefinitionArn: string;
-    readonly subnetIds: readonly string[];
-    readonly securityGroupIds: readonly string[];
-  } | null;
+  readonly app: AppTaskSettings | null;
+}
+
+/** Where the app's ECS task runs: private subnets, no public IP. */
+export interface AppTaskSettings {
+  readonly clusterArn: string;
+  readonly taskDefinitionArn: string;
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
 }
 
 const ARN = (service: string) => new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:\\d{12}:.+$`);

@@ -1,9 +1,7 @@
 import {
-  CreateClusterCommand,
   DescribeTasksCommand,
   ECSClient,
   ListTasksCommand,
-  RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
 } from '@aws-sdk/client-ecs';
@@ -12,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcsAppRunner, STAGING_HANDLE } from '../../../../functions/drill/aws/ecs-app-runner.ts';
 import { DRILL_ID_TAG } from '../../../../functions/ports/database-recovery.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
-import { defaultNetwork, motoClients, REGION } from './support.ts';
+import { createAppTask, defaultNetwork, motoClients, REGION } from './support.ts';
 
 describe('ECS app runner against moto', () => {
   let moto: Moto;
@@ -28,25 +26,7 @@ describe('ECS app runner against moto', () => {
     moto = await startMoto();
     ecs = motoClients(moto.endpoint).ecs;
     const network = await defaultNetwork(moto.endpoint);
-    const cluster = await ecs.send(new CreateClusterCommand({ clusterName: 'recovery-drill' }));
-    const definition = await ecs.send(
-      new RegisterTaskDefinitionCommand({
-        family: 'bt-cts-app',
-        networkMode: 'awsvpc',
-        requiresCompatibilities: ['FARGATE'],
-        cpu: '256',
-        memory: '512',
-        containerDefinitions: [
-          { name: 'app', image: 'bt-cts:latest', memory: 512, portMappings: [{ containerPort: 3000 }] },
-        ],
-      }),
-    );
-    task = {
-      clusterArn: cluster.cluster?.clusterArn as string,
-      taskDefinitionArn: definition.taskDefinition?.taskDefinitionArn as string,
-      subnetIds: [network.subnetId],
-      securityGroupIds: [network.securityGroupId],
-    };
+    task = await createAppTask(ecs, network);
   });
   afterAll(async () => {
     ecs?.destroy();

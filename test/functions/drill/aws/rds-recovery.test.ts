@@ -1,5 +1,4 @@
 import {
-  CreateDBInstanceCommand,
   CreateDBSubnetGroupCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
@@ -16,7 +15,7 @@ import {
   RestoreTimeOutOfRangeError,
 } from '../../../../functions/ports/database-recovery.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
-import { createSource, defaultNetwork, motoClients, REGION } from './support.ts';
+import { createPlainInstance, createSource, defaultNetwork, motoClients, REGION } from './support.ts';
 
 const SOURCE = 'bt-cts-prod';
 
@@ -123,16 +122,7 @@ describe('RDS recovery adapter against moto', () => {
   });
 
   it('refuses to delete an instance not tagged as a drill, which still exists afterwards', async () => {
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: 'recovery-drill-lookalike',
-        Engine: 'postgres',
-        DBInstanceClass: 'db.t4g.medium',
-        MasterUsername: 'x',
-        MasterUserPassword: 'not-a-real-password',
-        AllocatedStorage: 20,
-      }),
-    );
+    await createPlainInstance(rds, 'recovery-drill-lookalike');
     await expect(recovery().deleteInstance('recovery-drill-lookalike')).rejects.toBeInstanceOf(
       NotADrillInstanceError,
     );
@@ -142,17 +132,7 @@ describe('RDS recovery adapter against moto', () => {
   });
 
   it('refuses to delete a tagged instance whose name lacks the drill prefix', async () => {
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: 'reporting-replica',
-        Engine: 'postgres',
-        DBInstanceClass: 'db.t4g.medium',
-        MasterUsername: 'x',
-        MasterUserPassword: 'not-a-real-password',
-        AllocatedStorage: 20,
-        Tags: [{ Key: DRILL_ID_TAG, Value: 'copied-by-hand' }],
-      }),
-    );
+    await createPlainInstance(rds, 'reporting-replica', { [DRILL_ID_TAG]: 'copied-by-hand' });
     await expect(recovery().deleteInstance('reporting-replica')).rejects.toThrow(
       /not named "recovery-drill-/,
     );

@@ -5,7 +5,7 @@ import { describeRdsInstance } from '../../../../functions/drill/aws/rds-recover
 import { SecretsManagerDrillSecret } from '../../../../functions/drill/aws/secret-store.ts';
 import type { InstanceDescription } from '../../../../functions/ports/database-recovery.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
-import { createDrillSecret, createSource, motoClients } from './support.ts';
+import { createDrillSecret, createPlainInstance, createSource, motoClients } from './support.ts';
 
 describe('drill secret in Secrets Manager against moto', () => {
   let moto: Moto;
@@ -89,17 +89,7 @@ describe('drill secret in Secrets Manager against moto', () => {
   });
 
   it('fails with a clear message when the instance has no RDS-managed master secret', async () => {
-    const { CreateDBInstanceCommand } = await import('@aws-sdk/client-rds');
-    await rds.send(
-      new CreateDBInstanceCommand({
-        DBInstanceIdentifier: 'recovery-drill-nosecret',
-        Engine: 'postgres',
-        DBInstanceClass: 'db.t4g.medium',
-        MasterUsername: 'x',
-        MasterUserPassword: 'not-a-real-password',
-        AllocatedStorage: 20,
-      }),
-    );
+    await createPlainInstance(rds, 'recovery-drill-nosecret');
     await expect(
       store().writeConnection('d2', { ...instance, id: 'recovery-drill-nosecret' }),
     ).rejects.toMatchObject({ name: 'SecretError', message: expect.stringContaining('MasterUserSecret') });

@@ -3,7 +3,7 @@
  * VPC's subnet and security group (ECS tasks need real ones), a source instance and a configuration.
  */
 
-import { ECSClient } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -137,4 +137,66 @@ export function drillReport(
     environment: 'test',
     mode: 'aws',
   });
+}
+
+/** An instance that is not a drill's (no managed secret), optionally tagged. */
+export async function createPlainInstance(rds: RDSClient, id: string, tags: Record<string, string> = {}) {
+  await rds.send(
+    new CreateDBInstanceCommand({
+      DBInstanceIdentifier: id,
+      Engine: 'postgres',
+      DBInstanceClass: 'db.t4g.medium',
+      MasterUsername: 'x',
+      MasterUserPassword: 'not-a-real-password',
+      AllocatedStorage: 20,
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    }),
+  );
+}
+
+/** An ECS cluster and a Fargate task definition of the app, as the stack creates them. */
+export async function createAppTask(ecs: ECSClient, network: { subnetId: string; securityGroupId: string }) {
+  const cluster = await ecs.send(new CreateClusterCommand({ clusterName: 'recovery-drill' }));
+  const definition = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'bt-cts-app',
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [
+        { name: 'app', image: 'bt-cts:latest', memory: 512, portMappings: [{ containerPort: 3000 }] },
+      ],
+    }),
+  );
+  return {
+    clusterArn: cluster.cluster?.clusterArn as string,
+    taskDefinitionArn: definition.taskDefinition?.taskDefinitionArn as string,
+    subnetIds: [network.subnetId],
+    securityGroupIds: [network.securityGroupId],
+  };
+}
+
+/**
+ * The environment a Lambda entry sees, pointed at moto: SDK endpoint and dummy keys, quiet
+ * Powertools, the configuration file, plus the entry's own variables. Returns a restore function.
+ */
+export function useLambdaEnvironment(
+  endpoint: string,
+  configPath: string,
+  own: Record<string, string>,
+): () => void {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    RECOVERY_DRILL_CONFIG: configPath,
+    ...own,
+  });
+  return () => {
+    process.env = saved;
+  };
 }
