@@ -1,0 +1,116 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../bin/cli.ts';
+import type { CommandIo } from '../../bin/commands/types.ts';
+import { isProcessAlive } from '../../functions/local/cluster.ts';
+import { listProcesses, statePathsAt } from '../../functions/local/state.ts';
+import { postgresProcessesUnder } from '../support/postgres.ts';
+
+function capturedIo(cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CommandIo = { out: (t) => out.push(t), err: (t) => err.push(t), env: {}, cwd };
+  return { io, out, err };
+}
+
+const config = () => ({
+  source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
+  isolation: { copyRegion: 'eu-central-1' },
+  local: { stateDir: 'state', archiveTimeoutSeconds: 60 },
+});
+
+describe('local commands', () => {
+  let dir: string;
+  const run = async (...args: string[]) => {
+    const { io, out, err } = capturedIo(dir);
+    const code = await main(['local', ...args], io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'local-cli-'));
+    // As root the server runs as "postgres", which must be able to pass through this folder.
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'recovery-drill.config.json'), JSON.stringify(config()));
+  });
+
+  afterAll(async () => {
+    await run('cleanup');
+    await run('source', 'stop');
+    expect(postgresProcessesUnder(dir)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says the source is not running instead of printing a url (exit 1)', async () => {
+    const { code, err } = await run('source', 'url');
+    expect(code).toBe(1);
+    expect(err).toMatch(/not running/);
+  });
+
+  it('refuses a backup without a running source (exit 2)', async () => {
+    const { code, err } = await run('backup');
+    expect(code).toBe(2);
+    expect(err).toMatch(/source/);
+  });
+
+  it('creates, provisions and starts the source once, then reports it already running', async () => {
+    const first = await run('source', 'start');
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/created, provisioned and started/);
+    const second = await run('source', 'start');
+    expect(second.code).toBe(0);
+    expect(second.out).toMatch(/already running/);
+    const processes = await listProcesses(statePathsAt(join(dir, 'state')));
+    expect(processes.map((p) => p.kind).sort()).toEqual(['source', 'trickle']);
+  });
+
+  it('prints a url on the last line that reaches the seeded application database', async () => {
+    const { code, out } = await run('source', 'url');
+    expect(code).toBe(0);
+    const url = out.trim().split('\n').at(-1) as string;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ n: string }>('select count(*) as n from "Account"');
+      expect(Number(rows[0]?.n)).toBeGreaterThan(1000);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses a malformed backup id naming it (exit 2)', async () => {
+    const { code, err } = await run('backup', '--id', 'Bad_Id');
+    expect(code).toBe(2);
+    expect(err).toMatch(/snapshotId/);
+    expect(err).toMatch(/Bad_Id/);
+  });
+
+  it('takes a backup and shows it, the archive and the restorable window in the status, without the password', async () => {
+    const backup = await run('backup', '--id', 'first');
+    expect(backup.code).toBe(0);
+    expect(backup.out).toMatch(/backup first available/);
+    const { code, out } = await run('status');
+    expect(code).toBe(0);
+    expect(out).toMatch(/source: running on 127\.0\.0\.1:\d+/);
+    expect(out).toMatch(/trickle writer: running/);
+    expect(out).toMatch(/first {2}available/);
+    expect(out).toMatch(/archived WAL: \d+ segment/);
+    expect(out).toMatch(/restorable: earliest \d{4}-/);
+    const password = new URL((await run('source', 'url')).out.trim().split('\n').at(-1) as string).password;
+    expect(out).not.toContain(password);
+    expect(backup.out).not.toContain(password);
+  });
+
+  it('stops the source and its trickle writer', async () => {
+    const paths = statePathsAt(join(dir, 'state'));
+    const before = await listProcesses(paths);
+    const { code, out } = await run('source', 'stop');
+    expect(code).toBe(0);
+    expect(out).toBe('source stopped');
+    for (const entry of before) expect(isProcessAlive(entry.pid)).toBe(false);
+    expect(postgresProcessesUnder(dir)).toEqual([]);
+  });
+});
