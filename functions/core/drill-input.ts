@@ -14,6 +14,7 @@ export const MAX_REASON_LENGTH = 200;
 /** Bound of `requestedBy`: a person or a schedule's name, not a paragraph. */
 export const MAX_REQUESTED_BY_LENGTH = 100;
 
+/** A drill request after validation: defaults filled in, the target time in UTC. */
 export interface DrillInput {
   /** `latest` or an ISO-8601 UTC time ending in `Z`. */
   targetTime: 'latest' | string;

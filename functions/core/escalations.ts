@@ -6,6 +6,7 @@
 import type { Evaluation } from './evaluate.ts';
 import { redactCredentials } from './redact.ts';
 
+/** Every class, in the order reports list them (the runbook's four first). A contract: SNS attributes and alarms match on these. */
 export const ESCALATION_CLASSES = [
   'READY_NOT_OK',
   'MIGRATION_FAILED',
@@ -24,8 +25,10 @@ export type EscalationClass = (typeof ESCALATION_CLASSES)[number];
 
 /** critical: page now (recovery is not proven or not possible); high: today; warning: this week. */
 export type Severity = 'critical' | 'high' | 'warning';
+/** Most urgent first, so notifiers can sort and pick a subject prefix. */
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'warning'];
 
+/** The fixed part of an escalation: what the class means and what to do first. */
 export interface EscalationRule {
   class: EscalationClass;
   severity: Severity;
@@ -40,6 +43,7 @@ export interface EscalationRule {
   expected: string;
 }
 
+/** One table of severity, runbook step and first action per class, so every publisher says the same thing. */
 export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>> = {
   READY_NOT_OK: {
     class: 'READY_NOT_OK',
@@ -187,6 +191,7 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
 
 type EvidenceValue = string | number | boolean | null;
 
+/** What reaches the on-call engineer: enough to act without opening the code or the console first. */
 export interface Escalation {
   class: EscalationClass;
   severity: Severity;
@@ -248,6 +253,7 @@ export const DRILL_STEPS = [
 ] as const;
 export type DrillStepName = (typeof DRILL_STEPS)[number];
 
+/** What one drill step did, as the report and the escalations need it. */
 export interface StepOutcome {
   name: DrillStepName;
   startedAt: string;

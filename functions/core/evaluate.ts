@@ -9,11 +9,13 @@
 import { InputError } from './errors.ts';
 import { ISO_WITH_ZONE_EXPECTED, minutesBetween, parseIsoWithZone, toIsoUtc } from './time.ts';
 
+/** The runbook's objectives (config `targets`): the limits a drill is measured against. */
 export interface Targets {
   rpoMinutes: number;
   rtoMinutes: number;
 }
 
+/** The moments a drill observed; everything is measured from these four (five) timestamps. */
 export interface EvaluationInput {
   /** T: the moment the drill restored to (a concrete time: "latest" resolved at drill start). */
   targetTime: string;
@@ -39,6 +41,7 @@ export interface RecoveryEvaluatePayload {
   targetRtoMinutes: number;
 }
 
+/** Our verdict on a drill's RPO and RTO, with the numbers an auditor checks it by. */
 export interface Evaluation {
   rpoMinutes: number;
   rtoMinutes: number | null;

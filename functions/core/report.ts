@@ -32,6 +32,7 @@ export interface AppVerdict {
   detail: string;
 }
 
+/** One drill's record: the contract of `--json` output and of the reports kept in the backup bucket. */
 export interface DrillReport {
   drillId: string;
   /** True only when every step that ran passed, nothing escalated and RPO and RTO met their targets. */
@@ -58,6 +59,7 @@ export interface DrillReport {
   appVerdict: AppVerdict | null;
 }
 
+/** What a drill knows at its end; `buildReport` derives the verdict, escalations and deviations from it. */
 export interface BuildReportArgs {
   drillId: string;
   targetTime: string;

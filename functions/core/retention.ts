@@ -36,6 +36,7 @@ export interface SnapshotRecord {
   tags: Record<string, string>;
 }
 
+/** How many restore points to keep (config `retention`, runbook "Backup Policy" 3). */
 export interface RetentionPolicy {
   /** Daily restore points kept (runbook: 35). */
   daily: number;
@@ -45,12 +46,14 @@ export interface RetentionPolicy {
   maxDeletionsPerRun: number;
 }
 
+/** A snapshot listing and whether it is known to be whole. */
 export interface RetentionInput {
   /** False when the listing may have missed snapshots (a page failed): then nothing is deleted. */
   complete: boolean;
   snapshots: SnapshotRecord[];
 }
 
+/** The decision, with a reason for every snapshot, so a prune run can be audited after the fact. */
 export interface RetentionPlan {
   /** Every snapshot not deleted, oldest first, with every reason it is kept. */
   keep: { id: string; reasons: string[] }[];
