@@ -1,0 +1,159 @@
+/**
+ * Benchmark: the minified bundle of each backup function and its cold initialisation time.
+ * Goals (issue 3): each bundle under 250 KB with the SDK clients it uses bundled, and
+ * initialisation under 100 ms.
+ *
+ * Bundles with the stack's own NodejsFunction options (lib/backup-functions.ts: ESM, node22,
+ * minified, mainFields module,main, nothing external, the createRequire banner), then imports each
+ * bundle in a fresh `node` process with a plausible environment and times the import (module
+ * evaluation: SDK clients, Powertools, reading the environment), median of several runs. For
+ * comparison it also bundles with `@aws-sdk/*` left to the SDK the Lambda runtime ships.
+ *
+ * Run: `node bin/run-ts.js bench/bundles.ts [--runs N]`
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
+const RUNS = Number(values.runs);
+const SIZE_GOAL = 250 * 1024;
+const INIT_GOAL_MS = 100;
+
+const ENTRIES = ['snapshot', 'artifacts', 'prune', 'rpo-monitor'] as const;
+
+/** The same options as the stack's NodejsFunction bundling. */
+const BANNER =
+  "import { createRequire as __rdCreateRequire } from 'node:module';const require = __rdCreateRequire(import.meta.url);";
+
+/** A complete, plausible environment (no network is used while importing). */
+const ENV: Record<string, string> = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  ENVIRONMENT: 'bench',
+  TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:escalations',
+  SOURCE_DB_INSTANCE_ID: 'btcts',
+  SOURCE_REGION: 'eu-west-1',
+  COPY_REGION: 'eu-central-1',
+  POWERTOOLS_SERVICE_NAME: 'recovery-drill',
+  POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
+  STATE_TABLE: 'state-table',
+  COPY_KMS_KEY_ID: 'arn:aws:kms:eu-central-1:123456789012:alias/recovery-drill-snapshot-copies',
+  COPY_ACCOUNT_ID: '',
+  EXPORT_ENABLED: 'false',
+  BACKUP_BUCKET: 'backup-bucket',
+  EXPORT_ROLE_ARN: 'arn:aws:iam::123456789012:role/export',
+  EXPORT_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/export',
+  ARTIFACTS_VERSION: 'f'.repeat(64),
+  RETENTION_DAILY: '35',
+  RETENTION_MONTHLY: '12',
+  MAX_DELETIONS_PER_RUN: '20',
+  DRY_RUN: 'false',
+  RPO_TARGET_MINUTES: '60',
+};
+
+async function bundle(entry: string, outdir: string, sdkExternal: boolean) {
+  const outfile = join(outdir, `${entry}${sdkExternal ? '.sdk-external' : ''}.mjs`);
+  const result = await build({
+    entryPoints: [resolve('functions', `${entry}.ts`)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    minify: true,
+    mainFields: ['module', 'main'],
+    banner: { js: BANNER },
+    external: sdkExternal ? ['@aws-sdk/*'] : [],
+    metafile: true,
+    logLevel: 'error',
+  });
+  return { outfile, bytes: statSync(outfile).size, metafile: result.metafile };
+}
+
+function biggestPackages(metafile: Metafile, count: number): string {
+  const byPackage = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const name = match?.[1] ?? 'recovery-drill';
+      byPackage.set(name, (byPackage.get(name) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...byPackage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(0)}`)
+    .join(', ');
+}
+
+/**
+ * Milliseconds to import the bundle in a fresh node process: wall clock and CPU (user + system).
+ * CPU time is the steadier number on a shared, loaded machine; Lambda's init is closer to wall time.
+ */
+function initMs(outfile: string): { wall: number; cpu: number } {
+  const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(pathToFileURL(outfile).href)}); const u = process.cpuUsage(c); process.stdout.write(JSON.stringify({ wall: performance.now() - t, cpu: (u.user + u.system) / 1000 }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ...ENV },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return JSON.parse(out) as { wall: number; cpu: number };
+}
+
+function medianInit(outfile: string): { wall: number; cpu: number } {
+  const samples = Array.from({ length: RUNS }, () => initMs(outfile));
+  return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+// Inside node_modules, so the runtime-SDK variant resolves @aws-sdk/* as Lambda's runtime would.
+mkdirSync(resolve('node_modules/.cache'), { recursive: true });
+const outdir = mkdtempSync(resolve('node_modules/.cache/recovery-drill-bundles-'));
+try {
+  console.log(
+    `node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; init = median of ${RUNS} fresh imports (wall / CPU ms)`,
+  );
+  console.log('');
+  console.log(
+    '| function | bundle (SDK bundled) | init | bundle (runtime SDK) | init | largest parts (KB) |',
+  );
+  console.log('|---|---|---|---|---|---|');
+  let allMet = true;
+  for (const entry of ENTRIES) {
+    const full = await bundle(entry, outdir, false);
+    const slim = await bundle(entry, outdir, true);
+    initMs(full.outfile); // warm the file system cache once
+    const fullInit = medianInit(full.outfile);
+    const slimInit = medianInit(slim.outfile);
+    const met = full.bytes < SIZE_GOAL && fullInit.wall < INIT_GOAL_MS;
+    allMet &&= met;
+    console.log(
+      `| ${entry} | ${(full.bytes / 1024).toFixed(0)} KB${full.bytes < SIZE_GOAL ? '' : ' (over)'} | ${fullInit.wall.toFixed(0)} / ${fullInit.cpu.toFixed(0)} ms${
+        fullInit.wall < INIT_GOAL_MS ? '' : ' (over)'
+      } | ${(slim.bytes / 1024).toFixed(0)} KB | ${slimInit.wall.toFixed(0)} / ${slimInit.cpu.toFixed(0)} ms | ${biggestPackages(full.metafile, 4)} |`,
+    );
+  }
+  console.log('');
+  console.log(
+    allMet
+      ? `every bundle under ${SIZE_GOAL / 1024} KB and ${INIT_GOAL_MS} ms: goals met`
+      : `goals (< ${SIZE_GOAL / 1024} KB with the SDK bundled, < ${INIT_GOAL_MS} ms) NOT met by every function`,
+  );
+} finally {
+  rmSync(outdir, { recursive: true, force: true });
+}
