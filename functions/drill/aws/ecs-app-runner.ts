@@ -11,7 +11,6 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { DRILL_ID_TAG } from '../../ports/database-recovery.ts';
 import type { AppHandle, AppRunner } from '../ports.ts';
 import { DrillStepError } from '../steps.ts';
 import type { AppTaskSettings } from './env.ts';
@@ -80,6 +79,7 @@ export class EcsAppRunner implements AppRunner {
         taskDefinition: task.taskDefinitionArn,
         launchType: 'FARGATE',
         count: 1,
+        // startedBy marks the drill's tasks (stopAll lists by it); tags would need ecs:TagResource too.
         startedBy: drillId,
         networkConfiguration: {
           awsvpcConfiguration: {
@@ -88,7 +88,6 @@ export class EcsAppRunner implements AppRunner {
             assignPublicIp: 'DISABLED',
           },
         },
-        tags: [{ key: DRILL_ID_TAG, value: drillId }],
       }),
     );
     const started = run.tasks?.[0];

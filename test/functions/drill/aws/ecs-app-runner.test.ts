@@ -8,7 +8,6 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcsAppRunner, STAGING_HANDLE } from '../../../../functions/drill/aws/ecs-app-runner.ts';
-import { DRILL_ID_TAG } from '../../../../functions/ports/database-recovery.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
 import { createAppTask, defaultNetwork, motoClients, REGION } from './support.ts';
 
@@ -109,7 +108,7 @@ describe('ECS app runner start wait', () => {
       sleep: async () => {},
     });
 
-  it('waits until the task is RUNNING and sends it without a public IP, tagged with the drill id', async () => {
+  it('waits until the task is RUNNING and starts it without a public IP, started by the drill id', async () => {
     const mock = mockClient(ECSClient);
     mock.on(RunTaskCommand).resolves({ tasks: [{ taskArn, lastStatus: 'PROVISIONING' }] });
     mock
@@ -121,7 +120,6 @@ describe('ECS app runner start wait', () => {
     const input = mock.commandCalls(RunTaskCommand)[0]?.args[0].input;
     expect(input?.networkConfiguration?.awsvpcConfiguration?.assignPublicIp).toBe('DISABLED');
     expect(input?.startedBy).toBe('d1');
-    expect(input?.tags).toEqual([{ key: DRILL_ID_TAG, value: 'd1' }]);
     expect(input?.overrides).toBeUndefined();
     mock.restore();
   });
