@@ -133,4 +133,33 @@ describe('drill input', () => {
       { numRuns: 500 },
     );
   });
+
+  it('accepts a target time exactly when it lies in the window, not in the future and within 35 days', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -40 * 86_400, max: 2 * 86_400 }),
+        fc.option(fc.integer({ min: -40 * 86_400, max: 0 })),
+        fc.option(fc.integer({ min: -86_400, max: 0 })),
+        (targetOffset, earliestOffset, latestOffset) => {
+          const nowMs = now().getTime();
+          const target = nowMs + targetOffset * 1000;
+          const earliest = earliestOffset === null ? null : new Date(nowMs + earliestOffset * 1000);
+          const latest = latestOffset === null ? null : new Date(nowMs + latestOffset * 1000);
+          const allowed =
+            target <= nowMs &&
+            nowMs - target <= 35 * DAY &&
+            (earliest === null || target >= earliest.getTime()) &&
+            (latest === null || target <= latest.getTime());
+          const attempt = () =>
+            validateDrillInput(
+              { targetTime: new Date(target).toISOString() },
+              { now: now(), window: { earliest, latest } },
+            );
+          if (allowed) expect(attempt().targetTime).toBe(new Date(target).toISOString());
+          else expect(attempt).toThrow(DrillInputError);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
