@@ -106,6 +106,8 @@ describe('drill functions', () => {
       }),
     );
     restoreEnv = useLambdaEnvironment(moto.endpoint, configPath, {
+      // Logs on, so the test can read what the functions log.
+      POWERTOOLS_LOG_LEVEL: 'INFO',
       BACKUP_BUCKET: 'backup-bucket',
       TOPIC_ARN: topicArn,
       DRILL_SECRET_ARN: drillSecretArn,
@@ -135,6 +137,26 @@ describe('drill functions', () => {
 
   it('control and reporting functions run a drill from validation to report, cleanup removing what it created', async () => {
     const drillId = '20261126t060000z-0a1b';
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      logged.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    try {
+      await runDrill(drillId);
+    } finally {
+      process.stdout.write = write;
+    }
+    const lines = logged
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes('"drill step'));
+    expect(lines.some((l) => l.includes('"drill step ended"') && l.includes('"step":"connect"'))).toBe(true);
+    expect(logged.join('')).not.toContain(masterPassword);
+  });
+
+  async function runDrill(drillId: string) {
     const state: DrillState = { targetTime: 'latest', reason: 'quarterly drill' };
     state.drill = (await invoke('control', 'validate', state, drillId)) as DrillState['drill'];
     expect(state.drill?.instanceId).toBe(`recovery-drill-${drillId}`);
@@ -202,7 +224,7 @@ describe('drill functions', () => {
     );
     expect(messages.Messages).toHaveLength(notified.published);
     expect(JSON.stringify(messages.Messages)).not.toContain(masterPassword);
-  });
+  }
 
   it('checks function smoke-tests the app it is given', async () => {
     const state: DrillState = { app: { baseUrl: appUrl, handle: 'staging' } as DrillState['app'] };
