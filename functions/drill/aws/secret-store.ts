@@ -69,6 +69,13 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
         `the restored instance ${instance.id} has no RDS-managed master secret (MasterUserSecret): it must be restored with ManageMasterUserPassword, and the drill reads no other password`,
       );
     }
+    const secretStatus = described?.MasterUserSecret?.SecretStatus;
+    if (secretStatus && secretStatus !== 'active') {
+      throw new DrillStepError(
+        'SecretError',
+        `the master secret of ${instance.id} is ${secretStatus}, not active yet: RDS creates it with the instance`,
+      );
+    }
     const endpoint =
       instance.endpoint ??
       (described?.Endpoint?.Address && described.Endpoint.Port
