@@ -170,6 +170,37 @@ describe('prune function', () => {
     ]);
   });
 
+  it('plans source snapshots and same-region copies apart when isolation is by account only', async () => {
+    const source = uniqueId();
+    await createSourceInstance(clients.sourceRds, source);
+    for (const n of [1, 2, 3]) {
+      await createForeignSnapshot(clients.sourceRds, source, `rd-${source}-m${n}`, managedTags(source));
+      await createForeignSnapshot(clients.sourceRds, source, `rd-${source}-m${n}-copy`, managedTags(source));
+    }
+    const inbox = await createTopicWithInbox(clients);
+    const { bucket } = await createBackupBucket(clients);
+    const rec = recorder();
+    const report = await runPrune(
+      {},
+      {
+        env: pruneEnv(source, inbox.topicArn, bucket, { copyRegion: SOURCE_REGION }),
+        sourceRds: clients.sourceRds,
+        copyRds: clients.sourceRds,
+        s3: clients.s3,
+        sns: clients.sns,
+        logger: rec.logger,
+        metrics: rec.metricsSink,
+      },
+    );
+    expect(report.locations.map((l) => [l.label, l.listed, l.deleted])).toEqual([
+      ['source', 3, [`rd-${source}-m2`]],
+      ['copy', 3, [`rd-${source}-m2-copy`]],
+    ]);
+    expect(await ids(clients.sourceRds, source)).toEqual(
+      [`rd-${source}-m1`, `rd-${source}-m1-copy`, `rd-${source}-m3`, `rd-${source}-m3-copy`].sort(),
+    );
+  });
+
   it('refuses a bad event by name and deletes nothing', async () => {
     const { source, deps, inbox } = await setup();
     await expect(runPrune({ dryRun: 'yes' }, deps)).rejects.toThrow('dryRun: true or false; got "yes"');

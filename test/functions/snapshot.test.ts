@@ -1,3 +1,4 @@
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   DescribeDBSnapshotAttributesCommand,
   DescribeDBSnapshotsCommand,
@@ -18,6 +19,7 @@ import {
 import { type Moto, startMoto } from '../support/moto.ts';
 import {
   COPY_REGION,
+  clientConfig,
   createCopyKey,
   createForeignSnapshot,
   createSourceInstance,
@@ -25,6 +27,7 @@ import {
   type MotoClients,
   motoClients,
   recorder,
+  SOURCE_REGION,
   snapshotEnv,
   uniqueId,
 } from './fixtures.ts';
@@ -63,6 +66,18 @@ async function setup(
     ...(now ? { now: () => now } : {}),
   });
   return { source, key, inbox, rec, env, deps };
+}
+
+/** The copy key under a given alias ARN, for a copy region equal to the source region. */
+async function createCopyKeyIn(region: string, aliasArn: string) {
+  const kms = new KMSClient(clientConfig(moto.endpoint, region));
+  const key = await kms.send(new CreateKeyCommand({}));
+  await kms.send(
+    new CreateAliasCommand({
+      AliasName: aliasArn.slice(aliasArn.indexOf('alias/')),
+      TargetKeyId: key.KeyMetadata?.KeyId,
+    }),
+  );
 }
 
 async function snapshotsOf(rds: MotoClients['sourceRds'], source: string) {
@@ -191,6 +206,48 @@ describe('snapshot function', () => {
     expect(ignored.snapshotId).toBeNull();
     expect(ignored.skipped).toContain('not a managed daily snapshot');
     expect((await snapshotsOf(clients.copyRds, source)).map((s) => s.DBSnapshotIdentifier)).toEqual([id]);
+  });
+
+  it('catches up an earlier day by hand without taking a snapshot, and refuses a day without one or a future day', async () => {
+    const { source, deps } = await setup();
+    const yesterday = new Date(Date.now() - DAY_MS);
+    await runSnapshot(
+      {},
+      { ...deps(yesterday), copyRds: { send: () => Promise.reject(new Error('copy region down')) } },
+    ).catch(() => undefined);
+    const day = utcDay(yesterday);
+    const caughtUp = await runSnapshot({ date: day }, deps());
+    expect(caughtUp).toMatchObject({
+      date: day,
+      created: false,
+      copies: [{ id: snapshotIdFor(source, day), created: true }],
+    });
+    expect((await snapshotsOf(clients.sourceRds, source)).map((s) => s.DBSnapshotIdentifier)).toEqual([
+      snapshotIdFor(source, day),
+    ]);
+    const before = utcDay(new Date(Date.now() - 2 * DAY_MS));
+    await expect(runSnapshot({ date: before }, deps())).rejects.toThrow(
+      `date: a day with a snapshot (${snapshotIdFor(source, before)} does not exist in eu-west-1)`,
+    );
+    const tomorrow = utcDay(new Date(Date.now() + DAY_MS));
+    await expect(runSnapshot({ date: tomorrow }, deps())).rejects.toThrow(/^date: a UTC day not after today/);
+  });
+
+  it('keeps a same-region copy under its own id when isolation is by account only', async () => {
+    const { source, deps } = await setup((key) => ({
+      copyRegion: SOURCE_REGION,
+      copyKmsKeyId: key.aliasArn.replace(COPY_REGION, SOURCE_REGION),
+      copyAccountId: '210987654321',
+    }));
+    await createCopyKeyIn(SOURCE_REGION, deps().env.copyKmsKeyId);
+    const result = await runSnapshot({}, { ...deps(), copyRds: clients.sourceRds });
+    const id = snapshotIdFor(source, utcDay(new Date()));
+    expect(result.copies).toEqual([{ id: `${id}-copy`, region: SOURCE_REGION, created: true }]);
+    expect(result.shared).toEqual([`${id}-copy`]);
+    expect((await snapshotsOf(clients.sourceRds, source)).map((s) => s.DBSnapshotIdentifier).sort()).toEqual([
+      id,
+      `${id}-copy`,
+    ]);
   });
 
   it('publishes BACKUP_FAILED and rethrows when the source instance does not exist', async () => {
