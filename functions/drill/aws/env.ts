@@ -57,7 +57,11 @@ function checker(env: Env) {
       .map((s) => s.trim())
       .filter((s) => s !== '');
     if (items.length === 0 || items.some((s) => !pattern.test(s))) {
-      problems.push(`${name}=${JSON.stringify(raw)}: expected a comma-separated list of ${expected}`);
+      problems.push(
+        raw.trim() === ''
+          ? `${name} is not set (expected a comma-separated list of ${expected})`
+          : `${name}=${JSON.stringify(raw)}: expected a comma-separated list of ${expected}`,
+      );
       return [];
     }
     return items;
