@@ -126,6 +126,7 @@ function readBase(r: Reader): BaseEnv {
 const ARTIFACTS_VERSION = /^[A-Za-z0-9._-]{1,128}$/;
 const ARTIFACTS_EXPECTED = 'the artifacts version (the SHA-256 computed at synth; [A-Za-z0-9._-], 1-128)';
 
+/** What the snapshot function needs to copy, share, export and tag. */
 export interface SnapshotEnv extends BaseEnv {
   /** KMS key (or alias) ARN in the copy region. */
   readonly copyKmsKeyId: string;
@@ -136,6 +137,7 @@ export interface SnapshotEnv extends BaseEnv {
   readonly artifactsVersion: string;
 }
 
+/** @throws EnvironmentError naming every missing or malformed variable. */
 export function readSnapshotEnv(env: Env = process.env): SnapshotEnv {
   const r = new Reader(env);
   const base = readBase(r);
@@ -153,12 +155,14 @@ export function readSnapshotEnv(env: Env = process.env): SnapshotEnv {
   return r.done({ ...base, copyKmsKeyId, copyAccountId, export: exportTo, artifactsVersion });
 }
 
+/** What the artifacts function needs to store the bundled artifacts. */
 export interface ArtifactsEnv extends BaseEnv {
   /** The backup bucket (in the source region). */
   readonly bucket: string;
   readonly artifactsVersion: string;
 }
 
+/** @throws EnvironmentError naming every missing or malformed variable. */
 export function readArtifactsEnv(env: Env = process.env): ArtifactsEnv {
   const r = new Reader(env);
   const base = readBase(r);
@@ -169,6 +173,7 @@ export function readArtifactsEnv(env: Env = process.env): ArtifactsEnv {
   });
 }
 
+/** The retention policy as the stack passes it (config `retention.*`). */
 export interface PruneEnv extends BaseEnv {
   readonly retentionDaily: number;
   readonly retentionMonthly: number;
@@ -178,6 +183,7 @@ export interface PruneEnv extends BaseEnv {
   readonly bucket: string;
 }
 
+/** @throws EnvironmentError naming every missing or malformed variable. */
 export function readPruneEnv(env: Env = process.env): PruneEnv {
   const r = new Reader(env);
   const base = readBase(r);
@@ -191,12 +197,14 @@ export function readPruneEnv(env: Env = process.env): PruneEnv {
   });
 }
 
+/** The RPO target and where open incidents are remembered. */
 export interface RpoMonitorEnv extends BaseEnv {
   readonly rpoTargetMinutes: number;
   /** DynamoDB table (partition key `pk`) that remembers open incidents. */
   readonly stateTable: string;
 }
 
+/** @throws EnvironmentError naming every missing or malformed variable. */
 export function readRpoMonitorEnv(env: Env = process.env): RpoMonitorEnv {
   const r = new Reader(env);
   const base = readBase(r);

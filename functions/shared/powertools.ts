@@ -13,16 +13,21 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
+/** Default service name, the same as the stack sets, so a hand-run logs under the same name. */
 export const SERVICE_NAME = 'recovery-drill';
+/** Default CloudWatch namespace, the same as the stack sets (alarms and dashboards look here). */
 export const METRICS_NAMESPACE = 'RecoveryDrill';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
 
+/** Structured JSON logs with the Lambda context; one instance so `clearState` covers every module. */
 export const logger = new Logger({ serviceName });
+/** EMF metrics, flushed once per invocation by `lambdaHandler`. */
 export const metrics = new Metrics({
   serviceName,
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
 });
+/** X-Ray segments for the handler and every SDK call (the stack turns tracing on). */
 export const tracer = new Tracer({ serviceName });
 
 /** The narrow logging surface the jobs use, so tests can pass a recorder instead of Powertools. */
@@ -38,12 +43,14 @@ export interface JobMetrics {
   addMetric(name: string, unit: 'Count' | 'Seconds' | 'Bytes', value: number): void;
 }
 
+/** The Powertools logger behind the jobs' narrow logging surface. */
 export const jobLogger: JobLogger = {
   info: (message, extra) => logger.info(message, extra ?? {}),
   warn: (message, extra) => logger.warn(message, extra ?? {}),
   error: (message, extra) => logger.error(message, extra ?? {}),
 };
 
+/** The Powertools metrics behind the jobs' narrow metrics surface. */
 export const jobMetrics: JobMetrics = {
   addMetric: (name, unit, value) => metrics.addMetric(name, unit, value),
 };

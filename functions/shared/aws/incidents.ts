@@ -10,8 +10,10 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 
+/** The only part of a DynamoDB client used, so tests can pass a moto or a mocked client. */
 export type DynamoApi = Pick<DynamoDBClient, 'send'>;
 
+/** What the state table says after recording that the condition holds. */
 export interface IncidentObservation {
   /** True when this observation started the incident (no open incident before). */
   readonly opened: boolean;
@@ -23,6 +25,7 @@ export interface IncidentObservation {
   readonly observations: number;
 }
 
+/** The incident that was open when the condition cleared: what the recovery message reports. */
 export interface ResolvedIncident {
   readonly openedAt: string;
   readonly notifiedAt: string | null;

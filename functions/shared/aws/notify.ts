@@ -9,11 +9,13 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ESCALATION_RULES, type Escalation, type EscalationClass } from '../../core/escalations.ts';
 import { redactCredentials } from '../../core/redact.ts';
 
+/** The only part of an SNS client used, so tests can pass a moto or a mocked client. */
 export type SnsApi = Pick<SNSClient, 'send'>;
 
 /** SNS refuses subjects of 100 characters or more, and any control character. */
 export const MAX_SUBJECT_LENGTH = 99;
 
+/** A subject SNS accepts: control characters become spaces, long ones are cut with `...`. */
 export function subjectLine(text: string): string {
   const clean = Array.from(text, (c) => (c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127 ? ' ' : c))
     .join('')

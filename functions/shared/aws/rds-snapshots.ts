@@ -37,12 +37,14 @@ export class UnmanagedSnapshotError extends Error {
   }
 }
 
+/** RDS tag lists as a record, the shape the core's retention planner decides on. */
 export function tagsToRecord(tags: readonly Tag[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const tag of tags ?? []) if (tag.Key !== undefined) out[tag.Key] = tag.Value ?? '';
   return out;
 }
 
+/** Tags for create/copy requests: tagging on create is what IAM allows (`aws:RequestTag`). */
 export function recordToTags(tags: Readonly<Record<string, string>>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
@@ -73,11 +75,13 @@ const THROTTLING = new Set([
   'TooManyRequestsException',
 ]);
 
+/** Throttling is worth waiting out; any other listing error makes the listing incomplete. */
 export function isThrottling(error: unknown): boolean {
   const e = error as { name?: string; $retryable?: { throttling?: boolean } } | null;
   return Boolean(e && (THROTTLING.has(e.name ?? '') || e.$retryable?.throttling));
 }
 
+/** How long a listing waits out throttling on one page before calling itself incomplete. */
 export interface PageRetry {
   /** Tries per page, the first included (the SDK's own retries happen inside each try). */
   readonly attempts: number;
@@ -86,12 +90,14 @@ export interface PageRetry {
   readonly sleep: (ms: number) => Promise<void>;
 }
 
+/** 2 + 4 + 8 s of back-off per page: well inside the prune function's 5-minute timeout. */
 export const DEFAULT_PAGE_RETRY: PageRetry = {
   attempts: 4,
   baseDelayMs: 2_000,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+/** One region's manual snapshots, and whether that is all of them. */
 export interface SnapshotListing {
   readonly region: string;
   /** False when a page failed: the snapshots are a partial view and must not drive deletions. */
@@ -189,6 +195,7 @@ function checkOurs(
   return snapshot;
 }
 
+/** The outcome of an idempotent create or copy. */
 export interface Ensured {
   /** False when the snapshot already existed (a re-run): nothing was changed. */
   readonly created: boolean;

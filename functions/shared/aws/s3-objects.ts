@@ -4,12 +4,15 @@
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
+/** The only part of an S3 client used, so tests can pass a moto or a mocked client. */
 export type S3Api = Pick<S3Client, 'send'>;
 
+/** S3 takes checksums in base64; manifests keep them in hex. */
 export function hexToBase64(hex: string): string {
   return Buffer.from(hex, 'hex').toString('base64');
 }
 
+/** Puts one object with a SHA-256 checksum (given, so S3 verifies it; or computed by the SDK). */
 export async function putObject(
   s3: S3Api,
   bucket: string,
@@ -30,6 +33,7 @@ export async function putObject(
   );
 }
 
+/** Puts a JSON document, indented so an auditor can read it in the console. */
 export async function putJson(s3: S3Api, bucket: string, key: string, value: unknown): Promise<void> {
   await putObject(s3, bucket, key, `${JSON.stringify(value, null, 2)}\n`, {
     contentType: 'application/json',

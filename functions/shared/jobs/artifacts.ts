@@ -15,6 +15,7 @@ import { buildManifest, type ManifestEntry } from '../checksums.ts';
 import type { ArtifactsEnv } from '../env.ts';
 import type { JobLogger, JobMetrics } from '../powertools.ts';
 
+/** Everything the job touches, passed in so tests run it against moto. */
 export interface ArtifactsDeps {
   readonly env: ArtifactsEnv;
   readonly s3: S3Api;
@@ -40,6 +41,7 @@ export interface CustomResourceEvent {
   readonly ResourceProperties?: Record<string, unknown>;
 }
 
+/** What a scheduled run did. */
 export interface ArtifactsResult {
   readonly version: string;
   readonly manifestKey: string;
@@ -64,10 +66,12 @@ export class ArtifactsMissingError extends Error {
   }
 }
 
+/** Where a version's manifest lives: a restore looks it up by the snapshot's artifacts tag. */
 export function manifestKeyFor(version: string): string {
   return `artifacts/${version}/manifest.json`;
 }
 
+/** The version deployed last, for a restore that does not know which one it needs. */
 export const LATEST_KEY = 'artifacts/latest.json';
 
 function isCustomResourceEvent(event: unknown): event is CustomResourceEvent {

@@ -23,6 +23,7 @@ import { putJson, type S3Api } from '../aws/s3-objects.ts';
 import type { PruneEnv } from '../env.ts';
 import type { JobLogger, JobMetrics } from '../powertools.ts';
 
+/** Everything the job touches, passed in so tests run it against moto (or a mocked RDS). */
 export interface PruneDeps {
   readonly env: PruneEnv;
   readonly sourceRds: RdsApi;
@@ -35,6 +36,7 @@ export interface PruneDeps {
   readonly pageRetry?: PageRetry;
 }
 
+/** One region's (or, same-region, one kind's) plan and what became of it. */
 export interface PruneLocation {
   /** `source` or `copy` (the isolated copies). */
   readonly label: 'source' | 'copy';
@@ -50,6 +52,7 @@ export interface PruneLocation {
   readonly failed: { id: string; error: string }[];
 }
 
+/** The audit record of a run, written to the backup bucket. */
 export interface PruneReport {
   readonly startedAt: string;
   readonly environment: string;

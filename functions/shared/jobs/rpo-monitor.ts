@@ -19,6 +19,7 @@ import {
 import type { RpoMonitorEnv } from '../env.ts';
 import type { JobLogger, JobMetrics } from '../powertools.ts';
 
+/** Everything the job touches, passed in so tests run it against moto. */
 export interface RpoMonitorDeps {
   readonly env: RpoMonitorEnv;
   readonly sourceRds: RdsApi;
@@ -34,6 +35,7 @@ export interface RpoMonitorDeps {
 /** Snapshots are daily: the newest may be a day old plus the RPO target before it counts as stale. */
 export const SNAPSHOT_INTERVAL_MINUTES = 24 * 60;
 
+/** How fresh the isolated and the local restore points are. */
 export interface RegionSnapshotAge {
   readonly label: 'source' | 'copy';
   readonly region: string;
@@ -43,6 +45,7 @@ export interface RegionSnapshotAge {
   readonly limitMinutes: number;
 }
 
+/** The outcome of one check, as returned by the function (visible in a manual invoke). */
 export interface RpoCheck {
   readonly checkedAt: string;
   readonly latestRestorableTime: string | null;
@@ -58,6 +61,7 @@ export interface RpoCheck {
   readonly published: boolean;
 }
 
+/** One incident per source instance, so two protected databases never silence each other. */
 export function incidentKey(sourceDbInstanceId: string): string {
   return `incident#BACKUP_STALE#${sourceDbInstanceId}`;
 }

@@ -34,6 +34,7 @@ export const QUOTA_WARNING_RATIO = 0.9;
 /** Days back a run looks for snapshots whose copy, share or export is still missing. */
 export const CATCH_UP_DAYS = 7;
 
+/** Everything the job touches, passed in so tests run it against moto. */
 export interface SnapshotDeps {
   readonly env: SnapshotEnv;
   /** RDS client in the source region. */
@@ -58,8 +59,10 @@ export interface RdsSnapshotEvent {
   };
 }
 
+/** What may invoke the function: the schedule, a person, or EventBridge. */
 export type SnapshotEvent = { readonly date?: string } | RdsSnapshotEvent;
 
+/** What a run did, as returned by the function (visible in a manual invoke). */
 export interface SnapshotResult {
   /** The UTC day the run was for. */
   readonly date: string;
@@ -81,6 +84,7 @@ export interface SnapshotResult {
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** The UTC day of an instant: snapshot ids are per UTC day whatever the schedule's time zone. */
 export function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
