@@ -4,6 +4,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DrillInputError, validateDrillInput } from '../../functions/core/drill-input.ts';
 import { showValue } from '../../functions/core/errors.ts';
+import { redactCredentials } from '../../functions/core/redact.ts';
 import { followExecution } from '../../functions/drill/aws/follow.ts';
 import { restorableWindowOf } from '../../functions/drill/aws/rds-recovery.ts';
 import { parseS3Url } from '../../functions/drill/aws/s3-stores.ts';
@@ -172,7 +173,10 @@ export const startCommand: Command = {
         io.err(`recovery-drill start: ${error.message}`);
         return EXIT.failed;
       }
-      throw error;
+      // AWS said no (credentials, permissions, the source instance missing): nothing was started.
+      const e = error as Error;
+      io.err(`recovery-drill start: no drill started: ${e.name}: ${redactCredentials(e.message)}`);
+      return EXIT.failed;
     }
     io.out(
       [

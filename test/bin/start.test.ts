@@ -215,6 +215,18 @@ describe('start command against moto', () => {
     expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: own }))).executions).toHaveLength(1);
   });
 
+  it('exits 1 naming the AWS error when the source instance does not exist, starting nothing', async () => {
+    const own = await machine('no-source');
+    writeFileSync(
+      join(dir, 'other-source.json'),
+      JSON.stringify({ ...CONFIG, source: { ...CONFIG.source, dbInstanceIdentifier: 'not-there' } }),
+    );
+    const { code, err } = await run(['--state-machine-arn', own, '--config', 'other-source.json']);
+    expect(code).toBe(1);
+    expect(err).toMatch(/no drill started: NotFoundError: instance "not-there" does not exist/);
+    expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: own }))).executions).toEqual([]);
+  });
+
   it("finds the machine from the stack's DrillStateMachineArn output when no ARN is given", async () => {
     const own = await machine('from-stack');
     const cfn = new CloudFormationClient({
