@@ -2,7 +2,7 @@
  * Writes to the backup bucket. The bucket enforces SSE-KMS and Object Lock by default; every put
  * carries a SHA-256 checksum, which S3 verifies on arrival and Object Lock buckets require.
  */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 /** The only part of an S3 client used, so tests can pass a moto or a mocked client. */
 export type S3Api = Pick<S3Client, 'send'>;
@@ -40,16 +40,14 @@ export async function putJson(s3: S3Api, bucket: string, key: string, value: unk
   });
 }
 
-/** True when the object exists (HeadObject: needs only s3:GetObject). */
+/**
+ * True when the object exists. Asks by listing the exact key rather than HeadObject: a HEAD of a
+ * missing key answers 403, not 404, unless the role may list the whole bucket, and the stack lets
+ * the functions list only their own prefix.
+ */
 export async function objectExists(s3: S3Api, bucket: string, key: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return true;
-  } catch (error) {
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
-    throw error;
-  }
+  const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }));
+  return out.Contents?.[0]?.Key === key;
 }
 
 /** The object parsed as JSON, or undefined when it does not exist. */

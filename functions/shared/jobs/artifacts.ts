@@ -175,7 +175,9 @@ async function storeArtifacts(deps: ArtifactsDeps): Promise<ArtifactsResult> {
     deps.metrics.addMetric('ArtifactFilesStored', 'Count', files);
     logger.info('artifacts stored', { version, manifestKey, files });
   }
-  const latest = (await getJson(s3, env.bucket, LATEST_KEY)) as { version?: string } | undefined;
+  const latest = (await objectExists(s3, env.bucket, LATEST_KEY))
+    ? ((await getJson(s3, env.bucket, LATEST_KEY)) as { version?: string } | undefined)
+    : undefined;
   const latestUpdated = latest?.version !== version;
   if (latestUpdated) {
     await putJson(s3, env.bucket, LATEST_KEY, { version, manifestKey, updatedAt: now.toISOString() });
