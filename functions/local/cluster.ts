@@ -460,7 +460,7 @@ async function startOnce(
     if (file?.pid === pid && acceptable.includes(file.status) && (await canConnect(port, options.password))) {
       return { cluster: handle(options.dataDir, port, pid, options.password), portTaken: false };
     }
-    await sleep(50);
+    await sleep(20);
   }
   await stopServer(pid, options.dataDir, { timeoutMs: 10_000 }).catch(() => undefined);
   return {

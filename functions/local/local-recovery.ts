@@ -374,7 +374,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const user = await serverUser();
     const logFile = join(this.instanceDir(record.id), 'postgres.log');
     try {
-      await copyVerifiedBackup(this.paths, record.backupId, dataDir, user);
+      await copyVerifiedBackup(this.paths, record.backupId, dataDir);
     } catch (error) {
       // An altered backup is refused: nothing is left behind.
       await this.removeInstance(record.id);
@@ -468,7 +468,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
         }
         if (Date.now() > deadline)
           throw new Error(`recovery did not finish in time: ${await logTail(logFile, 10)}`);
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 20));
       }
     } finally {
       await client.end().catch(() => undefined);
