@@ -61,7 +61,7 @@ try {
   await engine.createSnapshot(`bench-${Date.now()}`, { 'recovery-drill:managed': 'true' });
   await new Promise((resolve) => setTimeout(resolve, 12_000));
 
-  const definition = drillDefinition(loaded.config);
+  const definition = drillDefinition(loaded.config, loaded.baseDir);
   const started = Date.now();
   const result = await runLocalDrill({
     loaded,

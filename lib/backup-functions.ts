@@ -18,8 +18,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -30,6 +30,7 @@ import { Construct } from 'constructs';
 import { InputError } from '../functions/core/errors.ts';
 import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
 import { type AppArtifacts, copyArtifactsCommands } from './artifacts.ts';
+import { projectFunction } from './function.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { checkInteger, checkNumber, checkPattern, withDefaults } from './props.ts';
 
@@ -387,44 +388,19 @@ export class BackupFunctions extends Construct {
           }),
         );
       }
-      const fn = new nodejs.NodejsFunction(this, entry.id, {
-        entry: join(p.projectRoot, entry.file),
+      const fn = projectFunction(this, entry.id, {
+        entry: entry.file,
         projectRoot: p.projectRoot,
-        depsLockFilePath: join(p.projectRoot, 'package-lock.json'),
-        handler: 'handler',
         description: entry.description,
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
         timeout: entry.timeout,
-        tracing: lambda.Tracing.ACTIVE,
         role,
         logGroup,
         environment: environments[name],
         onFailure: new QueueFailureDestination(this.failureQueue),
         retryAttempts: 2,
         maxEventAge: Duration.hours(6),
-        bundling: {
-          format: nodejs.OutputFormat.ESM,
-          target: 'node22',
-          minify: true,
-          sourceMap: false,
-          mainFields: ['module', 'main'],
-          // Bundle the SDK clients too: pinned versions, and only what each function uses.
-          externalModules: [],
-          // Some dependencies are CommonJS and call require(); an ESM bundle has none by itself.
-          banner:
-            "import { createRequire as __rdCreateRequire } from 'node:module';const require = __rdCreateRequire(import.meta.url);",
-          commandHooks:
-            name === 'artifacts'
-              ? {
-                  beforeBundling: () => [],
-                  beforeInstall: () => [],
-                  afterBundling: (_inputDir: string, outputDir: string) =>
-                    copyArtifactsCommands(p.artifacts, outputDir),
-                }
-              : undefined,
-        },
+        afterBundling:
+          name === 'artifacts' ? (outputDir) => copyArtifactsCommands(p.artifacts, outputDir) : undefined,
       });
       // Lambda checks the on-failure destination against the role's policy when it is configured.
       fn.node.addDependency(role);
@@ -806,13 +782,6 @@ export class BackupFunctions extends Construct {
       resourceType: 'Custom::RecoveryDrillArtifacts',
       properties: { version: p.artifacts.version, files: p.artifacts.manifest.length },
     });
-
-    for (const name of Object.keys(ENTRIES) as BackupFunctionName[]) {
-      Validations.of(functions[name]).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: `The ${name} function runs nodejs22.x, the runtime agreed with the function code (docs: contract-aws): its bundle targets node22 and is measured on it.`,
-      });
-    }
   }
 }
 

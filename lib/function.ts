@@ -1,6 +1,6 @@
 /**
- * A Lambda function built from this project's TypeScript with the project's bundling: ESM for
- * Node 22 on arm64, minified, the SDK clients bundled (pinned, and only what a function uses),
+ * A Lambda function built from this project's TypeScript with the project's bundling: ESM on the
+ * newest Node.js runtime, arm64, minified, the SDK clients bundled (pinned, and only what a function uses),
  * X-Ray tracing on. Every function of the stack is made here, so they all build the same way.
  */
 import { join } from 'node:path';
@@ -48,7 +48,8 @@ export function projectFunction(
     depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
     handler: 'handler',
     description: props.description,
-    runtime: lambda.Runtime.NODEJS_22_X,
+    // The newest Node.js runtime Lambda offers (cdk-nag AwsSolutions-L1); the bundle targets node22 syntax.
+    runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize ?? 256,
     timeout: props.timeout,

@@ -6,8 +6,9 @@ import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/core/config.ts';
 import type { AppArtifacts } from './artifacts.ts';
-import { BackupFunctions } from './backup-functions.ts';
+import { BackupFunctions, PROJECT_ROOT } from './backup-functions.ts';
 import { BackupStore } from './backup-store.ts';
+import { RestoreDrill } from './drill/restore-drill.ts';
 import { EscalationTopic } from './escalation-topic.ts';
 import { COPY_KEY_ALIAS } from './isolation-stack.ts';
 
@@ -29,6 +30,7 @@ export class RecoveryDrillStack extends Stack {
   readonly store: BackupStore;
   readonly escalation: EscalationTopic;
   readonly backups: BackupFunctions;
+  readonly drill: RestoreDrill;
 
   constructor(scope: Construct, id: string, props: RecoveryDrillStackProps) {
     super(scope, id, props);
@@ -67,6 +69,17 @@ export class RecoveryDrillStack extends Stack {
       rpoTargetMinutes: config.targets.rpoMinutes,
       schedules: config.schedules,
       projectRoot: props.projectRoot,
+    });
+
+    this.drill = new RestoreDrill(this, 'Drill', {
+      config,
+      bucket: this.store.bucket,
+      bucketKey: this.store.key,
+      topic: this.escalation.topic,
+      topicKey: this.escalation.key,
+      projectRoot: props.projectRoot ?? PROJECT_ROOT,
+      schedulerRole: this.backups.schedulerRole,
+      failureQueueArn: this.backups.failureQueue.queueArn,
     });
 
     new CfnOutput(this, 'BackupBucketName', {

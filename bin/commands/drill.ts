@@ -70,7 +70,7 @@ export const drill: Command = {
     const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
     const json = values.json === true;
     const progress = (line: string) => io.err(line);
-    const definition = drillDefinition(loaded.config);
+    const definition = drillDefinition(loaded.config, loaded.baseDir);
     const result = await runLocalDrill({
       loaded,
       definition,

@@ -32,6 +32,11 @@ export interface IntegrityOptions {
   readonly targetTime: Date;
   /** The newest row must be at least this recent (target − RPO target). */
   readonly freshAfter: Date;
+  /**
+   * When the drill itself began writing (the app's start): rows from then on are the drill's own
+   * (a login's audit row, a session), not restored data, and are left out of both time checks.
+   */
+  readonly drillWritesFrom: Date | null;
 }
 
 /** Tolerance for clock rounding between row timestamps and WAL commit times. */
@@ -73,6 +78,8 @@ export async function checkIntegrity(
   await client.connect();
   try {
     await client.query('SET default_transaction_read_only = on');
+    // Row times are compared and read in UTC, whatever the server's or this process's zone.
+    await client.query("SET TIME ZONE 'UTC'");
     const fks = await foreignKeys(client, options.tables);
     const problems: string[] = [];
     const tables: TableCheck[] = [];
@@ -118,12 +125,15 @@ export async function checkIntegrity(
       let newer = 0;
       if (hasTimestamp) {
         const row = (
-          await client.query<{ newest: Date | null; newer: string }>(
-            `SELECT max(${column}) AS newest, count(*) FILTER (WHERE ${column} > $1) AS newer FROM ${ident(table)}`,
-            [limit],
+          await client.query<{ newest: number | null; newer: string }>(
+            `SELECT extract(epoch FROM max(${column}) AT TIME ZONE 'UTC')::float8 * 1000 AS newest,
+                    count(*) FILTER (WHERE ${column} > $1::timestamptz) AS newer
+               FROM ${ident(table)}
+              WHERE $2::timestamptz IS NULL OR ${column} < $2::timestamptz`,
+            [limit.toISOString(), options.drillWritesFrom?.toISOString() ?? null],
           )
         ).rows[0];
-        newestAt = row?.newest ? row.newest.toISOString() : null;
+        newestAt = row?.newest == null ? null : new Date(Number(row.newest)).toISOString();
         newer = Number(row?.newer ?? 0);
         if (newer > 0) {
           problems.push(

@@ -376,6 +376,7 @@ async function integrity(state: DrillState, deps: DrillDeps) {
       timestampColumn: config.integrity.timestampColumn,
       targetTime: new Date(drill.targetTime),
       freshAfter: new Date(reference.getTime() - config.targets.rpoMinutes * 60_000),
+      drillWritesFrom: state.app ? new Date(state.app.startedAt) : null,
     });
     if (result.problems.length > 0) {
       throw new DrillStepError('IntegrityError', `integrity checks failed: ${result.problems.join('; ')}`);

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -31,7 +30,6 @@ export interface DrillFunctionSpec {
 export interface DrillFunctionOptions {
   readonly projectRoot: string;
   readonly logRetention: logs.RetentionDays;
-  readonly logKey: kms.IKey;
   /** File name → content, written beside the bundle. */
   readonly bundledFiles: Readonly<Record<string, string>>;
 }
@@ -47,7 +45,6 @@ export function createDrillFunction(
 
   const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
     retention: options.logRetention,
-    encryptionKey: options.logKey,
     removalPolicy: RemovalPolicy.RETAIN,
   });
   const role = new iam.Role(scope, `${spec.id}Role`, {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -16,6 +16,7 @@ import {
   taskState,
   WAIT_FOR_RESTORE_STATE,
 } from '../../functions/drill/states.ts';
+import { acknowledgeWildcardResource, wildcardResourceFinding } from '../nag.ts';
 
 /** Where and how the app's migrate command runs: an ECS Fargate task of the app's image. */
 export interface MigrateTaskProps {
@@ -36,8 +37,11 @@ export interface DrillStateMachineProps {
   readonly timeout: Duration;
   /** Longest a Lambda-backed step may run (the ready check waits up to its budget). */
   readonly stepTimeout: Duration;
-  /** Encrypts the execution log group. */
-  readonly logKey: kms.IKey;
+  /**
+   * Encrypts the execution log group.
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logKey?: kms.IKey;
   /**
    * Retention of the execution log group.
    * @default logs.RetentionDays.ONE_YEAR
@@ -220,7 +224,37 @@ export class DrillStateMachine extends Construct {
       comment:
         'recovery-drill restore drill: restore, migrate, smoke-test, check integrity, measure RPO/RTO, report, clean up',
     });
+    const role = this.stateMachine.role;
+    for (const fn of Object.values(props.functions)) {
+      acknowledgeWildcardResource(
+        role,
+        `${fn.functionArn}:*`,
+        'Step Functions may invoke the drill function and its versions (aws-cdk-lib LambdaInvoke grants both); nothing else.',
+      );
+    }
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing and the CloudWatch Logs delivery actions of a state machine (logs:CreateLogDelivery and friends) accept no resource ARN.',
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${wildcardTaskDefinitionFinding(this, props.migrateTask.taskDefinition)}]`,
+      reason:
+        "The migrate task may run any revision of the drill's own app task definition (aws-cdk-lib EcsRunTask grants the family).",
+    });
   }
 }
 
 export const DEFAULT_STEP_TIMEOUT = Duration.minutes(15);
+
+/**
+ * cdk-nag's rendering of the `<task definition family>:*` resource EcsRunTask grants (built the way
+ * aws-cdk-lib builds it: the task definition ARN without its revision).
+ */
+function wildcardTaskDefinitionFinding(scope: Construct, taskDefinition: ecs.TaskDefinition): string {
+  const stack = Stack.of(scope);
+  const parts = stack.splitArn(taskDefinition.taskDefinitionArn, ArnFormat.SLASH_RESOURCE_NAME);
+  const family = stack.formatArn({ ...parts, resourceName: parts.resourceName?.split(':')[0] });
+  const id = wildcardResourceFinding(scope, `${family}:*`);
+  return id.slice('AwsSolutions-IAM5[Resource::'.length, -1);
+}

@@ -5,9 +5,10 @@
  */
 import { Aws, CfnOutput, Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -20,6 +21,7 @@ import { splitCommand } from '../../functions/core/command.ts';
 import type { Config } from '../../functions/core/config.ts';
 import { BUNDLED_CONFIG_FILE } from '../../functions/drill/aws/deps.ts';
 import { DRILL_ID_TAG } from '../../functions/ports/database-recovery.ts';
+import { acknowledgeWildcardResource } from '../nag.ts';
 import { createDrillFunction, type DrillFunctionSpec } from './drill-function.ts';
 import { DEFAULT_STEP_TIMEOUT, DrillStateMachine } from './drill-state-machine.ts';
 
@@ -30,8 +32,8 @@ export interface RestoreDrillProps {
   readonly bucketKey: kms.IKey;
   readonly topic: sns.ITopic;
   readonly topicKey?: kms.IKey;
-  /** Encrypts the drill secret and the drill's log groups. */
-  readonly key: kms.IKey;
+  /** Role EventBridge Scheduler assumes (it may already send to the dead-letter queue). */
+  readonly schedulerRole: iam.IRole;
   /** Folder with `package-lock.json` and `functions/`. */
   readonly projectRoot: string;
   /**
@@ -39,11 +41,39 @@ export interface RestoreDrillProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
-  /** Queue for failed asynchronous invocations of the start function. */
+  /** Dead-letter queue of the quarterly schedule (the scheduler role must be able to send to it). */
   readonly failureQueueArn?: string;
 }
 
 const POSTGRES_PORT = 5432;
+
+const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(.+))?$/;
+
+/** An ECR image gets a pull grant for the task's execution role; any other registry is pulled as is. */
+function containerImage(scope: Construct, image: string): ecs.ContainerImage {
+  const ecrImage = ECR_IMAGE.exec(image);
+  if (!ecrImage) return ecs.ContainerImage.fromRegistry(image);
+  const [, account, region, name, tag, digest] = ecrImage;
+  const repository = ecr.Repository.fromRepositoryAttributes(scope, 'AppRepository', {
+    repositoryName: name as string,
+    repositoryArn: `arn:aws:ecr:${region}:${account}:repository/${name}`,
+  });
+  return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
+}
+
+/** One exact statement on a function's role: no grant helper, so no wildcard action sneaks in. */
+function allow(
+  fn: lambda.IFunction,
+  sid: string,
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, unknown>,
+): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+  );
+}
 
 export class RestoreDrill extends Construct {
   readonly vpc: ec2.IVpc;
@@ -101,6 +131,11 @@ export class RestoreDrill extends Construct {
       ] as const) {
         vpc.addInterfaceEndpoint(name, { service, privateDnsEnabled: true });
       }
+      Validations.of(vpc).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason:
+          "The interface endpoints admit HTTPS from the drill VPC's own CIDR (a token cdk-nag cannot evaluate); the VPC has no internet route.",
+      });
       this.vpc = vpc;
     }
     const subnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
@@ -121,6 +156,13 @@ export class RestoreDrill extends Construct {
       description: 'recovery-drill: the checks function (to the drill database, the app and AWS endpoints)',
       allowAllOutbound: false,
     });
+    for (const sg of [dbSg, appSg, checksSg]) {
+      Validations.of(sg).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason:
+          "cdk-nag cannot evaluate these rules (they name other security groups by reference); every ingress rule of the drill names one of the drill's own security groups, never an address range.",
+      });
+    }
     dbSg.addIngressRule(appSg, ec2.Port.tcp(POSTGRES_PORT), 'app and migrate tasks');
     dbSg.addIngressRule(checksSg, ec2.Port.tcp(POSTGRES_PORT), 'drift and integrity checks');
     appSg.addIngressRule(checksSg, ec2.Port.tcp(config.app.port), 'smoke checks');
@@ -140,9 +182,13 @@ export class RestoreDrill extends Construct {
     });
 
     // --- the drill secret: written per drill, blanked at cleanup ------------------------------
+    const key = new kms.Key(this, 'SecretKey', {
+      description: 'recovery-drill: encrypts the drill secret (connection of the running drill database)',
+      enableKeyRotation: true,
+    });
     this.drillSecret = new secretsmanager.Secret(this, 'DrillSecret', {
       description: 'recovery-drill: connection of the running drill database (blank between drills)',
-      encryptionKey: props.key,
+      encryptionKey: key,
       secretStringValue: SecretValue.unsafePlainText('{"cleared":true}'),
     });
     Validations.of(this.drillSecret).acknowledge({
@@ -158,17 +204,27 @@ export class RestoreDrill extends Construct {
     });
     const taskLogs = new logs.LogGroup(this, 'AppTaskLogs', {
       retention,
-      encryptionKey: props.key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.appTask = new ecs.FargateTaskDefinition(this, 'AppTask', { cpu: 512, memoryLimitMiB: 1024 });
+    Validations.of(this.appTask).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason:
+        'The only plain environment variable is PORT (the listening port); the connection comes from the drill secret.',
+    });
     const container = this.appTask.addContainer('app', {
-      image: ecs.ContainerImage.fromRegistry(image),
+      image: containerImage(this, image),
       essential: true,
       portMappings: [{ containerPort: config.app.port }],
       environment: { PORT: String(config.app.port) },
       secrets: { DATABASE_URL: ecs.Secret.fromSecretsManager(this.drillSecret, 'DATABASE_URL') },
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'drill', logGroup: taskLogs }),
+    });
+
+    Validations.of(this.appTask.obtainExecutionRole()).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ecr:GetAuthorizationToken, which every image pull from ECR needs, accepts no resource ARN; the pull itself is limited to the app repository.',
     });
 
     // --- functions ----------------------------------------------------------------------------------
@@ -177,7 +233,6 @@ export class RestoreDrill extends Construct {
       createDrillFunction(this, spec, {
         projectRoot: props.projectRoot,
         logRetention: retention,
-        logKey: props.key,
         bundledFiles: { [BUNDLED_CONFIG_FILE]: configDocument },
       });
     const environment = {
@@ -268,8 +323,20 @@ export class RestoreDrill extends Construct {
         conditions: { StringLike: { 'secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn': drillDbs } },
       }),
     );
-    this.drillSecret.grantWrite(control);
-    this.drillSecret.grantRead(control);
+    // RDS creates (and deletes) each drill instance's managed master secret on the caller's behalf.
+    allow(
+      control,
+      'ManageDrillInstanceMasterSecret',
+      ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:DeleteSecret'],
+      [`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`],
+    );
+    allow(
+      control,
+      'WriteAndBlankDrillSecret',
+      ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
+      [this.drillSecret.secretArn],
+    );
+    allow(control, 'EncryptDrillSecret', ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], [key.keyArn]);
     control.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'RunAndStopAppTask',
@@ -297,8 +364,43 @@ export class RestoreDrill extends Construct {
       }),
     );
 
+    const controlRole = control.role as iam.Role;
+    for (const [resource, reason] of [
+      [
+        drillDbs,
+        `Drill instances are named "${prefix}-<drill id>" at run time; deleting them also requires the drill-id tag.`,
+      ],
+      [
+        `arn:${partition}:rds:${region}:${account}:auto-backup:*`,
+        'The automated-backup ARN of the source has a generated id; only Describe is allowed on it.',
+      ],
+      [
+        `arn:${partition}:rds:${region}:${account}:pg:*`,
+        "A point-in-time restore uses the source's parameter group, whose name is not part of the configuration; the restore must carry the drill-id tag.",
+      ],
+      [
+        `arn:${partition}:rds:${region}:${account}:og:*`,
+        "A point-in-time restore uses the source's option group, whose name is not part of the configuration; the restore must carry the drill-id tag.",
+      ],
+      [
+        `arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`,
+        'RDS names the managed master secret of each drill instance at random; the statement is limited by its aws:rds:primaryDBInstanceArn tag to drill instances.',
+      ],
+      [
+        `arn:${partition}:ecs:${region}:${account}:task/${this.cluster.clusterName}/*`,
+        'App tasks get their ids at run time; the statement is limited to the drill cluster.',
+      ],
+      [
+        `arn:${partition}:ecs:${region}:${account}:container-instance/${this.cluster.clusterName}/*`,
+        'ListTasks is authorized on container instances of the drill cluster (Fargate has none; kept to the cluster).',
+      ],
+    ] as const) {
+      acknowledgeWildcardResource(controlRole, resource, reason);
+    }
+
     // checks: the drill secret, the admin password, the captured artifacts, describe drill instances.
-    this.drillSecret.grantRead(checks);
+    allow(checks, 'ReadDrillSecret', ['secretsmanager:GetSecretValue'], [this.drillSecret.secretArn]);
+    allow(checks, 'DecryptDrillSecret', ['kms:Decrypt'], [key.keyArn]);
     checks.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DescribeDrillInstances',
@@ -306,18 +408,50 @@ export class RestoreDrill extends Construct {
         resources: [drillDbs],
       }),
     );
-    props.bucket.grantRead(checks, 'artifacts/*');
+    acknowledgeWildcardResource(
+      checks.role as iam.Role,
+      drillDbs,
+      `Drill instances are named "${prefix}-<drill id>" at run time; the checks only describe them.`,
+    );
+    allow(checks, 'ReadCapturedArtifacts', ['s3:GetObject'], [props.bucket.arnForObjects('artifacts/*')]);
+    allow(checks, 'DecryptBackupBucket', ['kms:Decrypt'], [props.bucketKey.keyArn]);
+    acknowledgeWildcardResource(
+      checks.role as iam.Role,
+      props.bucket.arnForObjects('artifacts/*'),
+      'The checks read the app artifacts captured with the backups (artifacts/<version>/...): the version is known only at run time.',
+    );
     if (config.smoke.adminPasswordSecret) {
-      const secret = config.smoke.adminPasswordSecret.startsWith('arn:')
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'AdminPassword', config.smoke.adminPasswordSecret)
-        : secretsmanager.Secret.fromSecretNameV2(this, 'AdminPassword', config.smoke.adminPasswordSecret);
-      secret.grantRead(checks);
+      const name = config.smoke.adminPasswordSecret;
+      // A secret name matches its ARN with Secrets Manager's 6-character suffix.
+      const arn = name.startsWith('arn:')
+        ? name
+        : `arn:${partition}:secretsmanager:${region}:${account}:secret:${name}-??????`;
+      allow(checks, 'ReadAdminPassword', ['secretsmanager:GetSecretValue'], [arn]);
+      if (!name.startsWith('arn:')) {
+        acknowledgeWildcardResource(
+          checks.role as iam.Role,
+          arn,
+          `smoke.adminPasswordSecret names the secret "${name}"; "-??????" is the random suffix Secrets Manager appends to its ARN, so it matches that one secret only.`,
+        );
+      }
     }
 
     // reporting: reports in the bucket, escalations to the topic.
-    props.bucket.grantPut(reporting, 'reports/*');
-    props.bucket.grantRead(reporting, 'reports/*');
-    props.topic.grantPublish(reporting);
+    allow(
+      reporting,
+      'WriteReports',
+      ['s3:PutObject', 's3:GetObject'],
+      [props.bucket.arnForObjects('reports/*')],
+    );
+    allow(reporting, 'EncryptReports', ['kms:GenerateDataKey', 'kms:Decrypt'], [props.bucketKey.keyArn]);
+    acknowledgeWildcardResource(
+      reporting.role as iam.Role,
+      props.bucket.arnForObjects('reports/*'),
+      'Each drill writes its own reports/<drill id>/ folder; the drill id exists only at run time.',
+    );
+    allow(reporting, 'Escalate', ['sns:Publish'], [props.topic.topicArn]);
+    if (props.topicKey)
+      allow(reporting, 'EscalateEncrypted', ['kms:GenerateDataKey', 'kms:Decrypt'], [props.topicKey.keyArn]);
 
     // --- the state machine ----------------------------------------------------------------------
     this.stateMachine = new DrillStateMachine(this, 'StateMachine', {
@@ -333,7 +467,6 @@ export class RestoreDrill extends Construct {
       timeout: Duration.minutes(config.drill.timeoutMinutes),
       stepTimeout:
         stepTimeout.toSeconds() > DEFAULT_STEP_TIMEOUT.toSeconds() ? stepTimeout : DEFAULT_STEP_TIMEOUT,
-      logKey: props.key,
       logRetention: retention,
     });
 
@@ -363,13 +496,14 @@ export class RestoreDrill extends Construct {
         ],
       }),
     );
-    const schedulerRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': account } },
+    const schedulerRole = props.schedulerRole;
+    schedulerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'StartQuarterlyDrill',
+        actions: ['lambda:InvokeFunction'],
+        resources: [start.functionArn],
       }),
-      description: 'recovery-drill: EventBridge Scheduler starts the quarterly drill',
-    });
-    start.grantInvoke(schedulerRole);
+    );
     new scheduler.CfnSchedule(this, 'QuarterlyDrill', {
       description: 'recovery-drill: the quarterly restore drill (runbook "Quarterly Recovery Drill")',
       scheduleExpression: config.schedules.drill,
@@ -384,6 +518,11 @@ export class RestoreDrill extends Construct {
       },
     });
 
+    acknowledgeWildcardResource(
+      start.role as iam.Role,
+      `arn:${partition}:rds:${region}:${account}:auto-backup:*`,
+      'The automated-backup ARN of the source has a generated id; only Describe is allowed on it (the restorable window).',
+    );
     this.functions = { control, checks, reporting, start };
     new CfnOutput(this, 'DrillStateMachineArn', {
       description: 'Start a drill by hand: recovery-drill start (or aws stepfunctions start-execution)',

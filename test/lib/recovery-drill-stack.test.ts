@@ -95,10 +95,10 @@ describe('recovery drill stack', () => {
   });
   afterAll(() => removeDir(repo));
 
-  it('runs every function on nodejs22.x, arm64, 256 MB, with active tracing', () => {
+  it('runs every function on nodejs24.x (the newest runtime), arm64, 256 MB, with active tracing', () => {
     for (const fn of Object.values(functionsOf(template))) {
       expect(fn.Properties).toMatchObject({
-        Runtime: 'nodejs22.x',
+        Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
         MemorySize: 256,
         TracingConfig: { Mode: 'Active' },

@@ -21,7 +21,7 @@ import { FileSecretStore } from './secrets.ts';
 
 export interface LocalDrillOptions {
   readonly loaded: LoadedConfig;
-  /** The ASL to run (from `drillDefinition(config)`); injected so the CLI and tests pick the source. */
+  /** The ASL to run (from `drillDefinition(config, baseDir)`); injected so the CLI and tests pick the source. */
   readonly definition: Record<string, unknown>;
   /** Execution input: `{ targetTime?, reason?, requestedBy?, dryRun? }`, validated by the drill itself. */
   readonly input: Record<string, unknown>;

@@ -36,7 +36,10 @@ function writeConfig(dir: string, name: string, overrides: Partial<ConfigInput> 
 }
 
 /** What a failed expectation shows: the progress lines and each step's outcome. */
-function explain(result: { lines: string[]; report: { steps: { name: string; outcome: string; detail: string }[] } | null }): string {
+function explain(result: {
+  lines: string[];
+  report: { steps: { name: string; outcome: string; detail: string }[] } | null;
+}): string {
   const steps = result.report?.steps.map((s) => `${s.name}: ${s.outcome}: ${s.detail}`) ?? [];
   return [...result.lines, ...steps].join('\n');
 }
@@ -59,7 +62,7 @@ describe('local restore drill', () => {
 
   beforeAll(async () => {
     loaded = writeConfig(dir, 'config.json');
-    definition = drillDefinition(loaded.config);
+    definition = drillDefinition(loaded.config, loaded.baseDir);
     await prepareSource(localEngine(loaded.config, loaded.baseDir), loaded.config, () => undefined);
     // Let the trickle writer and the archiver put a few seconds of history after the backup.
     await sleep(4000);
@@ -250,11 +253,7 @@ describe('local restore drill', () => {
     const secrets = [credentials?.password, credentials?.adminPassword].filter((s): s is string => !!s);
     expect(secrets.length).toBe(2);
     const result = await drill({});
-    const written: string[] = [
-      explain(result),
-      JSON.stringify(result.events),
-      JSON.stringify(result.report),
-    ];
+    const written: string[] = [explain(result), JSON.stringify(result.events), JSON.stringify(result.report)];
     const skip = new Set([
       engine.paths.credentials,
       engine.paths.sourceData,
