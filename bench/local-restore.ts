@@ -21,8 +21,9 @@ import pg from 'pg';
 import { parseConfig } from '../functions/core/config.ts';
 import { restoreCommand } from '../functions/local/archive.ts';
 import { giveToServer, serverUser, startCluster, writeSettings } from '../functions/local/cluster.ts';
-import { LocalRecovery } from '../functions/local/local-recovery.ts';
+import { type InstanceRecord, LocalRecovery } from '../functions/local/local-recovery.ts';
 import { readCredentials, type SourceCredentials } from '../functions/local/source.ts';
+import { readJson } from '../functions/local/state.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -191,9 +192,13 @@ try {
     const count = await historyCount((await engine.instanceUrl(`bench-${i}`)) as string);
     if (count !== expectedRows) throw new Error(`restore holds ${count} rows, expected ${expectedRows}`);
     adapter.push(restoreMs);
+    const record = await readJson<InstanceRecord>(
+      join(engine.paths.instances, `bench-${i}`, 'instance.json'),
+    );
+    const t = record?.timings;
     await engine.cleanup();
     console.log(
-      `run ${i + 1}: adapter ${seconds(restoreMs)}; floor ${seconds(copyMs + replayMs)} (cp -a ${seconds(copyMs)} + replay ${seconds(replayMs)})`,
+      `run ${i + 1}: adapter ${seconds(restoreMs)}${t ? ` (checks ${seconds(t.check)}, verified copy ${seconds(t.verifiedCopy)}, replay + promote ${seconds(t.recovery)}, target check ${seconds(t.confirm)})` : ''}; floor ${seconds(copyMs + replayMs)} (cp -a ${seconds(copyMs)} + replay + promote ${seconds(replayMs)})`,
     );
   }
 

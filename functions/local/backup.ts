@@ -5,17 +5,13 @@
  * first file that differs, so an altered backup is never started as a database.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { BackupIntegrityError } from '../ports/database-recovery.ts';
-import {
-  buildManifest,
-  type ManifestEntry,
-  type ManifestMismatch,
-  verifyManifest,
-} from '../shared/checksums.ts';
+import { buildManifest, listFiles, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
 import { giveToServer, serverUser } from './cluster.ts';
 import { readJson, type StatePaths, writeJson } from './state.ts';
 
@@ -298,7 +294,7 @@ export async function copyVerifiedBackup(paths: StatePaths, id: string, target: 
   });
   let mismatches: ManifestMismatch[];
   try {
-    mismatches = await verifyManifest(source, manifest, { strict: true });
+    mismatches = await verifyBackupFiles(source, manifest);
   } catch (error) {
     copy.kill('SIGKILL');
     await copied;
@@ -313,6 +309,74 @@ export async function copyVerifiedBackup(paths: StatePaths, id: string, target: 
   const code = await copied;
   if (code !== 0)
     throw new Error(`copying backup ${id} failed (cp exit ${code}): ${copyErrors.trim().slice(-500)}`);
+}
+
+const CHUNK = 8 << 20;
+
+/** SHA-256 of a file, reading the next chunk while hashing the current one (hashing is the bottleneck). */
+async function sha256Fast(path: string, expectedSize: number): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  const handle = await open(path, 'r');
+  try {
+    // Small files (most of a data dir) get small buffers: allocation would cost more than hashing.
+    const length = Math.min(CHUNK, Math.max(64 << 10, expectedSize + 1));
+    const buffers = [Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)];
+    let size = 0;
+    let which = 0;
+    let pending = handle.read(buffers[0] as Buffer, 0, length, 0);
+    for (;;) {
+      const { bytesRead, buffer } = await pending;
+      if (bytesRead === 0) break;
+      which ^= 1;
+      pending = handle.read(buffers[which] as Buffer, 0, length, size + bytesRead);
+      hash.update(buffer.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { size, sha256: hash.digest('hex') };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * What `verifyManifest(root, manifest, { strict: true })` reports, computed faster: 8 MiB reads
+ * overlapped with hashing, two files at a time, so checking a backup costs about what copying
+ * it does (the shared helper's 64 KiB streams take about three times as long on 1 GB).
+ */
+export async function verifyBackupFiles(
+  root: string,
+  manifest: readonly ManifestEntry[],
+): Promise<ManifestMismatch[]> {
+  const mismatches: ManifestMismatch[] = [];
+  const present = new Set(await listFiles(root));
+  const listed = new Set(manifest.map((e) => e.path));
+  for (const path of present) if (!listed.has(path)) mismatches.push({ path, problem: 'unexpected' });
+  const toHash: ManifestEntry[] = [];
+  for (const entry of manifest) {
+    if (!present.has(entry.path)) mismatches.push({ path: entry.path, problem: 'missing' });
+    else toHash.push(entry);
+  }
+  if (mismatches.length > 0) return mismatches;
+  // Largest first: the longest file starts at once, the small ones fill in beside it.
+  toHash.sort((a, b) => b.size - a.size);
+  await runLimited(toHash, 2, async (entry) => {
+    const actual = await sha256Fast(join(root, entry.path), entry.size);
+    if (actual.size !== entry.size)
+      mismatches.push({
+        path: entry.path,
+        problem: 'size',
+        expected: String(entry.size),
+        actual: String(actual.size),
+      });
+    else if (actual.sha256 !== entry.sha256)
+      mismatches.push({
+        path: entry.path,
+        problem: 'checksum',
+        expected: entry.sha256,
+        actual: actual.sha256,
+      });
+  });
+  return mismatches;
 }
 
 function describeMismatch(mismatch: ManifestMismatch): string {
