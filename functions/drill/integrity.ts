@@ -33,8 +33,9 @@ export interface IntegrityOptions {
   /** The newest row must be at least this recent (target − RPO target). */
   readonly freshAfter: Date;
   /**
-   * When the drill itself began writing (the app's start): rows from then on are the drill's own
-   * (a login's audit row, a session), not restored data, and are left out of both time checks.
+   * When the drill itself began writing (the app's start): rows dated from then until the check
+   * are the drill's own (a login's audit row, a session), not restored data, and are left out of
+   * both time checks.
    */
   readonly drillWritesFrom: Date | null;
 }
@@ -85,6 +86,9 @@ export async function checkIntegrity(
     const tables: TableCheck[] = [];
     const column = ident(options.timestampColumn);
     const limit = new Date(options.targetTime.getTime() + TARGET_TOLERANCE_MS);
+    // Rows the drill wrote itself carry times between the app's start and now; a row dated later
+    // than now was not written by anyone today.
+    const checkedAt = new Date();
 
     for (const table of options.tables) {
       const present =
@@ -129,8 +133,8 @@ export async function checkIntegrity(
             `SELECT extract(epoch FROM max(${column}) AT TIME ZONE 'UTC')::float8 * 1000 AS newest,
                     count(*) FILTER (WHERE ${column} > $1::timestamptz) AS newer
                FROM ${ident(table)}
-              WHERE $2::timestamptz IS NULL OR ${column} < $2::timestamptz`,
-            [limit.toISOString(), options.drillWritesFrom?.toISOString() ?? null],
+              WHERE $2::timestamptz IS NULL OR NOT (${column} >= $2::timestamptz AND ${column} <= $3::timestamptz)`,
+            [limit.toISOString(), options.drillWritesFrom?.toISOString() ?? null, checkedAt.toISOString()],
           )
         ).rows[0];
         newestAt = row?.newest == null ? null : new Date(Number(row.newest)).toISOString();

@@ -555,7 +555,17 @@ export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] 
     const failure =
       state.failures?.[spec.step] ??
       Object.entries(state.failures ?? {}).find(([key]) => failureKey[key] === spec.step)?.[1];
-    if (result) {
+    // A failure wins over a result: a polled step (the restore wait) keeps an earlier look's result.
+    if (failure) {
+      steps.push({
+        name: spec.reportStep,
+        startedAt: result?.startedAt ?? lastEnd,
+        endedAt,
+        outcome: 'failed',
+        detail: `${failure.Error}: ${causeText(failure.Cause)}`,
+        evidence: { error: failure.Error },
+      });
+    } else if (result) {
       steps.push({
         name: spec.reportStep,
         startedAt: result.startedAt,
@@ -564,15 +574,6 @@ export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] 
         detail: result.detail,
       });
       lastEnd = result.endedAt;
-    } else if (failure) {
-      steps.push({
-        name: spec.reportStep,
-        startedAt: lastEnd,
-        endedAt: endedAt,
-        outcome: 'failed',
-        detail: `${failure.Error}: ${causeText(failure.Cause)}`,
-        evidence: { error: failure.Error },
-      });
     }
   }
   return steps;

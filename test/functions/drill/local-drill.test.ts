@@ -221,7 +221,7 @@ describe('local restore drill', () => {
       expect(result.report?.warnings.join(' ')).toMatch(/recovery-evaluate|evaluate/);
     } else {
       expect(result.status, explain(result)).toBe('failed');
-      expect(classes).toContain(spec.expects);
+      expect(classes, `${explain(result)}\n${result.error}`).toContain(spec.expects);
       expect(result.report?.passed).toBe(false);
     }
     if (fault === 'cleanup-failure') {
