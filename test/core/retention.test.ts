@@ -11,13 +11,14 @@ import { dailyHistory, managedSnapshot, runbookPolicy, uncappedPolicy } from './
 
 const ids = (list: { id: string }[]) => list.map((x) => x.id);
 const reasonsOf = (plan: RetentionPlan, id: string) => plan.keep.find((k) => k.id === id)?.reasons ?? [];
-const NOW = new Date('2027-01-01T00:00:00Z');
+/** The planning clock of these tests. */
+const now = () => new Date('2027-01-01T00:00:00Z');
 
 describe('retention planner', () => {
   it('keeps the newest snapshot of each of the 35 most recent days', () => {
     // Two a day for 60 days: the 03:00 one is superseded by the 15:00 one.
     const snapshots = [...dailyHistory('2026-10-01', 60, 3), ...dailyHistory('2026-10-01', 60, 15)];
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(35, 0), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(35, 0), now());
     const daily = plan.keep.filter((k) => k.reasons.some((r) => r.startsWith('daily restore point')));
     expect(daily).toHaveLength(35);
     expect(ids(daily)).toEqual(dailyHistory('2026-10-26', 35, 15).map((s) => s.id));
@@ -26,7 +27,7 @@ describe('retention planner', () => {
 
   it('counts only days that have a snapshot, so a gap never shrinks the kept history', () => {
     const snapshots = [...dailyHistory('2026-01-01', 40), ...dailyHistory('2026-09-01', 3)];
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(35, 0), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(35, 0), now());
     expect(plan.keep).toHaveLength(35);
     expect(ids(plan.keep)).toContain('snap-2026-01-09-03');
     expect(ids(plan.delete)).toEqual(dailyHistory('2026-01-01', 8).map((s) => s.id));
@@ -34,7 +35,7 @@ describe('retention planner', () => {
 
   it('keeps the earliest snapshot of each of the 12 most recent months', () => {
     const snapshots = dailyHistory('2025-06-01', 540);
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 12), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 12), now());
     const monthly = plan.keep.filter((k) => k.reasons.some((r) => r.startsWith('monthly restore point')));
     expect(ids(monthly)).toEqual(
       ['2025-12', '2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08']
@@ -48,7 +49,7 @@ describe('retention planner', () => {
 
   it('never deletes the newest managed snapshot even with the smallest policy', () => {
     const snapshots = dailyHistory('2026-11-01', 10);
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), now());
     expect(ids(plan.keep)).toEqual(['snap-2026-11-10-03']);
     expect(reasonsOf(plan, 'snap-2026-11-10-03')).toContain('newest managed snapshot: never deleted');
   });
@@ -61,7 +62,7 @@ describe('retention planner', () => {
       managedSnapshot('upper-case-true', '2025-01-04T03:00:00Z', { tags: { [MANAGED_TAG]: 'TRUE' } }),
       ...dailyHistory('2026-12-01', 3),
     ];
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), now());
     expect(ids(plan.delete)).toEqual(['snap-2026-12-01-03', 'snap-2026-12-02-03']);
     expect(reasonsOf(plan, 'automated')).toEqual([
       'not managed: automated snapshot (RDS expires it on its own schedule)',
@@ -78,7 +79,7 @@ describe('retention planner', () => {
     const plan = planRetention(
       { complete: true, snapshots },
       { daily: 35, monthly: 0, maxDeletionsPerRun: 20 },
-      NOW,
+      now(),
     );
     expect(ids(plan.delete)).toEqual(dailyHistory('2026-01-01', 20).map((s) => s.id));
     const deferred = plan.keep.filter((k) => k.reasons.some((r) => r.startsWith('deferred:')));
@@ -87,8 +88,9 @@ describe('retention planner', () => {
   });
 
   it('deletes nothing from an incomplete listing and says why in blocked', () => {
+    // 50 days: 35 daily points and the monthly point of January stay, so 14 would have gone.
     const snapshots = dailyHistory('2026-01-01', 50);
-    const plan = planRetention({ complete: false, snapshots }, runbookPolicy(), NOW);
+    const plan = planRetention({ complete: false, snapshots }, runbookPolicy(), now());
     expect(plan.delete).toEqual([]);
     expect(plan.blocked).toMatch(/incomplete \(complete: false\).*nothing is deleted \(14 would have been\)/);
     expect(plan.keep).toHaveLength(50);
@@ -99,7 +101,7 @@ describe('retention planner', () => {
 
   it('keeps a snapshot dated after now and plans the rest as of now', () => {
     const snapshots = [...dailyHistory('2026-12-29', 3), managedSnapshot('tomorrow', '2027-01-02T03:00:00Z')];
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), now());
     expect(reasonsOf(plan, 'tomorrow')).toEqual([
       'created after now (2027-01-01T00:00:00.000Z): clock skew or a copy in flight; never deleted',
     ]);
@@ -113,7 +115,7 @@ describe('retention planner', () => {
       managedSnapshot('early-utc-day-1', '2026-11-01T01:00:00Z'),
       managedSnapshot('utc-day-2', '2026-11-01T23:30:00-01:00'),
     ];
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(2, 0), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(2, 0), now());
     expect(ids(plan.delete)).toEqual(['early-utc-day-1']);
     expect(plan.delete[0]?.reason).toBe(
       'superseded: late-utc-day-1 is the daily restore point of 2026-11-01',
@@ -122,7 +124,7 @@ describe('retention planner', () => {
 
   it('explains a deletion outside the daily window by the monthly restore point of its month', () => {
     const snapshots = dailyHistory('2026-11-01', 5);
-    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(2, 1), NOW);
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(2, 1), now());
     expect(plan.delete.map((d) => d.reason)).toEqual([
       'expired: 2026-11-02 is not among the 2 most recent days with a managed snapshot, and snap-2026-11-01-03 is the monthly restore point of 2026-11',
       'expired: 2026-11-03 is not among the 2 most recent days with a managed snapshot, and snap-2026-11-01-03 is the monthly restore point of 2026-11',
@@ -130,7 +132,7 @@ describe('retention planner', () => {
   });
 
   it('plans an empty listing as nothing to do', () => {
-    expect(planRetention({ complete: true, snapshots: [] }, runbookPolicy(), NOW)).toEqual({
+    expect(planRetention({ complete: true, snapshots: [] }, runbookPolicy(), now())).toEqual({
       keep: [],
       delete: [],
       blocked: null,
@@ -142,14 +144,14 @@ describe('retention planner', () => {
       managedSnapshot('a', '2026-01-01T00:00:00Z'),
       managedSnapshot('a', '2026-01-02T00:00:00Z'),
     ];
-    expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), NOW)).toThrow(
+    expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), now())).toThrow(
       expect.objectContaining({ name: 'InputError', field: 'snapshots[1].id', value: 'a' }),
     );
   });
 
   it('refuses a createdAt without a zone by naming it', () => {
     const snapshots = [managedSnapshot('a', '2026-01-01T00:00:00')];
-    expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), NOW)).toThrow(
+    expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), now())).toThrow(
       expect.objectContaining({ field: 'snapshots[0].createdAt' }),
     );
   });
@@ -159,7 +161,7 @@ describe('retention planner', () => {
     [{ daily: 35, monthly: -1, maxDeletionsPerRun: 20 }, 'policy.monthly'],
     [{ daily: 35, monthly: 12, maxDeletionsPerRun: 1.5 }, 'policy.maxDeletionsPerRun'],
   ])('refuses the policy %o by naming %s', (policy, field) => {
-    expect(() => planRetention({ complete: true, snapshots: [] }, policy, NOW)).toThrow(
+    expect(() => planRetention({ complete: true, snapshots: [] }, policy, now())).toThrow(
       expect.objectContaining({ field }),
     );
   });
