@@ -77,8 +77,11 @@ export interface ArchiveSummary {
 }
 
 /** What the archive holds and its newest commit (segments read newest first until one has a commit). */
-export async function summarizeArchive(paths: StatePaths): Promise<ArchiveSummary> {
-  const names = await archivedSegments(paths.walArchive);
+export async function summarizeArchive(
+  paths: StatePaths,
+  segments?: readonly string[],
+): Promise<ArchiveSummary> {
+  const names = segments ? [...segments] : await archivedSegments(paths.walArchive);
   const index = (await readJson<WalIndex>(paths.walIndex)) ?? {};
   let bytes = 0;
   let lastCommitMicros: bigint | null = null;
@@ -99,7 +102,7 @@ export async function summarizeArchive(paths: StatePaths): Promise<ArchiveSummar
       bytes += index[name]?.size ?? (await stat(join(paths.walArchive, name))).size;
     }
   }
-  for (const name of Object.keys(index)) {
+  for (const name of segments ? [] : Object.keys(index)) {
     if (!names.includes(name)) {
       delete index[name];
       changed = true;

@@ -6,7 +6,7 @@
  * instead of stopping at an earlier point, and a drill may delete only what it tagged as its own.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
@@ -23,7 +23,7 @@ import {
   RestoreTimeOutOfRangeError,
   type SnapshotInfo,
 } from '../ports/database-recovery.ts';
-import { type ArchiveSummary, restoreCommand, summarizeArchive } from './archive.ts';
+import { type ArchiveSummary, archivedSegments, restoreCommand, summarizeArchive } from './archive.ts';
 import {
   type BackupRecord,
   copyVerifiedBackup,
@@ -37,6 +37,7 @@ import {
   isProcessAlive,
   logTail,
   makePassageDir,
+  makeServerDir,
   readPostmasterPid,
   SUPERUSER,
   serverUser,
@@ -289,15 +290,45 @@ export class LocalRecovery implements DatabaseRecoveryPort {
    * end if no commit followed it.
    */
   async restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }> {
+    return this.windowOver(await archivedSegments(this.paths.walArchive));
+  }
+
+  /** The window over the given archived segments (a restore freezes the list it works from). */
+  private async windowOver(
+    segments: readonly string[],
+  ): Promise<{ earliest: Date | null; latest: Date | null }> {
     const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
     const oldest = backups[0];
     const newest = backups[backups.length - 1];
     if (!oldest?.stoppedAt || !newest?.stoppedAt) return { earliest: null, latest: null };
-    const archive = await summarizeArchive(this.paths);
+    const archive = await summarizeArchive(this.paths, segments);
     const newestBackupEnd = new Date(newest.stoppedAt);
     const lastCommit = archive.lastCommitAt;
     const latest = lastCommit && lastCommit > newestBackupEnd ? lastCommit : newestBackupEnd;
     return { earliest: new Date(oldest.stoppedAt), latest };
+  }
+
+  /**
+   * The restore's own view of the archive: hard links (a copy across file systems) to the
+   * segments archived when the request was checked, from the backup's first segment on.
+   */
+  private async linkArchive(id: string, segments: readonly string[], backup: BackupRecord): Promise<string> {
+    const dir = join(this.instanceDir(id), 'wal-archive');
+    await makeServerDir(dir, await serverUser());
+    const first = backup.startWalFile ?? '';
+    for (const name of segments) {
+      if (name < first) continue;
+      const from = join(this.paths.walArchive, name);
+      const to = join(dir, name);
+      try {
+        await link(from, to);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+        await copyFile(from, to);
+        await giveToServer(to, await serverUser());
+      }
+    }
+    return dir;
   }
 
   async restoreToPointInTime(request: RestoreRequest): Promise<InstanceDescription> {
@@ -313,7 +344,8 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const credentials = await readCredentials(this.paths);
     if (!credentials)
       throw new InputError('source', 'missing', 'a local source: run `recovery-drill local source start`');
-    const window = await this.restorableWindow();
+    const segments = await archivedSegments(this.paths.walArchive);
+    const window = await this.windowOver(segments);
     const shown = target === 'latest' ? 'latest' : target.toISOString();
     if (!window.earliest || !window.latest)
       throw new RestoreTimeOutOfRangeError(
@@ -338,11 +370,11 @@ export class LocalRecovery implements DatabaseRecoveryPort {
         ? backups[backups.length - 1]
         : backups.filter((b) => new Date(b.stoppedAt as string) <= target).pop();
     if (!backup) throw new RestoreTimeOutOfRangeError(shown, 'a time covered by a backup');
-    // Recovery to a time stops at the first commit after it, so a target at the newest archived
-    // commit needs a later one archived: ask the running source for it. Replaying the whole archive
-    // instead would restore past the target as soon as the archive grows (it does, while we work).
-    // Only when no later commit can come (the source is stopped or idle) is the whole archive the target.
-    const replayAll = target === 'latest' || (target >= latest && !(await this.archivePast(target)));
+    // A target at (or after, within the same millisecond) the newest archived commit replays the
+    // whole archive as it is now: recovery to a time stops only at a later commit, and there is
+    // none yet. The restore reads a frozen view of the archive (see linkArchive), so segments
+    // archived while it runs can never carry it past the target.
+    const replayAll = target === 'latest' || target >= latest;
 
     const dir = this.instanceDir(instanceId);
     const dataDir = join(dir, 'data');
@@ -364,7 +396,8 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     await makePassageDir(dir);
     await this.writeInstance(record);
     return withInterruptUndo(
-      (signal) => this.restoreInto(record, dataDir, replayAll, credentials.password, signal, started),
+      (signal) =>
+        this.restoreInto(record, dataDir, replayAll, credentials.password, signal, started, segments, backup),
       () => this.removeInstance(instanceId),
     );
   }
@@ -376,6 +409,8 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     password: string,
     signal: AbortSignal,
     started: number,
+    segments: readonly string[],
+    backup: BackupRecord,
   ): Promise<InstanceDescription> {
     const marks = [started, performance.now()];
     const user = await serverUser();
@@ -398,7 +433,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
           archive_mode: 'off',
           archive_command: '',
           archive_timeout: '0',
-          restore_command: restoreCommand(this.paths.walArchive),
+          restore_command: restoreCommand(await this.linkArchive(record.id, segments, backup)),
           recovery_target_action: 'promote',
           ...(replayAll ? {} : { recovery_target_time: postgresTime(record.targetTime as string) }),
         },
@@ -443,37 +478,6 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       current = { ...current, status: 'failed', ownerPid: null, pid: null, failureReason: reason };
       await this.writeInstance(current);
       return toDescription(current);
-    }
-  }
-
-  /**
-   * Makes the running source archive a commit after `target` (a WAL switch; the trickle writes
-   * every second) and waits for it. False when there is no running source or none came in time.
-   */
-  private async archivePast(target: Date): Promise<boolean> {
-    const url = await this.sourceUrl('postgres');
-    if (!url) return false;
-    const client = new pg.Client({ connectionString: url });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      const deadline = Date.now() + (this.options.config.local.archiveTimeoutSeconds + 10) * 1000;
-      // Each switch archives a whole 16 MB segment: switch once, then only if nothing came.
-      let nextSwitch = 0;
-      while (Date.now() < deadline) {
-        if (Date.now() >= nextSwitch) {
-          await client.query('SELECT pg_switch_wal()');
-          nextSwitch = Date.now() + 3000;
-        }
-        const { latest } = await this.restorableWindow();
-        if (latest && latest > target) return true;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      return false;
-    } catch {
-      return false;
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
 
