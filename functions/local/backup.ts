@@ -278,7 +278,12 @@ export async function takeBackup(
  * check has passed.
  * @throws BackupIntegrityError naming the first file that is missing, altered or not in the manifest.
  */
-export async function copyVerifiedBackup(paths: StatePaths, id: string, target: string): Promise<void> {
+export async function copyVerifiedBackup(
+  paths: StatePaths,
+  id: string,
+  target: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const source = dataOf(paths, id);
   const manifest = await readJson<ManifestEntry[]>(manifestFile(paths, id));
   if (!manifest)
@@ -292,6 +297,8 @@ export async function copyVerifiedBackup(paths: StatePaths, id: string, target: 
     copy.once('close', (code) => resolve(code));
     copy.once('error', () => resolve(-1));
   });
+  const onAbort = () => copy.kill('SIGKILL');
+  signal?.addEventListener('abort', onAbort, { once: true });
   let mismatches: ManifestMismatch[];
   try {
     mismatches = await verifyBackupFiles(source, manifest);

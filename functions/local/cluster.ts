@@ -359,6 +359,8 @@ export interface StartOptions {
   readonly acceptStandby?: boolean;
   /** Extra `-c name=value` settings for this run only. */
   readonly settings?: Record<string, string>;
+  /** Aborting stops the server being started and rejects. */
+  readonly signal?: AbortSignal;
 }
 
 function handle(
@@ -447,6 +449,10 @@ async function startOnce(
   }
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   while (Date.now() < deadline) {
+    if (options.signal?.aborted) {
+      await stopServer(pid, options.dataDir, { timeoutMs: 10_000 }).catch(() => undefined);
+      options.signal.throwIfAborted();
+    }
     if (exited || spawnError) {
       const tail = await logTail(logFile);
       return {

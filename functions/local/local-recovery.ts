@@ -416,11 +416,11 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const user = await serverUser();
     const logFile = join(this.instanceDir(record.id), 'postgres.log');
     try {
-      await copyVerifiedBackup(this.paths, record.backupId, dataDir);
+      await copyVerifiedBackup(this.paths, record.backupId, dataDir, signal);
       marks.push(performance.now());
     } catch (error) {
       // An altered backup is refused: nothing is left behind.
-      await this.removeInstance(record.id);
+      if (!signal.aborted) await this.removeInstance(record.id);
       throw error;
     }
     let current = record;
@@ -444,7 +444,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       await giveToServer(signalFile, user);
       signal.throwIfAborted();
       const timeoutMs = this.options.config.drill.restoreTimeoutMinutes * 60_000;
-      const cluster = await startCluster({ dataDir, password, logFile, timeoutMs });
+      const cluster = await startCluster({ dataDir, password, logFile, timeoutMs, signal });
       marks.push(performance.now());
       await registerProcess(this.paths, {
         kind: 'instance',
@@ -607,7 +607,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     }
     const pid = readPostmasterPid(dataDir)?.pid;
     if (pid) await stopServer(pid, dataDir);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 

@@ -177,11 +177,18 @@ export async function withInterruptUndo<T>(
 ): Promise<T> {
   const controller = new AbortController();
   let undoing: Promise<void> | null = null;
+  const running = operation(controller.signal);
   const onSignal = (signal: NodeJS.Signals) => {
     if (undoing) return;
     const alone = process.listenerCount(signal) === 1;
     controller.abort(new Error(`interrupted by ${signal}`));
-    undoing = undo()
+    // Let the operation notice the abort (it kills its copy, stops its server) before undoing.
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    undoing = Promise.race([settled, new Promise((r) => setTimeout(r, 15_000))])
+      .then(undo)
       .catch((error) => {
         process.stderr.write(`recovery-drill: cleanup after ${signal} failed: ${String(error)}\n`);
       })
@@ -192,7 +199,7 @@ export async function withInterruptUndo<T>(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await operation(controller.signal);
+    return await running;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

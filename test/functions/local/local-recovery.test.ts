@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,24 @@ async function labelsIn(instanceId: string): Promise<string[]> {
     );
   } finally {
     await client.end();
+  }
+}
+
+/** Runs a restore in a separate process (tsx), as the CLI would. */
+function restoreInChild(instanceId: string): ChildProcess {
+  const script = join(import.meta.dirname, 'fixtures', 'restore-child.ts');
+  return spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: join(import.meta.dirname, '..', '..', '..'),
+    env: { ...process.env, STATE_DIR: join(root, 'state'), INSTANCE_ID: instanceId },
+    stdio: 'ignore',
+  });
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(10);
   }
 }
 
@@ -266,5 +285,29 @@ describe('local recovery engine', () => {
     const afterCleanup = await engine.status();
     expect(afterCleanup.source?.running).toBe(true);
     expect(afterCleanup.backups.map((b) => b.id)).toEqual(['base']);
+  });
+
+  it('leaves nothing that cleanup cannot remove when the restoring process is killed', async () => {
+    const child = restoreInChild('killed');
+    const dataDir = join(engine.paths.instances, 'killed', 'data');
+    await waitFor(() => existsSync(join(dataDir, 'postmaster.pid')) || child.exitCode !== null);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect((await engine.describeInstance('killed'))?.status).not.toBe('creating');
+    const result = await engine.cleanup();
+    expect(result.instances).toEqual(['killed']);
+    expect(postgresProcessesUnder(engine.paths.instances)).toEqual([]);
+    expect(await instanceDirs()).toEqual([]);
+  });
+
+  it('undoes a half-made restore when the restoring process is interrupted', async () => {
+    const child = restoreInChild('interrupted');
+    const dataDir = join(engine.paths.instances, 'interrupted', 'data');
+    await waitFor(() => existsSync(dataDir) || child.exitCode !== null);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(postgresProcessesUnder(engine.paths.instances)).toEqual([]);
+    expect(await instanceDirs()).toEqual([]);
   });
 });
