@@ -5,15 +5,15 @@
  * first file that differs, so an altered backup is never started as a database.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { BackupIntegrityError } from '../ports/database-recovery.ts';
-import { buildManifest, listFiles, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
+import { buildManifest, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
 import { giveToServer, serverUser } from './cluster.ts';
 import { readJson, type StatePaths, writeJson } from './state.ts';
+import { type BlockEntry, buildBlockIndex, verifyBackup } from './verify.ts';
 
 /** What is known about one backup (`backups/<id>/backup.json`). */
 export interface BackupRecord {
@@ -43,6 +43,7 @@ export function backupDir(paths: StatePaths, id: string): string {
 
 const recordFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'backup.json');
 const manifestFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'manifest.json');
+const blocksFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'blocks.json');
 const dataOf = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'data');
 
 /** Folders whose contents a backup leaves out (as pg_basebackup does): rebuilt or useless on restore. */
@@ -247,6 +248,7 @@ export async function takeBackup(
     await giveToServer(data, await serverUser(), { recursive: true });
     const manifest = await buildManifest(data);
     await writeJson(manifestFile(paths, id), manifest);
+    await writeJson(blocksFile(paths, id), await buildBlockIndex(data, manifest));
     record = {
       ...record,
       status: 'available',
@@ -272,8 +274,9 @@ export async function takeBackup(
 
 /**
  * Copies a backup into a new data dir (`cp -a`: the fastest copy the machine has, keeping the
- * server user's ownership and modes) while the backup is checked against its manifest
- * (`verifyManifest`, strict: a file added to the backup counts too). Both run at once, so the
+ * server user's ownership and modes) while the backup is checked against its manifest (what
+ * `verifyManifest` checks, strict: a file added to the backup counts too; large files by their
+ * 64 MiB blocks, on every core: see verify.ts). Both run at once, so the
  * check costs little more than the copy; the copy is never started as a database before the
  * check has passed.
  * @throws BackupIntegrityError naming the first file that is missing, altered or not in the manifest.
@@ -301,7 +304,8 @@ export async function copyVerifiedBackup(
   signal?.addEventListener('abort', onAbort, { once: true });
   let mismatches: ManifestMismatch[];
   try {
-    mismatches = await verifyBackupFiles(source, manifest);
+    const blocks = (await readJson<BlockEntry[]>(blocksFile(paths, id))) ?? [];
+    mismatches = await verifyBackup(source, manifest, blocks, signal);
   } catch (error) {
     copy.kill('SIGKILL');
     await copied;
@@ -316,74 +320,6 @@ export async function copyVerifiedBackup(
   const code = await copied;
   if (code !== 0)
     throw new Error(`copying backup ${id} failed (cp exit ${code}): ${copyErrors.trim().slice(-500)}`);
-}
-
-const CHUNK = 8 << 20;
-
-/** SHA-256 of a file, reading the next chunk while hashing the current one (hashing is the bottleneck). */
-async function sha256Fast(path: string, expectedSize: number): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    // Small files (most of a data dir) get small buffers: allocation would cost more than hashing.
-    const length = Math.min(CHUNK, Math.max(64 << 10, expectedSize + 1));
-    const buffers = [Buffer.allocUnsafe(length), Buffer.allocUnsafe(length)];
-    let size = 0;
-    let which = 0;
-    let pending = handle.read(buffers[0] as Buffer, 0, length, 0);
-    for (;;) {
-      const { bytesRead, buffer } = await pending;
-      if (bytesRead === 0) break;
-      which ^= 1;
-      pending = handle.read(buffers[which] as Buffer, 0, length, size + bytesRead);
-      hash.update(buffer.subarray(0, bytesRead));
-      size += bytesRead;
-    }
-    return { size, sha256: hash.digest('hex') };
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * What `verifyManifest(root, manifest, { strict: true })` reports, computed faster: 8 MiB reads
- * overlapped with hashing, two files at a time, so checking a backup costs about what copying
- * it does (the shared helper's 64 KiB streams take about three times as long on 1 GB).
- */
-export async function verifyBackupFiles(
-  root: string,
-  manifest: readonly ManifestEntry[],
-): Promise<ManifestMismatch[]> {
-  const mismatches: ManifestMismatch[] = [];
-  const present = new Set(await listFiles(root));
-  const listed = new Set(manifest.map((e) => e.path));
-  for (const path of present) if (!listed.has(path)) mismatches.push({ path, problem: 'unexpected' });
-  const toHash: ManifestEntry[] = [];
-  for (const entry of manifest) {
-    if (!present.has(entry.path)) mismatches.push({ path: entry.path, problem: 'missing' });
-    else toHash.push(entry);
-  }
-  if (mismatches.length > 0) return mismatches;
-  // Largest first: the longest file starts at once, the small ones fill in beside it.
-  toHash.sort((a, b) => b.size - a.size);
-  await runLimited(toHash, 2, async (entry) => {
-    const actual = await sha256Fast(join(root, entry.path), entry.size);
-    if (actual.size !== entry.size)
-      mismatches.push({
-        path: entry.path,
-        problem: 'size',
-        expected: String(entry.size),
-        actual: String(actual.size),
-      });
-    else if (actual.sha256 !== entry.sha256)
-      mismatches.push({
-        path: entry.path,
-        problem: 'checksum',
-        expected: entry.sha256,
-        actual: actual.sha256,
-      });
-  });
-  return mismatches;
 }
 
 function describeMismatch(mismatch: ManifestMismatch): string {
