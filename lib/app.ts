@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { Config } from '../functions/core/config.ts';
+import { type Config, ConfigError } from '../functions/core/config.ts';
 import { readAppArtifacts } from './artifacts.ts';
 import { PROJECT_ROOT } from './backup-functions.ts';
 import { RecoveryDrillIsolationStack } from './isolation-stack.ts';
@@ -43,10 +43,20 @@ export function cdkJsonContext(projectRoot: string = PROJECT_ROOT): Record<strin
 
 /**
  * Builds `RecoveryDrillStack` (and `RecoveryDrillIsolationStack` when the copy key is ours).
- * @throws ConfigError naming the missing artifact's field and path.
+ * @throws ConfigError naming the missing artifact's field and path, or a missing `app.image`.
  */
 export function buildApp(config: Config, options: BuildAppOptions): RecoveryDrillApp {
   const artifacts = readAppArtifacts(config.app, options.baseDir);
+  if (config.app.image === null) {
+    throw new ConfigError([
+      {
+        path: 'app.image',
+        value: 'null',
+        expected:
+          'the container image of the app, to deploy the drill (its migrate command and the app itself run from it), e.g. "123456789012.dkr.ecr.eu-west-1.amazonaws.com/bt-cts-api:1.4.2"',
+      },
+    ]);
+  }
   const app = options.app ?? new App({ context: cdkJsonContext(options.projectRoot) });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 

@@ -82,6 +82,10 @@ export class RecoveryDrillStack extends Stack {
       failureQueueArn: this.backups.failureQueue.queueArn,
     });
 
+    new CfnOutput(this, 'DrillStateMachineArn', {
+      description: 'Start a drill by hand: recovery-drill start (or the DrillStart function)',
+      value: this.drill.stateMachine.stateMachine.stateMachineArn,
+    });
     new CfnOutput(this, 'BackupBucketName', {
       description: 'Backup bucket: artifacts/, prune/ plans, exports/',
       value: this.store.bucket.bucketName,

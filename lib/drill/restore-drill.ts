@@ -3,7 +3,7 @@
  * secret, the app's ECS task (migrate and serve), the drill's Lambda functions, the state machine,
  * and the quarterly schedule that starts it.
  */
-import { Aws, CfnOutput, Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -87,11 +87,8 @@ export class RestoreDrill extends Construct {
     super(scope, id);
     const { config } = props;
     const image = config.app.image;
-    if (image === null) {
-      throw new Error(
-        'app.image: the drill runs the app\'s migrate command and the app itself from its container image; set app.image (e.g. "123456789012.dkr.ecr.eu-west-1.amazonaws.com/bt-cts-api:1.4.2")',
-      );
-    }
+    if (image === null)
+      throw new Error('RestoreDrill: config.app.image is required (buildApp checks it first)');
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
     const partition = Aws.PARTITION;
     const account = Aws.ACCOUNT_ID;
@@ -509,11 +506,12 @@ export class RestoreDrill extends Construct {
       scheduleExpression: config.schedules.drill,
       scheduleExpressionTimezone: config.schedules.timezone,
       flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
       target: {
         arn: start.functionArn,
         roleArn: schedulerRole.roleArn,
         input: JSON.stringify({ reason: 'quarterly drill (schedule)', requestedBy: 'schedule' }),
-        retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 },
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
         ...(props.failureQueueArn ? { deadLetterConfig: { arn: props.failureQueueArn } } : {}),
       },
     });
@@ -524,9 +522,5 @@ export class RestoreDrill extends Construct {
       'The automated-backup ARN of the source has a generated id; only Describe is allowed on it (the restorable window).',
     );
     this.functions = { control, checks, reporting, start };
-    new CfnOutput(this, 'DrillStateMachineArn', {
-      description: 'Start a drill by hand: recovery-drill start (or aws stepfunctions start-execution)',
-      value: this.stateMachine.stateMachine.stateMachineArn,
-    });
   }
 }

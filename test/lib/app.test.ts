@@ -98,7 +98,7 @@ describe('cdk app', () => {
       source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
       isolation: { copyRegion: 'eu-central-1' },
       targets: { rpoMinutes: -5 },
-      app: { repoPath: repo },
+      app: { repoPath: repo, image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bt-cts-api:1.4.2' },
     });
     const [synth, validate] = await Promise.all([
       synthProcess(bad, join(work, 'bad.out')),

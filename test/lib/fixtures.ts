@@ -53,7 +53,7 @@ export function makeConfig(repoPath: string, overrides: Overrides = {}): Config 
     source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
     isolation: { copyRegion: 'eu-central-1' },
     notifications: { emails: ['oncall@example.com'] },
-    app: { repoPath },
+    app: { repoPath, image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bt-cts-api:1.4.2' },
   };
   for (const [key, value] of Object.entries(overrides)) {
     const current = base[key];

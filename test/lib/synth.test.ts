@@ -50,7 +50,7 @@ describe('cdk app synthesized by bin/app.ts with esbuild bundles', () => {
       environment: 'test',
       source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
       isolation: { copyRegion: 'eu-central-1' },
-      app: { repoPath: repo },
+      app: { repoPath: repo, image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/bt-cts-api:1.4.2' },
     });
     outdir = join(work, 'cdk.out');
     synth = await synthProcess(file, outdir);
