@@ -1,14 +1,3 @@
-/**
- * The backup policy running with nobody watching: the four functions (snapshot, artifacts, prune,
- * RPO monitor), what triggers them (EventBridge Scheduler, the RDS snapshot event, a
- * CloudFormation custom resource), the incident state table, and where a failed asynchronous
- * invocation ends up (an encrypted queue that raises an alarm on the escalation topic) so that a
- * broken backup is never silent.
- *
- * Every function has its own role with only what its code calls: no wildcard actions, and every
- * destructive RDS action conditioned on the `recovery-drill:managed=true` tag.
- */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Aws, CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';

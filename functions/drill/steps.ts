@@ -220,7 +220,7 @@ async function describeRestore(state: DrillState, deps: DrillDeps) {
 
 async function describeOrFail(deps: DrillDeps, instanceId: string): Promise<InstanceDescription> {
   const instance = await deps.recovery.describeInstance(instanceId);
-  if (!instance || instance.status !== 'available') {
+  if (instance?.status !== 'available') {
     throw new DrillStepError('RestoreFailedError', `the restored instance ${instanceId} is not available`);
   }
   return instance;
