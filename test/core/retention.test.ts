@@ -131,6 +131,19 @@ describe('retention planner', () => {
     ]);
   });
 
+  it('orders snapshots centuries apart and to the millisecond', () => {
+    const snapshots = [
+      managedSnapshot('far-future', '9999-12-31T23:59:59.999Z'),
+      managedSnapshot('b-same-ms', '2026-11-01T03:00:00.001Z'),
+      managedSnapshot('ancient', '0001-01-01T00:00:00Z'),
+      managedSnapshot('a-same-ms', '2026-11-01T04:00:00.001+01:00'),
+      managedSnapshot('one-ms-earlier', '2026-11-01T03:00:00Z'),
+    ];
+    const plan = planRetention({ complete: true, snapshots }, uncappedPolicy(1, 0), now());
+    expect(ids(plan.delete)).toEqual(['ancient', 'one-ms-earlier', 'a-same-ms']);
+    expect(ids(plan.keep)).toEqual(['b-same-ms', 'far-future']);
+  });
+
   it('plans an empty listing as nothing to do', () => {
     expect(planRetention({ complete: true, snapshots: [] }, runbookPolicy(), now())).toEqual({
       keep: [],
