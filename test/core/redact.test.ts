@@ -9,6 +9,10 @@ describe('credential redaction', () => {
     ['{"password":"hunter2","user":"app"}', '{"password":"***","user":"app"}'],
     ['PGPASSWORD=hunter2 psql', 'PGPASSWORD=*** psql'],
     ['Authorization token: abc.def', 'Authorization token: ***'],
+    [
+      'GET /api/accounts with Authorization: Bearer 4f9c2e.x_Y-z=',
+      'GET /api/accounts with Authorization: Bearer ***',
+    ],
   ])('masks %s', (text, masked) => {
     expect(redactCredentials(text)).toBe(masked);
   });
