@@ -112,6 +112,9 @@ export const drill: Command = {
       io.out(renderReportMarkdown(report));
       if (result.reportFiles) io.err(`report: ${result.reportFiles.markdown} and ${result.reportFiles.json}`);
     }
+    io.err(
+      'the local source keeps running (it plays production, with a trickle of writes): `npx recovery-drill local source stop` stops it',
+    );
     return report.passed ? EXIT.ok : EXIT.failed;
   },
 };

@@ -566,9 +566,11 @@ export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] 
         evidence: { error: failure.Error },
       });
     } else if (result) {
+      // The migrate step began when the ECS migrate task did, right after drift detection.
+      const began = spec.step === 'verifyMigration' && state.drift ? state.drift.endedAt : result.startedAt;
       steps.push({
         name: spec.reportStep,
-        startedAt: result.startedAt,
+        startedAt: began,
         endedAt: result.endedAt,
         outcome: result.outcome,
         detail: result.detail,

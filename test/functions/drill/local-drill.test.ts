@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../bin/cli.ts';
 import type { ConfigInput } from '../../../functions/core/config.ts';
 import { FAULTS, type FaultName } from '../../../functions/drill/local/faults.ts';
 import { localEngine, prepareSource, runLocalDrill } from '../../../functions/drill/local/run.ts';
@@ -271,5 +272,51 @@ describe('local restore drill', () => {
     for (const secret of secrets) {
       for (const text of written) expect(text.includes(secret)).toBe(false);
     }
+  });
+
+  describe('recovery-drill drill --local', () => {
+    async function cli(args: string[]) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main([...args, '--config', loaded.path], {
+        out: (t) => out.push(t),
+        err: (t) => err.push(t),
+        env: {},
+        cwd: dir,
+      });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    }
+
+    it('prints only the JSON report with --json and exits 0 when the drill passed', async () => {
+      const result = await cli(['drill', '--local', '--json', '--reason', 'cli test']);
+      expect(result.code, result.err).toBe(0);
+      const report = JSON.parse(result.out) as { passed: boolean; reason: string; drillId: string };
+      expect(report).toMatchObject({ passed: true, reason: 'cli test' });
+      expect(result.err).toContain('✓ Smoke: day state');
+    });
+
+    it('keeps the restored database with --keep and names it without its password', async () => {
+      const result = await cli(['drill', '--local', '--json', '--keep']);
+      expect(result.code, result.err).toBe(0);
+      const report = JSON.parse(result.out) as { restoredDatabaseUrl?: string };
+      expect(report.restoredDatabaseUrl).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/btcts$/);
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      expect((await engine.status()).instances.filter((i) => i.status === 'available')).toHaveLength(1);
+      await engine.cleanup();
+      expect(await drillProcessesLeft()).toEqual([]);
+    });
+
+    it.each([
+      [['--target-time', '2026-11-26T03:00:00'], 'targetTime'],
+      [['--inject', 'disk-full'], '--inject'],
+      [['--reason', 'x'.repeat(201)], 'reason'],
+    ])('refuses %j with exit 2 naming the field, before anything starts', async (args, field) => {
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      const before = (await engine.status()).instances.length;
+      const result = await cli(['drill', '--local', ...args]);
+      expect(result.code).toBe(2);
+      expect(result.err).toContain(field);
+      expect((await engine.status()).instances.length).toBe(before);
+    });
   });
 });
