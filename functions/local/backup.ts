@@ -77,7 +77,13 @@ async function readdirTolerant(dir: string): Promise<Dirent[]> {
 }
 
 /** Copies a live data dir: files that vanish while copying are fine (WAL replay recreates what matters). */
-async function copyLiveDataDir(source: string, target: string, relative = ''): Promise<void> {
+async function copyLiveDataDir(
+  source: string,
+  target: string,
+  relative = '',
+  signal?: AbortSignal,
+): Promise<void> {
+  signal?.throwIfAborted();
   await mkdir(join(target, relative), { recursive: true, mode: 0o700 });
   const entries = await readdirTolerant(join(source, relative));
   const files: string[] = [];
@@ -90,7 +96,7 @@ async function copyLiveDataDir(source: string, target: string, relative = ''): P
         if (entry.name === 'pg_wal') await mkdir(join(target, rel, 'archive_status'), { mode: 0o700 });
         continue;
       }
-      await copyLiveDataDir(source, target, rel);
+      await copyLiveDataDir(source, target, rel, signal);
     } else if (entry.isSymbolicLink()) {
       throw new Error(
         `${join(source, rel)} is a symbolic link (a tablespace or a linked pg_wal): the local engine backs up plain data directories only`,
@@ -100,6 +106,7 @@ async function copyLiveDataDir(source: string, target: string, relative = ''): P
     }
   }
   await runLimited(files, 8, async (rel) => {
+    signal?.throwIfAborted();
     try {
       await copyFile(join(source, rel), join(target, rel));
     } catch (error) {
@@ -160,7 +167,7 @@ export async function listBackups(paths: StatePaths): Promise<BackupRecord[]> {
 }
 
 export async function deleteBackup(paths: StatePaths, id: string): Promise<void> {
-  await rm(backupDir(paths, id), { recursive: true, force: true });
+  await rm(backupDir(paths, id), { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
 /**
@@ -177,6 +184,8 @@ export async function takeBackup(
     sourceData: string;
     /** How long pg_backup_stop may wait for the archive. Default 300 s. */
     archiveWaitSeconds?: number;
+    /** Aborting stops the copy; the backup is then removed. */
+    signal?: AbortSignal;
   },
 ): Promise<BackupRecord> {
   const { id, tags } = options;
@@ -215,7 +224,7 @@ export async function takeBackup(
       'select lsn::text, pg_walfile_name(lsn) as file from pg_backup_start($1, true) as lsn',
       [`recovery-drill ${id}`],
     );
-    await copyLiveDataDir(options.sourceData, data);
+    await copyLiveDataDir(options.sourceData, data, '', options.signal);
     // pg_backup_stop waits until the WAL the backup needs is archived: bounded, so a broken
     // archive_command fails the backup instead of hanging it.
     await client.query(`set statement_timeout = ${Math.round(options.archiveWaitSeconds ?? 300) * 1000}`);

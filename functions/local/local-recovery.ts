@@ -260,8 +260,9 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       );
     await mkdir(this.paths.backups, { recursive: true });
     const record = await withInterruptUndo(
-      () =>
+      (signal) =>
         takeBackup(this.paths, {
+          signal,
           id,
           tags: checkedTags,
           sourceUrl: source.url('postgres'),

@@ -246,8 +246,14 @@ export interface SourceStartResult {
 
 /** Starts the source, creating and provisioning it first if there is none. Idempotent. */
 export async function startSource(paths: StatePaths, options: SourceOptions): Promise<SourceStartResult> {
-  const running = await runningSource(paths);
+  let running = await runningSource(paths);
   const record = await readSourceRecord(paths);
+  if (running && record?.provisionedAt === null) {
+    // Interrupted while being provisioned: stop it; it is made again below.
+    await stopTrickle(paths);
+    await running.stop();
+    running = null;
+  }
   if (running && record) {
     if (record.trickle && !(await trickleRunning(paths)))
       await startTrickle(paths, running.url(record.database));

@@ -87,11 +87,16 @@ async function labelsIn(instanceId: string): Promise<string[]> {
 }
 
 /** Runs a restore in a separate process (tsx), as the CLI would. */
-function restoreInChild(instanceId: string): ChildProcess {
+function restoreInChild(instanceId: string, backupId?: string): ChildProcess {
   const script = join(import.meta.dirname, 'fixtures', 'restore-child.ts');
   return spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: join(import.meta.dirname, '..', '..', '..'),
-    env: { ...process.env, STATE_DIR: join(root, 'state'), INSTANCE_ID: instanceId },
+    env: {
+      ...process.env,
+      STATE_DIR: join(root, 'state'),
+      INSTANCE_ID: instanceId,
+      ...(backupId ? { BACKUP_ID: backupId } : {}),
+    },
     stdio: 'ignore',
   });
 }
@@ -309,5 +314,16 @@ describe('local recovery engine', () => {
     expect(code).toBe(130);
     expect(postgresProcessesUnder(engine.paths.instances)).toEqual([]);
     expect(await instanceDirs()).toEqual([]);
+  });
+
+  it('removes a half-taken backup when the backing-up process is interrupted', async () => {
+    const child = restoreInChild('unused', 'interrupted-backup');
+    const data = join(engine.paths.backups, 'interrupted-backup', 'data');
+    await waitFor(() => existsSync(data) || child.exitCode !== null);
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(130);
+    expect(existsSync(join(engine.paths.backups, 'interrupted-backup'))).toBe(false);
+    expect((await engine.listSnapshots()).map((s) => s.id)).toEqual(['base']);
   });
 });
