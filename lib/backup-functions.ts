@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { InputError } from '../functions/core/errors.ts';
 import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
 import { type AppArtifacts, copyArtifactsCommands } from './artifacts.ts';
-import { projectFunction } from './function.ts';
+import { functionLogsAndRole, projectFunction } from './function.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { checkInteger, checkNumber, checkPattern, withDefaults } from './props.ts';
 
@@ -349,21 +349,7 @@ export class BackupFunctions extends Construct {
     const logGroups = {} as Record<BackupFunctionName, logs.LogGroup>;
     for (const name of Object.keys(ENTRIES) as BackupFunctionName[]) {
       const entry = ENTRIES[name];
-      const logGroup = new logs.LogGroup(this, `${entry.id}Logs`, {
-        retention: p.logRetention,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      const role = new iam.Role(this, `${entry.id}Role`, {
-        description: `${entry.description} (function role)`,
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      });
-      role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
+      const { logGroup, role } = functionLogsAndRole(this, entry.id, entry.description, p.logRetention);
       allowSendTo(role, this.failureQueue, this.key, 'ReportFailedInvocation');
       role.addToPolicy(
         new iam.PolicyStatement({ sid: 'Escalate', actions: ['sns:Publish'], resources: [p.topic.topicArn] }),

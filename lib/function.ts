@@ -4,12 +4,12 @@
  * X-Ray tracing on. Every function of the stack is made here, so they all build the same way.
  */
 import { join } from 'node:path';
-import type { Duration } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 export interface ProjectFunctionProps {
@@ -83,4 +83,29 @@ export function projectFunction(
         : undefined,
     },
   });
+}
+
+/**
+ * A function's own log group (kept on stack deletion, with a retention) and its own role, allowed
+ * to write to that group only. Callers add exactly the permissions the function needs.
+ */
+export function functionLogsAndRole(
+  scope: Construct,
+  id: string,
+  description: string,
+  retention: logs.RetentionDays,
+): { logGroup: logs.LogGroup; role: iam.Role } {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention, removalPolicy: RemovalPolicy.RETAIN });
+  const role = new iam.Role(scope, `${id}Role`, {
+    description: `${description} (function role)`,
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+  });
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  return { logGroup, role };
 }

@@ -6,14 +6,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { shellQuote } from '../artifacts.ts';
-import { projectFunction } from '../function.ts';
+import { functionLogsAndRole, projectFunction } from '../function.ts';
 
 export interface DrillFunctionSpec {
   /** Construct id (a contract: renaming replaces the function). */
@@ -43,21 +43,7 @@ export function createDrillFunction(
   for (const [name, content] of Object.entries(options.bundledFiles))
     writeFileSync(join(staged, name), content);
 
-  const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
-    retention: options.logRetention,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const role = new iam.Role(scope, `${spec.id}Role`, {
-    description: `${spec.description} (function role)`,
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-  });
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'WriteOwnLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [logGroup.logGroupArn],
-    }),
-  );
+  const { logGroup, role } = functionLogsAndRole(scope, spec.id, spec.description, options.logRetention);
   if (spec.vpc) {
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../functions/shared/checksums.ts';
 import {
   type ArtifactsDeps,
@@ -11,26 +11,15 @@ import {
   manifestKeyFor,
   runArtifacts,
 } from '../../functions/shared/jobs/artifacts.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
 import {
   artifactsEnv,
   createBackupBucket,
   createTopicWithInbox,
-  type MotoClients,
-  motoClients,
   recorder,
+  useMotoClients,
 } from './fixtures.ts';
 
-let moto: Moto;
-let clients: MotoClients;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  clients = motoClients(moto.endpoint);
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const aws = useMotoClients();
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -57,13 +46,13 @@ const APP_FILES = {
 };
 
 async function setup(files: Record<string, string> = APP_FILES, version = 'c'.repeat(64)) {
-  const inbox = await createTopicWithInbox(clients);
-  const { bucket, keyArn } = await createBackupBucket(clients);
+  const inbox = await createTopicWithInbox(aws.clients);
+  const { bucket, keyArn } = await createBackupBucket(aws.clients);
   const rec = recorder();
   const deps: ArtifactsDeps = {
     env: artifactsEnv(bucket, inbox.topicArn, { artifactsVersion: version }),
-    s3: clients.s3,
-    sns: clients.sns,
+    s3: aws.clients.s3,
+    sns: aws.clients.sns,
     logger: rec.logger,
     metrics: rec.metricsSink,
     artifactsDir: bundledArtifacts(files),
@@ -72,12 +61,12 @@ async function setup(files: Record<string, string> = APP_FILES, version = 'c'.re
 }
 
 async function text(bucket: string, key: string): Promise<string> {
-  const out = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await aws.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return (await out.Body?.transformToString()) ?? '';
 }
 
 async function versionsOf(bucket: string): Promise<number> {
-  const out = await clients.s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  const out = await aws.clients.s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
   return out.Versions?.length ?? 0;
 }
 
@@ -112,7 +101,7 @@ describe('artifacts function', () => {
     const { bucket, keyArn, deps, version } = await setup();
     await runArtifacts({}, deps);
     // HeadObject, not GetObjectRetention (broken in moto), shows encryption and lock.
-    const head = await clients.s3.send(
+    const head = await aws.clients.s3.send(
       new HeadObjectCommand({ Bucket: bucket, Key: `artifacts/${version}/apps/api/prisma/schema.prisma` }),
     );
     expect(head.ServerSideEncryption).toBe('aws:kms');

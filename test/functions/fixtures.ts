@@ -21,9 +21,10 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
 import type { ArtifactsEnv, PruneEnv, RpoMonitorEnv, SnapshotEnv } from '../../functions/shared/env.ts';
 import type { JobLogger, JobMetrics } from '../../functions/shared/powertools.ts';
-import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS } from '../support/moto.ts';
+import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
 
 export const SOURCE_REGION = 'eu-west-1';
 export const COPY_REGION = 'eu-central-1';
@@ -280,4 +281,20 @@ export function rpoMonitorEnv(
   overrides: Partial<RpoMonitorEnv> = {},
 ): RpoMonitorEnv {
   return { ...base(sourceDbInstanceId, topicArn), rpoTargetMinutes: 60, stateTable, ...overrides };
+}
+
+/**
+ * One moto_server for the calling test file, started before its tests and stopped after them,
+ * with SDK clients pointed at it. Read `moto` and `clients` inside tests and hooks only.
+ */
+export function useMotoClients(): { moto: Moto; clients: MotoClients } {
+  const context = {} as { moto: Moto; clients: MotoClients };
+  beforeAll(async () => {
+    context.moto = await startMoto();
+    context.clients = motoClients(context.moto.endpoint);
+  });
+  afterAll(async () => {
+    await context.moto?.stop();
+  });
+  return context;
 }

@@ -1,26 +1,16 @@
 import type { Context } from 'aws-lambda';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MOTO_CREDENTIALS } from '../support/moto.ts';
 import {
   createSourceInstance,
   createStateTable,
   createTopicWithInbox,
-  type MotoClients,
-  motoClients,
   SOURCE_REGION,
   uniqueId,
+  useMotoClients,
 } from './fixtures.ts';
 
-let moto: Moto;
-let clients: MotoClients;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  clients = motoClients(moto.endpoint);
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const aws = useMotoClients();
 afterEach(() => {
   vi.unstubAllEnvs();
   vi.restoreAllMocks();
@@ -47,7 +37,7 @@ function lambdaContext(): Context {
 /** The environment the stack gives the RPO monitor, pointed at moto through AWS_ENDPOINT_URL. */
 function stubRpoMonitorEnv(values: Record<string, string>) {
   const all: Record<string, string> = {
-    AWS_ENDPOINT_URL: moto.endpoint,
+    AWS_ENDPOINT_URL: aws.moto.endpoint,
     AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
     AWS_REGION: SOURCE_REGION,
@@ -66,9 +56,9 @@ function stubRpoMonitorEnv(values: Record<string, string>) {
 describe('Lambda handlers', () => {
   it('runs the RPO monitor through its middy handler and flushes the lag as an EMF metric', async () => {
     const source = uniqueId();
-    await createSourceInstance(clients.sourceRds, source);
-    const inbox = await createTopicWithInbox(clients);
-    const table = await createStateTable(clients.ddb);
+    await createSourceInstance(aws.clients.sourceRds, source);
+    const inbox = await createTopicWithInbox(aws.clients);
+    const table = await createStateTable(aws.clients.ddb);
     stubRpoMonitorEnv({ TOPIC_ARN: inbox.topicArn, SOURCE_DB_INSTANCE_ID: source, STATE_TABLE: table });
     const written: string[] = [];
     for (const stream of [process.stdout, process.stderr]) {

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-rds';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   deleteManagedSnapshot,
   listManualSnapshots,
@@ -14,7 +14,6 @@ import {
 } from '../../functions/shared/aws/rds-snapshots.ts';
 import type { PruneEnv } from '../../functions/shared/env.ts';
 import { type PruneDeps, type PruneReport, runPrune } from '../../functions/shared/jobs/prune.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
 import {
   COPY_REGION,
   clientConfig,
@@ -22,24 +21,14 @@ import {
   createForeignSnapshot,
   createSourceInstance,
   createTopicWithInbox,
-  type MotoClients,
-  motoClients,
   pruneEnv,
   recorder,
   SOURCE_REGION,
   uniqueId,
+  useMotoClients,
 } from './fixtures.ts';
 
-let moto: Moto;
-let clients: MotoClients;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  clients = motoClients(moto.endpoint);
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const aws = useMotoClients();
 
 const managedTags = (source: string) => [
   { Key: 'recovery-drill:managed', Value: 'true' },
@@ -54,7 +43,7 @@ const managedTags = (source: string) => [
 async function history() {
   const source = uniqueId();
   const other = uniqueId('other');
-  for (const rds of [clients.sourceRds, clients.copyRds]) {
+  for (const rds of [aws.clients.sourceRds, aws.clients.copyRds]) {
     await createSourceInstance(rds, source);
     await createSourceInstance(rds, other);
     for (const n of [1, 2, 3])
@@ -67,15 +56,15 @@ async function history() {
 
 async function setup(overrides: Partial<PruneEnv> = {}) {
   const { source, other } = await history();
-  const inbox = await createTopicWithInbox(clients);
-  const { bucket } = await createBackupBucket(clients);
+  const inbox = await createTopicWithInbox(aws.clients);
+  const { bucket } = await createBackupBucket(aws.clients);
   const rec = recorder();
   const deps: PruneDeps = {
     env: pruneEnv(source, inbox.topicArn, bucket, overrides),
-    sourceRds: clients.sourceRds,
-    copyRds: clients.copyRds,
-    s3: clients.s3,
-    sns: clients.sns,
+    sourceRds: aws.clients.sourceRds,
+    copyRds: aws.clients.copyRds,
+    s3: aws.clients.s3,
+    sns: aws.clients.sns,
     logger: rec.logger,
     metrics: rec.metricsSink,
   };
@@ -91,7 +80,7 @@ async function ids(rds: RDSClient, ...owners: string[]): Promise<string[]> {
 }
 
 async function readJson(bucket: string, key: string): Promise<Record<string, unknown>> {
-  const out = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const out = await aws.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return JSON.parse((await out.Body?.transformToString()) ?? '{}') as Record<string, unknown>;
 }
 
@@ -107,8 +96,8 @@ describe('prune function', () => {
       [COPY_REGION, [`rd-${source}-m2`]],
     ]);
     const left = [`${source}-by-hand`, `rd-${other}-m1`, `rd-${source}-m1`, `rd-${source}-m3`].sort();
-    expect(await ids(clients.sourceRds, source, other)).toEqual(left);
-    expect(await ids(clients.copyRds, source, other)).toEqual(left);
+    expect(await ids(aws.clients.sourceRds, source, other)).toEqual(left);
+    expect(await ids(aws.clients.copyRds, source, other)).toEqual(left);
 
     const plan = await readJson(bucket, report.planKey);
     expect(plan).toMatchObject({ phase: 'planned', dryRun: false, source, blocked: null });
@@ -121,27 +110,27 @@ describe('prune function', () => {
   it('deletes nothing the second time', async () => {
     const { source, deps, rec } = await setup();
     await runPrune({}, deps);
-    const before = await ids(clients.sourceRds, source);
+    const before = await ids(aws.clients.sourceRds, source);
     const second = await runPrune({}, deps);
     expect(deletedIn(second)).toEqual([
       [SOURCE_REGION, []],
       [COPY_REGION, []],
     ]);
     expect(second.locations.every((l) => l.plan.delete.length === 0)).toBe(true);
-    expect(await ids(clients.sourceRds, source)).toEqual(before);
+    expect(await ids(aws.clients.sourceRds, source)).toEqual(before);
     expect(rec.metric('SnapshotsDeleted')).toEqual([2, 0]);
   });
 
   it('only reports in a dry run, whether the event or the configuration asks for it', async () => {
     const fromEvent = await setup();
-    const before = await ids(clients.sourceRds, fromEvent.source);
+    const before = await ids(aws.clients.sourceRds, fromEvent.source);
     const report = await runPrune({ dryRun: true }, fromEvent.deps);
     expect(report).toMatchObject({ dryRun: true, dryRunFrom: 'event' });
     expect(report.locations.map((l) => l.plan.delete.map((d) => d.id))).toEqual([
       [`rd-${fromEvent.source}-m2`],
       [`rd-${fromEvent.source}-m2`],
     ]);
-    expect(await ids(clients.sourceRds, fromEvent.source)).toEqual(before);
+    expect(await ids(aws.clients.sourceRds, fromEvent.source)).toEqual(before);
     expect(await readJson(fromEvent.bucket, report.planKey)).toMatchObject({
       dryRun: true,
       phase: 'planned',
@@ -172,22 +161,27 @@ describe('prune function', () => {
 
   it('plans source snapshots and same-region copies apart when isolation is by account only', async () => {
     const source = uniqueId();
-    await createSourceInstance(clients.sourceRds, source);
+    await createSourceInstance(aws.clients.sourceRds, source);
     for (const n of [1, 2, 3]) {
-      await createForeignSnapshot(clients.sourceRds, source, `rd-${source}-m${n}`, managedTags(source));
-      await createForeignSnapshot(clients.sourceRds, source, `rd-${source}-m${n}-copy`, managedTags(source));
+      await createForeignSnapshot(aws.clients.sourceRds, source, `rd-${source}-m${n}`, managedTags(source));
+      await createForeignSnapshot(
+        aws.clients.sourceRds,
+        source,
+        `rd-${source}-m${n}-copy`,
+        managedTags(source),
+      );
     }
-    const inbox = await createTopicWithInbox(clients);
-    const { bucket } = await createBackupBucket(clients);
+    const inbox = await createTopicWithInbox(aws.clients);
+    const { bucket } = await createBackupBucket(aws.clients);
     const rec = recorder();
     const report = await runPrune(
       {},
       {
         env: pruneEnv(source, inbox.topicArn, bucket, { copyRegion: SOURCE_REGION }),
-        sourceRds: clients.sourceRds,
-        copyRds: clients.sourceRds,
-        s3: clients.s3,
-        sns: clients.sns,
+        sourceRds: aws.clients.sourceRds,
+        copyRds: aws.clients.sourceRds,
+        s3: aws.clients.s3,
+        sns: aws.clients.sns,
         logger: rec.logger,
         metrics: rec.metricsSink,
       },
@@ -196,7 +190,7 @@ describe('prune function', () => {
       ['source', 3, [`rd-${source}-m2`]],
       ['copy', 3, [`rd-${source}-m2-copy`]],
     ]);
-    expect(await ids(clients.sourceRds, source)).toEqual(
+    expect(await ids(aws.clients.sourceRds, source)).toEqual(
       [`rd-${source}-m1`, `rd-${source}-m1-copy`, `rd-${source}-m3`, `rd-${source}-m3-copy`].sort(),
     );
   });
@@ -204,7 +198,7 @@ describe('prune function', () => {
   it('refuses a bad event by name and deletes nothing', async () => {
     const { source, deps, inbox } = await setup();
     await expect(runPrune({ dryRun: 'yes' }, deps)).rejects.toThrow('dryRun: true or false; got "yes"');
-    expect(await ids(clients.sourceRds, source)).toHaveLength(4);
+    expect(await ids(aws.clients.sourceRds, source)).toHaveLength(4);
     expect((await inbox.drain()).map((m) => m.attributes.class)).toEqual(['PRUNE_BLOCKED']);
   });
 });
@@ -213,17 +207,17 @@ describe('deletion guard', () => {
   it('refuses in code to delete a snapshot not tagged managed, or managed for another source', async () => {
     const { source, other } = await history();
     await expect(
-      deleteManagedSnapshot(clients.sourceRds, SOURCE_REGION, `${source}-by-hand`, source),
+      deleteManagedSnapshot(aws.clients.sourceRds, SOURCE_REGION, `${source}-by-hand`, source),
     ).rejects.toThrow(UnmanagedSnapshotError);
     await expect(
-      deleteManagedSnapshot(clients.sourceRds, SOURCE_REGION, `rd-${other}-m1`, source),
+      deleteManagedSnapshot(aws.clients.sourceRds, SOURCE_REGION, `rd-${other}-m1`, source),
     ).rejects.toThrow(`refusing to delete snapshot rd-${other}-m1 in ${SOURCE_REGION}`);
-    expect(await ids(clients.sourceRds, source, other)).toContain(`${source}-by-hand`);
-    expect(await ids(clients.sourceRds, source, other)).toContain(`rd-${other}-m1`);
-    expect(await deleteManagedSnapshot(clients.sourceRds, SOURCE_REGION, `rd-${source}-m1`, source)).toBe(
+    expect(await ids(aws.clients.sourceRds, source, other)).toContain(`${source}-by-hand`);
+    expect(await ids(aws.clients.sourceRds, source, other)).toContain(`rd-${other}-m1`);
+    expect(await deleteManagedSnapshot(aws.clients.sourceRds, SOURCE_REGION, `rd-${source}-m1`, source)).toBe(
       'deleted',
     );
-    expect(await deleteManagedSnapshot(clients.sourceRds, SOURCE_REGION, `rd-${source}-m1`, source)).toBe(
+    expect(await deleteManagedSnapshot(aws.clients.sourceRds, SOURCE_REGION, `rd-${source}-m1`, source)).toBe(
       'gone',
     );
   });
@@ -314,12 +308,12 @@ describe('snapshot listing', () => {
       .on(DescribeDBSnapshotsCommand)
       .resolvesOnce({ DBSnapshots: [snapshot(`rd-${source}-m1`, source)], Marker: 'page-2' })
       .rejectsOnce(Object.assign(new Error('User is not authorized'), { name: 'AccessDenied' }));
-    const copyBefore = await ids(clients.copyRds, source);
+    const copyBefore = await ids(aws.clients.copyRds, source);
     const report = await runPrune({}, { ...deps, sourceRds: broken });
     expect(report.blocked).toContain(`snapshot listing incomplete in ${SOURCE_REGION}`);
     expect(report.locations.map((l) => l.plan.delete)).toEqual([[], []]);
     expect(mock.commandCalls(DeleteDBSnapshotCommand)).toHaveLength(0);
-    expect(await ids(clients.copyRds, source)).toEqual(copyBefore);
+    expect(await ids(aws.clients.copyRds, source)).toEqual(copyBefore);
     const messages = await inbox.drain();
     expect(messages.map((m) => [m.attributes.class, m.attributes.severity])).toEqual([
       ['PRUNE_BLOCKED', 'warning'],

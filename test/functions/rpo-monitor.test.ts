@@ -1,9 +1,8 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RpoMonitorEnv } from '../../functions/shared/env.ts';
 import { type RpoMonitorDeps, runRpoMonitor } from '../../functions/shared/jobs/rpo-monitor.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
 import {
   COPY_REGION,
   clientConfig,
@@ -11,24 +10,14 @@ import {
   createSourceInstance,
   createStateTable,
   createTopicWithInbox,
-  type MotoClients,
-  motoClients,
   recorder,
   rpoMonitorEnv,
   SOURCE_REGION,
   uniqueId,
+  useMotoClients,
 } from './fixtures.ts';
 
-let moto: Moto;
-let clients: MotoClients;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  clients = motoClients(moto.endpoint);
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const aws = useMotoClients();
 
 const MINUTE = 60_000;
 
@@ -39,21 +28,21 @@ async function setup({ copySnapshot = true, env = {} as Partial<RpoMonitorEnv> }
     { Key: 'recovery-drill:managed', Value: 'true' },
     { Key: 'recovery-drill:source', Value: source },
   ];
-  await createSourceInstance(clients.sourceRds, source);
-  await createForeignSnapshot(clients.sourceRds, source, `rd-${source}-2026-11-26`, managed);
+  await createSourceInstance(aws.clients.sourceRds, source);
+  await createForeignSnapshot(aws.clients.sourceRds, source, `rd-${source}-2026-11-26`, managed);
   if (copySnapshot) {
-    await createSourceInstance(clients.copyRds, source);
-    await createForeignSnapshot(clients.copyRds, source, `rd-${source}-2026-11-26`, managed);
+    await createSourceInstance(aws.clients.copyRds, source);
+    await createForeignSnapshot(aws.clients.copyRds, source, `rd-${source}-2026-11-26`, managed);
   }
-  const inbox = await createTopicWithInbox(clients);
-  const table = await createStateTable(clients.ddb);
+  const inbox = await createTopicWithInbox(aws.clients);
+  const table = await createStateTable(aws.clients.ddb);
   const rec = recorder();
   const deps = (now: Date, overrides: Partial<RpoMonitorDeps> = {}): RpoMonitorDeps => ({
     env: rpoMonitorEnv(source, inbox.topicArn, table, env),
-    sourceRds: clients.sourceRds,
-    copyRds: clients.copyRds,
-    ddb: clients.ddb,
-    sns: clients.sns,
+    sourceRds: aws.clients.sourceRds,
+    copyRds: aws.clients.copyRds,
+    ddb: aws.clients.ddb,
+    sns: aws.clients.sns,
     logger: rec.logger,
     metrics: rec.metricsSink,
     now: () => now,

@@ -4,7 +4,7 @@ import {
   DescribeDBSnapshotsCommand,
   DescribeExportTasksCommand,
 } from '@aws-sdk/client-rds';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
 import { ForeignSnapshotError, tagsToRecord } from '../../functions/shared/aws/rds-snapshots.ts';
 import type { SnapshotEnv } from '../../functions/shared/env.ts';
@@ -16,7 +16,6 @@ import {
   snapshotIdFor,
   utcDay,
 } from '../../functions/shared/jobs/snapshot.ts';
-import { type Moto, startMoto } from '../support/moto.ts';
 import {
   COPY_REGION,
   clientConfig,
@@ -30,25 +29,17 @@ import {
   SOURCE_REGION,
   snapshotEnv,
   uniqueId,
+  useMotoClients,
 } from './fixtures.ts';
 
-let moto: Moto;
-let clients: MotoClients;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  clients = motoClients(moto.endpoint);
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const aws = useMotoClients();
 
 const DAY_MS = 86_400_000;
 
 /** A fresh source instance, copy key and escalation inbox, and the deps to run the job with. */
 async function setup(
   overrides: (keys: { aliasArn: string }) => Partial<SnapshotEnv> = () => ({}),
-  c = clients,
+  c = aws.clients,
 ) {
   const source = uniqueId();
   await createSourceInstance(c.sourceRds, source);
@@ -70,7 +61,7 @@ async function setup(
 
 /** The copy key under a given alias ARN, for a copy region equal to the source region. */
 async function createCopyKeyIn(region: string, aliasArn: string) {
-  const kms = new KMSClient(clientConfig(moto.endpoint, region));
+  const kms = new KMSClient(clientConfig(aws.moto.endpoint, region));
   const key = await kms.send(new CreateKeyCommand({}));
   await kms.send(
     new CreateAliasCommand({
@@ -98,7 +89,7 @@ describe('snapshot function', () => {
       copies: [{ id, region: COPY_REGION, created: true }],
     });
 
-    const [snapshot] = await snapshotsOf(clients.sourceRds, source);
+    const [snapshot] = await snapshotsOf(aws.clients.sourceRds, source);
     expect(snapshot?.DBSnapshotIdentifier).toBe(id);
     expect(tagsToRecord(snapshot?.TagList)).toEqual({
       'recovery-drill:managed': 'true',
@@ -106,7 +97,7 @@ describe('snapshot function', () => {
       'recovery-drill:source': source,
       'recovery-drill:artifacts': 'a'.repeat(64),
     });
-    const [copy] = await snapshotsOf(clients.copyRds, source);
+    const [copy] = await snapshotsOf(aws.clients.copyRds, source);
     expect(copy?.DBSnapshotIdentifier).toBe(id);
     expect(copy?.Encrypted).toBe(true);
     expect(copy?.KmsKeyId).toBe(key.keyArn);
@@ -117,9 +108,15 @@ describe('snapshot function', () => {
   it('changes nothing when run twice the same day', async () => {
     const { source, inbox, deps, rec } = await setup();
     await runSnapshot({}, deps());
-    const before = [await snapshotsOf(clients.sourceRds, source), await snapshotsOf(clients.copyRds, source)];
+    const before = [
+      await snapshotsOf(aws.clients.sourceRds, source),
+      await snapshotsOf(aws.clients.copyRds, source),
+    ];
     const second = await runSnapshot({}, deps());
-    const after = [await snapshotsOf(clients.sourceRds, source), await snapshotsOf(clients.copyRds, source)];
+    const after = [
+      await snapshotsOf(aws.clients.sourceRds, source),
+      await snapshotsOf(aws.clients.copyRds, source),
+    ];
     expect(second.created).toBe(false);
     expect(second.copies.every((c) => !c.created)).toBe(true);
     expect(after).toEqual(before);
@@ -141,7 +138,7 @@ describe('snapshot function', () => {
       snapshotId: snapshotIdFor(source, utcDay(today)),
     });
     const tiers = Object.fromEntries(
-      (await snapshotsOf(clients.copyRds, source)).map((s) => [
+      (await snapshotsOf(aws.clients.copyRds, source)).map((s) => [
         s.DBSnapshotIdentifier,
         tagsToRecord(s.TagList)['recovery-drill:tier'],
       ]),
@@ -165,14 +162,14 @@ describe('snapshot function', () => {
     expect(second.shared).toEqual([]);
     expect(first.exports).toEqual([{ taskId: exportTaskIdFor(id), started: true }]);
     expect(second.exports).toEqual([{ taskId: exportTaskIdFor(id), started: false }]);
-    const attributes = await clients.copyRds.send(
+    const attributes = await aws.clients.copyRds.send(
       new DescribeDBSnapshotAttributesCommand({ DBSnapshotIdentifier: id }),
     );
     const restore = attributes.DBSnapshotAttributesResult?.DBSnapshotAttributes?.find(
       (a) => a.AttributeName === 'restore',
     );
     expect(restore?.AttributeValues).toEqual(['210987654321']);
-    const tasks = await clients.sourceRds.send(
+    const tasks = await aws.clients.sourceRds.send(
       new DescribeExportTasksCommand({ ExportTaskIdentifier: exportTaskIdFor(id) }),
     );
     expect(tasks.ExportTasks?.map((t) => [t.S3Bucket, t.S3Prefix])).toEqual([
@@ -188,7 +185,7 @@ describe('snapshot function', () => {
       {},
       { ...deps(yesterday), copyRds: { send: () => Promise.reject(new Error('copy region down')) } },
     ).catch(() => undefined);
-    expect(await snapshotsOf(clients.copyRds, source)).toEqual([]);
+    expect(await snapshotsOf(aws.clients.copyRds, source)).toEqual([]);
     const id = snapshotIdFor(source, utcDay(yesterday));
     const event = {
       source: 'aws.rds',
@@ -198,14 +195,14 @@ describe('snapshot function', () => {
     const handled = await runSnapshot(event, deps());
     expect(handled).toMatchObject({ trigger: 'rds-event', snapshotId: id, copies: [{ id, created: true }] });
 
-    await createForeignSnapshot(clients.sourceRds, source, `${source}-by-hand`);
+    await createForeignSnapshot(aws.clients.sourceRds, source, `${source}-by-hand`);
     const ignored = await runSnapshot(
       { ...event, detail: { SourceIdentifier: `${source}-by-hand` } },
       deps(),
     );
     expect(ignored.snapshotId).toBeNull();
     expect(ignored.skipped).toContain('not a managed daily snapshot');
-    expect((await snapshotsOf(clients.copyRds, source)).map((s) => s.DBSnapshotIdentifier)).toEqual([id]);
+    expect((await snapshotsOf(aws.clients.copyRds, source)).map((s) => s.DBSnapshotIdentifier)).toEqual([id]);
   });
 
   it('catches up an earlier day by hand without taking a snapshot, and refuses a day without one or a future day', async () => {
@@ -222,7 +219,7 @@ describe('snapshot function', () => {
       created: false,
       copies: [{ id: snapshotIdFor(source, day), created: true }],
     });
-    expect((await snapshotsOf(clients.sourceRds, source)).map((s) => s.DBSnapshotIdentifier)).toEqual([
+    expect((await snapshotsOf(aws.clients.sourceRds, source)).map((s) => s.DBSnapshotIdentifier)).toEqual([
       snapshotIdFor(source, day),
     ]);
     const before = utcDay(new Date(Date.now() - 2 * DAY_MS));
@@ -240,14 +237,13 @@ describe('snapshot function', () => {
       copyAccountId: '210987654321',
     }));
     await createCopyKeyIn(SOURCE_REGION, deps().env.copyKmsKeyId);
-    const result = await runSnapshot({}, { ...deps(), copyRds: clients.sourceRds });
+    const result = await runSnapshot({}, { ...deps(), copyRds: aws.clients.sourceRds });
     const id = snapshotIdFor(source, utcDay(new Date()));
     expect(result.copies).toEqual([{ id: `${id}-copy`, region: SOURCE_REGION, created: true }]);
     expect(result.shared).toEqual([`${id}-copy`]);
-    expect((await snapshotsOf(clients.sourceRds, source)).map((s) => s.DBSnapshotIdentifier).sort()).toEqual([
-      id,
-      `${id}-copy`,
-    ]);
+    expect(
+      (await snapshotsOf(aws.clients.sourceRds, source)).map((s) => s.DBSnapshotIdentifier).sort(),
+    ).toEqual([id, `${id}-copy`]);
   });
 
   it('publishes BACKUP_FAILED and rethrows when the source instance does not exist', async () => {
@@ -276,20 +272,20 @@ describe('snapshot function', () => {
     await expect(runSnapshot({ date: '2026-02-30' }, deps())).rejects.toThrow(
       'date: a UTC day as YYYY-MM-DD; got "2026-02-30"',
     );
-    expect(await snapshotsOf(clients.sourceRds, source)).toEqual([]);
+    expect(await snapshotsOf(aws.clients.sourceRds, source)).toEqual([]);
     expect((await inbox.drain()).map((m) => m.attributes.class)).toEqual(['BACKUP_FAILED', 'BACKUP_FAILED']);
   });
 
   it('refuses to adopt a snapshot with the day id that it did not make', async () => {
     const { source, deps } = await setup();
-    await createForeignSnapshot(clients.sourceRds, source, snapshotIdFor(source, utcDay(new Date())));
+    await createForeignSnapshot(aws.clients.sourceRds, source, snapshotIdFor(source, utcDay(new Date())));
     await expect(runSnapshot({}, deps())).rejects.toThrow(ForeignSnapshotError);
-    expect(await snapshotsOf(clients.copyRds, source)).toEqual([]);
+    expect(await snapshotsOf(aws.clients.copyRds, source)).toEqual([]);
   });
 
   it('warns with a warning-severity escalation when the regional manual-snapshot count nears the quota', async () => {
     // Regions of their own: the count covers every manual snapshot in the region.
-    const isolated = motoClients(moto.endpoint, { source: 'us-east-2', copy: 'us-west-2' });
+    const isolated = motoClients(aws.moto.endpoint, { source: 'us-east-2', copy: 'us-west-2' });
     const { source, inbox, rec, deps } = await setup(
       () => ({ sourceRegion: 'us-east-2', copyRegion: 'us-west-2' }),
       isolated,

@@ -1,27 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEscalation } from '../../../../functions/core/escalations.ts';
 import {
   MAX_SUBJECT_LENGTH,
   publishEscalation,
   subjectLine,
 } from '../../../../functions/shared/aws/notify.ts';
-import { type Moto, startMoto } from '../../../support/moto.ts';
-import { createTopicWithInbox, type MotoClients, motoClients } from '../../fixtures.ts';
+import { createTopicWithInbox, useMotoClients } from '../../fixtures.ts';
 
-let moto: Moto;
-let clients: MotoClients;
-
-beforeAll(async () => {
-  moto = await startMoto();
-  clients = motoClients(moto.endpoint);
-});
-afterAll(async () => {
-  await moto?.stop();
-});
+const aws = useMotoClients();
 
 describe('escalation notices', () => {
   it('publishes class and severity as message attributes and the escalation as JSON', async () => {
-    const inbox = await createTopicWithInbox(clients);
+    const inbox = await createTopicWithInbox(aws.clients);
     const escalation = createEscalation(
       'PRUNE_BLOCKED',
       'prune/btcts/2026-11-26T04:30:00.000Z',
@@ -30,7 +20,7 @@ describe('escalation notices', () => {
         region: 'eu-west-1',
       },
     );
-    await publishEscalation(clients.sns, inbox.topicArn, 'production', escalation);
+    await publishEscalation(aws.clients.sns, inbox.topicArn, 'production', escalation);
     const [message, ...rest] = await inbox.drain();
     expect(rest).toEqual([]);
     expect(message?.subject).toBe('[production] WARNING PRUNE_BLOCKED: Snapshot pruning refused');
@@ -44,14 +34,14 @@ describe('escalation notices', () => {
   });
 
   it('never publishes a password from an error message', async () => {
-    const inbox = await createTopicWithInbox(clients);
+    const inbox = await createTopicWithInbox(aws.clients);
     const escalation = createEscalation(
       'BACKUP_FAILED',
       'snapshot/btcts/2026-11-26',
       'connect failed: postgresql://app:S3cret-pw@db.internal:5432/btcts',
       { detail: 'password=S3cret-pw' },
     );
-    await publishEscalation(clients.sns, inbox.topicArn, 'production', escalation);
+    await publishEscalation(aws.clients.sns, inbox.topicArn, 'production', escalation);
     const [message] = await inbox.drain();
     expect(message?.message).not.toContain('S3cret-pw');
     expect(message?.message).toContain('postgresql://app:***@db.internal');
