@@ -38,8 +38,11 @@ describe('local commands', () => {
   });
 
   afterAll(async () => {
-    await run('cleanup');
-    await run('source', 'stop');
+    try {
+      await run('cleanup');
+    } finally {
+      await run('source', 'stop');
+    }
     expect(postgresProcessesUnder(dir)).toEqual([]);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -145,8 +145,11 @@ describe('local recovery engine', () => {
 
   afterAll(async () => {
     await source?.end().catch(() => undefined);
-    await engine?.cleanup();
-    await engine?.stopSource();
+    try {
+      await engine?.cleanup();
+    } finally {
+      await engine?.stopSource();
+    }
     expect(postgresProcessesUnder(root)).toEqual([]);
     await rm(root, { recursive: true, force: true });
   });
