@@ -363,17 +363,12 @@ export interface StartOptions {
   readonly signal?: AbortSignal;
 }
 
-function handle(
-  dataDir: string,
-  port: number,
-  pid: number,
-  password: string,
-): StartedCluster & { readonly password: string } {
+/** The password lives only in the closure: logging a handle never shows it. */
+function handle(dataDir: string, port: number, pid: number, password: string): StartedCluster {
   return {
     dataDir,
     port,
     pid,
-    password,
     url: (database = 'postgres') =>
       `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     stop: () => stopServer(pid, dataDir),

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -55,6 +56,19 @@ describe('temporary cluster', () => {
       await expect(query(withPassword(cluster, 'not-the-password'), 'select 1')).rejects.toThrow(
         /password authentication failed/,
       );
+    } finally {
+      await cluster.destroy();
+    }
+  });
+
+  it('never shows its password when the handle is printed or serialised', async () => {
+    const cluster = await createTemporaryCluster();
+    started.push(cluster.dataDir);
+    try {
+      const password = new URL(cluster.url()).password;
+      expect(password.length).toBeGreaterThan(20);
+      expect(JSON.stringify(cluster)).not.toContain(password);
+      expect(inspect(cluster, { depth: 5 })).not.toContain(password);
     } finally {
       await cluster.destroy();
     }
