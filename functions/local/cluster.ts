@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import {
   appendFile,
   chmod,
@@ -20,12 +20,14 @@ import {
   mkdtemp,
   readdir,
   readFile,
+  rename,
   rm,
+  stat,
   writeFile,
 } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
@@ -85,9 +87,48 @@ export function resolveBinaries(): Promise<PostgresBinaries> {
     const { initdb, pg_ctl, postgres } = mod;
     if (!initdb || !pg_ctl || !postgres)
       throw new ClusterError(`${name} does not export initdb, pg_ctl and postgres`);
-    return { initdb, pg_ctl, postgres };
+    return reachableByServer({ initdb, pg_ctl, postgres });
   })();
   return binariesPromise;
+}
+
+/** Whether every folder above `path` lets others through (the `postgres` user is an "other"). */
+async function searchableByOthers(path: string): Promise<boolean> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) return false;
+    if (dirname(dir) === dir) return true;
+  }
+}
+
+/**
+ * As root, the server runs as `postgres`, which must be able to reach the binaries. A checkout
+ * under a private folder (`/root`, a 0700 home) hides them: then the binaries (with their
+ * libraries and share files, ~60 MB) are copied once to a folder in the system's temp dir.
+ */
+async function reachableByServer(binaries: PostgresBinaries): Promise<PostgresBinaries> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return binaries;
+  if (await searchableByOthers(binaries.postgres)) return binaries;
+  const native = dirname(dirname(binaries.postgres));
+  const version = await readFile(join(native, '..', 'package.json'), 'utf8')
+    .then((t) => JSON.parse(t).version as string)
+    .catch(() => 'unknown');
+  const target = join(tmpdir(), `recovery-drill-postgres-${version}`);
+  const ready = join(target, '.complete');
+  if (!existsSync(ready)) {
+    const staging = `${target}.${process.pid}.tmp`;
+    await rm(staging, { recursive: true, force: true });
+    await execFileAsync('cp', ['-a', native, staging]);
+    await execFileAsync('chmod', ['-R', 'a+rX', staging]);
+    await writeFile(join(staging, '.complete'), '');
+    await rm(target, { recursive: true, force: true });
+    await rename(staging, target).catch(async (error) => {
+      // Another process won the race: use its copy.
+      if (!existsSync(ready)) throw error;
+      await rm(staging, { recursive: true, force: true });
+    });
+  }
+  const at = (binary: string) => join(target, relative(native, binary));
+  return { initdb: at(binaries.initdb), pg_ctl: at(binaries.pg_ctl), postgres: at(binaries.postgres) };
 }
 
 let serverUserPromise: Promise<ServerUser> | undefined;
