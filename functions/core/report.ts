@@ -161,7 +161,20 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     rpoMinutes: args.evaluation?.rpoMinutes ?? null,
     rtoMinutes: args.evaluation?.rtoMinutes ?? null,
     targets: { rpoMinutes: args.targets.rpoMinutes, rtoMinutes: args.targets.rtoMinutes },
-    steps: args.steps.map((s) => ({ ...s, detail: redactCredentials(s.detail) })),
+    steps: args.steps.map((s) => ({
+      ...s,
+      detail: redactCredentials(s.detail),
+      ...(s.evidence
+        ? {
+            evidence: Object.fromEntries(
+              Object.entries(s.evidence).map(([k, v]) => [
+                k,
+                typeof v === 'string' ? redactCredentials(v) : v,
+              ]),
+            ),
+          }
+        : {}),
+    })),
     escalations,
     warnings,
     deviations: deviationsOf(escalations, args.steps, args).map((d) => ({
@@ -170,11 +183,13 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     })),
     environment: args.environment ?? null,
     mode: args.mode ?? null,
-    reason: args.reason ?? null,
-    requestedBy: args.requestedBy ?? null,
+    reason: args.reason ? redactCredentials(args.reason) : null,
+    requestedBy: args.requestedBy ? redactCredentials(args.requestedBy) : null,
     dryRun: args.dryRun ?? false,
     newestRowLagMinutes: args.evaluation?.newestRowLagMinutes ?? null,
-    appVerdict: args.appVerdict ?? null,
+    appVerdict: args.appVerdict
+      ? { ...args.appVerdict, detail: redactCredentials(args.appVerdict.detail) }
+      : null,
   };
 }
 

@@ -184,8 +184,15 @@ describe('drill report', () => {
   it('never carries a credential into the report', () => {
     const report = buildReport(
       args({
-        steps: failing('connect', 'could not connect to postgres://drill:s3cr3t@10.0.0.5:5432/app'),
+        steps: failing('connect', 'could not connect to postgres://drill:s3cr3t@10.0.0.5:5432/app').map(
+          (s) =>
+            s.name === 'migrate'
+              ? { ...s, evidence: { env: 'DATABASE_URL=postgres://drill:s3cr3t@db/app', attempts: 2 } }
+              : s,
+        ),
         warnings: ['password=s3cr3t leaked'],
+        reason: 'retry after postgres://drill:s3cr3t@db failed',
+        appVerdict: { httpStatus: 500, rpoPassed: null, rtoPassed: null, detail: 'error: password=s3cr3t' },
       }),
     );
     expect(JSON.stringify(report)).not.toContain('s3cr3t');
