@@ -17,7 +17,7 @@ import { type AppVerdict, buildReport, type DrillReport, renderReportMarkdown } 
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
 import { checkIntegrity, type IntegrityResult } from './integrity.ts';
 import type { ConnectionInfo, DrillDeps } from './ports.ts';
-import { readAppliedMigrations } from './prisma.ts';
+import { readAppliedMigrationsAt } from './prisma.ts';
 import { getJson, login, request, waitFor200 } from './smoke.ts';
 import { DRILL_TASK_STEPS, type DrillTaskStep, TASK_STATES } from './states.ts';
 
@@ -245,7 +245,7 @@ async function currentDrift(state: DrillState, deps: DrillDeps) {
   const url = await deps.secrets.connectionUrl(connection.secretRef);
   const instance = await deps.recovery.describeInstance(drill.instanceId);
   const [applied, shipped] = await Promise.all([
-    readAppliedMigrations(url),
+    readAppliedMigrationsAt(url),
     deps.artifacts.migrations(instance),
   ]);
   return { drift: detectDrift(applied, shipped.migrations), source: shipped.source };

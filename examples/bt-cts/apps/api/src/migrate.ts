@@ -13,7 +13,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import { type AppliedMigration, type DriftReport, detectDrift } from '../../../../../functions/core/drift.ts';
+import { type DriftReport, detectDrift } from '../../../../../functions/core/drift.ts';
+import { readAppliedMigrations } from '../../../../../functions/drill/prisma.ts';
 import { sha256Hex } from '../../../../../functions/shared/checksums.ts';
 import { createClient, describeError } from './db.ts';
 
@@ -96,28 +97,8 @@ export async function readMigrations(migrationsDir: string): Promise<LocalMigrat
   return migrations;
 }
 
-/** Rows of `_prisma_migrations`; empty when the table does not exist yet (a database never migrated). */
-export async function readAppliedMigrations(client: pg.ClientBase): Promise<AppliedMigration[]> {
-  const exists = await client.query<{ present: boolean }>(
-    `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`,
-  );
-  if (!exists.rows[0]?.present) return [];
-  const result = await client.query<{
-    migration_name: string;
-    checksum: string;
-    finished_at: Date | null;
-    rolled_back_at: Date | null;
-  }>(
-    `SELECT migration_name, checksum, finished_at, rolled_back_at
-       FROM "_prisma_migrations" ORDER BY started_at, migration_name`,
-  );
-  return result.rows.map((row) => ({
-    migrationName: row.migration_name,
-    checksum: row.checksum,
-    finishedAt: row.finished_at ? row.finished_at.toISOString() : null,
-    rolledBackAt: row.rolled_back_at ? row.rolled_back_at.toISOString() : null,
-  }));
-}
+// The rows Prisma records, read the way the drill reads them.
+export { readAppliedMigrations };
 
 /** What the database recorded compared with what the app ships (pending, failed, modified, unknown). */
 export async function migrationStatus(
