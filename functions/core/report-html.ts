@@ -1,0 +1,184 @@
+/**
+ * A drill report as one self-contained HTML page (no scripts, no external assets: it opens from
+ * the bucket or an email attachment on an air-gapped laptop), with the steps drawn as an inline SVG
+ * timeline so the slow or failed step is seen at a glance. Every text from the report is escaped.
+ */
+import { ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
+import { redactCredentials } from './redact.ts';
+import type { DrillReport } from './report.ts';
+
+/** Escapes text for HTML element content and attribute values (credentials masked first). */
+export function escapeHtml(text: string | number | boolean | null | undefined): string {
+  if (text === null || text === undefined || text === '') return '–';
+  return redactCredentials(String(text))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+/** Bar colour per step outcome; also the legend. */
+export const OUTCOME_COLOURS: Readonly<Record<StepOutcome['outcome'], string>> = {
+  passed: '#2e7d32',
+  failed: '#c62828',
+  warning: '#ef8f00',
+  skipped: '#9e9e9e',
+};
+
+const WIDTH = 1000;
+const LABEL = 170;
+const ROW = 26;
+const TOP = 30;
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+/** The steps on one time axis: one `<rect class="step-bar">` per step, coloured by outcome. */
+export function renderTimelineSvg(steps: readonly StepOutcome[]): string {
+  const times = steps
+    .flatMap((s) => [Date.parse(s.startedAt), Date.parse(s.endedAt)])
+    .filter(Number.isFinite);
+  const start = times.length > 0 ? Math.min(...times) : 0;
+  const end = times.length > 0 ? Math.max(...times) : 0;
+  const span = Math.max(end - start, 1);
+  const plot = WIDTH - LABEL - 20;
+  const height = TOP + steps.length * ROW + 10;
+  const x = (t: number) => LABEL + ((t - start) / span) * plot;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" aria-label="Timeline of the drill's steps" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}">`,
+  ];
+  for (let i = 0; i <= 4; i++) {
+    const at = LABEL + (plot * i) / 4;
+    parts.push(
+      `<line class="tick" x1="${at.toFixed(1)}" y1="${TOP - 8}" x2="${at.toFixed(1)}" y2="${height - 6}" stroke="#ddd"/>`,
+      `<text x="${at.toFixed(1)}" y="${TOP - 12}" font-size="11" text-anchor="middle" fill="#555">+${escapeHtml(seconds((span * i) / 4))}</text>`,
+    );
+  }
+  steps.forEach((step, i) => {
+    const s = Date.parse(step.startedAt);
+    const e = Date.parse(step.endedAt);
+    const y = TOP + i * ROW;
+    const x0 = Number.isFinite(s) ? x(s) : LABEL;
+    const w = Number.isFinite(s) && Number.isFinite(e) ? Math.max(x(e) - x0, 2) : 2;
+    const took = Number.isFinite(s) && Number.isFinite(e) ? seconds(e - s) : '–';
+    parts.push(
+      `<text class="step-label" x="${LABEL - 8}" y="${y + 16}" font-size="12" text-anchor="end" fill="#222">${escapeHtml(step.name)}</text>`,
+      `<rect class="step-bar outcome-${escapeHtml(step.outcome)}" data-step="${escapeHtml(step.name)}" data-outcome="${escapeHtml(step.outcome)}" x="${x0.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${ROW - 8}" rx="3" fill="${OUTCOME_COLOURS[step.outcome]}"><title>${escapeHtml(`${step.name}: ${step.outcome}, ${took}: ${step.detail}`)}</title></rect>`,
+      `<text x="${Math.min(x0 + w + 4, WIDTH - 60).toFixed(1)}" y="${y + 16}" font-size="11" fill="#444">${escapeHtml(took)}</text>`,
+    );
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function measuredCell(value: number | null, target: number): string {
+  if (value === null) return `not measured (target ${escapeHtml(target)} min)`;
+  const met = value <= target;
+  return `<span class="${met ? 'met' : 'missed'}">${escapeHtml(value)} min</span> (target ${escapeHtml(target)} min): ${met ? 'met' : '<strong>missed</strong>'}`;
+}
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1100px}
+h1 .verdict-passed{color:#2e7d32}h1 .verdict-failed{color:#c62828}
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+.met{color:#2e7d32}.missed{color:#c62828;font-weight:bold}
+.escalation{border-left:6px solid #c62828;padding:4px 12px;margin:10px 0;background:#fff5f5}
+.escalation.high{border-color:#ef8f00;background:#fffaf0}.escalation.warning{border-color:#9e9e9e;background:#fafafa}
+.legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
+`;
+
+/** The report as a page for the person at 3 a.m. (verdict, escalations, timeline on top) and the auditor. */
+export function renderReportHtml(report: DrillReport): string {
+  const verdict = report.passed ? 'PASSED' : 'FAILED';
+  const b: string[] = [];
+  b.push(
+    `<h1>Recovery drill ${escapeHtml(report.drillId)}: <span class="verdict verdict-${verdict.toLowerCase()}">${verdict}</span></h1>`,
+  );
+  if (report.dryRun) b.push('<p><em>Dry run: input validated and plan shown; nothing was restored.</em></p>');
+  b.push('<h2>Objectives</h2><table class="objectives">');
+  b.push(
+    `<tr><th>RPO measured (T − P)</th><td>${measuredCell(report.rpoMinutes, report.targets.rpoMinutes)}</td></tr>`,
+  );
+  b.push(
+    `<tr><th>RTO measured (ready − start)</th><td>${measuredCell(report.rtoMinutes, report.targets.rtoMinutes)}</td></tr>`,
+  );
+  b.push('</table>');
+  if (report.escalations.length > 0) {
+    b.push('<h2>Escalations (act on these first)</h2>');
+    const ordered = [...report.escalations].sort(
+      (a, c) => ESCALATION_CLASSES.indexOf(a.class) - ESCALATION_CLASSES.indexOf(c.class),
+    );
+    for (const e of ordered) {
+      const evidence = Object.entries(e.evidence)
+        .map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(v)}`)
+        .join('; ');
+      b.push(
+        `<div class="escalation ${escapeHtml(e.severity)}"><h3>${escapeHtml(e.class)} (${escapeHtml(e.severity)}): ${escapeHtml(ESCALATION_RULES[e.class].title)}</h3><ul>`,
+        `<li><strong>Observed:</strong> ${escapeHtml(e.message)}</li>`,
+        `<li><strong>Runbook:</strong> ${escapeHtml(e.runbookStep)}</li>`,
+        `<li><strong>First action:</strong> ${escapeHtml(e.remediation)}</li>`,
+        evidence ? `<li><strong>Evidence:</strong> ${evidence}</li>` : '',
+        '</ul></div>',
+      );
+    }
+  }
+  b.push('<h2>Timeline</h2>');
+  b.push(
+    `<p class="legend">${Object.entries(OUTCOME_COLOURS)
+      .map(([o, c]) => `<span><i style="background:${c}"></i>${escapeHtml(o)}</span>`)
+      .join('')}</p>`,
+  );
+  b.push(renderTimelineSvg(report.steps));
+  b.push('<h2>Deviations and remediation</h2>');
+  if (report.deviations.length === 0) b.push('<p>None: the drill matched the runbook.</p>');
+  else {
+    b.push(
+      '<table class="deviations"><tr><th>kind</th><th>observed</th><th>expected</th><th>remediation</th></tr>',
+    );
+    for (const d of report.deviations)
+      b.push(
+        `<tr><td>${escapeHtml(d.kind)}</td><td>${escapeHtml(d.observed)}</td><td>${escapeHtml(d.expected)}</td><td>${escapeHtml(d.remediation)}</td></tr>`,
+      );
+    b.push('</table>');
+  }
+  b.push('<h2>Summary</h2><table class="summary">');
+  const rows: [string, string | null][] = [
+    ['Environment', `${report.environment ?? '–'}${report.mode ? ` (${report.mode})` : ''}`],
+    ['Requested by', report.requestedBy],
+    ['Reason', report.reason],
+    ['Target time (T)', report.targetTime],
+    ['Restore point (P)', report.restorePointAt],
+    ['Drill started', report.startedAt],
+    ['Ready (all smoke checks passed)', report.readyAt],
+    ['Drill ended', report.endedAt],
+    [
+      'Newest critical row behind T',
+      report.newestRowLagMinutes === null ? null : `${report.newestRowLagMinutes} min`,
+    ],
+  ];
+  for (const [k, v] of rows) b.push(`<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`);
+  b.push('</table>');
+  b.push(
+    '<h2>Steps</h2><table class="steps"><tr><th>step</th><th>outcome</th><th>started</th><th>detail</th></tr>',
+  );
+  for (const s of report.steps)
+    b.push(
+      `<tr><td>${escapeHtml(s.name)}</td><td>${escapeHtml(s.outcome)}</td><td>${escapeHtml(s.startedAt)}</td><td>${escapeHtml(s.detail)}</td></tr>`,
+    );
+  b.push('</table><h2>Warnings</h2>');
+  if (report.warnings.length === 0) b.push('<p>None.</p>');
+  else b.push(`<ul>${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    // No network: a strict CSP documents (and enforces) that the page loads nothing.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    `<title>Recovery drill ${escapeHtml(report.drillId)}: ${verdict}</title>`,
+    `<style>${STYLE}</style></head><body>`,
+    ...b,
+    '</body></html>',
+    '',
+  ].join('\n');
+}

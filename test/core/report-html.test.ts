@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { StepOutcome } from '../../functions/core/escalations.ts';
+import { evaluateRecovery } from '../../functions/core/evaluate.ts';
+import { buildReport, type DrillReport } from '../../functions/core/report.ts';
+import {
+  escapeHtml,
+  OUTCOME_COLOURS,
+  renderReportHtml,
+  renderTimelineSvg,
+} from '../../functions/core/report-html.ts';
+
+const START = Date.parse('2026-11-26T06:00:00Z');
+const at = (min: number) => new Date(START + min * 60_000).toISOString();
+
+function step(
+  name: StepOutcome['name'],
+  from: number,
+  to: number,
+  outcome: StepOutcome['outcome'] = 'passed',
+  detail = 'ok',
+): StepOutcome {
+  return { name, startedAt: at(from), endedAt: at(to), outcome, detail };
+}
+
+/** A drill whose login failed, with hostile text in the places a person or the app can write to. */
+function failedDrill(): DrillReport {
+  const targets = { rpoMinutes: 60, rtoMinutes: 30 };
+  return buildReport({
+    drillId: '20261126t060000z-ab12',
+    targetTime: at(0),
+    restorePointAt: at(-2),
+    startedAt: at(0),
+    readyAt: at(12),
+    endedAt: at(14),
+    targets,
+    steps: [
+      step('validate', 0, 0.1),
+      step('restore', 0.1, 8),
+      step('smoke-health', 8, 9),
+      step('smoke-login', 9, 10, 'failed', 'POST /api/auth/login answered 500: <script>alert(1)</script>'),
+      step('evaluate', 10, 11, 'warning', 'recovery-evaluate answered 503'),
+      step('cleanup', 12, 14, 'skipped', 'kept'),
+    ],
+    evaluation: evaluateRecovery({
+      targetTime: at(0),
+      restorePointAt: at(-2),
+      startedAt: at(0),
+      readyAt: at(12),
+      targets,
+    }),
+    environment: 'prod',
+    mode: 'local',
+    reason: 'quarterly <b>drill</b> & "audit"',
+    requestedBy: 'postgres://admin:hunter2@db.internal:5432/app',
+  });
+}
+
+describe('drill report HTML page', () => {
+  it('escapes every text from the report, so nothing in it becomes markup', () => {
+    const html = renderReportHtml(failedDrill());
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('quarterly &lt;b&gt;drill&lt;/b&gt; &amp; &quot;audit&quot;');
+    expect(escapeHtml(`a'b`)).toBe('a&#39;b');
+  });
+
+  it('never shows a password from a connection string', () => {
+    const html = renderReportHtml(failedDrill());
+    expect(html).not.toContain('hunter2');
+  });
+
+  it('draws one bar per step on the time axis, coloured by outcome and in step order', () => {
+    const report = failedDrill();
+    const svg = renderTimelineSvg(report.steps);
+    const bars = [
+      ...svg.matchAll(
+        /<rect class="step-bar[^"]*" data-step="([^"]+)" data-outcome="([^"]+)" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*fill="([^"]+)"/g,
+      ),
+    ];
+    expect(bars.map((b) => [b[1], b[2], b[5]])).toEqual(
+      report.steps.map((s) => [s.name, s.outcome, OUTCOME_COLOURS[s.outcome]]),
+    );
+    const xs = bars.map((b) => Number(b[3]));
+    expect(xs).toEqual([...xs].sort((a, b) => a - b));
+    // The restore took 7.9 of 14 minutes: its bar is by far the widest.
+    const widths = bars.map((b) => Number(b[4]));
+    expect(Math.max(...widths)).toBe(widths[1]);
+  });
+
+  it('shows the verdict, RPO and RTO against their targets, escalations and deviations', () => {
+    const html = renderReportHtml(failedDrill());
+    expect(html).toMatch(
+      /<h1>Recovery drill 20261126t060000z-ab12: <span class="verdict verdict-failed">FAILED<\/span><\/h1>/,
+    );
+    expect(html).toContain('<span class="met">2 min</span> (target 60 min): met');
+    expect(html).toContain('<span class="met">12 min</span> (target 30 min): met');
+    expect(html).toContain('AUTH_WRITE_FAILED (critical)');
+    expect(html).toMatch(/<table class="deviations">[\s\S]*AUTH_WRITE_FAILED/);
+  });
+
+  it('loads nothing from the network: no scripts, no external links or images', () => {
+    const html = renderReportHtml(failedDrill());
+    expect(html).not.toMatch(/<script|<link|src="http|href="http/);
+    expect(html).toContain("default-src 'none'");
+  });
+});
