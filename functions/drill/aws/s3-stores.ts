@@ -5,14 +5,35 @@
  * artifacts, the same files the backups were taken with.
  */
 import { migrationsFromManifest } from '../../core/drift.ts';
-import type { DrillReport } from '../../core/report.ts';
+import {
+  type HistoryIndex,
+  historyEntryOf,
+  parseHistoryIndex,
+  previousMeasured,
+  withEntry,
+  withPreviousComparison,
+} from '../../core/history.ts';
+import { type DrillReport, renderReportMarkdown } from '../../core/report.ts';
+import { renderReportHtml } from '../../core/report-html.ts';
 import { getJson, putObject, type S3Api } from '../../shared/aws/s3-objects.ts';
 import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../shared/jobs/artifacts.ts';
 import type { ArtifactSource, ReportStore } from '../ports.ts';
 import { DrillStepError } from '../steps.ts';
 
-export function reportKeys(drillId: string): { json: string; markdown: string } {
-  return { json: `reports/${drillId}/report.json`, markdown: `reports/${drillId}/report.md` };
+export function reportKeys(drillId: string): { json: string; markdown: string; html: string } {
+  return {
+    json: `reports/${drillId}/report.json`,
+    markdown: `reports/${drillId}/report.md`,
+    html: `reports/${drillId}/report.html`,
+  };
+}
+
+/** The index of every drill's report in the backup bucket (read by `recovery-drill history`). */
+export const REPORT_INDEX_KEY = 'reports/index.json';
+
+/** Reads the bucket's report index; an empty history when there is none yet. */
+export async function readReportIndex(s3: S3Api, bucket: string): Promise<HistoryIndex> {
+  return parseHistoryIndex(await getJson(s3, bucket, REPORT_INDEX_KEY));
 }
 
 /** Splits `s3://bucket/key` (the report locations the drill returns). */
@@ -27,14 +48,38 @@ export class S3ReportStore implements ReportStore {
     private readonly bucket: string,
   ) {}
 
+  /**
+   * Writes the report (JSON, Markdown, HTML page) and adds it to the index. The report is first
+   * compared with the previous measured drill in the index. Drills never run concurrently (the
+   * start refuses a second one), so a read-modify-write of the index is enough; the bucket's
+   * versioning keeps every earlier index.
+   */
   async write(report: DrillReport, markdown: string): Promise<{ json: string; markdown: string }> {
     const keys = reportKeys(report.drillId);
-    await putObject(this.s3, this.bucket, keys.json, `${JSON.stringify(report, null, 2)}\n`, {
+    // An unreadable index (e.g. AccessDenied: a missing key answers 403 to a role that may not
+    // list the bucket) must not cost the report itself: write it, and leave the index alone
+    // rather than overwrite the history with one drill.
+    const index = await readReportIndex(this.s3, this.bucket).catch(() => null);
+    const compared = index ? withPreviousComparison(report, previousMeasured(index, report)) : report;
+    const text = compared === report ? markdown : renderReportMarkdown(compared);
+    await putObject(this.s3, this.bucket, keys.json, `${JSON.stringify(compared, null, 2)}\n`, {
       contentType: 'application/json',
     });
-    await putObject(this.s3, this.bucket, keys.markdown, markdown, {
+    await putObject(this.s3, this.bucket, keys.markdown, text, {
       contentType: 'text/markdown; charset=utf-8',
     });
+    await putObject(this.s3, this.bucket, keys.html, renderReportHtml(compared), {
+      contentType: 'text/html; charset=utf-8',
+    });
+    if (index) {
+      await putObject(
+        this.s3,
+        this.bucket,
+        REPORT_INDEX_KEY,
+        `${JSON.stringify(withEntry(index, historyEntryOf(compared)), null, 2)}\n`,
+        { contentType: 'application/json' },
+      );
+    }
     return { json: `s3://${this.bucket}/${keys.json}`, markdown: `s3://${this.bucket}/${keys.markdown}` };
   }
 }

@@ -1,19 +1,58 @@
 /** The local engine's report store and notifier: a folder plays the bucket, a file and the terminal play SNS. */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Escalation } from '../../core/escalations.ts';
-import type { DrillReport } from '../../core/report.ts';
+import {
+  type HistoryIndex,
+  historyEntryOf,
+  parseHistoryIndex,
+  previousMeasured,
+  withEntry,
+  withPreviousComparison,
+} from '../../core/history.ts';
+import { type DrillReport, renderReportMarkdown } from '../../core/report.ts';
+import { renderReportHtml } from '../../core/report-html.ts';
 import type { Notifier, ReportStore } from '../ports.ts';
 
+/** The index of every report in a reports folder, beside the reports. */
+export const LOCAL_INDEX_FILE = 'index.json';
+
+/**
+ * Keeps every drill's report (JSON, Markdown, HTML page) in a folder with an index, like the
+ * bucket does in AWS. Before writing, the report is compared with the previous measured drill in
+ * the index and the comparison joins its deviations.
+ */
 export class FolderReportStore implements ReportStore {
   constructor(private readonly dir: string) {}
 
+  /** The index (an empty history when there is none yet or it is unreadable). */
+  async readIndex(): Promise<HistoryIndex> {
+    try {
+      return parseHistoryIndex(JSON.parse(await readFile(join(this.dir, LOCAL_INDEX_FILE), 'utf8')));
+    } catch {
+      return parseHistoryIndex(null);
+    }
+  }
+
+  /** Returns the JSON and Markdown paths; the HTML page is beside them as `<drill id>.html`. */
   async write(report: DrillReport, markdown: string): Promise<{ json: string; markdown: string }> {
     await mkdir(this.dir, { recursive: true });
+    const index = await this.readIndex();
+    const compared = withPreviousComparison(report, previousMeasured(index, report));
+    const text = compared === report ? markdown : renderReportMarkdown(compared);
     const json = join(this.dir, `${report.drillId}.json`);
     const md = join(this.dir, `${report.drillId}.md`);
-    await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
-    await writeFile(md, markdown);
+    const html = join(this.dir, `${report.drillId}.html`);
+    await writeFile(json, `${JSON.stringify(compared, null, 2)}\n`);
+    await writeFile(md, text);
+    await writeFile(html, renderReportHtml(compared));
+    // Written aside and renamed: a drill killed mid-write never leaves a torn index.
+    const indexPath = join(this.dir, LOCAL_INDEX_FILE);
+    await writeFile(
+      `${indexPath}.tmp`,
+      `${JSON.stringify(withEntry(index, historyEntryOf(compared)), null, 2)}\n`,
+    );
+    await rename(`${indexPath}.tmp`, indexPath);
     return { json, markdown: md };
   }
 }
