@@ -1,13 +1,24 @@
 /**
  * Escalations out to the SNS topic that on-call listens to (email, Slack through AWS Chatbot, a
- * webhook). One publish serves every subscriber: email gets plain text, HTTPS subscribers (Chatbot
- * and webhooks) get Chatbot's custom-notification JSON, machines (SQS, Lambda) get the escalation
- * as JSON. The `class` and `severity` message attributes let a subscription filter (e.g. page only
- * on `critical`).
+ * webhook). One publish serves every subscriber (`MessageStructure: 'json'`): email gets the plain
+ * text, HTTPS subscribers get the AWS Chatbot custom-notification JSON (Chatbot subscribes to the
+ * topic over HTTPS and drops anything else), and every other protocol (SQS, Lambda) gets the
+ * `default` key: the escalation as JSON. The `class` and `severity` message attributes let a
+ * subscription filter (e.g. page only on `critical`). All texts come from `core/messages.ts`.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { ESCALATION_RULES, type Escalation, type EscalationClass } from '../../core/escalations.ts';
-import { redactCredentials } from '../../core/redact.ts';
+import { ESCALATION_RULES, type Escalation } from '../../core/escalations.ts';
+import {
+  incidentId,
+  type MessageContext,
+  type RenderedMessage,
+  type Resolution,
+  renderEscalation,
+  renderResolution,
+} from '../../core/messages.ts';
+import { type DynamoApi, markNotified, observeIncident, resolveIncident } from './incidents.ts';
+
+export type { Resolution } from '../../core/messages.ts';
 
 /** The only part of an SNS client used, so tests can pass a moto or a mocked client. */
 export type SnsApi = Pick<SNSClient, 'send'>;
@@ -24,38 +35,30 @@ export function subjectLine(text: string): string {
   return clean.length > MAX_SUBJECT_LENGTH ? `${clean.slice(0, MAX_SUBJECT_LENGTH - 3)}...` : clean;
 }
 
-/** "The problem cleared" for an escalation sent earlier: closes the incident for on-call. */
-export interface Resolution {
-  readonly class: EscalationClass;
-  readonly id: string;
-  readonly message: string;
-  readonly evidence: Readonly<Record<string, string | number | boolean | null>>;
-}
+/** What the publisher adds to the message: where it speaks from and where to look. */
+export type PublishContext = Omit<MessageContext, 'environment'>;
 
-function evidenceLines(evidence: Readonly<Record<string, unknown>>): string[] {
-  const entries = Object.entries(evidence);
-  return entries.length === 0 ? [] : ['', 'Evidence:', ...entries.map(([k, v]) => `  ${k}: ${String(v)}`)];
-}
-
-function chatbotMessage(title: string, description: string, keywords: string[]): string {
-  return JSON.stringify({ version: '1.0', source: 'custom', content: { title, description, keywords } });
-}
-
-async function publish(
+/** Publishes one rendered message to every protocol at once; returns the SNS message id. */
+export async function publishRendered(
   sns: SnsApi,
   topicArn: string,
-  subject: string,
-  messages: { default: string; email: string; https: string },
-  attributes: Record<string, string>,
+  rendered: RenderedMessage,
 ): Promise<string | undefined> {
   const out = await sns.send(
     new PublishCommand({
       TopicArn: topicArn,
-      Subject: subjectLine(subject),
+      Subject: subjectLine(rendered.subject),
       MessageStructure: 'json',
-      Message: JSON.stringify(messages),
+      Message: JSON.stringify({
+        default: JSON.stringify(rendered.machine),
+        email: rendered.text,
+        https: JSON.stringify(rendered.chatbot),
+      }),
       MessageAttributes: Object.fromEntries(
-        Object.entries(attributes).map(([name, value]) => [name, { DataType: 'String', StringValue: value }]),
+        Object.entries(rendered.attributes).map(([name, value]) => [
+          name,
+          { DataType: 'String', StringValue: String(value) },
+        ]),
       ),
     }),
   );
@@ -63,8 +66,8 @@ async function publish(
 }
 
 /**
- * Publishes an escalation. Its text was redacted by `createEscalation`; the subject names the
- * environment, severity and class so a phone's lock screen says enough.
+ * Publishes an escalation. Its text was redacted by `createEscalation` and is redacted again by
+ * the renderer; the subject names severity, class, environment and source.
  * @returns the SNS message id.
  */
 export async function publishEscalation(
@@ -72,33 +75,15 @@ export async function publishEscalation(
   topicArn: string,
   environment: string,
   escalation: Escalation,
+  context?: PublishContext,
 ): Promise<string | undefined> {
+  const rendered = renderEscalation(escalation, { ...context, environment });
+  if (context !== undefined) return publishRendered(sns, topicArn, rendered);
+  // Callers that pass no context (the backup jobs, whose tests and mail rules match this subject)
+  // keep the earlier `[env] SEVERITY CLASS: title` subject; the body is the shared rendering.
   const title = ESCALATION_RULES[escalation.class].title;
   const subject = `[${environment}] ${escalation.severity.toUpperCase()} ${escalation.class}: ${title}`;
-  const email = [
-    `${escalation.class} (${escalation.severity}) in ${environment}: ${title}`,
-    '',
-    `What happened: ${escalation.message}`,
-    `Job: ${escalation.id}`,
-    `Runbook: ${escalation.runbookStep}`,
-    `First step: ${escalation.remediation}`,
-    ...evidenceLines(escalation.evidence),
-  ].join('\n');
-  return publish(
-    sns,
-    topicArn,
-    subject,
-    {
-      default: JSON.stringify({ kind: 'escalation', environment, title, ...escalation }),
-      email,
-      https: chatbotMessage(
-        `${escalation.severity.toUpperCase()} ${escalation.class} (${environment}): ${title}`,
-        `${escalation.message}\n*First step:* ${escalation.remediation}\n*Runbook:* ${escalation.runbookStep}`,
-        [escalation.class, escalation.severity, environment],
-      ),
-    },
-    { class: escalation.class, severity: escalation.severity, environment, kind: 'escalation' },
-  );
+  return publishRendered(sns, topicArn, { ...rendered, subject });
 }
 
 /** Publishes that an earlier escalation's condition cleared (severity attribute `info`). */
@@ -107,34 +92,77 @@ export async function publishResolution(
   topicArn: string,
   environment: string,
   resolution: Resolution,
+  context: PublishContext = {},
 ): Promise<string | undefined> {
-  const message = redactCredentials(resolution.message);
-  const evidence = Object.fromEntries(
-    Object.entries(resolution.evidence).map(([k, v]) => [
-      k,
-      typeof v === 'string' ? redactCredentials(v) : v,
-    ]),
+  return publishRendered(sns, topicArn, renderResolution(resolution, { ...context, environment }));
+}
+
+/** Where folded escalations go: the topic, and the incident table that remembers what is open. */
+export interface FoldingTarget {
+  readonly sns: SnsApi;
+  readonly ddb: DynamoApi;
+  readonly topicArn: string;
+  /** DynamoDB table with partition key `pk` (the stack's state table). */
+  readonly table: string;
+  readonly environment: string;
+}
+
+/** What a folded publish did. */
+export interface FoldedOutcome {
+  /** False when on-call was already told about this open incident: the repeat was only counted. */
+  readonly published: boolean;
+  readonly observations: number;
+  readonly openedAt: string;
+}
+
+/**
+ * Escalates once per open incident (same class and same subject key, e.g. the source instance or
+ * the drill schedule): the first observation publishes, repeats are counted and folded, and a
+ * publish that failed last time is retried with the count so far. Conditional writes keep "once"
+ * true when two invocations overlap.
+ */
+export async function escalateFolded(
+  target: FoldingTarget,
+  subjectKey: string,
+  escalation: Escalation,
+  now: Date,
+  context: PublishContext = {},
+): Promise<FoldedOutcome> {
+  const key = incidentId(escalation.class, subjectKey);
+  const seen = await observeIncident(target.ddb, target.table, key, now, escalation.message);
+  if (seen.notifiedAt !== null)
+    return { published: false, observations: seen.observations, openedAt: seen.openedAt };
+  await publishEscalation(target.sns, target.topicArn, target.environment, escalation, {
+    source: subjectKey,
+    ...context,
+    occurrences: { count: seen.observations, since: seen.openedAt },
+  });
+  await markNotified(target.ddb, target.table, key, now);
+  return { published: true, observations: seen.observations, openedAt: seen.openedAt };
+}
+
+/**
+ * Closes the open incident of this class and subject key, and tells on-call when they had been
+ * told it opened. Returns false when nothing was open or nobody had been told.
+ */
+export async function resolveFolded(
+  target: FoldingTarget,
+  subjectKey: string,
+  resolution: Resolution,
+  now: Date,
+  context: PublishContext = {},
+): Promise<boolean> {
+  const closed = await resolveIncident(
+    target.ddb,
+    target.table,
+    incidentId(resolution.class, subjectKey),
+    now,
   );
-  const title = `RECOVERED ${resolution.class}`;
-  return publish(
-    sns,
-    topicArn,
-    `[${environment}] ${title}: ${ESCALATION_RULES[resolution.class].title}`,
-    {
-      default: JSON.stringify({ kind: 'resolution', environment, ...resolution, message, evidence }),
-      email: [
-        `${title} in ${environment}`,
-        '',
-        message,
-        `Job: ${resolution.id}`,
-        ...evidenceLines(evidence),
-      ].join('\n'),
-      https: chatbotMessage(`${title} (${environment})`, message, [
-        resolution.class,
-        'recovered',
-        environment,
-      ]),
-    },
-    { class: resolution.class, severity: 'info', environment, kind: 'resolution' },
-  );
+  if (!closed || closed.notifiedAt === null) return false;
+  await publishResolution(target.sns, target.topicArn, target.environment, resolution, {
+    source: subjectKey,
+    ...context,
+    occurrences: { count: closed.observations, since: closed.openedAt },
+  });
+  return true;
 }
