@@ -43,7 +43,8 @@ export function renderTimelineSvg(steps: readonly StepOutcome[]): string {
   const start = times.length > 0 ? Math.min(...times) : 0;
   const end = times.length > 0 ? Math.max(...times) : 0;
   const span = Math.max(end - start, 1);
-  const plot = WIDTH - LABEL - 20;
+  // Room on the right for the last bar's duration label.
+  const plot = WIDTH - LABEL - 80;
   const height = TOP + steps.length * ROW + 10;
   const x = (t: number) => LABEL + ((t - start) / span) * plot;
   const parts: string[] = [
@@ -66,7 +67,7 @@ export function renderTimelineSvg(steps: readonly StepOutcome[]): string {
     parts.push(
       `<text class="step-label" x="${LABEL - 8}" y="${y + 16}" font-size="12" text-anchor="end" fill="#222">${escapeHtml(step.name)}</text>`,
       `<rect class="step-bar outcome-${escapeHtml(step.outcome)}" data-step="${escapeHtml(step.name)}" data-outcome="${escapeHtml(step.outcome)}" x="${x0.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${ROW - 8}" rx="3" fill="${OUTCOME_COLOURS[step.outcome]}"><title>${escapeHtml(`${step.name}: ${step.outcome}, ${took}: ${step.detail}`)}</title></rect>`,
-      `<text x="${Math.min(x0 + w + 4, WIDTH - 60).toFixed(1)}" y="${y + 16}" font-size="11" fill="#444">${escapeHtml(took)}</text>`,
+      `<text x="${(x0 + w + 4).toFixed(1)}" y="${y + 16}" font-size="11" fill="#444">${escapeHtml(took)}</text>`,
     );
   });
   parts.push('</svg>');
