@@ -4,10 +4,24 @@
  * one summary that on-call and the auditor read even when the drill passed.
  */
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { type Escalation, SEVERITIES } from '../../core/escalations.ts';
+import {
+  type Escalation,
+  type EscalationClass,
+  SEVERITIES,
+  STEP_ESCALATION,
+} from '../../core/escalations.ts';
+import type { MessageLinks } from '../../core/messages.ts';
 import { redactCredentials } from '../../core/redact.ts';
 import type { DrillReport } from '../../core/report.ts';
-import { publishEscalation, type SnsApi, subjectLine } from '../../shared/aws/notify.ts';
+import type { DynamoApi } from '../../shared/aws/incidents.ts';
+import {
+  escalateFolded,
+  type PublishContext,
+  publishEscalation,
+  resolveFolded,
+  type SnsApi,
+  subjectLine,
+} from '../../shared/aws/notify.ts';
 import type { Notifier } from '../ports.ts';
 
 /** `class` attribute of the summary message (not an escalation class: filter policies tell them apart). */
@@ -27,6 +41,30 @@ export function summaryText(report: DrillReport, reportLocation: string | null):
   return redactCredentials(lines.join('\n'));
 }
 
+/**
+ * The classes a passing drill closes when they were open. Not CLEANUP_FAILED: a later drill that
+ * passed says nothing about the resources an earlier one left behind.
+ */
+const DRILL_CLASSES: readonly EscalationClass[] = [
+  ...new Set([...Object.values(STEP_ESCALATION), 'RPO_BREACHED' as const, 'RTO_BREACHED' as const]),
+].filter((cls) => cls !== 'CLEANUP_FAILED');
+
+/** What a drill's messages point to and how repeats fold; all optional, so a bare notifier still works. */
+export interface SnsNotifierOptions {
+  /** What the drill is about in every subject (e.g. the source DB instance identifier). */
+  readonly source?: string | null;
+  /** The Step Functions execution of a drill, for the console link. */
+  readonly executionArn?: (drillId: string) => string | null;
+  /** Where the drill's logs are (e.g. a CloudWatch console URL of the log group). */
+  readonly logs?: string | null;
+  /**
+   * Folds repeats: the same class for the same subject key (e.g. the drill schedule) is one
+   * incident; a passing drill closes every open one with a "resolved" message.
+   */
+  readonly folding?: { readonly ddb: DynamoApi; readonly table: string; readonly subjectKey: string };
+  readonly now?: () => Date;
+}
+
 export class SnsNotifier implements Notifier {
   constructor(
     private readonly sns: SnsApi,
@@ -34,13 +72,44 @@ export class SnsNotifier implements Notifier {
     private readonly environment: string,
     /** Where the Markdown report of a drill is (added to the summary), when known. */
     private readonly reportLocation: (drillId: string) => string | null = () => null,
+    private readonly options: SnsNotifierOptions = {},
   ) {}
+
+  private context(drillId: string): PublishContext {
+    const links: MessageLinks = {
+      executionArn: this.options.executionArn?.(drillId) ?? null,
+      logs: this.options.logs ?? null,
+      report: this.reportLocation(drillId),
+    };
+    return { source: this.options.source ?? null, links };
+  }
 
   async publish(report: DrillReport, escalations: readonly Escalation[]): Promise<number> {
     let count = 0;
+    const context = this.context(report.drillId);
+    const folding = this.options.folding;
+    const now = this.options.now?.() ?? new Date();
     for (const escalation of escalations) {
-      await publishEscalation(this.sns, this.topicArn, this.environment, escalation);
+      if (folding) {
+        const target = { ...folding, sns: this.sns, topicArn: this.topicArn, environment: this.environment };
+        const folded = await escalateFolded(target, folding.subjectKey, escalation, now, context);
+        if (folded.published) count++;
+        continue;
+      }
+      await publishEscalation(this.sns, this.topicArn, this.environment, escalation, context);
       count++;
+    }
+    if (folding && report.passed) {
+      const target = { ...folding, sns: this.sns, topicArn: this.topicArn, environment: this.environment };
+      for (const cls of DRILL_CLASSES) {
+        const resolution = {
+          class: cls,
+          id: report.drillId,
+          message: `Recovery drill ${report.drillId} passed: RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min.`,
+          evidence: { rpoMinutes: report.rpoMinutes, rtoMinutes: report.rtoMinutes },
+        };
+        if (await resolveFolded(target, folding.subjectKey, resolution, now, context)) count++;
+      }
     }
     const verdict = report.passed ? 'passed' : 'FAILED';
     const text = summaryText(report, this.reportLocation(report.drillId));
@@ -60,7 +129,14 @@ export class SnsNotifier implements Notifier {
           https: JSON.stringify({
             version: '1.0',
             source: 'custom',
-            content: { title: `Recovery drill ${verdict} (${this.environment})`, description: text },
+            id: `drill#${report.drillId}`,
+            content: {
+              textType: 'client-markdown',
+              title: `Recovery drill ${verdict} (${this.environment})`,
+              description: text,
+              keywords: [SUMMARY_CLASS, verdict, this.environment],
+            },
+            metadata: { summary: `Recovery drill ${report.drillId} ${verdict}`, eventType: SUMMARY_CLASS },
           }),
         }),
         MessageAttributes: {

@@ -1,3 +1,4 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -7,8 +8,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnsNotifier, SUMMARY_CLASS } from '../../../../functions/drill/aws/sns-notifier.ts';
-import { type Moto, startMoto } from '../../../support/moto.ts';
-import { drillReport, motoClients } from './support.ts';
+import { MOTO_CREDENTIALS, type Moto, startMoto } from '../../../support/moto.ts';
+import { drillReport, motoClients, REGION } from './support.ts';
+
+const EXECUTION_ARN = (drillId: string) =>
+  `arn:aws:states:eu-west-1:123456789012:execution:recovery-drill:${drillId}`;
 
 interface Delivered {
   Subject?: string;
@@ -20,14 +24,17 @@ describe('drill notifier on SNS against moto', () => {
   let moto: Moto;
   let sns: SNSClient;
   let sqs: SQSClient;
+  let ddb: DynamoDBClient;
 
   beforeAll(async () => {
     moto = await startMoto();
     ({ sns, sqs } = motoClients(moto.endpoint));
+    ddb = new DynamoDBClient({ endpoint: moto.endpoint, region: REGION, credentials: MOTO_CREDENTIALS });
   });
   afterAll(async () => {
     sns?.destroy();
     sqs?.destroy();
+    ddb?.destroy();
     await moto?.stop();
   });
 
@@ -83,5 +90,74 @@ describe('drill notifier on SNS against moto', () => {
     const messages = await receive();
     expect(messages.map((m) => m.MessageAttributes?.class?.Value)).toEqual([SUMMARY_CLASS]);
     expect(messages[0]?.MessageAttributes?.severity?.Value).toBe('info');
+  });
+
+  /** The incident table of the stack: partition key `pk`. */
+  async function incidentTable(name: string): Promise<string> {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: name,
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    return name;
+  }
+
+  it('names the source and links the execution and the report in every escalation', async () => {
+    const { topicArn, receive } = await topicWithQueue('linked-drill');
+    const report = drillReport('d-linked', { failedStep: 'integrity' });
+    await new SnsNotifier(sns, topicArn, 'test', () => 's3://b/reports/d-linked/report.md', {
+      source: 'bt-cts-prod',
+      executionArn: EXECUTION_ARN,
+    }).publish(report, report.escalations);
+    const escalation = (await receive()).find(
+      (m) => m.MessageAttributes?.class?.Value === 'INTEGRITY_FAILED',
+    );
+    expect(escalation?.Subject).toBe('[CRITICAL] INTEGRITY_FAILED · test · bt-cts-prod · d-linked');
+    const body = JSON.parse(escalation?.Message ?? '{}') as {
+      links: Record<string, string>;
+      message: string;
+    };
+    expect(body.links).toEqual({
+      Execution: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${EXECUTION_ARN('d-linked')}`,
+      Report: 's3://b/reports/d-linked/report.md',
+      'Report (console)':
+        'https://s3.console.aws.amazon.com/s3/object/b?prefix=reports%2Fd-linked%2Freport.md',
+    });
+    expect(body.message).toContain('has 3 orphaned rows');
+  });
+
+  it('folds a class that keeps failing drill after drill and resolves it when a drill passes', async () => {
+    const { topicArn, receive } = await topicWithQueue('folded-drills');
+    const table = await incidentTable('folded-drills-state');
+    const days = [0, 1, 2, 3].map((d) => new Date(Date.UTC(2026, 10, 26 + d, 3)));
+    const notifier = (day: number) =>
+      new SnsNotifier(sns, topicArn, 'test', () => null, {
+        source: 'bt-cts-prod',
+        folding: { ddb, table, subjectKey: 'quarterly' },
+        now: () => days[day] as Date,
+      });
+    const failed = (id: string) => drillReport(id, { failedStep: 'integrity' });
+    expect(await notifier(0).publish(failed('d-1'), failed('d-1').escalations)).toBe(2);
+    expect(await notifier(1).publish(failed('d-2'), failed('d-2').escalations)).toBe(1);
+    const afterFailures = await receive();
+    expect(
+      afterFailures.filter((m) => m.MessageAttributes?.class?.Value === 'INTEGRITY_FAILED'),
+    ).toHaveLength(1);
+    expect(afterFailures.filter((m) => m.MessageAttributes?.class?.Value === SUMMARY_CLASS)).toHaveLength(2);
+
+    const passed = drillReport('d-3');
+    expect(await notifier(2).publish(passed, passed.escalations)).toBe(2);
+    const afterPass = await receive();
+    const resolved = afterPass.find((m) => m.MessageAttributes?.kind?.Value === 'resolution');
+    expect(resolved?.MessageAttributes?.class?.Value).toBe('INTEGRITY_FAILED');
+    expect(resolved?.MessageAttributes?.severity?.Value).toBe('info');
+    expect(JSON.parse(resolved?.Message ?? '{}')).toMatchObject({
+      occurrences: { count: 2, since: days[0]?.toISOString() },
+    });
+
+    expect(await notifier(3).publish(failed('d-4'), failed('d-4').escalations)).toBe(2);
   });
 });
