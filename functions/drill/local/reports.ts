@@ -1,6 +1,7 @@
 /** The local engine's report store and notifier: a folder plays the bucket, a file and the terminal play SNS. */
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Escalation } from '../../core/escalations.ts';
 import {
   type HistoryIndex,
@@ -10,6 +11,12 @@ import {
   withEntry,
   withPreviousComparison,
 } from '../../core/history.ts';
+import {
+  type ChatbotNotification,
+  type MessageAttributes,
+  type MessageContext,
+  renderEscalation,
+} from '../../core/messages.ts';
 import { type DrillReport, renderReportMarkdown } from '../../core/report.ts';
 import { renderReportHtml } from '../../core/report-html.ts';
 import type { Notifier, ReportStore } from '../ports.ts';
@@ -63,35 +70,64 @@ export interface LocalNotification {
   readonly subject: string;
   readonly drillId: string;
   readonly escalation?: Escalation;
+  /** The same text an email subscriber gets (escalations only). */
+  readonly text?: string;
+  /** The same attributes SNS carries (escalations only). */
+  readonly attributes?: MessageAttributes;
+  /** The AWS Chatbot notification Slack would get (escalations only). */
+  readonly chatbot?: ChatbotNotification;
   readonly at: string;
 }
 
+/**
+ * The local stand-in for SNS: each escalation rendered exactly as on AWS (subject, text, Chatbot
+ * JSON, attributes) into `notifications.jsonl` and onto the terminal, so a local drill shows the
+ * message on-call would read.
+ */
 export class RecordingNotifier implements Notifier {
   constructor(
     private readonly file: string,
     private readonly print: (text: string) => void,
+    /**
+     * Where a drill's Markdown report is; by default `reports/<drillId>.md` beside the
+     * notifications file (the local engine's layout), named only when it exists.
+     */
+    private readonly reportPath: (drillId: string) => string | null = (drillId) => {
+      const path = join(dirname(file), 'reports', `${drillId}.md`);
+      return existsSync(path) ? path : null;
+    },
   ) {}
 
   async publish(report: DrillReport, escalations: readonly Escalation[]): Promise<number> {
     const at = new Date().toISOString();
-    const messages: LocalNotification[] = escalations.map((escalation) => ({
-      kind: 'escalation',
-      subject: `[${escalation.severity.toUpperCase()}] ${escalation.class} in drill ${report.drillId}`,
-      drillId: report.drillId,
-      escalation,
-      at,
-    }));
+    const context: MessageContext = {
+      environment: report.environment ?? 'local',
+      source: report.mode === 'local' || report.mode === null ? 'local source' : null,
+      links: { report: this.reportPath(report.drillId) },
+    };
+    const messages: LocalNotification[] = escalations.map((escalation) => {
+      const rendered = renderEscalation(escalation, context);
+      return {
+        kind: 'escalation',
+        subject: rendered.subject,
+        drillId: report.drillId,
+        escalation,
+        text: rendered.text,
+        attributes: rendered.attributes,
+        chatbot: rendered.chatbot,
+        at,
+      };
+    });
     messages.push({
       kind: 'summary',
       subject: `Recovery drill ${report.drillId} ${report.passed ? 'passed' : 'FAILED'}: RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min`,
       drillId: report.drillId,
       at,
     });
-    await mkdir(join(this.file, '..'), { recursive: true });
+    await mkdir(dirname(this.file), { recursive: true });
     await appendFile(this.file, messages.map((m) => `${JSON.stringify(m)}\n`).join(''));
-    for (const message of messages) {
-      this.print(message.escalation ? `${message.subject}: ${message.escalation.message}` : message.subject);
-    }
+    for (const message of messages)
+      this.print(message.text ? `${message.subject}\n${message.text}` : message.subject);
     return messages.length;
   }
 }
