@@ -3,7 +3,15 @@
  * Configuration and environment are read at cold start: a broken deployment fails the first step.
  */
 import { coldStartDeps } from './drill/aws/deps.ts';
-import { drillStepRunner } from './drill/aws/step-handler.ts';
-import { jobLogger, lambdaHandler } from './shared/powertools.ts';
+import { passedDrillRecorder } from './drill/aws/drill-metrics.ts';
+import { drillStepRunner, reportHook } from './drill/aws/step-handler.ts';
+import { jobLogger, jobMetrics, lambdaHandler } from './shared/powertools.ts';
 
-export const handler = lambdaHandler(drillStepRunner('reporting', coldStartDeps(), jobLogger));
+export const handler = lambdaHandler(
+  drillStepRunner(
+    'reporting',
+    coldStartDeps(),
+    jobLogger,
+    reportHook(jobMetrics, jobLogger, passedDrillRecorder()),
+  ),
+);

@@ -11,6 +11,7 @@ import { BackupStore } from './backup-store.ts';
 import { RestoreDrill } from './drill/restore-drill.ts';
 import { EscalationTopic } from './escalation-topic.ts';
 import { COPY_KEY_ALIAS } from './isolation-stack.ts';
+import { Monitoring } from './monitoring.ts';
 
 export interface RecoveryDrillStackProps extends StackProps {
   /** The validated configuration (`loadConfig()`). */
@@ -31,6 +32,7 @@ export class RecoveryDrillStack extends Stack {
   readonly escalation: EscalationTopic;
   readonly backups: BackupFunctions;
   readonly drill: RestoreDrill;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: RecoveryDrillStackProps) {
     super(scope, id, props);
@@ -80,6 +82,28 @@ export class RecoveryDrillStack extends Stack {
       projectRoot: props.projectRoot ?? PROJECT_ROOT,
       schedulerRole: this.backups.schedulerRole,
       failureQueueArn: this.backups.failureQueue.queueArn,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      environment: config.environment,
+      rpoTargetMinutes: config.targets.rpoMinutes,
+      rtoTargetMinutes: config.targets.rtoMinutes,
+      sourceRegion: config.source.region,
+      copyRegion: config.isolation.copyRegion,
+      topic: this.escalation.topic,
+      stateMachine: this.drill.stateMachine.stateMachine,
+      functions: {
+        ...this.backups.functions,
+        drillControl: this.drill.functions.control,
+        drillChecks: this.drill.functions.checks,
+        drillReporting: this.drill.functions.reporting,
+        drillStart: this.drill.functions.start,
+      },
+      passedDrillRecord: {
+        table: this.backups.stateTable,
+        tableKey: this.backups.key,
+        reportingFunction: this.drill.functions.reporting,
+      },
     });
 
     new CfnOutput(this, 'DrillStateMachineArn', {

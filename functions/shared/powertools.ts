@@ -22,11 +22,27 @@ const serviceName = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
 
 /** Structured JSON logs with the Lambda context; one instance so `clearState` covers every module. */
 export const logger = new Logger({ serviceName });
+/**
+ * The dimension every recovery-drill metric carries besides Powertools' `service`, so one account
+ * can hold several environments and the stack's alarms and dashboard read only their own.
+ */
+export const ENVIRONMENT_DIMENSION = 'environment';
+
+/**
+ * A Powertools Metrics with the project's namespace and the `environment` default dimension (from
+ * `ENVIRONMENT`, which the backup functions get from the stack; the drill passes it per metric).
+ */
+export function createMetrics(env: Readonly<Record<string, string | undefined>> = process.env): Metrics {
+  const environment = env.ENVIRONMENT;
+  return new Metrics({
+    serviceName: env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
+    ...(environment ? { defaultDimensions: { [ENVIRONMENT_DIMENSION]: environment } } : {}),
+  });
+}
+
 /** EMF metrics, flushed once per invocation by `lambdaHandler`. */
-export const metrics = new Metrics({
-  serviceName,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
-});
+export const metrics = createMetrics();
 /** X-Ray segments for the handler and every SDK call (the stack turns tracing on). */
 export const tracer = new Tracer({ serviceName });
 
@@ -37,10 +53,40 @@ export interface JobLogger {
   error(message: string, extra?: Record<string, unknown>): void;
 }
 
+/** CloudWatch units the project uses; minutes have no CloudWatch unit, so `*Minutes` metrics use `None`. */
+export type MetricUnitName = 'Count' | 'Seconds' | 'Bytes' | 'None';
+
 /** The narrow metrics surface the jobs use. */
 export interface JobMetrics {
-  /** `unit`: a CloudWatch unit such as `Count` or `Seconds`. */
-  addMetric(name: string, unit: 'Count' | 'Seconds' | 'Bytes', value: number): void;
+  /**
+   * `unit`: a CloudWatch unit such as `Count` or `Seconds`. `dimensions`: extra dimensions for this
+   * one metric (e.g. `region`, `step`, `job`): it is published on its own, beside the default ones.
+   */
+  addMetric(
+    name: string,
+    unit: MetricUnitName,
+    value: number,
+    dimensions?: Readonly<Record<string, string>>,
+  ): void;
+}
+
+/**
+ * The narrow surface over a Powertools Metrics. A metric with extra dimensions goes out as a
+ * single-metric EMF blob at once, because every metric of the shared blob has the same dimensions.
+ */
+export function metricsSink(target: Metrics): JobMetrics {
+  return {
+    addMetric: (name, unit, value, dimensions) => {
+      const extra = Object.entries(dimensions ?? {});
+      if (extra.length === 0) {
+        target.addMetric(name, unit, value);
+        return;
+      }
+      const single = target.singleMetric();
+      for (const [key, dimension] of extra) single.addDimension(key, dimension);
+      single.addMetric(name, unit, value);
+    },
+  };
 }
 
 /** The Powertools logger behind the jobs' narrow logging surface. */
@@ -51,9 +97,7 @@ export const jobLogger: JobLogger = {
 };
 
 /** The Powertools metrics behind the jobs' narrow metrics surface. */
-export const jobMetrics: JobMetrics = {
-  addMetric: (name, unit, value) => metrics.addMetric(name, unit, value),
-};
+export const jobMetrics: JobMetrics = metricsSink(metrics);
 
 /** Instruments an SDK client for X-Ray once, at cold start (a no-op outside Lambda). */
 export function traced<T>(client: T): T {

@@ -5,10 +5,12 @@
  * and the outcome, never the state (it holds only references, and still stays out of the logs).
  */
 
-import type { JobLogger } from '../../shared/powertools.ts';
+import type { DrillReport } from '../../core/report.ts';
+import type { JobLogger, JobMetrics } from '../../shared/powertools.ts';
 import type { DrillDeps } from '../ports.ts';
 import { type DrillFunctionGroup, TASK_STATES } from '../states.ts';
 import { type DrillState, DrillStepError, runStep } from '../steps.ts';
+import { publishDrillMetrics } from './drill-metrics.ts';
 
 /** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */
 export interface DrillStepEvent {
@@ -22,7 +24,39 @@ export function stepsOf(group: DrillFunctionGroup): string[] {
   return TASK_STATES.filter((s) => s.group === group).map((s) => s.step);
 }
 
-export function drillStepRunner(group: DrillFunctionGroup, deps: DrillDeps, logger: JobLogger) {
+/** What the reporting function does once a report is written (metrics, the last passed drill). */
+export type AfterReport = (report: DrillReport) => Promise<void>;
+
+/**
+ * Publishes a written report's metrics and, when it passed (not a dry run), records it for the
+ * "no passed drill in 100 days" alarm (`record` is absent when the stack gave no state table).
+ * Neither may fail the drill: the report is already written, so a failure is logged.
+ */
+export function reportHook(
+  metrics: JobMetrics,
+  logger: JobLogger,
+  record?: (report: DrillReport) => Promise<void>,
+): AfterReport {
+  return async (report) => {
+    try {
+      publishDrillMetrics(report, metrics);
+      if (record && report.passed && !report.dryRun) await record(report);
+    } catch (error) {
+      const e = error as Error;
+      logger.error('drill metrics or the last passed drill could not be recorded', {
+        drillId: report.drillId,
+        error: `${e.name}: ${e.message}`,
+      });
+    }
+  };
+}
+
+export function drillStepRunner(
+  group: DrillFunctionGroup,
+  deps: DrillDeps,
+  logger: JobLogger,
+  afterReport?: AfterReport,
+) {
   const allowed = stepsOf(group);
   return async (event: DrillStepEvent): Promise<unknown> => {
     const step = event?.step;
@@ -47,6 +81,8 @@ export function drillStepRunner(group: DrillFunctionGroup, deps: DrillDeps, logg
             : 'failed'
           : 'done');
       logger.info('drill step ended', { step, drillId, outcome });
+      const report = step === 'report' ? (result as { report?: DrillReport } | null)?.report : undefined;
+      if (afterReport && report) await afterReport(report);
       return result;
     } catch (error) {
       const e = error as Error;

@@ -102,6 +102,7 @@ export async function runArtifacts(
   } catch (error) {
     const e = error as Error;
     deps.metrics.addMetric('BackupFailed', 'Count', 1);
+    deps.metrics.addMetric('JobFailed', 'Count', 1, { job: 'artifacts' });
     deps.logger.error('storing the artifacts failed', {
       version: env.artifactsVersion,
       error: `${e.name}: ${e.message}`,

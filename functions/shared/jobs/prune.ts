@@ -120,10 +120,12 @@ export async function runPrune(event: unknown, deps: PruneDeps): Promise<PruneRe
     if (failed.length > 0) {
       throw new PruneDeletionError(`${failed.length} planned deletion(s) failed: ${failed.join('; ')}`);
     }
+    deps.metrics.addMetric('JobFailed', 'Count', 0, { job: 'prune' });
     return report;
   } catch (error) {
     const e = error as Error;
     deps.metrics.addMetric('PruneFailed', 'Count', 1);
+    deps.metrics.addMetric('JobFailed', 'Count', 1, { job: 'prune' });
     deps.logger.error('prune run failed', { jobId, error: `${e.name}: ${e.message}` });
     await escalate(
       deps,

@@ -18,6 +18,7 @@ import {
 } from '../aws/rds-snapshots.ts';
 import type { RpoMonitorEnv } from '../env.ts';
 import type { JobLogger, JobMetrics } from '../powertools.ts';
+import { daysSinceLastPassedDrill } from './last-passed-drill.ts';
 
 /** Everything the job touches, passed in so tests run it against moto. */
 export interface RpoMonitorDeps {
@@ -116,6 +117,7 @@ export async function runRpoMonitor(_event: unknown, deps: RpoMonitorDeps): Prom
   } else {
     lagMinutes = Math.max(0, minutes(now.getTime() - lrt.getTime()));
     metrics.addMetric('RestorableTimeLag', 'Seconds', Math.round(lagMinutes * 60));
+    metrics.addMetric('RestorableLagMinutes', 'None', lagMinutes);
     if (lagMinutes > target) {
       reasons.push(
         `LatestRestorableTime ${lrt.toISOString()} lags ${lagMinutes} min behind now, over the RPO target of ${target} min`,
@@ -159,6 +161,7 @@ export async function runRpoMonitor(_event: unknown, deps: RpoMonitorDeps): Prom
         'Seconds',
         Math.round(age * 60),
       );
+      metrics.addMetric('NewestSnapshotAgeMinutes', 'None', age, { location: label, region });
       if (age > limitMinutes) {
         reasons.push(
           `newest managed snapshot in ${region} (${label}), ${newest?.DBSnapshotIdentifier}, is ${age} min old, over ${limitMinutes} min (a day plus the RPO target)`,
@@ -170,6 +173,8 @@ export async function runRpoMonitor(_event: unknown, deps: RpoMonitorDeps): Prom
 
   const stale = reasons.length > 0;
   metrics.addMetric('BackupStale', 'Count', stale ? 1 : 0);
+  const drillAge = await daysSinceLastPassedDrill(deps.ddb, env.stateTable, env.environment, now);
+  metrics.addMetric('DaysSinceLastPassedDrill', 'None', drillAge.days);
   const key = incidentKey(env.sourceDbInstanceId);
   const jobId = `rpo-monitor/${env.sourceDbInstanceId}`;
   const evidence = {

@@ -175,9 +175,11 @@ export async function runSnapshot(event: unknown, deps: SnapshotDeps): Promise<S
       jobId = `snapshot/${env.sourceDbInstanceId}/${parsed.date}`;
     const result = await snapshotRun(parsed, now, deps);
     deps.metrics.addMetric('SnapshotRunSucceeded', 'Count', 1);
+    deps.metrics.addMetric('JobFailed', 'Count', 0, { job: 'snapshot' });
     return result;
   } catch (error) {
     deps.metrics.addMetric('BackupFailed', 'Count', 1);
+    deps.metrics.addMetric('JobFailed', 'Count', 1, { job: 'snapshot' });
     const e = error as Error;
     deps.logger.error('snapshot run failed', { jobId, error: `${e.name}: ${e.message}` });
     await escalate(

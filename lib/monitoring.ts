@@ -1,0 +1,319 @@
+/**
+ * `Monitoring`: the CloudWatch side of issue 6. One dashboard that shows at a glance whether
+ * restores are proven (RPO and RTO per drill against their targets, the days since a drill last
+ * passed) and whether backups are current (restorable-time lag, newest snapshot age, job
+ * outcomes), and the alarms that page through the escalation topic when they are not.
+ *
+ * The metrics are the EMF metrics the functions publish (namespace `RecoveryDrill`, dimensions
+ * `service` = `recovery-drill` and `environment`), plus the state machine's and Lambda's own.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { DRILL_STEPS } from '../functions/core/escalations.ts';
+import { checkInteger, checkPattern, withDefaults } from './props.ts';
+
+/** The namespace every function publishes to (`POWERTOOLS_METRICS_NAMESPACE`). */
+export const METRICS_NAMESPACE = 'RecoveryDrill';
+/** Powertools' `service` dimension, the same for every function (`POWERTOOLS_SERVICE_NAME`). */
+export const METRICS_SERVICE = 'recovery-drill';
+/** Snapshots are daily: the newest may be a day plus the RPO target old before it is stale. */
+const SNAPSHOT_INTERVAL_MINUTES = 24 * 60;
+/** CloudWatch keeps 1-day data points for 455 days: the drill graphs show the last 400. */
+const DRILL_HISTORY = '-P400D';
+/** Backup graphs: the last two weeks. */
+const BACKUP_HISTORY = '-P14D';
+
+/** The jobs that publish `JobFailed` (with a `job` dimension); `snapshot` includes the isolated copy. */
+export const MONITORED_JOBS = ['snapshot', 'prune', 'artifacts'] as const;
+
+export interface MonitoringProps {
+  /** config.environment: the `environment` dimension of every metric read here. */
+  readonly environment: string;
+  /** config.targets.rpoMinutes: the lag alarm's threshold and the RPO graph's annotation. */
+  readonly rpoTargetMinutes: number;
+  /** config.targets.rtoMinutes: the RTO graph's annotation. */
+  readonly rtoTargetMinutes: number;
+  readonly sourceRegion: string;
+  readonly copyRegion: string;
+  /** Every alarm notifies here, on ALARM and again on OK. */
+  readonly topic: sns.ITopic;
+  /** The drill's state machine: failed and timed-out executions alarm. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** The functions whose errors alarm, by a short name used in the alarm's id and description. */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /**
+   * Where passed drills are recorded for the "no passed drill" alarm: the reporting function gets
+   * `STATE_TABLE` and may put items into the table. Without it the alarm counts from its baseline.
+   */
+  readonly passedDrillRecord?: {
+    readonly table: dynamodb.ITable;
+    readonly tableKey?: kms.IKey;
+    readonly reportingFunction: lambda.Function;
+  };
+  /**
+   * Alarm when no drill has passed for longer than this (the runbook drills quarterly).
+   * @default 100
+   */
+  readonly maxDaysWithoutPassedDrill?: number;
+}
+
+const DEFAULTS = { maxDaysWithoutPassedDrill: 100 };
+
+/** The dashboard and alarms of one environment. */
+export class Monitoring extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const p = withDefaults(DEFAULTS, props);
+    checkPattern('Monitoring.environment', p.environment, /^[a-zA-Z0-9._-]{1,64}$/, 'an environment name');
+    checkInteger('Monitoring.rpoTargetMinutes', p.rpoTargetMinutes, 1, 24 * 60);
+    checkInteger('Monitoring.rtoTargetMinutes', p.rtoTargetMinutes, 1, 7 * 24 * 60);
+    checkInteger('Monitoring.maxDaysWithoutPassedDrill', p.maxDaysWithoutPassedDrill, 1, 450);
+
+    const dims = { service: METRICS_SERVICE, environment: p.environment };
+    const metric = (
+      metricName: string,
+      statistic: string,
+      period: Duration,
+      extra: Record<string, string> = {},
+      label?: string,
+    ) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { ...dims, ...extra },
+        statistic,
+        period,
+        ...(label ? { label } : {}),
+      });
+
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const action = new cloudwatchActions.SnsAction(p.topic);
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps) => {
+      const a = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      a.addAlarmAction(action);
+      a.addOkAction(action);
+      alarms[alarmId] = a;
+      return a;
+    };
+    const prefix = `recovery-drill ${p.environment}:`;
+
+    // --- drill -------------------------------------------------------------------------------------
+    alarm('DrillFailedAlarm', {
+      alarmDescription: `${prefix} a drill execution failed. Open the execution in Step Functions, read the drill report in the backup bucket, then follow the runbook step of its escalation.`,
+      metric: p.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm('DrillTimedOutAlarm', {
+      alarmDescription: `${prefix} a drill execution timed out. A restored instance or app task may still be running: run \`recovery-drill status\`, clean up, then read the execution history.`,
+      metric: p.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // CloudWatch looks back at most one day (period × evaluation periods ≤ 86,400 s), so a quarterly
+    // DrillPassed point cannot show a 100-day gap. The age lives in the data instead: the RPO watch
+    // republishes the days since the last passed drill every check, from the record the reporting
+    // function writes. Three silent hours breach too: a watch that stopped proves nothing.
+    alarm('NoPassedDrillAlarm', {
+      alarmDescription: `${prefix} no drill has passed for more than ${p.maxDaysWithoutPassedDrill} days (or the RPO watch that measures it has stopped). Run a drill: recovery-drill start.`,
+      metric: metric('DaysSinceLastPassedDrill', 'Maximum', Duration.hours(1)),
+      threshold: p.maxDaysWithoutPassedDrill,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+
+    // --- backups -----------------------------------------------------------------------------------
+    alarm('RestorableLagAlarm', {
+      alarmDescription: `${prefix} the source's point-in-time restore lags more than the RPO target of ${p.rpoTargetMinutes} min. Check the instance's automated backups (backup retention > 0) and the BACKUP_STALE escalation.`,
+      metric: metric('RestorableLagMinutes', 'Maximum', Duration.hours(1)),
+      threshold: p.rpoTargetMinutes,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const job of MONITORED_JOBS) {
+      const name = job[0]?.toUpperCase() + job.slice(1);
+      alarm(`${name}JobFailedAlarm`, {
+        alarmDescription: `${prefix} the ${job} job failed${job === 'snapshot' ? ' (the daily snapshot or its isolated copy)' : ''}. Its escalation and the function's logs say why.`,
+        metric: metric('JobFailed', 'Sum', Duration.hours(1), { job }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    for (const [name, fn] of Object.entries(p.functions)) {
+      const alarmName = name[0]?.toUpperCase() + name.slice(1);
+      alarm(`${alarmName}ErrorsAlarm`, {
+        alarmDescription: `${prefix} the ${name} function returned an error. Read its log group; a failed backup invocation also lands in the FailedInvocations queue.`,
+        metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    this.alarms = alarms;
+
+    if (p.passedDrillRecord) {
+      const { table, tableKey, reportingFunction } = p.passedDrillRecord;
+      reportingFunction.addEnvironment('STATE_TABLE', table.tableName);
+      reportingFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'RecordPassedDrill',
+          actions: ['dynamodb:PutItem'],
+          resources: [table.tableArn],
+        }),
+      );
+      if (tableKey) {
+        reportingFunction.addToRolePolicy(
+          new iam.PolicyStatement({
+            sid: 'RecordPassedDrillEncrypted',
+            actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+            resources: [tableKey.keyArn],
+            conditions: {
+              StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` },
+            },
+          }),
+        );
+      }
+    }
+
+    // --- dashboard ---------------------------------------------------------------------------------
+    const day = Duration.days(1);
+    const target = (value: number, label: string): cloudwatch.HorizontalAnnotation => ({
+      value,
+      label,
+      color: cloudwatch.Color.RED,
+    });
+    const snapshotLimit = SNAPSHOT_INTERVAL_MINUTES + p.rpoTargetMinutes;
+    const locations = [
+      ['source', p.sourceRegion],
+      ['copy', p.copyRegion],
+    ] as const;
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `recovery-drill-${p.environment}`,
+      defaultInterval: Duration.days(14),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: Object.values(alarms),
+        width: 24,
+        height: 4,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `RPO per drill (minutes), target ${p.rpoTargetMinutes}`,
+        left: [metric('RpoMinutes', 'Maximum', day, {}, 'measured RPO')],
+        leftAnnotations: [target(p.rpoTargetMinutes, `RPO target ${p.rpoTargetMinutes} min`)],
+        leftYAxis: { min: 0, label: 'minutes', showUnits: false },
+        start: DRILL_HISTORY,
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `RTO per drill (minutes), target ${p.rtoTargetMinutes}`,
+        left: [metric('RtoMinutes', 'Maximum', day, {}, 'measured RTO')],
+        leftAnnotations: [target(p.rtoTargetMinutes, `RTO target ${p.rtoTargetMinutes} min`)],
+        leftYAxis: { min: 0, label: 'minutes', showUnits: false },
+        start: DRILL_HISTORY,
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Drill outcome (1 passed, 0 failed) and days since one passed',
+        left: [metric('DrillPassed', 'Minimum', day, {}, 'drill passed')],
+        right: [metric('DaysSinceLastPassedDrill', 'Maximum', day, {}, 'days since a drill passed')],
+        rightAnnotations: [
+          target(p.maxDaysWithoutPassedDrill, `alarm after ${p.maxDaysWithoutPassedDrill} days`),
+        ],
+        leftYAxis: { min: 0, max: 1, showUnits: false },
+        rightYAxis: { min: 0, showUnits: false },
+        start: DRILL_HISTORY,
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Restore and step durations of the last drills (seconds)',
+        left: DRILL_STEPS.filter((s) => s !== 'report' && s !== 'notify').map((step) =>
+          metric('StepSeconds', 'Maximum', day, { step }, step),
+        ),
+        stacked: true,
+        start: DRILL_HISTORY,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Drill executions',
+        left: [
+          p.stateMachine.metricSucceeded({ period: day, statistic: 'Sum', label: 'succeeded' }),
+          p.stateMachine.metricFailed({ period: day, statistic: 'Sum', label: 'failed' }),
+          p.stateMachine.metricTimedOut({ period: day, statistic: 'Sum', label: 'timed out' }),
+        ],
+        start: DRILL_HISTORY,
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `Restorable-time lag (minutes), RPO target ${p.rpoTargetMinutes}`,
+        left: [metric('RestorableLagMinutes', 'Maximum', Duration.minutes(15), {}, 'lag behind now')],
+        leftAnnotations: [target(p.rpoTargetMinutes, `RPO target ${p.rpoTargetMinutes} min`)],
+        leftYAxis: { min: 0, label: 'minutes', showUnits: false },
+        start: BACKUP_HISTORY,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `Newest snapshot age (minutes), stale over ${snapshotLimit}`,
+        left: locations.map(([location, region]) =>
+          metric(
+            'NewestSnapshotAgeMinutes',
+            'Maximum',
+            Duration.minutes(15),
+            { location, region },
+            `${location} ${region}`,
+          ),
+        ),
+        leftAnnotations: [target(snapshotLimit, `stale: a day plus the RPO target (${snapshotLimit} min)`)],
+        leftYAxis: { min: 0, label: 'minutes', showUnits: false },
+        start: BACKUP_HISTORY,
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Job outcomes: failed runs per day',
+        left: MONITORED_JOBS.map((job) => metric('JobFailed', 'Sum', day, { job }, `${job} failed`)),
+        right: [metric('SnapshotsDeleted', 'Sum', day, {}, 'snapshots deleted by prune')],
+        start: BACKUP_HISTORY,
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function errors per hour',
+        left: Object.entries(p.functions).map(([name, fn]) =>
+          fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum', label: name }),
+        ),
+        start: BACKUP_HISTORY,
+        width: 12,
+      }),
+    );
+  }
+}
