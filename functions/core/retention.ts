@@ -174,6 +174,36 @@ function orderByTimeThenId(times: Float64Array, ids: readonly string[]): Uint32A
   return order;
 }
 
+/**
+ * Index of the first id seen before, or -1. An open-addressing table in a typed array (off the
+ * garbage-collected heap) instead of a Set of 100 000 strings, which the young-generation
+ * collector would copy while the plan is built.
+ */
+function firstDuplicate(ids: readonly string[]): number {
+  const n = ids.length;
+  let size = 16;
+  while (size < n * 2) size *= 2;
+  const mask = size - 1;
+  const table = new Int32Array(size).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const id = ids[i] as string;
+    // FNV-1a over the UTF-16 code units.
+    let hash = 0x811c9dc5;
+    for (let c = 0; c < id.length; c++) hash = Math.imul(hash ^ id.charCodeAt(c), 0x01000193);
+    let slot = hash & mask;
+    for (;;) {
+      const j = table[slot] as number;
+      if (j === -1) {
+        table[slot] = i;
+        break;
+      }
+      if (ids[j] === id) return i;
+      slot = (slot + 1) & mask;
+    }
+  }
+  return -1;
+}
+
 /** Reasons by tagged-or-not, type and status: a handful of distinct strings, built once. */
 const unmanagedReasonsCache = [
   new Map<string, Map<string, string[]>>(),
@@ -228,6 +258,8 @@ export function planRetention(
     const s = snapshots[i] as SnapshotRecord;
     const ms = parseIsoWithZone(s.createdAt);
     if (ms === null) throw new InputError(`snapshots[${i}].createdAt`, s.createdAt, ISO_WITH_ZONE_EXPECTED);
+    if (typeof s.id !== 'string' || s.id === '')
+      throw new InputError(`snapshots[${i}].id`, s.id, 'a non-empty string');
     ids[i] = s.id;
     times[i] = ms;
     // UTC days are exactly 86 400 000 ms in JavaScript time.
@@ -235,14 +267,9 @@ export function planRetention(
     if (isManaged(s)) managed[i] = 1;
     else reasons[i] = unmanagedReasonsOf(s);
   }
-  // One Set built from the array (a builtin loop) is cheaper than 100 000 has/add calls.
-  if (new Set(ids).size !== n) {
-    const seen = new Set<string>();
-    ids.forEach((id, i) => {
-      if (seen.has(id)) throw new InputError(`snapshots[${i}].id`, id, 'a snapshot id listed only once');
-      seen.add(id);
-    });
-  }
+  const duplicate = firstDuplicate(ids);
+  if (duplicate !== -1)
+    throw new InputError(`snapshots[${duplicate}].id`, ids[duplicate], 'a snapshot id listed only once');
   const keepFor = (i: number, reason: string) => {
     const list = reasons[i];
     if (list) list.push(reason);
@@ -251,13 +278,16 @@ export function planRetention(
   const order = orderByTimeThenId(times, ids);
 
   // Only managed snapshots dated up to now compete for restore points (indices, oldest first).
-  const eligible: number[] = [];
+  const eligibleAll = new Uint32Array(n);
+  let eligibleCount = 0;
   const afterNow = `created after now (${toIsoUtc(nowMs)}): clock skew or a copy in flight; never deleted`;
   for (let k = 0; k < n; k++) {
     const i = order[k] as number;
     if ((times[i] as number) > nowMs) keepFor(i, afterNow);
-    else if (managed[i] === 1) eligible.push(i);
+    else if (managed[i] === 1) eligibleAll[eligibleCount++] = i;
   }
+
+  const eligible = eligibleAll.subarray(0, eligibleCount);
 
   // Daily restore points: walk newest first; the first snapshot met of each day is its newest.
   const dailyPointOfDay = new Map<number, number>();

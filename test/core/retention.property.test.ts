@@ -347,4 +347,30 @@ describe('retention planner properties', () => {
       { numRuns: 200 },
     );
   });
+
+  it('refuses a listing with a repeated id by naming its second occurrence', () => {
+    fc.assert(
+      fc.property(
+        scenario.filter((s) => s.snapshots.length > 0),
+        fc.nat(),
+        fc.nat(),
+        (s, pick, at) => {
+          const original = s.snapshots[pick % s.snapshots.length] as SnapshotRecord;
+          const position = at % (s.snapshots.length + 1);
+          const snapshots = [...s.snapshots];
+          snapshots.splice(position, 0, { ...original, createdAt: '2026-01-01T00:00:00Z' });
+          const first = snapshots.findIndex((x) => x.id === original.id);
+          const second = snapshots.findIndex((x, i) => i > first && x.id === original.id);
+          expect(() => plan({ ...s, snapshots })).toThrow(
+            expect.objectContaining({
+              name: 'InputError',
+              field: `snapshots[${second}].id`,
+              value: original.id,
+            }),
+          );
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });

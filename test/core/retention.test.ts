@@ -162,6 +162,26 @@ describe('retention planner', () => {
     );
   });
 
+  it('finds a repeated id among thousands, wherever it lands in the hash table', () => {
+    const history = dailyHistory('2020-01-01', 3000);
+    for (let k = 0; k < 3000; k += 61) {
+      const snapshots = [...history, managedSnapshot(history[k]?.id as string, '2026-01-01T00:00:00Z')];
+      expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), now())).toThrow(
+        expect.objectContaining({ field: 'snapshots[3000].id' }),
+      );
+    }
+  });
+
+  it('refuses an id that is not a non-empty string by naming it', () => {
+    const snapshots = [
+      managedSnapshot('a', '2026-01-01T00:00:00Z'),
+      managedSnapshot('', '2026-01-02T00:00:00Z'),
+    ];
+    expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), now())).toThrow(
+      expect.objectContaining({ field: 'snapshots[1].id', value: '' }),
+    );
+  });
+
   it('refuses a createdAt without a zone by naming it', () => {
     const snapshots = [managedSnapshot('a', '2026-01-01T00:00:00')];
     expect(() => planRetention({ complete: true, snapshots }, runbookPolicy(), now())).toThrow(
