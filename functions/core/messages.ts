@@ -261,7 +261,10 @@ export function renderEscalation(escalation: Escalation, context: MessageContext
       ? [`*Evidence:*\n${evidence.map(([k, v]) => `• \`${k}\`: ${v}`).join('\n')}`]
       : []),
     `*Runbook:* ${escalation.runbookStep}`,
-    ...links.map((l) => `<${l.url}|${l.label}>`),
+    // Slack links only http(s); an s3:// location or a local path is shown as code.
+    ...links.map((l) =>
+      /^https?:\/\//.test(l.url) ? `<${l.url}|${l.label}>` : `*${l.label}:* \`${l.url}\``,
+    ),
   ].join('\n');
   const threadId = incidentId(escalation.class, context.source ?? escalation.id);
   return {

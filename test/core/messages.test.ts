@@ -125,6 +125,12 @@ describe('escalation messages', () => {
       'https://s3.console.aws.amazon.com/s3/object/btcts-backups?prefix=reports%2Fdrill-20261126T0300Z%2Freport.md',
     );
     expect(rendered.chatbot.content.description).toContain('*Observed:*');
+    expect(rendered.chatbot.content.description).toContain(
+      '*Report:* `s3://btcts-backups/reports/drill-20261126T0300Z/report.md`',
+    );
+    expect(rendered.chatbot.content.description).toContain(
+      '<https://s3.console.aws.amazon.com/s3/object/btcts-backups?prefix=reports%2Fdrill-20261126T0300Z%2Freport.md|Report (console)>',
+    );
     for (const value of Object.values(rendered.chatbot.metadata.additionalContext))
       expect(typeof value).toBe('string');
   });
