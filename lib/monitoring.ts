@@ -118,7 +118,7 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm('DrillTimedOutAlarm', {
-      alarmDescription: `${prefix} a drill execution timed out. A restored instance or app task may still be running: run \`recovery-drill status\`, clean up, then read the execution history.`,
+      alarmDescription: `${prefix} a drill execution timed out. A restored instance or app task may still be running: delete what carries the execution's recovery-drill:drill-id tag, then read the execution history.`,
       metric: p.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,

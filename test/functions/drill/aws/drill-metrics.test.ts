@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { DrillReport } from '../../../../functions/core/report.ts';
 import { drillMetrics, publishDrillMetrics } from '../../../../functions/drill/aws/drill-metrics.ts';
-import { reportHook } from '../../../../functions/drill/aws/step-handler.ts';
+import { drillStepRunner, reportHook } from '../../../../functions/drill/aws/step-handler.ts';
+import type { DrillDeps } from '../../../../functions/drill/ports.ts';
+import type { DrillState } from '../../../../functions/drill/steps.ts';
 import { createMetrics, type JobMetrics, metricsSink } from '../../../../functions/shared/powertools.ts';
 import { drillReport } from './support.ts';
 
@@ -143,5 +145,46 @@ describe('drill report hook', () => {
       { drillId: 'drill-9', error: 'Error: metrics down' },
       { drillId: 'drill-10', error: 'Error: table gone' },
     ]);
+  });
+
+  it('runs after the report step has written its report, and after no other step', async () => {
+    const written: string[] = [];
+    const hooked: string[] = [];
+    // Only what the report step reads: the clock, the targets and the report store.
+    const deps = {
+      now: () => new Date('2026-11-26T07:00:00Z'),
+      settings: { config: { targets: { rpoMinutes: 60, rtoMinutes: 30 } } },
+      reports: {
+        write: async (report: DrillReport) => {
+          written.push(report.drillId);
+          return { json: 's3://bucket/report.json', markdown: 's3://bucket/report.md' };
+        },
+      },
+    } as unknown as DrillDeps;
+    const state: DrillState = {
+      drill: {
+        drillId: 'drill-11',
+        instanceId: 'recovery-drill-drill-11',
+        targetTime: '2026-11-26T06:00:00.000Z',
+        requestedTarget: 'latest',
+        startedAt: '2026-11-26T06:00:00.000Z',
+        reason: null,
+        requestedBy: null,
+        dryRun: false,
+        window: { earliest: null, latest: null },
+        environment: 'test',
+        mode: 'aws',
+        endedAt: '2026-11-26T06:01:00.000Z',
+        outcome: 'passed',
+        detail: 'restoring to latest',
+      } as DrillState['drill'],
+    };
+    const { logger } = logRecorder();
+    const run = drillStepRunner('reporting', deps, logger, async (report) => {
+      hooked.push(`${report.drillId} after ${written.length} write(s)`);
+    });
+    await run({ step: 'report', state, execution: 'drill-11' });
+    await expect(run({ step: 'notify', state, execution: 'drill-11' })).rejects.toThrow();
+    expect(hooked).toEqual(['drill-11 after 1 write(s)']);
   });
 });
