@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
@@ -129,6 +129,26 @@ describe('history command over local drills', () => {
       'RTO_SLOWER_THAN_PREVIOUS',
     );
     expect(readFileSync(join(reports, '20260706t060000z-cccc.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('lists reports written before the index existed, from their JSON files', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'history-old-'));
+    try {
+      writeFileSync(join(old, 'recovery-drill.config.json'), JSON.stringify(CONFIG));
+      mkdirSync(join(old, 'state', 'reports'), { recursive: true });
+      for (const [id, day, rto] of QUARTERS.slice(0, 2))
+        writeFileSync(join(old, 'state', 'reports', `${id}.json`), JSON.stringify(drill(id, day, rto)));
+      writeFileSync(join(old, 'state', 'reports', 'notes.json'), '{"not":"a report"}');
+      const { io, out } = capturedIo(old);
+      expect(await main(['history', '--local', '--json'], io)).toBe(0);
+      const parsed = JSON.parse(out.join('\n'));
+      expect(parsed.drills.map((d: { drillId: string }) => d.drillId)).toEqual([
+        QUARTERS[0]?.[0],
+        QUARTERS[1]?.[0],
+      ]);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
   });
 
   it('says so when no drill was recorded yet', async () => {

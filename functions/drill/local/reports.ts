@@ -1,6 +1,6 @@
 /** The local engine's report store and notifier: a folder plays the bucket, a file and the terminal play SNS. */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Escalation } from '../../core/escalations.ts';
 import {
@@ -32,13 +32,38 @@ export const LOCAL_INDEX_FILE = 'index.json';
 export class FolderReportStore implements ReportStore {
   constructor(private readonly dir: string) {}
 
-  /** The index (an empty history when there is none yet or it is unreadable). */
+  /**
+   * The index. A folder of reports written before the index existed is indexed from its JSON
+   * reports, so `history --local` shows every drill this machine ran; no folder, no history.
+   */
   async readIndex(): Promise<HistoryIndex> {
+    let text: string;
     try {
-      return parseHistoryIndex(JSON.parse(await readFile(join(this.dir, LOCAL_INDEX_FILE), 'utf8')));
+      text = await readFile(join(this.dir, LOCAL_INDEX_FILE), 'utf8');
     } catch {
-      return parseHistoryIndex(null);
+      return this.indexFromReports();
     }
+    try {
+      return parseHistoryIndex(JSON.parse(text));
+    } catch {
+      return this.indexFromReports();
+    }
+  }
+
+  private async indexFromReports(): Promise<HistoryIndex> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    let index = parseHistoryIndex(null);
+    for (const name of names) {
+      if (!name.endsWith('.json') || name === LOCAL_INDEX_FILE) continue;
+      try {
+        const report = JSON.parse(await readFile(join(this.dir, name), 'utf8')) as DrillReport;
+        if (typeof report.drillId === 'string' && Array.isArray(report.escalations))
+          index = withEntry(index, historyEntryOf(report));
+      } catch {
+        // Not a report (or torn): the index lists drills, it does not judge files.
+      }
+    }
+    return index;
   }
 
   /** Returns the JSON and Markdown paths; the HTML page is beside them as `<drill id>.html`. */
