@@ -16,6 +16,7 @@ import {
   renderEscalation,
   renderResolution,
 } from '../../core/messages.ts';
+import { redactCredentials } from '../../core/redact.ts';
 import { type DynamoApi, markNotified, observeIncident, resolveIncident } from './incidents.ts';
 
 export type { Resolution } from '../../core/messages.ts';
@@ -129,7 +130,13 @@ export async function escalateFolded(
   context: PublishContext = {},
 ): Promise<FoldedOutcome> {
   const key = incidentId(escalation.class, subjectKey);
-  const seen = await observeIncident(target.ddb, target.table, key, now, escalation.message);
+  const seen = await observeIncident(
+    target.ddb,
+    target.table,
+    key,
+    now,
+    redactCredentials(escalation.message),
+  );
   if (seen.notifiedAt !== null)
     return { published: false, observations: seen.observations, openedAt: seen.openedAt };
   await publishEscalation(target.sns, target.topicArn, target.environment, escalation, {

@@ -1,3 +1,4 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
@@ -229,6 +230,24 @@ describe('folded escalations', () => {
       '[CRITICAL] BACKUP_STALE · production · bt-cts-staging · b',
       '[HIGH] BACKUP_FAILED · production · bt-cts-prod · c',
     ]);
+  });
+
+  it('stores no password in the incident table', async () => {
+    const target = await foldingTarget();
+    // Built by hand, not by createEscalation: what skipped its redaction must still be masked.
+    const escalation = {
+      ...createEscalation('BACKUP_FAILED', 'snapshot/1', 'x'),
+      message: 'copy failed: postgres://u:S3cret-pw@h/db',
+    };
+    await escalateFolded(target, 'bt-cts-prod', escalation, at(0));
+    const item = await aws.clients.ddb.send(
+      new GetItemCommand({
+        TableName: target.table,
+        Key: { pk: { S: 'incident#BACKUP_FAILED#bt-cts-prod' } },
+      }),
+    );
+    expect(item.Item?.summary?.S).toBe('copy failed: postgres://u:***@h/db');
+    expect(JSON.stringify(await target.drain())).not.toContain('S3cret-pw');
   });
 
   it('says nothing when an incident nobody was told about clears', async () => {
