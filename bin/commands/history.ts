@@ -13,27 +13,13 @@ import { REPORT_INDEX_KEY } from '../../functions/drill/aws/s3-stores.ts';
 import { FolderReportStore } from '../../functions/drill/local/reports.ts';
 import { statePaths } from '../../functions/local/state.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { DRILL_STACK_NAME } from './start.ts';
+import { clientConfig, DRILL_STACK_NAME } from './start.ts';
 import { type Command, EXIT, stringOption, UsageError } from './types.ts';
 
 /** The stack output naming the backup bucket, where the drills' reports and their index live. */
 export const BACKUP_BUCKET_OUTPUT = 'BackupBucketName';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-/** SDK settings from the environment, as `start` uses them: an emulator endpoint and static keys when given. */
-function clientConfig(env: NodeJS.ProcessEnv, region: string) {
-  const endpoint = env.AWS_ENDPOINT_URL || undefined;
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? {
-          accessKeyId: env.AWS_ACCESS_KEY_ID,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-        }
-      : undefined;
-  return { region, ...(endpoint ? { endpoint } : {}), ...(credentials ? { credentials } : {}) };
-}
 
 async function bucketFromStack(env: NodeJS.ProcessEnv, region: string): Promise<string> {
   const cfn = new CloudFormationClient(clientConfig(env, region));

@@ -40,7 +40,7 @@ function refusal(error: DrillInputError): UsageError {
  * SDK client settings from the command's environment: `AWS_ENDPOINT_URL` (an emulator, path-style
  * S3) and static keys when given there; otherwise the SDK's own credential chain.
  */
-function clientConfig(env: NodeJS.ProcessEnv, region: string) {
+export function clientConfig(env: NodeJS.ProcessEnv, region: string) {
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   const credentials =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY

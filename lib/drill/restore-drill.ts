@@ -440,6 +440,11 @@ export class RestoreDrill extends Construct {
       ['s3:PutObject', 's3:GetObject'],
       [props.bucket.arnForObjects('reports/*')],
     );
+    // Without list rights S3 answers 403 for a missing object: the first drill could not tell
+    // "no history index yet" from a denial, and the index would never be started.
+    allow(reporting, 'SeeWhetherTheHistoryIndexExists', ['s3:ListBucket'], [props.bucket.bucketArn], {
+      StringEquals: { 's3:prefix': 'reports/index.json' },
+    });
     allow(reporting, 'EncryptReports', ['kms:GenerateDataKey', 'kms:Decrypt'], [props.bucketKey.keyArn]);
     acknowledgeWildcardResource(
       reporting.role as iam.Role,

@@ -145,6 +145,7 @@ export function buildAwsDrillDeps({
       env.topicArn,
       config.environment,
       (drillId) => `s3://${env.bucket}/${reportKeys(drillId).markdown}`,
+      { source: config.source.dbInstanceIdentifier },
     ),
     adminPassword: adminPasswordReader(clients.secrets, config.smoke.adminPasswordSecret),
     now,
