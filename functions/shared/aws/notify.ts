@@ -173,3 +173,26 @@ export async function resolveFolded(
   });
   return true;
 }
+
+/**
+ * Publishes an escalation from a job; a failure to publish is logged, never thrown: the job's own
+ * error matters more, and its failure destination still receives it.
+ */
+export async function escalateOrLog(
+  deps: {
+    readonly sns: SnsApi;
+    readonly env: { readonly topicArn: string; readonly environment: string };
+    readonly logger: { error(message: string, extra?: Record<string, unknown>): void };
+  },
+  escalation: Escalation,
+): Promise<void> {
+  try {
+    await publishEscalation(deps.sns, deps.env.topicArn, deps.env.environment, escalation);
+  } catch (publishError) {
+    const p = publishError as Error;
+    deps.logger.error('could not publish the escalation', {
+      class: escalation.class,
+      error: `${p.name}: ${p.message}`,
+    });
+  }
+}

@@ -6,9 +6,9 @@
  */
 import type { DBSnapshot } from '@aws-sdk/client-rds';
 import { InputError } from '../../core/errors.ts';
-import { createEscalation, type Escalation } from '../../core/escalations.ts';
+import { createEscalation } from '../../core/escalations.ts';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from '../../core/retention.ts';
-import { publishEscalation, type SnsApi } from '../aws/notify.ts';
+import { escalateOrLog, type SnsApi } from '../aws/notify.ts';
 import {
   deleteManagedSnapshot,
   isOurs,
@@ -108,7 +108,7 @@ export async function runPrune(event: unknown, deps: PruneDeps): Promise<PruneRe
     const report = await pruneRun(parsePruneEvent(event), now, jobId, deps);
     if (report.blocked) {
       deps.metrics.addMetric('PruneBlocked', 'Count', 1);
-      await escalate(
+      await escalateOrLog(
         deps,
         createEscalation('PRUNE_BLOCKED', jobId, report.blocked, {
           planKey: report.planKey,
@@ -127,25 +127,13 @@ export async function runPrune(event: unknown, deps: PruneDeps): Promise<PruneRe
     deps.metrics.addMetric('PruneFailed', 'Count', 1);
     deps.metrics.addMetric('JobFailed', 'Count', 1, { job: 'prune' });
     deps.logger.error('prune run failed', { jobId, error: `${e.name}: ${e.message}` });
-    await escalate(
+    await escalateOrLog(
       deps,
       createEscalation('PRUNE_BLOCKED', jobId, `prune run failed: ${e.name}: ${e.message}`, {
         error: e.name,
       }),
     );
     throw error;
-  }
-}
-
-async function escalate(deps: PruneDeps, escalation: Escalation): Promise<void> {
-  try {
-    await publishEscalation(deps.sns, deps.env.topicArn, deps.env.environment, escalation);
-  } catch (publishError) {
-    const p = publishError as Error;
-    deps.logger.error('could not publish the escalation', {
-      class: escalation.class,
-      error: `${p.name}: ${p.message}`,
-    });
   }
 }
 

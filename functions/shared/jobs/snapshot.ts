@@ -8,7 +8,7 @@ import type { DBSnapshot } from '@aws-sdk/client-rds';
 import { InputError } from '../../core/errors.ts';
 import { createEscalation } from '../../core/escalations.ts';
 import { MANAGED_TAG, SOURCE_TAG, TIER_TAG } from '../../core/retention.ts';
-import { publishEscalation, type SnsApi } from '../aws/notify.ts';
+import { escalateOrLog, type SnsApi } from '../aws/notify.ts';
 import {
   ensureCopy,
   ensureExport,
@@ -182,7 +182,7 @@ export async function runSnapshot(event: unknown, deps: SnapshotDeps): Promise<S
     deps.metrics.addMetric('JobFailed', 'Count', 1, { job: 'snapshot' });
     const e = error as Error;
     deps.logger.error('snapshot run failed', { jobId, error: `${e.name}: ${e.message}` });
-    await escalate(
+    await escalateOrLog(
       deps,
       createEscalation('BACKUP_FAILED', jobId, `snapshot run failed: ${e.name}: ${e.message}`, {
         source: env.sourceDbInstanceId,
@@ -192,19 +192,6 @@ export async function runSnapshot(event: unknown, deps: SnapshotDeps): Promise<S
       }),
     );
     throw error;
-  }
-}
-
-async function escalate(deps: SnapshotDeps, escalation: ReturnType<typeof createEscalation>): Promise<void> {
-  try {
-    await publishEscalation(deps.sns, deps.env.topicArn, deps.env.environment, escalation);
-  } catch (publishError) {
-    // The run's own error matters more; the failure destination still gets it.
-    const p = publishError as Error;
-    deps.logger.error('could not publish the escalation', {
-      class: escalation.class,
-      error: `${p.name}: ${p.message}`,
-    });
   }
 }
 
@@ -454,6 +441,6 @@ async function checkQuota(
       }),
       severity: 'warning' as const,
     };
-    await escalate(deps, escalation);
+    await escalateOrLog(deps, escalation);
   }
 }
