@@ -86,6 +86,7 @@ export async function runDefinitionLocally(
     },
     context: {
       Execution: {
+        Id: `local:execution:${options.executionName ?? 'local'}`,
         Name: options.executionName ?? 'local',
         StartTime: new Date().toISOString(),
         Input: input,

@@ -66,7 +66,11 @@ export interface ReportStore {
 
 export interface Notifier {
   /** Publishes each escalation and one summary of the drill. Returns how many messages went out. */
-  publish(report: DrillReport, escalations: readonly Escalation[]): Promise<number>;
+  publish(
+    report: DrillReport,
+    escalations: readonly Escalation[],
+    links?: { readonly executionArn?: string | null },
+  ): Promise<number>;
 }
 
 /** The settings a drill runs with: the configuration, plus what the engine decides. */

@@ -49,6 +49,8 @@ export interface DrillInfo {
   window: { earliest: string | null; latest: string | null };
   environment: string;
   mode: 'local' | 'aws';
+  /** The Step Functions execution (AWS), for the console link in notifications. */
+  executionArn: string | null;
 }
 
 /** The execution state, as far as the steps read it. */
@@ -132,7 +134,12 @@ async function timed<T extends object>(
   };
 }
 
-async function validate(state: DrillState, deps: DrillDeps, executionName: string) {
+async function validate(
+  state: DrillState,
+  deps: DrillDeps,
+  executionName: string,
+  executionArn: string | null,
+) {
   return timed(deps, async (startedAt) => {
     // At this point the state is the execution input itself: unknown keys are refused.
     const window = await deps.recovery.restorableWindow();
@@ -158,6 +165,7 @@ async function validate(state: DrillState, deps: DrillDeps, executionName: strin
       window: { earliest: window.earliest?.toISOString() ?? null, latest: latest?.toISOString() ?? null },
       environment: config.environment,
       mode: deps.settings.mode,
+      executionArn,
     };
     return {
       ...info,
@@ -615,7 +623,9 @@ async function notify(state: DrillState, deps: DrillDeps) {
   };
   return timed(deps, async () => {
     if (!produced.report) throw new DrillStepError('NotifyError', 'no report to notify about');
-    const count = await deps.notifier.publish(produced.report, produced.escalations);
+    const count = await deps.notifier.publish(produced.report, produced.escalations, {
+      executionArn: state.drill?.executionArn ?? null,
+    });
     return { published: count, detail: `${count} message(s) published` };
   });
 }
@@ -629,6 +639,7 @@ export async function runStep(
   state: DrillState,
   deps: DrillDeps,
   executionName: string,
+  executionArn: string | null = null,
 ): Promise<unknown> {
   if (!(DRILL_TASK_STEPS as readonly string[]).includes(step)) {
     throw new DrillStepError('UnknownStepError', `unknown drill step ${JSON.stringify(step)}`);
@@ -636,7 +647,7 @@ export async function runStep(
   await deps.beforeStep?.(step, state);
   switch (step as DrillTaskStep) {
     case 'validate':
-      return validate(state, deps, executionName);
+      return validate(state, deps, executionName, executionArn);
     case 'restore':
       return restore(state, deps);
     case 'describeRestore':

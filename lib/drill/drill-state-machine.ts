@@ -75,7 +75,12 @@ export class DrillStateMachine extends Construct {
       return new tasks.LambdaInvoke(this, spec.state, {
         stateName: spec.state,
         lambdaFunction: props.functions[spec.group],
-        payload: sfn.TaskInput.fromObject({ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }),
+        payload: sfn.TaskInput.fromObject({
+          step,
+          'state.$': '$',
+          'execution.$': '$$.Execution.Name',
+          'executionArn.$': '$$.Execution.Id',
+        }),
         payloadResponseOnly: true,
         resultPath,
         taskTimeout: sfn.Timeout.duration(props.stepTimeout),

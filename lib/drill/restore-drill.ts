@@ -472,6 +472,9 @@ export class RestoreDrill extends Construct {
       logRetention: retention,
     });
 
+    // Notifications link the execution's log group.
+    reporting.addEnvironment('DRILL_LOG_GROUP', this.stateMachine.logGroup.logGroupName);
+
     // --- start: quarterly schedule and by hand ---------------------------------------------------
     const start = make({
       id: 'Start',

@@ -145,7 +145,12 @@ export function buildAwsDrillDeps({
       env.topicArn,
       config.environment,
       (drillId) => `s3://${env.bucket}/${reportKeys(drillId).markdown}`,
-      { source: config.source.dbInstanceIdentifier },
+      {
+        source: config.source.dbInstanceIdentifier,
+        logs: env.logGroupName
+          ? `https://${config.source.region}.console.aws.amazon.com/cloudwatch/home?region=${config.source.region}#logsV2:log-groups/log-group/${encodeURIComponent(env.logGroupName)}`
+          : null,
+      },
     ),
     adminPassword: adminPasswordReader(clients.secrets, config.smoke.adminPasswordSecret),
     now,

@@ -20,6 +20,8 @@ export interface DrillEnv {
   readonly dbSecurityGroupIds: readonly string[];
   /** ECS cluster and app task: null when the configuration smoke-tests a staging URL instead. */
   readonly app: AppTaskSettings | null;
+  /** The drill state machine's log group (`DRILL_LOG_GROUP`), linked from notifications; optional. */
+  readonly logGroupName: string | null;
 }
 
 /** Where the app's ECS task runs: private subnets, no public IP. */
@@ -95,7 +97,7 @@ export function readDrillEnv(env: Env, needsApp: boolean): DrillEnv {
         securityGroupIds: c.list('APP_SECURITY_GROUP_IDS', SECURITY_GROUP, 'security group ids'),
       }
     : null;
-  return c.done({ ...base, app });
+  return c.done({ ...base, app, logGroupName: env.DRILL_LOG_GROUP || null });
 }
 
 /** The start function's environment: only the machine it starts. */

@@ -75,18 +75,22 @@ export class SnsNotifier implements Notifier {
     private readonly options: SnsNotifierOptions = {},
   ) {}
 
-  private context(drillId: string): PublishContext {
+  private context(drillId: string, executionArn?: string | null): PublishContext {
     const links: MessageLinks = {
-      executionArn: this.options.executionArn?.(drillId) ?? null,
+      executionArn: executionArn ?? this.options.executionArn?.(drillId) ?? null,
       logs: this.options.logs ?? null,
       report: this.reportLocation(drillId),
     };
     return { source: this.options.source ?? null, links };
   }
 
-  async publish(report: DrillReport, escalations: readonly Escalation[]): Promise<number> {
+  async publish(
+    report: DrillReport,
+    escalations: readonly Escalation[],
+    links: { readonly executionArn?: string | null } = {},
+  ): Promise<number> {
     let count = 0;
-    const context = this.context(report.drillId);
+    const context = this.context(report.drillId, links.executionArn);
     const folding = this.options.folding;
     const now = this.options.now?.() ?? new Date();
     for (const escalation of escalations) {

@@ -17,6 +17,8 @@ export interface DrillStepEvent {
   readonly step: string;
   readonly state: DrillState;
   readonly execution: string;
+  /** The execution's ARN (`$$.Execution.Id`), for the console link in notifications. */
+  readonly executionArn?: string;
 }
 
 /** The steps a function of this group serves. */
@@ -72,7 +74,8 @@ export function drillStepRunner(
     }
     logger.info('drill step started', { step, drillId });
     try {
-      const result = await runStep(step, event.state, deps, drillId);
+      const executionArn = typeof event.executionArn === 'string' ? event.executionArn : null;
+      const result = await runStep(step, event.state, deps, drillId, executionArn);
       const outcome =
         (result as { outcome?: unknown; passed?: unknown } | null)?.outcome ??
         (typeof (result as { passed?: unknown } | null)?.passed === 'boolean'

@@ -129,6 +129,23 @@ describe('drill notifier on SNS against moto', () => {
     expect(body.message).toContain('has 3 orphaned rows');
   });
 
+  it('links the execution the notify step passes and the log group it is given', async () => {
+    const { topicArn, receive } = await topicWithQueue('linked-by-step');
+    const report = drillReport('d-step', { failedStep: 'integrity' });
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:Drill:d-step';
+    await new SnsNotifier(sns, topicArn, 'test', () => null, { logs: 'https://logs.example/drill' }).publish(
+      report,
+      report.escalations,
+      { executionArn: arn },
+    );
+    const escalation = (await receive()).find(
+      (m) => m.MessageAttributes?.class?.Value === 'INTEGRITY_FAILED',
+    );
+    const body = JSON.parse(escalation?.Message ?? '{}') as { links: Record<string, string> };
+    expect(body.links.Execution).toContain(arn);
+    expect(Object.values(body.links)).toContain('https://logs.example/drill');
+  });
+
   it('folds a class that keeps failing drill after drill and resolves it when a drill passes', async () => {
     const { topicArn, receive } = await topicWithQueue('folded-drills');
     const table = await incidentTable('folded-drills-state');
