@@ -9,7 +9,7 @@ import type { StatePaths } from './state.ts';
 import { readJson, writeJson } from './state.ts';
 import { microsToDate, summarizeSegment, WAL_SEGMENT_NAME } from './wal.ts';
 
-/** Quotes a folder for /bin/sh and escapes `%` for PostgreSQL's placeholder expansion. */
+/** Quotes a folder for /bin/sh and doubles `%` so that PostgreSQL does not expand it as %p or %f. */
 function shellDir(dir: string): string {
   return `'${dir.replaceAll("'", "'\\''").replaceAll('%', '%%')}`;
 }
