@@ -178,7 +178,8 @@ export class Monitoring extends Construct {
       reportingFunction.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'RecordPassedDrill',
-          actions: ['dynamodb:PutItem'],
+          // PutItem records the passed drill; UpdateItem folds drill escalations into incidents.
+          actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
           resources: [table.tableArn],
         }),
       );

@@ -193,7 +193,7 @@ describe('monitoring', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Sid: 'RecordPassedDrill', Action: 'dynamodb:PutItem' }),
+          Match.objectLike({ Sid: 'RecordPassedDrill', Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] }),
           Match.objectLike({
             Sid: 'RecordPassedDrillEncrypted',
             Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.eu-west-1.amazonaws.com' } },

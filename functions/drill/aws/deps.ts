@@ -4,12 +4,14 @@
  * cold start.
  */
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Config } from '../../core/config.ts';
+import type { DynamoApi } from '../../shared/aws/incidents.ts';
 import type { SnsApi } from '../../shared/aws/notify.ts';
 import type { RdsApi } from '../../shared/aws/rds-snapshots.ts';
 import type { S3Api } from '../../shared/aws/s3-objects.ts';
@@ -38,6 +40,8 @@ export function loadBundledConfig(env: NodeJS.ProcessEnv = process.env): Config 
 }
 
 export interface AwsClients {
+  /** Folds drill escalations into incidents when the state table is configured. */
+  readonly ddb?: DynamoApi;
   readonly rds: RdsApi;
   readonly secrets: SecretsApi;
   readonly ecs: EcsApi;
@@ -48,6 +52,7 @@ export interface AwsClients {
 /** One client per service in the source region, instrumented for X-Ray. */
 export function createAwsClients(region: string): AwsClients {
   return {
+    ddb: traced(new DynamoDBClient({ region })),
     rds: traced(new RDSClient({ region })),
     secrets: traced(new SecretsManagerClient({ region })),
     ecs: traced(new ECSClient({ region })),
@@ -147,6 +152,15 @@ export function buildAwsDrillDeps({
       (drillId) => `s3://${env.bucket}/${reportKeys(drillId).markdown}`,
       {
         source: config.source.dbInstanceIdentifier,
+        ...(env.stateTable && clients.ddb
+          ? {
+              folding: {
+                ddb: clients.ddb,
+                table: env.stateTable,
+                subjectKey: `drill#${config.source.dbInstanceIdentifier}`,
+              },
+            }
+          : {}),
         logs: env.logGroupName
           ? `https://${config.source.region}.console.aws.amazon.com/cloudwatch/home?region=${config.source.region}#logsV2:log-groups/log-group/${encodeURIComponent(env.logGroupName)}`
           : null,

@@ -22,6 +22,8 @@ export interface DrillEnv {
   readonly app: AppTaskSettings | null;
   /** The drill state machine's log group (`DRILL_LOG_GROUP`), linked from notifications; optional. */
   readonly logGroupName: string | null;
+  /** The state table (`STATE_TABLE`): drill escalations fold into incidents there; optional. */
+  readonly stateTable: string | null;
 }
 
 /** Where the app's ECS task runs: private subnets, no public IP. */
@@ -97,7 +99,12 @@ export function readDrillEnv(env: Env, needsApp: boolean): DrillEnv {
         securityGroupIds: c.list('APP_SECURITY_GROUP_IDS', SECURITY_GROUP, 'security group ids'),
       }
     : null;
-  return c.done({ ...base, app, logGroupName: env.DRILL_LOG_GROUP || null });
+  return c.done({
+    ...base,
+    app,
+    logGroupName: env.DRILL_LOG_GROUP || null,
+    stateTable: env.STATE_TABLE || null,
+  });
 }
 
 /** The start function's environment: only the machine it starts. */
