@@ -258,7 +258,9 @@ describe('snapshot function', () => {
       severity: 'high',
       environment: 'test',
     });
-    expect(message?.subject).toBe('[test] HIGH BACKUP_FAILED: Backup failed');
+    expect(message?.subject).toBe(
+      `[HIGH] BACKUP_FAILED · test · ${missing} · snapshot/${missing}/${utcDay(new Date())}`,
+    );
     expect(message?.body).toMatchObject({
       class: 'BACKUP_FAILED',
       id: `snapshot/${missing}/${utcDay(new Date())}`,

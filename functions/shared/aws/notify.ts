@@ -78,13 +78,7 @@ export async function publishEscalation(
   escalation: Escalation,
   context?: PublishContext,
 ): Promise<string | undefined> {
-  const rendered = renderEscalation(escalation, { ...context, environment });
-  if (context !== undefined) return publishRendered(sns, topicArn, rendered);
-  // Callers that pass no context (the backup jobs, whose tests and mail rules match this subject)
-  // keep the earlier `[env] SEVERITY CLASS: title` subject; the body is the shared rendering.
-  const title = ESCALATION_RULES[escalation.class].title;
-  const subject = `[${environment}] ${escalation.severity.toUpperCase()} ${escalation.class}: ${title}`;
-  return publishRendered(sns, topicArn, { ...rendered, subject });
+  return publishRendered(sns, topicArn, renderEscalation(escalation, { ...context, environment }));
 }
 
 /** Publishes that an earlier escalation's condition cleared (severity attribute `info`). */
@@ -181,13 +175,19 @@ export async function resolveFolded(
 export async function escalateOrLog(
   deps: {
     readonly sns: SnsApi;
-    readonly env: { readonly topicArn: string; readonly environment: string };
+    readonly env: {
+      readonly topicArn: string;
+      readonly environment: string;
+      readonly sourceDbInstanceId?: string;
+    };
     readonly logger: { error(message: string, extra?: Record<string, unknown>): void };
   },
   escalation: Escalation,
 ): Promise<void> {
   try {
-    await publishEscalation(deps.sns, deps.env.topicArn, deps.env.environment, escalation);
+    await publishEscalation(deps.sns, deps.env.topicArn, deps.env.environment, escalation, {
+      source: deps.env.sourceDbInstanceId ?? null,
+    });
   } catch (publishError) {
     const p = publishError as Error;
     deps.logger.error('could not publish the escalation', {

@@ -118,6 +118,7 @@ export async function runArtifacts(
           `storing the app's artifacts (.env.example, migrations, schema) failed: ${e.name}: ${e.message}`,
           { bucket: env.bucket, version: env.artifactsVersion, error: e.name },
         ),
+        { source: env.sourceDbInstanceId },
       );
     } catch (publishError) {
       const p = publishError as Error;

@@ -210,6 +210,7 @@ export async function runRpoMonitor(_event: unknown, deps: RpoMonitorDeps): Prom
         ...evidence,
         incidentOpenedAt: observation.openedAt,
       }),
+      { source: env.sourceDbInstanceId },
     );
     await markNotified(deps.ddb, env.stateTable, key, now);
     return { ...base, incident: observation.opened ? 'opened' : 'continuing', published: true };

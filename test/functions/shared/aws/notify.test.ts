@@ -83,12 +83,12 @@ describe('escalation notices', () => {
     });
   });
 
-  it('keeps the earlier subject for a publisher that passes no context', async () => {
+  it('names severity, class, environment and the job in the subject even without a source', async () => {
     const inbox = await createTopicWithInbox(aws.clients);
     const escalation = createEscalation('PRUNE_BLOCKED', 'prune/btcts/2026-11-26', 'listing incomplete');
     await publishEscalation(aws.clients.sns, inbox.topicArn, 'production', escalation);
     const [message] = await inbox.drain();
-    expect(message?.subject).toBe('[production] WARNING PRUNE_BLOCKED: Snapshot pruning refused');
+    expect(message?.subject).toBe('[WARNING] PRUNE_BLOCKED · production · prune/btcts/2026-11-26');
     expect(message?.attributes.class).toBe('PRUNE_BLOCKED');
   });
 
