@@ -7,7 +7,7 @@
  * subscription filter (e.g. page only on `critical`). All texts come from `core/messages.ts`.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { ESCALATION_RULES, type Escalation } from '../../core/escalations.ts';
+import type { Escalation } from '../../core/escalations.ts';
 import {
   incidentId,
   type MessageContext,
