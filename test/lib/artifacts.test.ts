@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config.ts';
 import { buildManifest, sha256Hex } from '../../functions/shared/checksums.ts';
 import { artifactsVersion, copyArtifactsCommands, readAppArtifacts } from '../../lib/artifacts.ts';
-import { appFiles, makeConfig, makeTree, removeDir } from './fixtures.ts';
+import { appFiles, makeConfig, makeTree, refusalOf, removeDir } from './fixtures.ts';
 
 const dirs: string[] = [];
 function tree(files: Record<string, string>): string {
@@ -18,13 +18,7 @@ afterEach(() => {
 });
 
 function refusal(repo: string): ConfigError {
-  try {
-    readAppArtifacts(makeConfig(repo).app, repo);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected the artifacts to be refused');
+  return refusalOf(ConfigError, () => readAppArtifacts(makeConfig(repo).app, repo));
 }
 
 describe('app artifacts', () => {

@@ -6,7 +6,7 @@ import { InputError } from '../../functions/core/errors.ts';
 import { BackupFunctions, type BackupFunctionsProps } from '../../lib/backup-functions.ts';
 import { BackupStore } from '../../lib/backup-store.ts';
 import { RecoveryDrillIsolationStack } from '../../lib/isolation-stack.ts';
-import { makeApp } from './fixtures.ts';
+import { makeApp, refusalOf } from './fixtures.ts';
 
 // Props are validated before any function is bundled, so these cases need no Lambda entry.
 function refusal(overrides: Partial<BackupFunctionsProps>): InputError {
@@ -24,13 +24,7 @@ function refusal(overrides: Partial<BackupFunctionsProps>): InputError {
     artifacts: { root: '/nonexistent', manifest: [], version: 'v1' },
     ...overrides,
   };
-  try {
-    new BackupFunctions(stack, 'Backups', props);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected the props to be refused');
+  return refusalOf(InputError, () => new BackupFunctions(stack, 'Backups', props));
 }
 
 describe('backup functions props', () => {

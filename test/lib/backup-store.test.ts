@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
 import { BackupStore, type BackupStoreProps } from '../../lib/backup-store.ts';
-import { makeApp } from './fixtures.ts';
+import { makeApp, refusalOf } from './fixtures.ts';
 
 function templateOf(props?: BackupStoreProps): Template {
   const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
@@ -21,13 +21,7 @@ function backupBucket(template: Template): Record<string, unknown> {
 }
 
 function refusal(props: BackupStoreProps): InputError {
-  try {
-    templateOf(props);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected the props to be refused');
+  return refusalOf(InputError, () => templateOf(props));
 }
 
 describe('backup store', () => {

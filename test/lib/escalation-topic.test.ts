@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
 import { EscalationTopic, type EscalationTopicProps } from '../../lib/escalation-topic.ts';
-import { makeApp } from './fixtures.ts';
+import { makeApp, refusalOf } from './fixtures.ts';
 
 function templateOf(props?: EscalationTopicProps): Template {
   const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
@@ -12,13 +12,7 @@ function templateOf(props?: EscalationTopicProps): Template {
 }
 
 function refusal(props: EscalationTopicProps): InputError {
-  try {
-    templateOf(props);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InputError);
-    return error as InputError;
-  }
-  throw new Error('expected the props to be refused');
+  return refusalOf(InputError, () => templateOf(props));
 }
 
 describe('escalation topic', () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
+import { expect } from 'vitest';
 import { type Config, type ConfigInput, parseConfig } from '../../functions/core/config.ts';
 import { cdkJsonContext } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/backup-functions.ts';
@@ -101,4 +102,18 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(value));
   return path;
+}
+
+/** The error `build` throws, checked to be a `type`; the test fails when nothing is thrown. */
+export function refusalOf<E extends Error>(
+  type: abstract new (...args: never[]) => E,
+  build: () => unknown,
+): E {
+  try {
+    build();
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error as E;
+  }
+  throw new Error(`expected a ${type.name}, but nothing was refused`);
 }
