@@ -30,6 +30,26 @@ const schedule = () =>
       ctx.addIssue({ code: 'custom', message: `expected an EventBridge schedule expression: ${problem}` });
   });
 
+const sqlTable = () => z.string().regex(SQL_TABLE, { error: 'expected a SQL table name' });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envName = () => z.string().regex(ENV_NAME, { error: 'expected an environment variable name' });
+/** Names the drill sets itself: a configured value would be silently overridden, so it is refused. */
+const RESERVED_ENV = new Set(['DATABASE_URL', 'PORT']);
+const envVariables = () =>
+  z.record(z.string(), z.string()).superRefine((env, ctx) => {
+    for (const name of Object.keys(env)) {
+      if (!ENV_NAME.test(name))
+        ctx.addIssue({ code: 'custom', path: [name], message: 'expected an environment variable name' });
+      else if (RESERVED_ENV.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `${name} is set by the drill itself and cannot be configured`,
+        });
+    }
+  });
+
 const positiveInt = (max?: number) => {
   const base = z.number().int().positive();
   return max === undefined ? base : base.max(max);
@@ -131,11 +151,20 @@ export const configSchema = z.strictObject({
       migrationsDir: relativePath().default('apps/api/prisma/migrations'),
       schema: relativePath().default('apps/api/prisma/schema.prisma'),
       migrateCommand: z.string().min(1).default('npm --workspace apps/api exec prisma migrate deploy'),
-      /** Command that starts the API (locally a child process, in AWS the container's command). */
-      startCommand: z.string().min(1).default('npm --workspace apps/api run start'),
+      /**
+       * Command that starts the API (locally a child process, in AWS the container's command). The
+       * default is BT-CTS's own dev entry: its `npm start` does not run as the repository stands.
+       */
+      startCommand: z.string().min(1).default('npm --workspace apps/api exec -- tsx src/index.ts'),
+      /**
+       * Extra environment for the app's commands (migrate, start, a local source's seed), for
+       * example `SESSION_SECRET`. `DATABASE_URL` and `PORT` are set by the drill and cannot be given here.
+       */
+      env: envVariables().default({}),
       /** Container image of the app for the ECS migrate and app tasks; null means drills use stagingBaseUrl. */
       image: z.string().min(1).nullable().default(null),
-      port: positiveInt(65535).default(3000),
+      /** The port the app listens on (`PORT`); as BT-CTS's `.env.example`. Locally a free port is taken when it is busy. */
+      port: positiveInt(65535).default(4000),
       /** Smoke-test this URL instead of starting the app. */
       stagingBaseUrl: z.url().nullable().default(null),
     })
@@ -145,25 +174,52 @@ export const configSchema = z.strictObject({
       healthPath: urlPath().default('/health'),
       readyPath: urlPath().default('/health/ready'),
       loginPath: urlPath().default('/api/auth/login'),
-      accountSearchPath: urlPath().default('/api/accounts?search='),
+      /** The search term is appended to this path, URL-encoded. */
+      accountSearchPath: urlPath().default('/api/accounts/search?q='),
       dayCurrentPath: urlPath().default('/api/day/current'),
       recoveryEvaluatePath: urlPath().default('/api/admin/ops/recovery-evaluate'),
       /** How long /health/ready may answer non-200 after the app started before READY_NOT_OK. */
       readyBudgetSeconds: positiveInt(3600).default(120),
       adminUsername: z.string().min(1).default('admin'),
       /**
+       * How the app keeps the admin's session after login: a cookie jar (`connect.sid`, the
+       * default, as BT-CTS), or a bearer token read from the login answer's `tokenField`.
+       */
+      auth: z
+        .discriminatedUnion('kind', [
+          z.strictObject({ kind: z.literal('cookie') }),
+          z.strictObject({
+            kind: z.literal('bearer'),
+            tokenField: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+              error: 'expected the name of a field of the login answer',
+            }).default('token'),
+          }),
+        ])
+        .default({ kind: 'cookie' }),
+      /** Variables a local source's seed reads the admin's username and password from (BT-CTS `.env.example`). */
+      adminUsernameEnv: envName().default('ADMIN_USERNAME'),
+      adminPasswordEnv: envName().default('ADMIN_PASSWORD'),
+      /**
        * Secrets Manager secret (name or ARN) holding the admin password for the login check in AWS.
        * null: AWS drills fail the login check with a clear message; local drills use the local
        * source's generated admin password.
        */
       adminPasswordSecret: z.string().min(1).nullable().default(null),
-      accountSearchTerm: z.string().default('a'),
+      accountSearchTerm: z.string().min(1, { error: 'expected a non-empty search term (BT-CTS answers 400 MISSING_QUERY)' }).default('a'),
+      /** Fewest accounts the search must list; 0 accepts an empty list (BT-CTS lists only accounts loaded today). */
+      accountSearchMinResults: z.number().int().min(0).max(50).default(0),
+      /** The session store's table (connect-pg-simple's default): `login-failure` breaks its writes. */
+      sessionTable: sqlTable().default('session'),
+      /** The table behind the account search: `search-failure` breaks it. */
+      accountSearchTable: sqlTable().default('Account'),
+      /** The table behind the day-state read: `day-read-failure` breaks it. */
+      dayStateTable: sqlTable().default('DayCycle'),
     })
     .prefault({}),
   integrity: z
     .strictObject({
       criticalTables: z
-        .array(z.string().regex(SQL_TABLE, { error: 'expected a SQL table name' }))
+        .array(sqlTable())
         .min(1)
         .default(['User', 'Account', 'Transaction', 'AuditLog']),
       /** Column holding each row's creation time (Prisma's convention), for the restore-point checks. */
@@ -214,6 +270,34 @@ export const configSchema = z.strictObject({
       archiveTimeoutSeconds: positiveInt(3600).default(60),
       /** A local drill takes a fresh backup first when the newest is older than this. */
       backupMaxAgeHours: positiveInt(24 * 35).default(24),
+      /**
+       * The database that plays production locally: `"example"` (the example app's schema, seed and
+       * trickle writer), or your own app: an empty cluster, then `app.migrateCommand` and
+       * `seedCommand` in `app.repoPath`, and `trafficCommand` (if any) writing while the source runs.
+       */
+      source: z
+        .preprocess(
+          // `"example"` is shorthand for `{ "kind": "example" }`.
+          (value) => (value === 'example' ? { kind: 'example' } : value),
+          z.discriminatedUnion('kind', [
+            z.strictObject({ kind: z.literal('example') }),
+            z.strictObject({
+              kind: z.literal('app'),
+              seedCommand: z.string().min(1),
+              /** Extra environment for the seed and traffic commands (beside `app.env`). */
+              env: envVariables().default({}),
+              trafficCommand: z.string().min(1).nullable().default(null),
+            }),
+          ]),
+        )
+        .default({ kind: 'example' }),
+      /** Local backups kept by the project's retention planner; archived WAL older than the oldest kept backup is removed. */
+      retention: z
+        .strictObject({
+          daily: positiveInt(3650).default(7),
+          monthly: z.number().int().min(0).max(1200).default(0),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });
