@@ -18,7 +18,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DRILL_STEPS } from '../functions/core/escalations.ts';
-import { checkInteger, checkPattern, withDefaults } from './props.ts';
+import { checkInteger, checkNumber, checkPattern, withDefaults } from './props.ts';
 
 /** The namespace every function publishes to (`POWERTOOLS_METRICS_NAMESPACE`). */
 export const METRICS_NAMESPACE = 'RecoveryDrill';
@@ -76,8 +76,9 @@ export class Monitoring extends Construct {
     super(scope, id);
     const p = withDefaults(DEFAULTS, props);
     checkPattern('Monitoring.environment', p.environment, /^[a-zA-Z0-9._-]{1,64}$/, 'an environment name');
-    checkInteger('Monitoring.rpoTargetMinutes', p.rpoTargetMinutes, 1, 24 * 60);
-    checkInteger('Monitoring.rtoTargetMinutes', p.rtoTargetMinutes, 1, 7 * 24 * 60);
+    // Fractions of a minute are allowed, as in the config (`targets.*`): CloudWatch thresholds are doubles.
+    checkNumber('Monitoring.rpoTargetMinutes', p.rpoTargetMinutes, 0, 24 * 60);
+    checkNumber('Monitoring.rtoTargetMinutes', p.rtoTargetMinutes, 0, 7 * 24 * 60);
     checkInteger('Monitoring.maxDaysWithoutPassedDrill', p.maxDaysWithoutPassedDrill, 1, 450);
 
     const dims = { service: METRICS_SERVICE, environment: p.environment };

@@ -76,6 +76,17 @@ class Reader {
     return value;
   }
 
+  /** A decimal number in (above, max]: targets may be fractions of a minute, as the config allows. */
+  number(name: string, above: number, max: number): number {
+    const raw = this.env[name];
+    const value = raw !== undefined && /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(value) || value <= above || value > max) {
+      this.bad(name, raw, `a number greater than ${above} and at most ${max}`);
+      return max;
+    }
+    return value;
+  }
+
   region(name: string): string {
     return this.string(name, REGION, 'an AWS region such as "eu-west-1"');
   }
@@ -210,7 +221,7 @@ export function readRpoMonitorEnv(env: Env = process.env): RpoMonitorEnv {
   const base = readBase(r);
   return r.done({
     ...base,
-    rpoTargetMinutes: r.integer('RPO_TARGET_MINUTES', 1, 24 * 60),
+    rpoTargetMinutes: r.number('RPO_TARGET_MINUTES', 0, 24 * 60),
     stateTable: r.string('STATE_TABLE', /^[a-zA-Z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
   });
 }

@@ -111,6 +111,12 @@ describe('function environment', () => {
       rpoTargetMinutes: 60,
       stateTable: 'RecoveryDrillStack-StateTable-1ABC',
     });
+    // Fractions of a minute, as the config allows (targets.rpoMinutes: 0.5).
+    expect(readRpoMonitorEnv({ ...commonEnv(), RPO_TARGET_MINUTES: '0.5' }).rpoTargetMinutes).toBe(0.5);
+    for (const bad of ['0', '-1', '1e3', '1441', 'sixty'])
+      expect(problemsOf(() => readRpoMonitorEnv({ ...commonEnv(), RPO_TARGET_MINUTES: bad }))).toEqual([
+        `RPO_TARGET_MINUTES=${JSON.stringify(bad)}: expected a number greater than 0 and at most 1440`,
+      ]);
     expect(
       problemsOf(() =>
         readArtifactsEnv({ ...commonEnv(), BACKUP_BUCKET: 'backups-1', ARTIFACTS_VERSION: '../x' }),
