@@ -190,9 +190,12 @@ export const configSchema = z.strictObject({
           z.strictObject({ kind: z.literal('cookie') }),
           z.strictObject({
             kind: z.literal('bearer'),
-            tokenField: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
-              error: 'expected the name of a field of the login answer',
-            }).default('token'),
+            tokenField: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+                error: 'expected the name of a field of the login answer',
+              })
+              .default('token'),
           }),
         ])
         .default({ kind: 'cookie' }),
@@ -205,7 +208,10 @@ export const configSchema = z.strictObject({
        * source's generated admin password.
        */
       adminPasswordSecret: z.string().min(1).nullable().default(null),
-      accountSearchTerm: z.string().min(1, { error: 'expected a non-empty search term (BT-CTS answers 400 MISSING_QUERY)' }).default('a'),
+      accountSearchTerm: z
+        .string()
+        .min(1, { error: 'expected a non-empty search term (BT-CTS answers 400 MISSING_QUERY)' })
+        .default('a'),
       /** Fewest accounts the search must list; 0 accepts an empty list (BT-CTS lists only accounts loaded today). */
       accountSearchMinResults: z.number().int().min(0).max(50).default(0),
       /** The session store's table (connect-pg-simple's default): `login-failure` breaks its writes. */
@@ -218,10 +224,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   integrity: z
     .strictObject({
-      criticalTables: z
-        .array(sqlTable())
-        .min(1)
-        .default(['User', 'Account', 'Transaction', 'AuditLog']),
+      criticalTables: z.array(sqlTable()).min(1).default(['User', 'Account', 'Transaction', 'AuditLog']),
       /** Column holding each row's creation time (Prisma's convention), for the restore-point checks. */
       timestampColumn: z
         .string()
