@@ -6,6 +6,15 @@
 import type { Config } from '../../functions/core/config.ts';
 import { InputError } from '../../functions/core/errors.ts';
 import { LocalRecovery, type LocalStatus } from '../../functions/local/local-recovery.ts';
+import {
+  formatPrune,
+  formatRetentionStatus,
+  type LocalRetentionStatus,
+  localRetentionPolicy,
+  localRetentionStatus,
+  pruneAfterBackup,
+  pruneLocal,
+} from '../../functions/local/retention.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { type Command, type CommandIo, EXIT, type OptionValues, stringOption } from './types.ts';
 
@@ -31,8 +40,11 @@ function iso(value: Date | string | null | undefined): string {
   return typeof value === 'string' ? value : value.toISOString();
 }
 
-/** The status as a person reads it at 3 a.m.: what runs, what is restorable, what is wrong. */
-export function formatStatus(status: LocalStatus): string {
+/**
+ * The status as a person reads it at 3 a.m.: what runs, what is restorable, what is wrong, and
+ * (given `retention`) how big the archive is, how fast it grows and what pruning would remove.
+ */
+export function formatStatus(status: LocalStatus, retention?: LocalRetentionStatus): string {
   const lines: string[] = [`state: ${status.stateDir}`, ''];
   const source = status.source;
   if (!source) {
@@ -58,6 +70,7 @@ export function formatStatus(status: LocalStatus): string {
   lines.push(
     '',
     `archived WAL: ${a.segments} segment(s), ${mib(a.bytes)}${a.segments > 0 ? `, ${a.oldest} .. ${a.newest}` : ''}`,
+    ...(retention ? formatRetentionStatus(retention) : []),
     `  newest archived commit: ${iso(a.lastCommitAt)}${a.lastCommitSegment ? ` (in ${a.lastCommitSegment})` : ''}`,
     '',
     `restorable: earliest ${iso(status.window.earliest)}, latest ${iso(status.window.latest)}`,
@@ -111,16 +124,18 @@ export const localSourceStop: Command = {
 };
 
 const statusRun: Command['run'] = async ({ values, io }) => {
-  const { engine } = engineFor(values, io);
+  const { engine, config } = engineFor(values, io);
   const status = await engine.status();
-  io.out(values.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+  const retention = await localRetentionStatus(engine.paths, config);
+  io.out(values.json ? JSON.stringify({ ...status, retention }, null, 2) : formatStatus(status, retention));
   return EXIT.ok;
 };
 
 export const localSourceStatus: Command = {
   name: 'local source status',
   usage: '[--config FILE] [--json]',
-  summary: 'Show the source, its backups, the archived WAL, the restorable window and restored instances.',
+  summary:
+    'Show the source, its backups, the archived WAL (size, growth rate, what pruning would remove), the restorable window and restored instances.',
   options: { ...configOption, json: { type: 'boolean' } },
   optionHelp: { ...configHelp, json: 'print the status as JSON' },
   run: statusRun,
@@ -159,19 +174,47 @@ function defaultBackupId(now = new Date()): string {
 export const localBackup: Command = {
   name: 'local backup',
   usage: '[--config FILE] [--id ID]',
-  summary: 'Take a full backup of the running source now (low-level backup API, SHA-256 manifest).',
+  summary:
+    'Take a full backup of the running source now (low-level backup API, SHA-256 manifest), then prune old backups and WAL (local.retention).',
   options: { ...configOption, id: { type: 'string' } },
   optionHelp: { ...configHelp, id: 'backup id (default: local-YYYYMMDD-HHMMSS, UTC)' },
   async run({ values, io }) {
-    const { engine } = engineFor(values, io);
+    const { engine, config } = engineFor(values, io);
     const id = stringOption(values, 'id') ?? defaultBackupId();
     const started = Date.now();
     const snapshot = await engine.createSnapshot(id, { 'recovery-drill:managed': 'true' });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     io.out(`backup ${snapshot.id} ${snapshot.status}: ${mib(snapshot.sizeBytes)} in ${seconds} s`);
+    io.out(await pruneAfterBackup(engine.paths, config));
     const window = await engine.restorableWindow();
     io.out(`restorable: earliest ${iso(window.earliest)}, latest ${iso(window.latest)}`);
     return EXIT.ok;
+  },
+};
+
+export const localPrune: Command = {
+  name: 'local prune',
+  usage: '[--config FILE] [--dry-run] [--json]',
+  summary:
+    "Apply the retention planner to the local backups (local.retention) and remove archived WAL older than the oldest kept backup's start; prints what it keeps, removes and why (exit 1 when blocked or a deletion failed).",
+  options: { ...configOption, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
+  optionHelp: {
+    ...configHelp,
+    'dry-run': 'plan and print, delete nothing',
+    json: 'print the plan and its outcome as JSON',
+  },
+  async run({ values, io }) {
+    const { engine, config } = engineFor(values, io);
+    const result = await pruneLocal(engine.paths, localRetentionPolicy(config), {
+      dryRun: values['dry-run'] === true,
+    });
+    if (values.json) io.out(JSON.stringify(result, null, 2));
+    else {
+      for (const line of formatPrune(result)) io.out(line);
+      const window = await engine.restorableWindow();
+      io.out(`restorable: earliest ${iso(window.earliest)}, latest ${iso(window.latest)}`);
+    }
+    return result.blocked || result.failed.length > 0 ? EXIT.failed : EXIT.ok;
   },
 };
 
@@ -205,5 +248,6 @@ export const localCommands: readonly Command[] = [
   localSourceUrl,
   localStatus,
   localBackup,
+  localPrune,
   localCleanup,
 ];
