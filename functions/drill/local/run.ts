@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../../core/config.ts';
 import type { DrillReport } from '../../core/report.ts';
 import { LocalRecovery } from '../../local/local-recovery.ts';
+import { pruneAfterBackup } from '../../local/retention.ts';
 import { statePaths } from '../../local/state.ts';
 import type { LoadedConfig } from '../../shared/config-file.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../local-state-machine.ts';
@@ -78,6 +79,7 @@ export async function prepareSource(
     const id = `local-${new Date().toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
     progress(`backup: none newer than ${config.local.backupMaxAgeHours} h, taking ${id}`);
     await recovery.createSnapshot(id, { 'recovery-drill:managed': 'true' });
+    progress(await pruneAfterBackup(recovery.paths, config));
   }
 }
 
