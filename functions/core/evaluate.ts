@@ -29,13 +29,18 @@ export interface EvaluationInput {
   targets: Targets;
 }
 
-/** Body of the app's `POST /api/admin/ops/recovery-evaluate` (runbook restore step 8). */
+/**
+ * Body of the app's `POST /api/admin/ops/recovery-evaluate` (runbook restore step 8), mapped so the
+ * app's own arithmetic (BT-CTS: RPO = backupCompletedAt − restorePointAt, RTO = restoreCompletedAt −
+ * backupCompletedAt, both rounded to 2 decimals) measures what `evaluateRecovery` measures
+ * (design.md, Definitions). Times are ISO 8601 UTC with `Z`, the only form the app accepts.
+ */
 export interface RecoveryEvaluatePayload {
-  /** P, the restore point. */
+  /** T, the moment RPO and RTO are measured from. */
   backupCompletedAt: string;
-  /** T, the target time. */
+  /** P, the restore point; never after T (a P after T is counted as no loss, so the app sees 0 too, not a negative RPO it refuses). */
   restorePointAt: string;
-  /** readyAt. */
+  /** readyAt: every smoke check passed. */
   restoreCompletedAt: string;
   targetRpoMinutes: number;
   targetRtoMinutes: number;
@@ -127,8 +132,8 @@ export function evaluateRecovery(input: EvaluationInput): Evaluation {
       ready === null
         ? null
         : {
-            backupCompletedAt: toIsoUtc(p),
-            restorePointAt: toIsoUtc(t),
+            backupCompletedAt: toIsoUtc(t),
+            restorePointAt: toIsoUtc(Math.min(p, t)),
             restoreCompletedAt: toIsoUtc(ready),
             targetRpoMinutes: rpoTarget,
             targetRtoMinutes: rtoTarget,

@@ -50,16 +50,24 @@ describe('recovery evaluation', () => {
     expect(e.recoveryEvaluatePayload).toBeNull();
   });
 
-  it('maps P, T and readyAt into the recovery-evaluate payload as design.md defines', () => {
+  it('maps T, P and readyAt into the recovery-evaluate payload as design.md defines, in Z times', () => {
     const e = evaluateRecovery(
       drill({ targetTime: '2026-11-26T12:00:00+02:00', targets: { rpoMinutes: 15, rtoMinutes: 45 } }),
     );
     expect(e.recoveryEvaluatePayload).toEqual({
-      backupCompletedAt: '2026-11-26T09:58:30.000Z',
-      restorePointAt: '2026-11-26T10:00:00.000Z',
+      backupCompletedAt: '2026-11-26T10:00:00.000Z',
+      restorePointAt: '2026-11-26T09:58:30.000Z',
       restoreCompletedAt: '2026-11-26T10:21:00.000Z',
       targetRpoMinutes: 15,
       targetRtoMinutes: 45,
+    });
+  });
+
+  it('sends a restore point after the target as the target: the app counts no loss, as we do', () => {
+    const e = evaluateRecovery(drill({ restorePointAt: '2026-11-26T10:00:05Z' }));
+    expect(e.recoveryEvaluatePayload).toMatchObject({
+      backupCompletedAt: '2026-11-26T10:00:00.000Z',
+      restorePointAt: '2026-11-26T10:00:00.000Z',
     });
   });
 
