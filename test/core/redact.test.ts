@@ -13,6 +13,13 @@ describe('credential redaction', () => {
       'GET /api/accounts with Authorization: Bearer 4f9c2e.x_Y-z=',
       'GET /api/accounts with Authorization: Bearer ***',
     ],
+    [
+      'login answered Set-Cookie: connect.sid=s%3AyS7n.Qx9; Path=/; HttpOnly',
+      'login answered Set-Cookie: ***',
+    ],
+    ['sent Cookie: connect.sid=s%3AyS7n.Qx9\nnext line', 'sent Cookie: ***\nnext line'],
+    ['the jar held connect.sid=s%3AyS7n.Qx9; expired', 'the jar held connect.sid=***; expired'],
+    ['JSESSIONID=8F2A and PHPSESSID=77 and session=abc', 'JSESSIONID=*** and PHPSESSID=*** and session=***'],
   ])('masks %s', (text, masked) => {
     expect(redactCredentials(text)).toBe(masked);
   });
@@ -21,5 +28,7 @@ describe('credential redaction', () => {
     const text = 'smoke-ready failed: /health/ready answered 503 after 120 s; rpo.passed: true';
     expect(redactCredentials(text)).toBe(text);
     expect(redactCredentials('https://example.com/path?q=1')).toBe('https://example.com/path?q=1');
+    const names = 'smoke.sessionTable=session; consider=1; GET /api/accounts/search?q=a';
+    expect(redactCredentials(names)).toBe(names);
   });
 });
