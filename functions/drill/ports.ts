@@ -29,7 +29,16 @@ export interface DrillSecretStore {
   ): Promise<{ secretRef: string; connection: ConnectionInfo }>;
   /** `postgres://user:password@host:port/db`: never log it, never return it from a step. */
   connectionUrl(secretRef: string): Promise<string>;
-  /** Removes (or blanks) the drill's secret. Idempotent. */
+  /**
+   * Keeps the admin's login session (a serialized cookie jar or bearer token) beside the
+   * connection, so the smoke checks and the evaluate step (separate invocations in AWS) reuse the
+   * one login of the drill without the session ever passing through the execution state.
+   * @throws when the secret holds no connection (a drill that never connected, or one cleared).
+   */
+  writeSession(secretRef: string, session: string): Promise<void>;
+  /** The session the login step kept, or null when there is none (never logged in, or cleared). */
+  readSession(secretRef: string): Promise<string | null>;
+  /** Removes (or blanks) the drill's secret, the session with it. Idempotent. */
   clear(drillId: string): Promise<void>;
 }
 

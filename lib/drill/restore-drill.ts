@@ -180,11 +180,13 @@ export class RestoreDrill extends Construct {
 
     // --- the drill secret: written per drill, blanked at cleanup ------------------------------
     const key = new kms.Key(this, 'SecretKey', {
-      description: 'recovery-drill: encrypts the drill secret (connection of the running drill database)',
+      description:
+        "recovery-drill: encrypts the drill secret (connection of the running drill database, the smoke checks' login session)",
       enableKeyRotation: true,
     });
     this.drillSecret = new secretsmanager.Secret(this, 'DrillSecret', {
-      description: 'recovery-drill: connection of the running drill database (blank between drills)',
+      description:
+        "recovery-drill: connection of the running drill database and the smoke checks' login session (blank between drills)",
       encryptionKey: key,
       secretStringValue: SecretValue.unsafePlainText('{"cleared":true}'),
     });
@@ -395,9 +397,17 @@ export class RestoreDrill extends Construct {
       acknowledgeWildcardResource(controlRole, resource, reason);
     }
 
-    // checks: the drill secret, the admin password, the captured artifacts, describe drill instances.
+    // checks: the drill secret (read, and the login check keeps the admin's session in it for the
+    // later checks), the admin password, the captured artifacts, describe drill instances.
     allow(checks, 'ReadDrillSecret', ['secretsmanager:GetSecretValue'], [this.drillSecret.secretArn]);
+    allow(
+      checks,
+      'KeepSmokeSessionInDrillSecret',
+      ['secretsmanager:PutSecretValue'],
+      [this.drillSecret.secretArn],
+    );
     allow(checks, 'DecryptDrillSecret', ['kms:Decrypt'], [key.keyArn]);
+    allow(checks, 'EncryptDrillSecret', ['kms:GenerateDataKey'], [key.keyArn]);
     checks.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DescribeDrillInstances',

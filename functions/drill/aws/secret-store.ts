@@ -2,7 +2,8 @@
  * The drill secret over Secrets Manager: one stack-owned secret that the ECS task definitions (the
  * migrate task and the app) reference, so the connection reaches them without ever appearing in
  * execution input or output, ECS overrides or logs. A drill fills it from the restored instance's
- * own RDS-managed master secret and blanks it at cleanup.
+ * own RDS-managed master secret, the login smoke check adds the admin's session for the later
+ * checks (separate invocations), and cleanup blanks it all.
  */
 
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
@@ -27,6 +28,8 @@ export interface DrillSecretValue {
   readonly password: string;
   readonly dbname: string;
   readonly drillId: string;
+  /** The admin's serialized login session, added by the login smoke check (cookie jar or token). */
+  readonly session?: string;
 }
 
 /** The libpq mode Prisma and psql read from `DATABASE_URL`: encrypted (RDS forces TLS by default). */
@@ -117,6 +120,31 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
    * which do not include the RDS CA.
    */
   async connectionUrl(secretRef: string): Promise<string> {
+    const value = await this.connected(secretRef);
+    return `${value.DATABASE_URL}&uselibpqcompat=true`;
+  }
+
+  /**
+   * Adds the smoke checks' login session to the secret (read, then written back whole: the
+   * connection keys the app's task definition maps stay as they are).
+   */
+  async writeSession(secretRef: string, session: string): Promise<void> {
+    const value = await this.connected(secretRef);
+    await this.secrets.send(
+      new PutSecretValueCommand({
+        SecretId: this.drillSecretArn,
+        SecretString: JSON.stringify({ ...value, session }),
+      }),
+    );
+  }
+
+  async readSession(secretRef: string): Promise<string | null> {
+    const { session } = await this.connected(secretRef);
+    return typeof session === 'string' ? session : null;
+  }
+
+  /** The secret's value while it holds a drill's connection. */
+  private async connected(secretRef: string): Promise<Record<string, unknown>> {
     if (secretRef !== this.drillSecretArn) {
       throw new DrillStepError('SecretError', `${secretRef} is not the drill secret of this stack`);
     }
@@ -127,10 +155,10 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
         `the drill secret holds no connection (cleared: ${value.cleared === true})`,
       );
     }
-    return `${value.DATABASE_URL}&uselibpqcompat=true`;
+    return value;
   }
 
-  /** Blanks the secret (the stack owns it; the drill only empties it). Idempotent. */
+  /** Blanks the secret, the session with it (the stack owns it; the drill only empties it). Idempotent. */
   async clear(_drillId: string): Promise<void> {
     await this.secrets.send(
       new PutSecretValueCommand({

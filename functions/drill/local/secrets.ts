@@ -1,4 +1,7 @@
-/** Locally, a 0600 file per drill plays the drill-owned Secrets Manager secret. */
+/**
+ * Locally, a 0600 file per drill plays the drill-owned Secrets Manager secret: the connection of
+ * the drill database and the smoke checks' login session, removed at cleanup.
+ */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalRecovery } from '../../local/local-recovery.ts';
@@ -7,6 +10,12 @@ import type { ConnectionInfo, DrillSecretStore } from '../ports.ts';
 import { DrillStepError } from '../steps.ts';
 
 const PREFIX = 'local-secret:';
+
+/** The 0600 file: the connection URL and, after the login check, the admin's session. */
+interface SecretFile {
+  url: string;
+  session?: string;
+}
 
 export class FileSecretStore implements DrillSecretStore {
   constructor(
@@ -38,16 +47,35 @@ export class FileSecretStore implements DrillSecretStore {
     return { secretRef: FileSecretStore.refFor(drillId), connection };
   }
 
-  async connectionUrl(secretRef: string): Promise<string> {
+  /** The secret file's content; the message names the reference, never a value. */
+  private async read(secretRef: string): Promise<SecretFile> {
     if (!secretRef.startsWith(PREFIX))
       throw new DrillStepError('SecretError', `not a local drill secret: ${secretRef}`);
+    let value: Partial<SecretFile> | undefined;
     try {
-      return (
-        JSON.parse(await readFile(this.file(secretRef.slice(PREFIX.length)), 'utf8')) as { url: string }
-      ).url;
+      value = JSON.parse(await readFile(this.file(secretRef.slice(PREFIX.length)), 'utf8')) as SecretFile;
     } catch {
-      throw new DrillStepError('SecretError', `the drill secret ${secretRef} is gone`);
+      value = undefined;
     }
+    if (typeof value?.url !== 'string')
+      throw new DrillStepError('SecretError', `the drill secret ${secretRef} is gone`);
+    return value as SecretFile;
+  }
+
+  async connectionUrl(secretRef: string): Promise<string> {
+    return (await this.read(secretRef)).url;
+  }
+
+  async writeSession(secretRef: string, session: string): Promise<void> {
+    const value = await this.read(secretRef);
+    await writeFile(this.file(secretRef.slice(PREFIX.length)), JSON.stringify({ ...value, session }), {
+      mode: 0o600,
+    });
+  }
+
+  async readSession(secretRef: string): Promise<string | null> {
+    const { session } = await this.read(secretRef);
+    return typeof session === 'string' ? session : null;
   }
 
   async clear(drillId: string): Promise<void> {

@@ -115,6 +115,29 @@ describe('restore drill infrastructure', () => {
     }
   });
 
+  it('lets the checks keep the login session in the drill secret, and touch no other secret', () => {
+    const checks = statementsOf('DrillChecksRole');
+    const drillSecret = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find((id) =>
+      id.includes('DrillSecret'),
+    );
+    const secretKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) =>
+      id.includes('SecretKey'),
+    );
+    const onSecrets = checks.filter((s) => actions(s).some((a) => a.startsWith('secretsmanager:')));
+    const onDrillSecret = onSecrets.filter(
+      (s) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: drillSecret }),
+    );
+    expect(onDrillSecret.flatMap(actions).sort()).toEqual([
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+    ]);
+    // Writing is limited to the drill secret: no other secret statement lets the checks write.
+    for (const statement of onSecrets.filter((s) => !onDrillSecret.includes(s)))
+      expect(actions(statement)).toEqual(['secretsmanager:GetSecretValue']);
+    const onKey = checks.filter((s) => JSON.stringify(s.Resource).includes(secretKey ?? '-'));
+    expect(onKey.flatMap(actions).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+  });
+
   it('opens the drill database only to the app and the checks, from their security groups', () => {
     const ingress = Object.values(
       template.findResources('AWS::EC2::SecurityGroupIngress') as Record<string, Resource>,

@@ -88,6 +88,31 @@ describe('drill secret in Secrets Manager against moto', () => {
     await expect(store().connectionUrl(drillSecretArn)).rejects.toThrow(/holds no connection/);
   });
 
+  it("keeps the login session beside the connection, the app's keys untouched, until cleanup blanks both", async () => {
+    await store().writeConnection('d1', instance);
+    const before = await drillSecret();
+    expect(await store().readSession(drillSecretArn)).toBeNull();
+    const session = JSON.stringify({ kind: 'bearer', token: 'tok-81f3' });
+    await store().writeSession(drillSecretArn, session);
+    expect(await store().readSession(drillSecretArn)).toBe(session);
+    expect(await drillSecret()).toEqual({ ...before, session });
+    await store().clear('d1');
+    expect(await drillSecret()).toEqual({ cleared: true });
+    await expect(store().readSession(drillSecretArn)).rejects.toThrow(/holds no connection/);
+  });
+
+  it('refuses to keep a session in a secret that holds no drill connection, or in another secret', async () => {
+    await store().clear('d1');
+    await expect(store().writeSession(drillSecretArn, '{}')).rejects.toMatchObject({
+      name: 'SecretError',
+      message: 'the drill secret holds no connection (cleared: true)',
+    });
+    expect(await drillSecret()).toEqual({ cleared: true });
+    await expect(store().writeSession(`${drillSecretArn}-other`, '{}')).rejects.toMatchObject({
+      name: 'SecretError',
+    });
+  });
+
   it('fails with a clear message when the instance has no RDS-managed master secret', async () => {
     await createPlainInstance(rds, 'recovery-drill-nosecret');
     await expect(
