@@ -5,7 +5,7 @@
  */
 import { ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
 import { redactCredentials } from './redact.ts';
-import type { DrillReport } from './report.ts';
+import { type DrillReport, describeAppVerdict } from './report.ts';
 
 /** Escapes text for HTML element content and attribute values (credentials masked first). */
 export function escapeHtml(text: string | number | boolean | null | undefined): string {
@@ -105,6 +105,10 @@ export function renderReportHtml(report: DrillReport): string {
   b.push(
     `<tr><th>RTO measured (ready − start)</th><td>${measuredCell(report.rtoMinutes, report.targets.rtoMinutes)}</td></tr>`,
   );
+  if (report.appVerdict)
+    b.push(
+      `<tr><th>App's recovery-evaluate</th><td class="app-verdict">${escapeHtml(describeAppVerdict(report.appVerdict))}</td></tr>`,
+    );
   b.push('</table>');
   if (report.escalations.length > 0) {
     b.push('<h2>Escalations (act on these first)</h2>');

@@ -22,14 +22,66 @@ export interface Deviation {
   remediation: string;
 }
 
-/** The app's own verdict from `POST recovery-evaluate`, recorded beside ours (it may define RTO differently). */
+/**
+ * The app's own verdict from `POST recovery-evaluate` over our payload, recorded beside ours: the
+ * same moments through the app's arithmetic must give the same minutes (a difference is a deviation).
+ */
 export interface AppVerdict {
   /** HTTP status, or null when the endpoint could not be reached. */
   httpStatus: number | null;
+  /** The app's `measured.rpoMinutes`; null without a readable answer. */
+  rpoMinutes: number | null;
+  /** The app's `measured.rtoMinutes`; null without a readable answer. */
+  rtoMinutes: number | null;
+  /** The app's `pass.rpo`. */
   rpoPassed: boolean | null;
+  /** The app's `pass.rto`. */
   rtoPassed: boolean | null;
+  /** The app's `overallPass`. */
+  overallPass: boolean | null;
+  /**
+   * False for a drill to a chosen past time: the app counts RTO from T, the drill from its start,
+   * so only the RPO is compared.
+   */
+  rtoComparable: boolean;
   /** Short summary of the response, or why there is none. */
   detail: string;
+}
+
+/** The app rounds its minutes to 2 decimals, as we do; a difference up to one hundredth is rounding. */
+export const APP_VERDICT_TOLERANCE_MINUTES = 0.01;
+
+/** Where the app's recovery-evaluate answer disagrees with our measurement beyond rounding. */
+export function appVerdictDeviations(
+  verdict: AppVerdict | null | undefined,
+  evaluation: Evaluation | null,
+): Deviation[] {
+  if (verdict?.httpStatus !== 200 || !evaluation) return [];
+  const deviations: Deviation[] = [];
+  const compare = (
+    what: 'RPO' | 'RTO',
+    appMinutes: number | null,
+    appPassed: boolean | null,
+    ours: { measuredMinutes: number | null; passed: boolean },
+  ) => {
+    const differs =
+      appMinutes !== null &&
+      ours.measuredMinutes !== null &&
+      Math.abs(appMinutes - ours.measuredMinutes) > APP_VERDICT_TOLERANCE_MINUTES + 1e-9;
+    const verdictDiffers = appPassed !== null && appPassed !== ours.passed;
+    if (!differs && !verdictDiffers) return;
+    deviations.push({
+      kind: 'APP_VERDICT_MISMATCH',
+      observed: `the app's recovery-evaluate measured ${what} ${appMinutes ?? '–'} min (${appPassed === null ? 'no verdict' : appPassed ? 'met' : 'missed'}), the drill ${ours.measuredMinutes ?? '–'} min (${ours.passed ? 'met' : 'missed'})`,
+      expected: `the app's arithmetic over the drill's moments gives the drill's ${what} (within ${APP_VERDICT_TOLERANCE_MINUTES} min) and the same verdict`,
+      remediation:
+        `Compare the payload the drill sent (T as backupCompletedAt, P as restorePointAt, ready as restoreCompletedAt) with the app's recoverySlo arithmetic and its targets; ` +
+        'one of the two definitions changed and the runbook must say which one counts.',
+    });
+  };
+  compare('RPO', verdict.rpoMinutes, verdict.rpoPassed, evaluation.rpo);
+  if (verdict.rtoComparable) compare('RTO', verdict.rtoMinutes, verdict.rtoPassed, evaluation.rto);
+  return deviations;
 }
 
 /** One drill's record: the contract of `--json` output and of the reports kept in the backup bucket. */
@@ -106,32 +158,18 @@ function deviationsOf(escalations: Escalation[], steps: StepOutcome[], args: Bui
       remediation: 'Check the evaluate step in the execution history; the drill proves nothing without it.',
     });
   }
+  deviations.push(...appVerdictDeviations(args.appVerdict, args.evaluation));
   return deviations;
 }
 
-function appVerdictWarnings(
-  verdict: AppVerdict | null | undefined,
-  evaluation: Evaluation | null,
-  steps: StepOutcome[],
-): string[] {
+/** A missing app verdict is a warning; a disagreeing one a deviation (`appVerdictDeviations`). */
+function appVerdictWarnings(verdict: AppVerdict | null | undefined, steps: StepOutcome[]): string[] {
   if (!verdict) return [];
-  if (verdict.httpStatus === null || verdict.httpStatus >= 300) {
-    // The evaluate step already warns about its endpoint: say it once.
-    if (steps.some((s) => s.name === 'evaluate' && s.outcome === 'warning')) return [];
-    return [`the app's recovery-evaluate verdict is missing: ${verdict.detail}`];
-  }
-  if (!evaluation) return [];
-  const warnings: string[] = [];
-  if (verdict.rpoPassed !== null && verdict.rpoPassed !== evaluation.rpo.passed)
-    warnings.push(
-      `the app's recovery-evaluate says RPO ${verdict.rpoPassed ? 'passed' : 'failed'}, ours ${evaluation.rpo.passed ? 'passed' : 'failed'}`,
-    );
-  if (verdict.rtoPassed !== null && verdict.rtoPassed !== evaluation.rto.passed)
-    warnings.push(
-      `the app's recovery-evaluate says RTO ${verdict.rtoPassed ? 'passed' : 'failed'}, ours ${evaluation.rto.passed ? 'passed' : 'failed'} ` +
-        '(the app measures RTO from the target time, we measure from drill start)',
-    );
-  return warnings;
+  const readable = verdict.httpStatus === 200 && (verdict.rpoMinutes !== null || verdict.rpoPassed !== null);
+  if (readable) return [];
+  // The evaluate step already warns about its endpoint: say it once.
+  if (steps.some((s) => s.name === 'evaluate' && s.outcome === 'warning')) return [];
+  return [`the app's recovery-evaluate verdict is missing: ${verdict.detail}`];
 }
 
 /**
@@ -144,7 +182,7 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     ...(args.warnings ?? []),
     ...args.steps.filter((s) => s.outcome === 'warning').map((s) => `${s.name}: ${s.detail}`),
     ...(args.evaluation?.warnings ?? []),
-    ...appVerdictWarnings(args.appVerdict, args.evaluation, args.steps),
+    ...appVerdictWarnings(args.appVerdict, args.steps),
   ].map(redactCredentials);
   const failedStep = args.steps.some((s) => s.outcome === 'failed');
   const evaluation = args.evaluation;
@@ -191,6 +229,24 @@ export function buildReport(args: BuildReportArgs): DrillReport {
       ? { ...args.appVerdict, detail: redactCredentials(args.appVerdict.detail) }
       : null,
   };
+}
+
+/**
+ * The app's verdict in one line for the report (Markdown and HTML): its minutes and verdicts
+ * beside ours, and when its RTO is not comparable, why.
+ */
+export function describeAppVerdict(v: AppVerdict): string {
+  if (v.httpStatus !== 200)
+    return `${v.httpStatus === null ? 'unreachable' : `HTTP ${v.httpStatus}`}: ${v.detail}`;
+  if (v.rpoMinutes === null && v.rpoPassed === null)
+    return `HTTP 200 without a readable verdict: ${v.detail}`;
+  const part = (minutes: number | null, passed: boolean | null) =>
+    `${minutes === null ? '–' : `${minutes} min`} (${passed === null ? 'no verdict' : passed ? 'met' : 'missed'})`;
+  const overall = v.overallPass === null ? '' : `; overall ${v.overallPass ? 'pass' : 'fail'}`;
+  const rto = v.rtoComparable
+    ? `RTO ${part(v.rtoMinutes, v.rtoPassed)}`
+    : `RTO ${part(v.rtoMinutes, v.rtoPassed)}, counted from the chosen target time, not compared`;
+  return `HTTP 200; RPO ${part(v.rpoMinutes, v.rpoPassed)}, ${rto}${overall}`;
 }
 
 /** Makes text safe inside a Markdown table cell. */
@@ -252,13 +308,8 @@ export function renderReportMarkdown(report: DrillReport): string {
   lines.push(
     `| Newest critical row behind T | ${report.newestRowLagMinutes === null ? '–' : `${report.newestRowLagMinutes} min`} |`,
   );
-  if (report.appVerdict) {
-    const v = report.appVerdict;
-    const part = (p: boolean | null) => (p === null ? 'n/a' : p ? 'met' : 'missed');
-    lines.push(
-      `| App's recovery-evaluate | ${v.httpStatus === null ? 'unreachable' : `HTTP ${v.httpStatus}`}; RPO ${part(v.rpoPassed)}, RTO ${part(v.rtoPassed)}; ${cell(v.detail)} |`,
-    );
-  }
+  if (report.appVerdict)
+    lines.push(`| App's recovery-evaluate | ${cell(describeAppVerdict(report.appVerdict))} |`);
   lines.push('', '## Steps', '', '| step | outcome | started | took | detail |', '|---|---|---|---|---|');
   for (const s of report.steps)
     lines.push(

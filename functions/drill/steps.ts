@@ -5,7 +5,8 @@
  * state. A step that fails throws a named error: the state machine catches it, records it under
  * `$.failures.<step>` and goes to cleanup.
  *
- * Nothing a step returns holds a password or a session token: only references.
+ * Nothing a step returns holds a password, a session cookie or a token: only references (the
+ * login step keeps the admin's session in the drill secret for the later checks).
  */
 import { type DriftReport, describeDrift, detectDrift } from '../core/drift.ts';
 import { validateDrillInput } from '../core/drill-input.ts';
@@ -13,12 +14,28 @@ import type { Escalation, StepOutcome } from '../core/escalations.ts';
 import { type Evaluation, evaluateRecovery } from '../core/evaluate.ts';
 import { nextPollSeconds } from '../core/polling.ts';
 import { redactCredentials } from '../core/redact.ts';
-import { type AppVerdict, buildReport, type DrillReport, renderReportMarkdown } from '../core/report.ts';
+import {
+  type AppVerdict,
+  buildReport,
+  type DrillReport,
+  describeAppVerdict,
+  renderReportMarkdown,
+} from '../core/report.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
 import { checkIntegrity, type IntegrityResult } from './integrity.ts';
 import type { ConnectionInfo, DrillDeps } from './ports.ts';
 import { readAppliedMigrationsAt } from './prisma.ts';
-import { getJson, login, request, waitFor200 } from './smoke.ts';
+import {
+  errorCodeOf,
+  excerpt,
+  getJson,
+  type HttpResult,
+  login,
+  type SmokeAuth,
+  SmokeCheckError,
+  SmokeSession,
+  waitFor200,
+} from './smoke.ts';
 import { DRILL_TASK_STEPS, type DrillTaskStep, TASK_STATES } from './states.ts';
 
 /** Named errors of the steps (the state machine's `Catch` records them; the report maps steps to classes). */
@@ -310,6 +327,32 @@ async function startApp(state: DrillState, deps: DrillDeps) {
 
 type SmokeName = 'health' | 'ready' | 'login' | 'search' | 'day';
 
+/**
+ * Runs `body` with the session the login step kept in the drill secret, and keeps it there again
+ * when the app changed it (a rotated cookie). Never logs in: one login per drill.
+ */
+async function withSession<T>(
+  state: DrillState,
+  deps: DrillDeps,
+  errorName: string,
+  body: (session: SmokeSession) => Promise<T>,
+): Promise<T> {
+  const connection = need(state.connection, 'connection');
+  const auth = deps.settings.config.smoke.auth;
+  const stored = await deps.secrets.readSession(connection.secretRef);
+  if (stored === null) {
+    throw new DrillStepError(
+      errorName,
+      'the drill secret holds no login session: the login step did not run or did not keep it (not logged in again: one login per drill)',
+    );
+  }
+  const session = SmokeSession.restore(stored, auth, errorName);
+  const result = await body(session);
+  const after = session.serialize();
+  if (after !== stored) await deps.secrets.writeSession(connection.secretRef, after);
+  return result;
+}
+
 async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
   const app = need(state.app, 'app');
   const cfg = deps.settings.config.smoke;
@@ -341,24 +384,64 @@ async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
         };
       }
       case 'login': {
-        await login(app.baseUrl, cfg.loginPath, cfg.adminUsername, await deps.adminPassword());
-        return { detail: `POST ${cfg.loginPath} as ${cfg.adminUsername}: 200, session written` };
+        const connection = need(state.connection, 'connection');
+        const { session, role } = await login(
+          app.baseUrl,
+          cfg.loginPath,
+          cfg.auth,
+          cfg.adminUsername,
+          await deps.adminPassword(),
+        );
+        // The session goes to the drill secret, never into this step's result.
+        await deps.secrets.writeSession(connection.secretRef, session.serialize());
+        return {
+          detail: `POST ${cfg.loginPath} as ${cfg.adminUsername}${role ? ` (role ${role})` : ''}: 200, ${session.describe(`${app.baseUrl}${cfg.loginPath}`)} kept in the drill secret for the later checks`,
+        };
       }
       case 'search': {
-        const token = await login(app.baseUrl, cfg.loginPath, cfg.adminUsername, await deps.adminPassword());
         const path = `${cfg.accountSearchPath}${encodeURIComponent(cfg.accountSearchTerm)}`;
-        const body = await getJson('SmokeFailedError', 'account search', app.baseUrl, path, token);
-        const count = Array.isArray(body)
-          ? body.length
-          : Array.isArray((body as { accounts?: unknown[] })?.accounts)
-            ? (body as { accounts: unknown[] }).accounts.length
-            : null;
-        return { detail: `GET ${path}: 200${count === null ? '' : `, ${count} account(s)`}` };
+        const body = await withSession(state, deps, 'SmokeFailedError', (session) =>
+          getJson('SmokeFailedError', 'account search', session, app.baseUrl, path),
+        );
+        if (!Array.isArray(body)) {
+          throw new SmokeCheckError(
+            'SmokeFailedError',
+            `account search failed: GET ${path} answered 200 with JSON that is not an array (${body === null ? 'null' : typeof body})`,
+            { path, status: 200 },
+          );
+        }
+        if (body.length < cfg.accountSearchMinResults) {
+          throw new SmokeCheckError(
+            'SmokeFailedError',
+            `account search failed: GET ${path} listed ${body.length} account(s), fewer than smoke.accountSearchMinResults (${cfg.accountSearchMinResults})`,
+            { path, status: 200, count: body.length, minResults: cfg.accountSearchMinResults },
+          );
+        }
+        return {
+          detail: `GET ${path}: 200, ${body.length} account(s)${cfg.accountSearchMinResults > 0 ? ` (at least ${cfg.accountSearchMinResults} required)` : ''}`,
+        };
       }
       case 'day': {
-        const token = await login(app.baseUrl, cfg.loginPath, cfg.adminUsername, await deps.adminPassword());
-        await getJson('SmokeFailedError', 'day state read', app.baseUrl, cfg.dayCurrentPath, token);
-        return { detail: `GET ${cfg.dayCurrentPath}: 200` };
+        const body = await withSession(state, deps, 'SmokeFailedError', (session) =>
+          getJson('SmokeFailedError', 'day state read', session, app.baseUrl, cfg.dayCurrentPath),
+        );
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+          throw new SmokeCheckError(
+            'SmokeFailedError',
+            `day state read failed: GET ${cfg.dayCurrentPath} answered 200 with JSON that is not an object (${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body})`,
+            { path: cfg.dayCurrentPath, status: 200 },
+          );
+        }
+        const day = body as { state?: unknown; businessDate?: unknown };
+        const text = (v: unknown) =>
+          typeof v === 'string' || typeof v === 'number' ? excerpt(String(v)) : null;
+        const dayState = text(day.state);
+        const businessDate = text(day.businessDate);
+        return {
+          dayState,
+          businessDate,
+          detail: `GET ${cfg.dayCurrentPath}: 200, day state ${dayState ?? '(none given)'}${businessDate ? ` (business date ${businessDate})` : ''}`,
+        };
       }
     }
   });
@@ -421,63 +504,113 @@ async function evaluate(state: DrillState, deps: DrillDeps) {
       targets: config.targets,
     });
     let appVerdict: AppVerdict | null = null;
-    let outcome: 'passed' | 'warning' = 'passed';
     if (evaluation.recoveryEvaluatePayload) {
       const path = config.smoke.recoveryEvaluatePath;
-      const token = await login(
-        app.baseUrl,
-        config.smoke.loginPath,
-        config.smoke.adminUsername,
-        await deps.adminPassword(),
-      ).catch(() => undefined);
-      const response = await request(`${app.baseUrl}${path}`, {
-        method: 'POST',
-        body: evaluation.recoveryEvaluatePayload,
-        ...(token ? { token } : {}),
-      });
-      appVerdict = verdictOf(response);
-      if (response.status !== 200) outcome = 'warning';
+      const payload = evaluation.recoveryEvaluatePayload;
+      // The login step's session, as every smoke check: a refused or expired one is a warning, never a second login.
+      const secretRef = state.connection?.secretRef;
+      const stored = secretRef ? await deps.secrets.readSession(secretRef).catch(() => null) : null;
+      const session = stored === null ? null : restoreOrNull(stored, config.smoke.auth);
+      const rtoComparable = drill.requestedTarget === 'latest';
+      appVerdict = session
+        ? verdictOf(
+            await session.request(`${app.baseUrl}${path}`, { method: 'POST', body: payload }),
+            rtoComparable,
+          )
+        : {
+            ...NO_VERDICT,
+            httpStatus: null,
+            rtoComparable,
+            detail: `not called: the drill secret holds no ${config.smoke.auth.kind} session from the login step (not logged in again: one login per drill)`,
+          };
     }
     const verdicts = `RPO ${evaluation.rpo.measuredMinutes} min (target ${evaluation.rpo.targetMinutes}): ${evaluation.rpo.passed ? 'met' : 'missed'}; RTO ${evaluation.rto.measuredMinutes} min (target ${evaluation.rto.targetMinutes}): ${evaluation.rto.passed ? 'met' : 'missed'}`;
+    const readable = appVerdict?.httpStatus === 200 && appVerdict.rpoMinutes !== null;
+    const outcome: 'passed' | 'warning' = appVerdict === null || readable ? 'passed' : 'warning';
     return {
       evaluation,
       appVerdict,
       restorePointAt,
       outcome,
       detail:
-        outcome === 'warning'
-          ? `${verdicts}; the app's recovery-evaluate endpoint did not answer 200: ${appVerdict?.detail}`
-          : verdicts,
+        appVerdict === null
+          ? verdicts
+          : readable
+            ? `${verdicts}; the app's recovery-evaluate: ${describeAppVerdict(appVerdict)}`
+            : `${verdicts}; the app's recovery-evaluate gave no verdict: ${appVerdict.detail}`,
     };
   });
 }
 
-function verdictOf(response: { status: number | null; body: string; error: string | null }): AppVerdict {
+/** The kept session, or null when the secret holds none of the configured kind (then: a warning, no login). */
+function restoreOrNull(stored: string, auth: SmokeAuth): SmokeSession | null {
+  try {
+    return SmokeSession.restore(stored, auth, 'EvaluationError');
+  } catch {
+    return null;
+  }
+}
+
+const NO_VERDICT = {
+  rpoMinutes: null,
+  rtoMinutes: null,
+  rpoPassed: null,
+  rtoPassed: null,
+  overallPass: null,
+} as const;
+
+const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const flag = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
+
+/**
+ * Reads the app's recovery-evaluate answer `{measured:{rpoMinutes,rtoMinutes}, target,
+ * pass:{rpo,rto}, overallPass}`; anything else is a verdict without numbers and says why.
+ * @param rtoComparable false for a drill to a chosen past time (the app counts RTO from T).
+ */
+function verdictOf(response: HttpResult, rtoComparable: boolean): AppVerdict {
   if (response.status !== 200) {
+    const code = errorCodeOf(response.body);
+    const refused =
+      response.status === 401 || response.status === 403
+        ? ': the login session was refused (expired, or the admin lacks the role); not logged in again, one login per drill'
+        : '';
     return {
       httpStatus: response.status,
-      rpoPassed: null,
-      rtoPassed: null,
-      detail: response.status === null ? `unreachable (${response.error})` : `HTTP ${response.status}`,
+      ...NO_VERDICT,
+      rtoComparable,
+      detail:
+        response.status === null
+          ? `unreachable (${response.error})`
+          : `HTTP ${response.status}${code ? ` ${code}` : ''}${refused}${response.body ? `; body: ${excerpt(response.body)}` : ''}`,
     };
   }
+  let body: Record<string, unknown> | null = null;
   try {
-    const body = JSON.parse(response.body) as Record<string, unknown>;
-    const pick = (key: 'rpo' | 'rto'): boolean | null => {
-      const v = body[key] as { passed?: unknown } | undefined;
-      if (typeof v?.passed === 'boolean') return v.passed;
-      const flat = body[`${key}Passed`] ?? body[`${key}Met`];
-      return typeof flat === 'boolean' ? flat : null;
-    };
-    return {
-      httpStatus: 200,
-      rpoPassed: pick('rpo'),
-      rtoPassed: pick('rto'),
-      detail: response.body.slice(0, 200),
-    };
+    const parsed = JSON.parse(response.body) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      body = parsed as Record<string, unknown>;
   } catch {
-    return { httpStatus: 200, rpoPassed: null, rtoPassed: null, detail: 'answered 200 without JSON' };
+    body = null;
   }
+  const measured = body?.measured as Record<string, unknown> | undefined;
+  const pass = body?.pass as Record<string, unknown> | undefined;
+  const verdict: AppVerdict = {
+    httpStatus: 200,
+    rpoMinutes: finite(measured?.rpoMinutes),
+    rtoMinutes: finite(measured?.rtoMinutes),
+    rpoPassed: flag(pass?.rpo),
+    rtoPassed: flag(pass?.rto),
+    overallPass: flag(body?.overallPass),
+    rtoComparable,
+    detail: excerpt(response.body),
+  };
+  if (verdict.rpoMinutes === null) {
+    return {
+      ...verdict,
+      detail: `answered 200 without measured.rpoMinutes (expected {measured:{rpoMinutes,rtoMinutes}, target, pass:{rpo,rto}, overallPass}): ${body ? excerpt(response.body) : 'not a JSON object'}`,
+    };
+  }
+  return verdict;
 }
 
 async function cleanup(state: DrillState, deps: DrillDeps) {

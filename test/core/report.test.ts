@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DRILL_STEPS, type DrillStepName, type StepOutcome } from '../../functions/core/escalations.ts';
 import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
-import { type BuildReportArgs, buildReport, renderReportMarkdown } from '../../functions/core/report.ts';
+import {
+  type AppVerdict,
+  type BuildReportArgs,
+  buildReport,
+  renderReportMarkdown,
+} from '../../functions/core/report.ts';
+import { renderReportHtml } from '../../functions/core/report-html.ts';
 
 const step = (
   name: DrillStepName,
@@ -24,6 +30,29 @@ const evaluation = (overrides: Partial<EvaluationInput> = {}) =>
     newestRowAt: '2026-11-26T09:58:00Z',
     targets: { rpoMinutes: 60, rtoMinutes: 30 },
     ...overrides,
+  });
+
+/** The app's answer as the evaluate step records it (its numbers for the drill below: RPO 1, RTO 20). */
+const appVerdict = (overrides: Partial<AppVerdict> = {}): AppVerdict => ({
+  httpStatus: 200,
+  rpoMinutes: 1,
+  rtoMinutes: 20,
+  rpoPassed: true,
+  rtoPassed: true,
+  overallPass: true,
+  rtoComparable: true,
+  detail: '{"measured":{"rpoMinutes":1,"rtoMinutes":20}}',
+  ...overrides,
+});
+const unanswered = (httpStatus: number | null, detail: string): AppVerdict =>
+  appVerdict({
+    httpStatus,
+    rpoMinutes: null,
+    rtoMinutes: null,
+    rpoPassed: null,
+    rtoPassed: null,
+    overallPass: null,
+    detail,
   });
 
 /** A drill that went well, in local mode. */
@@ -147,7 +176,7 @@ describe('drill report', () => {
         steps,
         warnings: ['source instance is in maintenance'],
         evaluation: evaluation({ newestRowAt: '2026-11-26T07:00:00Z' }),
-        appVerdict: { httpStatus: 200, rpoPassed: false, rtoPassed: true, detail: 'rpo 61' },
+        appVerdict: appVerdict(),
       }),
     );
     expect(report.passed).toBe(true);
@@ -155,14 +184,67 @@ describe('drill report', () => {
       'source instance is in maintenance',
       'evaluate: recovery-evaluate answered 503',
       expect.stringMatching(/^newest critical row is 180 min older/),
-      "the app's recovery-evaluate says RPO failed, ours passed",
     ]);
+  });
+
+  it("records the app's agreeing verdict beside ours with no deviation", () => {
+    const report = buildReport(args({ appVerdict: appVerdict({ rpoMinutes: 1.01, rtoMinutes: 19.99 }) }));
+    expect(report.deviations).toEqual([]);
+    expect(report.appVerdict).toMatchObject({ rpoMinutes: 1.01, rtoMinutes: 19.99, overallPass: true });
+    const row =
+      "| App's recovery-evaluate | HTTP 200; RPO 1.01 min (met), RTO 19.99 min (met); overall pass |";
+    expect(renderReportMarkdown(report)).toContain(row);
+    expect(renderReportHtml(report)).toContain(
+      '<td class="app-verdict">HTTP 200; RPO 1.01 min (met), RTO 19.99 min (met); overall pass</td>',
+    );
+  });
+
+  it('lists an app verdict that disagrees beyond rounding as a deviation, in JSON, Markdown and HTML, without failing the drill', () => {
+    const report = buildReport(
+      args({
+        appVerdict: appVerdict({ rpoMinutes: 61, rpoPassed: false, overallPass: false, rtoMinutes: 20.5 }),
+      }),
+    );
+    expect(report.passed).toBe(true);
+    expect(report.deviations.map((d) => [d.kind, d.observed])).toEqual([
+      [
+        'APP_VERDICT_MISMATCH',
+        "the app's recovery-evaluate measured RPO 61 min (missed), the drill 1 min (met)",
+      ],
+      [
+        'APP_VERDICT_MISMATCH',
+        "the app's recovery-evaluate measured RTO 20.5 min (met), the drill 20 min (met)",
+      ],
+    ]);
+    expect(renderReportMarkdown(report)).toContain(
+      "| APP_VERDICT_MISMATCH | the app's recovery-evaluate measured RPO 61 min (missed), the drill 1 min (met) |",
+    );
+    expect(renderReportHtml(report)).toContain(
+      '<tr><td>APP_VERDICT_MISMATCH</td><td>the app&#39;s recovery-evaluate measured RPO 61 min (missed), the drill 1 min (met)</td>',
+    );
+  });
+
+  it('compares only the RPO for a drill to a chosen past time, and says why in the verdict row', () => {
+    const report = buildReport(
+      args({
+        appVerdict: appVerdict({
+          rtoMinutes: 2900,
+          rtoPassed: false,
+          overallPass: false,
+          rtoComparable: false,
+        }),
+      }),
+    );
+    expect(report.deviations).toEqual([]);
+    expect(renderReportMarkdown(report)).toContain(
+      'RTO 2900 min (missed), counted from the chosen target time, not compared; overall fail |',
+    );
   });
 
   it('warns when the app verdict could not be obtained', () => {
     const report = buildReport(
       args({
-        appVerdict: { httpStatus: null, rpoPassed: null, rtoPassed: null, detail: 'connection refused' },
+        appVerdict: unanswered(null, 'connection refused'),
       }),
     );
     expect(report.warnings).toEqual(["the app's recovery-evaluate verdict is missing: connection refused"]);
@@ -175,7 +257,7 @@ describe('drill report', () => {
     const report = buildReport(
       args({
         steps,
-        appVerdict: { httpStatus: null, rpoPassed: null, rtoPassed: null, detail: 'connection refused' },
+        appVerdict: unanswered(null, 'connection refused'),
       }),
     );
     expect(report.warnings).toEqual(['evaluate: recovery-evaluate unreachable']);
@@ -192,11 +274,13 @@ describe('drill report', () => {
         ),
         warnings: ['password=s3cr3t leaked'],
         reason: 'retry after postgres://drill:s3cr3t@db failed',
-        appVerdict: { httpStatus: 500, rpoPassed: null, rtoPassed: null, detail: 'error: password=s3cr3t' },
+        appVerdict: unanswered(500, 'error: password=s3cr3t; Set-Cookie: connect.sid=s%3Aabc.sig'),
       }),
     );
-    expect(JSON.stringify(report)).not.toContain('s3cr3t');
-    expect(renderReportMarkdown(report)).not.toContain('s3cr3t');
+    for (const text of [JSON.stringify(report), renderReportMarkdown(report), renderReportHtml(report)]) {
+      expect(text).not.toContain('s3cr3t');
+      expect(text).not.toContain('s%3Aabc');
+    }
   });
 });
 

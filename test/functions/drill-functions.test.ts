@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { CreateDBSubnetGroupCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillState } from '../../functions/drill/steps.ts';
+import { type ContractApp, startContractApp } from '../support/contract-app.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import {
   createAppTask,
@@ -54,6 +55,7 @@ describe('drill functions', () => {
   let queueUrl: string;
   let app: Server;
   let appUrl: string;
+  let contractApp: ContractApp;
   let restoreEnv: () => void = () => undefined;
   const handlers: Record<'control' | 'checks' | 'reporting', Handler> = {} as never;
 
@@ -94,6 +96,11 @@ describe('drill functions', () => {
     const address = app.address();
     appUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
+    contractApp = await startContractApp({ password: 'admin-pass-5150' });
+    await secrets.send(
+      new CreateSecretCommand({ Name: 'bt-cts/admin-password', SecretString: 'admin-pass-5150' }),
+    );
+
     dir = mkdtempSync(join(tmpdir(), 'drill-functions-'));
     const configPath = join(dir, 'recovery-drill.config.json');
     writeFileSync(
@@ -103,6 +110,7 @@ describe('drill functions', () => {
         source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
         isolation: { copyRegion: 'eu-central-1' },
         app: { image: 'bt-cts:latest' },
+        smoke: { adminPasswordSecret: 'bt-cts/admin-password' },
       }),
     );
     restoreEnv = useLambdaEnvironment(moto.endpoint, configPath, {
@@ -127,6 +135,7 @@ describe('drill functions', () => {
   afterAll(async () => {
     restoreEnv();
     await new Promise((resolve) => app?.close(resolve));
+    await contractApp?.close();
     for (const client of Object.values(clients ?? {})) client.destroy();
     await moto?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -156,7 +165,66 @@ describe('drill functions', () => {
     expect(logged.join('')).not.toContain(masterPassword);
   });
 
-  async function runDrill(drillId: string) {
+  it('checks function logs in once, keeps the session in the drill secret only, and cleanup blanks it', async () => {
+    const drillId = '20261126t070000z-5e55';
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      logged.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    let seen: DrillState = {};
+    try {
+      seen = await runDrill(drillId, {
+        report: false,
+        beforeCleanup: async (state) => {
+          // The ECS app task of moto serves nothing: the checks talk to an app with the BT-CTS contract.
+          // (The evaluate step needs the integrity step's restore point, which needs a real database.)
+          const checked: DrillState = {
+            ...state,
+            app: { ...(state.app as NonNullable<DrillState['app']>), baseUrl: contractApp.url },
+          };
+          checked.smoke = {};
+          checked.smoke.login = (await invoke('checks', 'smokeLogin', checked, drillId)) as never;
+          const secret = JSON.parse(
+            (
+              await clients.secrets.send(
+                new GetSecretValueCommand({ SecretId: process.env.DRILL_SECRET_ARN }),
+              )
+            ).SecretString ?? '{}',
+          ) as { session?: string; DATABASE_URL?: string };
+          expect(secret.session).toContain('connect.sid');
+          // The connection keys the app's task definition maps stay beside the session.
+          expect(secret.DATABASE_URL).toContain(encodeURIComponent(masterPassword));
+          checked.smoke.search = (await invoke('checks', 'smokeSearch', checked, drillId)) as never;
+          checked.smoke.day = (await invoke('checks', 'smokeDay', checked, drillId)) as never;
+          return checked;
+        },
+      });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(contractApp.logins()).toBe(1);
+    expect(contractApp.requests).toEqual([
+      { method: 'POST', path: '/api/auth/login', withSession: false },
+      { method: 'GET', path: '/api/accounts/search?q=a', withSession: true },
+      { method: 'GET', path: '/api/day/current', withSession: true },
+    ]);
+    const everything = [JSON.stringify(seen), logged.join('')];
+    expect(contractApp.issued.length).toBeGreaterThan(0);
+    for (const secret of [...contractApp.issued, 'admin-pass-5150', masterPassword]) {
+      for (const text of everything) expect(text.includes(secret), `"${secret}" written`).toBe(false);
+    }
+  });
+
+  /**
+   * A drill through the control and reporting functions; `beforeCleanup` runs the checks in
+   * between (and returns the state they left), `report: false` ends the drill at cleanup.
+   */
+  async function runDrill(
+    drillId: string,
+    options: { beforeCleanup?: (state: DrillState) => Promise<DrillState>; report?: boolean } = {},
+  ): Promise<DrillState> {
     const state: DrillState = { targetTime: 'latest', reason: 'quarterly drill' };
     state.drill = (await invoke('control', 'validate', state, drillId)) as DrillState['drill'];
     expect(state.drill?.instanceId).toBe(`recovery-drill-${drillId}`);
@@ -174,6 +242,7 @@ describe('drill functions', () => {
     expect(state.app?.handle).toMatch(/:task\//);
     // Nothing a step returns holds the password: the state machine would log it with the execution data.
     expect(JSON.stringify(state)).not.toContain(masterPassword);
+    if (options.beforeCleanup) Object.assign(state, await options.beforeCleanup(state));
 
     state.cleanup = (await invoke('control', 'cleanup', state, drillId)) as DrillState['cleanup'];
     expect(state.cleanup?.removed).toEqual([
@@ -198,6 +267,7 @@ describe('drill functions', () => {
       new GetSecretValueCommand({ SecretId: process.env.DRILL_SECRET_ARN }),
     );
     expect(JSON.parse(secret.SecretString ?? '')).toEqual({ cleared: true });
+    if (options.report === false) return state;
 
     // The reporting function writes the report to the bucket and notifies the topic.
     state.failures = {
@@ -224,6 +294,7 @@ describe('drill functions', () => {
     );
     expect(messages.Messages).toHaveLength(notified.published);
     expect(JSON.stringify(messages.Messages)).not.toContain(masterPassword);
+    return state;
   }
 
   it('checks function smoke-tests the app it is given', async () => {

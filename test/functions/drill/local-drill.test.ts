@@ -15,6 +15,7 @@ import type { ConfigInput } from '../../../functions/core/config.ts';
 import { DRILL_STEPS } from '../../../functions/core/escalations.ts';
 import { FAULTS, type FaultName } from '../../../functions/drill/local/faults.ts';
 import { localEngine, prepareSource, runLocalDrill } from '../../../functions/drill/local/run.ts';
+import { drillInstanceId } from '../../../functions/drill/steps.ts';
 import { readCredentials } from '../../../functions/local/source.ts';
 import { listProcesses } from '../../../functions/local/state.ts';
 import { type LoadedConfig, loadConfig } from '../../../functions/shared/config-file.ts';
@@ -236,12 +237,31 @@ describe('local restore drill', () => {
     expect(await drillProcessesLeft()).toEqual([]);
   });
 
-  it('writes no database or admin password anywhere: reports, notifications, logs, state', async () => {
+  it('writes no database or admin password and no session cookie anywhere: reports, notifications, logs, state', async () => {
     const engine = localEngine(loaded.config, loaded.baseDir);
     const credentials = await readCredentials(engine.paths);
     const secrets = [credentials?.password, credentials?.adminPassword].filter((s): s is string => !!s);
     expect(secrets.length).toBe(2);
-    const result = await drill({});
+    const result = await drill({ keep: true });
+    expect(result.status, explain(result)).toBe('passed');
+    // The login's session id, from the kept restored database's session store: the session cookie
+    // (`s:<id>.<signature>`) carries it, so no text may hold it.
+    const instanceUrl = await engine.instanceUrl(
+      drillInstanceId(loaded.config.drill.instancePrefix, result.drillId),
+    );
+    const store = new pg.Client({ connectionString: instanceUrl ?? '' });
+    await store.connect();
+    try {
+      const sessions = await store.query<{ sid: string }>(
+        `SELECT sid FROM "${loaded.config.smoke.sessionTable}"`,
+      );
+      expect(sessions.rows.length).toBeGreaterThan(0);
+      secrets.push(...sessions.rows.map((r) => r.sid));
+    } finally {
+      await store.end();
+    }
+    await engine.cleanup();
+    expect(await drillProcessesLeft()).toEqual([]);
     const written: string[] = [explain(result), JSON.stringify(result.events), JSON.stringify(result.report)];
     const skip = new Set([
       engine.paths.credentials,
