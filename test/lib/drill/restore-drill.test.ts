@@ -92,7 +92,7 @@ describe('restore drill infrastructure', () => {
       ContainerDefinitions: [
         Match.objectLike({
           Secrets: [Match.objectLike({ Name: 'DATABASE_URL' })],
-          Environment: [{ Name: 'PORT', Value: '3000' }],
+          Environment: [{ Name: 'PORT', Value: '4000' }],
         }),
       ],
     });
