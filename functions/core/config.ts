@@ -4,6 +4,7 @@
  * expected. Pure: reading the file is `functions/shared/config-file.ts`'s job.
  */
 import { z } from 'zod';
+import { SECRET_ID_PATTERN } from './heartbeat.ts';
 import { scheduleExpressionProblem } from './schedule.ts';
 
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
@@ -68,6 +69,30 @@ export const configSchema = z.strictObject({
       .regex(DB_IDENTIFIER, { error: 'expected an RDS DB instance identifier' })
       .max(63),
     region: region(),
+    /**
+     * The source's own network (existing subnets and security groups, imported by id: synth stays
+     * offline), where the heartbeat function runs so that it reaches the database. null: none
+     * given; required by `heartbeat.mode: "function"`.
+     */
+    network: z
+      .strictObject({
+        subnetIds: z
+          .array(
+            z
+              .string()
+              .regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'expected a subnet id such as "subnet-0abc1234"' }),
+          )
+          .min(1),
+        securityGroupIds: z
+          .array(
+            z
+              .string()
+              .regex(/^sg-[0-9a-f]{8,17}$/, { error: 'expected a security group id such as "sg-0abc1234"' }),
+          )
+          .min(1),
+      })
+      .nullable()
+      .default(null),
   }),
   isolation: z.strictObject({
     /** Region that holds the isolated copies. Must differ from source.region. */
@@ -265,6 +290,40 @@ export const configSchema = z.strictObject({
         .default(null),
     })
     .prefault({}),
+  /**
+   * A tiny table written every minute in the source (`<schema>.heartbeat`), so that a drill proves
+   * its restore point by data: the newest heartbeat at or before T in the restored copy is a lower
+   * bound of P. The local engine always writes one beside its source; in AWS it is opt-in.
+   */
+  heartbeat: z
+    .strictObject({
+      /**
+       * Who writes the heartbeat in AWS: `none` (drills report the engine's RPO only), `function`
+       * (a scheduled Lambda in `source.network`, as the role in `secretName`), or `pg_cron` (a job
+       * in the database itself, set up by the DBA with `recovery-drill heartbeat sql --pg-cron`).
+       */
+      mode: z.enum(['none', 'function', 'pg_cron']).default('none'),
+      /** How often the function writes a beat (EventBridge expression; the pg_cron job follows it too). */
+      schedule: schedule().default('rate(1 minute)'),
+      /** Beats older than this are trimmed at every write: the table stays a few thousand rows. */
+      retentionDays: positiveInt(365).default(3),
+      /**
+       * Secrets Manager secret (name or full ARN) of the heartbeat role, a JSON object
+       * `{username, password, host, port, dbname}` as RDS secrets hold. Required by mode `function`.
+       */
+      secretName: z
+        .string()
+        .regex(SECRET_ID_PATTERN, { error: 'expected a Secrets Manager secret name or ARN' })
+        .nullable()
+        .default(null),
+      /** Schema of the heartbeat table, apart from the app's own tables. */
+      schema: z
+        .string()
+        .regex(SQL_TABLE, { error: 'expected a SQL identifier' })
+        .max(63)
+        .default('recovery_drill'),
+    })
+    .prefault({}),
   local: z
     .strictObject({
       /** Where the local engine keeps clusters, backups, WAL and reports (relative to the config file). */
@@ -374,6 +433,24 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
       value: show(config.drill.restoreTimeoutMinutes),
       expected: `less than drill.timeoutMinutes (${config.drill.timeoutMinutes}), so a slow restore is reported and cleaned up`,
     });
+  }
+  if (config.heartbeat.mode === 'function') {
+    if (config.heartbeat.secretName === null) {
+      problems.push({
+        path: 'heartbeat.secretName',
+        value: show(null),
+        expected:
+          'the Secrets Manager secret of the heartbeat role (heartbeat.mode "function" connects with it)',
+      });
+    }
+    if (config.source.network === null) {
+      problems.push({
+        path: 'source.network',
+        value: show(null),
+        expected:
+          '{ subnetIds, securityGroupIds } of the source database\'s network (heartbeat.mode "function" runs there to reach it)',
+      });
+    }
   }
   const network = config.drill.network;
   if (network && network.subnetIds.length % network.availabilityZones.length !== 0) {

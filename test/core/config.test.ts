@@ -107,3 +107,88 @@ describe('configuration', () => {
     expect(problems).toEqual([expect.objectContaining({ path: 'app.schema' })]);
   });
 });
+
+describe('heartbeat and source.network', () => {
+  const network = { subnetIds: ['subnet-0abc1234'], securityGroupIds: ['sg-0abc1234'] };
+
+  it('defaults to no heartbeat in AWS and no source network', () => {
+    const config = parseConfig(minimal());
+    expect(config.heartbeat).toEqual({
+      mode: 'none',
+      schedule: 'rate(1 minute)',
+      retentionDays: 3,
+      secretName: null,
+      schema: 'recovery_drill',
+    });
+    expect(config.source.network).toBeNull();
+  });
+
+  it('accepts the function mode with its secret and the source network', () => {
+    const config = parseConfig({
+      ...minimal(),
+      source: { ...minimal().source, network },
+      heartbeat: { mode: 'function', secretName: 'bt-cts/heartbeat', retentionDays: 7 },
+    });
+    expect(config.heartbeat).toMatchObject({
+      mode: 'function',
+      secretName: 'bt-cts/heartbeat',
+      retentionDays: 7,
+    });
+    expect(config.source.network).toEqual(network);
+  });
+
+  it('accepts pg_cron without a secret or a network (the database beats itself)', () => {
+    expect(parseConfig({ ...minimal(), heartbeat: { mode: 'pg_cron' } }).heartbeat.mode).toBe('pg_cron');
+  });
+
+  it('refuses the function mode without its secret and the source network, naming each missing path', () => {
+    const problems = problemsOf({ ...minimal(), heartbeat: { mode: 'function' } });
+    expect(problems.map((p) => p.path)).toEqual(['heartbeat.secretName', 'source.network']);
+    expect(problems[0]?.expected).toContain('Secrets Manager secret of the heartbeat role');
+    expect(problems[1]?.expected).toContain('subnetIds, securityGroupIds');
+  });
+
+  it('refuses bad heartbeat and network values, naming the field and the value', () => {
+    const problems = problemsOf({
+      ...minimal(),
+      source: { ...minimal().source, network: { subnetIds: [], securityGroupIds: ['group-1'] } },
+      heartbeat: {
+        mode: 'lambda',
+        schedule: 'every minute',
+        retentionDays: 0,
+        secretName: 'has spaces',
+        schema: 'drop table',
+      },
+    });
+    expect(problems.map((p) => p.path).sort()).toEqual([
+      'heartbeat.mode',
+      'heartbeat.retentionDays',
+      'heartbeat.schedule',
+      'heartbeat.schema',
+      'heartbeat.secretName',
+      'source.network.securityGroupIds[0]',
+      'source.network.subnetIds',
+    ]);
+    const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
+    expect(byPath['heartbeat.schema']).toMatchObject({
+      value: '"drop table"',
+      expected: 'expected a SQL identifier',
+    });
+    expect(byPath['source.network.securityGroupIds[0]']?.expected).toContain('security group id');
+    expect(byPath['heartbeat.secretName']?.value).toBe('"has spaces"');
+  });
+
+  it('accepts a secret by ARN and an RDS-managed secret name', () => {
+    for (const secretName of [
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:bt-cts/heartbeat-AbCdEf',
+      'rds!db-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d',
+    ]) {
+      const config = parseConfig({
+        ...minimal(),
+        source: { ...minimal().source, network },
+        heartbeat: { mode: 'function', secretName },
+      });
+      expect(config.heartbeat.secretName).toBe(secretName);
+    }
+  });
+});
