@@ -4,6 +4,8 @@
  * than half-work at 03:00 and fail on the first call that needs the value.
  */
 
+import { SECRET_ID_PATTERN } from '../core/heartbeat.ts';
+
 /** A missing or malformed environment variable: a deployment problem, not a runtime one. */
 export class EnvironmentError extends Error {
   /** Every problem found, so a broken deployment is fixed in one go. */
@@ -223,5 +225,33 @@ export function readRpoMonitorEnv(env: Env = process.env): RpoMonitorEnv {
     ...base,
     rpoTargetMinutes: r.number('RPO_TARGET_MINUTES', 0, 24 * 60),
     stateTable: r.string('STATE_TABLE', /^[a-zA-Z0-9_.-]{3,255}$/, 'a DynamoDB table name'),
+  });
+}
+
+/** What the heartbeat function needs: whose heartbeat, the role's secret, the table and its retention. */
+export interface HeartbeatEnv {
+  /** config.environment: the metrics' `environment` dimension. */
+  readonly environment: string;
+  /** Shown in the logs, so a beat that fails names the database it is for. */
+  readonly sourceDbInstanceId: string;
+  /** config.heartbeat.secretName: the heartbeat role's `{username, password, host, port, dbname}`. */
+  readonly secretId: string;
+  readonly schema: string;
+  readonly retentionDays: number;
+}
+
+/** @throws EnvironmentError naming every missing or malformed variable. */
+export function readHeartbeatEnv(env: Env = process.env): HeartbeatEnv {
+  const r = new Reader(env);
+  return r.done({
+    environment: r.string(
+      'ENVIRONMENT',
+      /^[a-z0-9-]{1,32}$/,
+      'the configured environment name ([a-z0-9-], 1-32)',
+    ),
+    sourceDbInstanceId: r.string('SOURCE_DB_INSTANCE_ID', DB_IDENTIFIER, 'an RDS DB instance identifier'),
+    secretId: r.string('HEARTBEAT_SECRET_ID', SECRET_ID_PATTERN, 'a Secrets Manager secret name or ARN'),
+    schema: r.string('HEARTBEAT_SCHEMA', /^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a SQL identifier'),
+    retentionDays: r.integer('HEARTBEAT_RETENTION_DAYS', 1, 365),
   });
 }
