@@ -1,6 +1,7 @@
 /** Every command of the CLI. Add a command by exporting it from its own file and listing it here. */
 import { configValidate } from './config.ts';
 import { drill } from './drill.ts';
+import { heartbeatSql } from './heartbeat.ts';
 import { historyCommand } from './history.ts';
 import { localCommands } from './local.ts';
 import { retentionPlan } from './retention.ts';
@@ -15,5 +16,6 @@ export const commands: readonly Command[] = [
   startCommand,
   historyCommand,
   runbookCommand,
+  heartbeatSql,
   ...localCommands,
 ];

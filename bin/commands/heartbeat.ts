@@ -1,0 +1,39 @@
+import { heartbeatPgCronSql, heartbeatSetupSql } from '../../functions/core/heartbeat.ts';
+import { loadConfig } from '../../functions/shared/config-file.ts';
+import { type Command, EXIT, stringOption, UsageError } from './types.ts';
+
+/**
+ * `heartbeat sql`: the setup SQL for the DBA, from the configuration in force (schema, retention,
+ * schedule), so what the DBA runs and what the function and the drill expect never drift apart.
+ */
+export const heartbeatSql: Command = {
+  name: 'heartbeat sql',
+  usage: '[--config FILE] [--pg-cron --database NAME]',
+  summary:
+    'Print the heartbeat setup SQL for the DBA: schema, table and a role that may only insert and trim (or, with --pg-cron, a pg_cron job instead of the function).',
+  options: { config: { type: 'string' }, 'pg-cron': { type: 'boolean' }, database: { type: 'string' } },
+  optionHelp: {
+    config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
+    'pg-cron': 'the pg_cron alternative: the database writes its own heartbeat, no function or role',
+    database: 'with --pg-cron: the application database the job writes into (pg_cron schedules from its own)',
+  },
+  async run({ values, io }) {
+    const { config } = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
+    const database = stringOption(values, 'database');
+    const { schema, retentionDays, schedule } = config.heartbeat;
+    if (values['pg-cron']) {
+      if (!database)
+        throw new UsageError(
+          '--database: expected the name of the application database the pg_cron job writes into (pg_cron runs in cron.database_name and schedules into it); got nothing',
+        );
+      io.out(heartbeatPgCronSql({ schema, retentionDays, schedule, database }));
+      return EXIT.ok;
+    }
+    if (database !== undefined)
+      throw new UsageError(
+        '--database: only with --pg-cron (the setup SQL runs in the database you connect to)',
+      );
+    io.out(heartbeatSetupSql({ schema, retentionDays }));
+    return EXIT.ok;
+  },
+};
