@@ -10,6 +10,7 @@ import { BackupFunctions, PROJECT_ROOT } from './backup-functions.ts';
 import { BackupStore } from './backup-store.ts';
 import { RestoreDrill } from './drill/restore-drill.ts';
 import { EscalationTopic } from './escalation-topic.ts';
+import { configuredHeartbeat, type Heartbeat } from './heartbeat.ts';
 import { COPY_KEY_ALIAS } from './isolation-stack.ts';
 import { Monitoring } from './monitoring.ts';
 
@@ -33,6 +34,8 @@ export class RecoveryDrillStack extends Stack {
   readonly backups: BackupFunctions;
   readonly drill: RestoreDrill;
   readonly monitoring: Monitoring;
+  /** Present when `heartbeat.mode` is `function`. */
+  readonly heartbeat?: Heartbeat;
 
   constructor(scope: Construct, id: string, props: RecoveryDrillStackProps) {
     super(scope, id, props);
@@ -82,6 +85,13 @@ export class RecoveryDrillStack extends Stack {
       projectRoot: props.projectRoot ?? PROJECT_ROOT,
       schedulerRole: this.backups.schedulerRole,
       failureQueueArn: this.backups.failureQueue.queueArn,
+    });
+
+    this.heartbeat = configuredHeartbeat(this, 'Heartbeat', config, {
+      schedulerRole: this.backups.schedulerRole,
+      failureQueueArn: this.backups.failureQueue.queueArn,
+      topic: this.escalation.topic,
+      projectRoot: props.projectRoot,
     });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {

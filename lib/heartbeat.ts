@@ -1,0 +1,311 @@
+/**
+ * `Heartbeat` (deployed only with `heartbeat.mode: "function"`): a scheduled function in the
+ * source's own network that writes one row a minute into `<schema>.heartbeat` as a role that may
+ * only insert and trim. After a restore the newest beat at or before T proves, by data, how much
+ * the copy holds. The subnets and security groups are imported by id (synth stays offline); the
+ * role may read that one secret and nothing else of Secrets Manager.
+ *
+ * A failed beat throws and is counted: an alarm tells on-call once when beats keep failing and
+ * once when they resume. Nothing publishes per failure, and a failed beat is not retried (the
+ * next one a minute later is the retry).
+ */
+import { Arn, ArnFormat, Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { Config } from '../functions/core/config.ts';
+import { InputError } from '../functions/core/errors.ts';
+import { DEFAULT_HEARTBEAT_SCHEMA, SECRET_ID_PATTERN } from '../functions/core/heartbeat.ts';
+import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
+import { PROJECT_ROOT } from './backup-functions.ts';
+import { functionLogsAndRole, projectFunction } from './function.ts';
+import { checkInteger, checkPattern, withDefaults } from './props.ts';
+
+export interface HeartbeatProps {
+  /** config.environment: the metrics' `environment` dimension and the alarm's text. */
+  readonly environment: string;
+  /** The source instance, named in the function's logs and the alarm. */
+  readonly sourceDbInstanceId: string;
+  /**
+   * config.heartbeat.secretName: the heartbeat role's secret, by name (the role may read
+   * `<name>-??????`, the ARN Secrets Manager gives it) or by full ARN (exactly that one).
+   */
+  readonly secretName: string;
+  /** config.source.network: where the function runs so that it reaches the database. */
+  readonly network: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
+  /** Role EventBridge Scheduler assumes (the backup functions' one): allowed to invoke this function. */
+  readonly schedulerRole: iam.IRole;
+  /** Undeliverable scheduled invocations go here (the backup functions' failure queue). */
+  readonly failureQueueArn: string;
+  /** The alarm notifies here, on ALARM and again on OK. */
+  readonly topic: sns.ITopic;
+  /** @default 'rate(1 minute)' */
+  readonly schedule?: string;
+  /** Time zone of a cron schedule. @default 'UTC' */
+  readonly timezone?: string;
+  /** Beats older than this are trimmed. @default 3 */
+  readonly retentionDays?: number;
+  /** @default 'recovery_drill' */
+  readonly schema?: string;
+  /**
+   * Retention of the function's log group (one line a minute).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Folder with `package-lock.json` and `functions/heartbeat.ts`.
+   * @default PROJECT_ROOT - this repository
+   */
+  readonly projectRoot?: string;
+}
+
+const DEFAULTS = {
+  schedule: 'rate(1 minute)',
+  timezone: 'UTC',
+  retentionDays: 3,
+  schema: DEFAULT_HEARTBEAT_SCHEMA,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+  projectRoot: PROJECT_ROOT,
+};
+
+/** Failed beats in a row (5-minute periods with an error) before the alarm tells on-call. */
+export const HEARTBEAT_FAILING_PERIODS = 3;
+
+/** The heartbeat function, its schedule, its role and its alarm. */
+export class Heartbeat extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly schedule: scheduler.CfnSchedule;
+  /** Beats keep failing: the drill's data-proven bound is going stale. */
+  readonly alarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: HeartbeatProps) {
+    super(scope, id);
+    const p = withDefaults(DEFAULTS, props);
+    validate(p);
+
+    const description = 'recovery-drill: writes the heartbeat row that proves a restore point by data';
+    const { logGroup, role } = functionLogsAndRole(this, 'Function', description, p.logRetention);
+    const secretArn = secretResource(this, p.secretName);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadHeartbeatRoleSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secretArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AttachToSourceSubnets',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+    const fn = projectFunction(this, 'Function', {
+      entry: 'functions/heartbeat.ts',
+      projectRoot: p.projectRoot,
+      description,
+      timeout: Duration.seconds(30),
+      role,
+      logGroup,
+      environment: {
+        ENVIRONMENT: p.environment,
+        SOURCE_DB_INSTANCE_ID: p.sourceDbInstanceId,
+        HEARTBEAT_SECRET_ID: p.secretName,
+        HEARTBEAT_SCHEMA: p.schema,
+        HEARTBEAT_RETENTION_DAYS: String(p.retentionDays),
+        POWERTOOLS_SERVICE_NAME: 'recovery-drill',
+        POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
+      },
+      // The next beat is the retry: a late one proves nothing more and doubles the load.
+      retryAttempts: 0,
+      maxEventAge: Duration.minutes(1),
+    });
+    // The subnets and groups are the source's, known by id only: no VPC lookup, so synth stays
+    // offline (the L2 wants an IVpc for these; the function itself needs only the ids).
+    const cfn = fn.node.defaultChild as lambda.CfnFunction;
+    cfn.vpcConfig = {
+      subnetIds: [...p.network.subnetIds],
+      securityGroupIds: [...p.network.securityGroupIds],
+    };
+    // Lambda checks the ENI permissions of the role when the function is created in a VPC.
+    fn.node.addDependency(role);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and the ENI actions a function in a VPC needs (ec2:*NetworkInterface*, ec2:*PrivateIpAddresses) accept no resource ARN; the heartbeat function has no other wildcard resource.',
+    });
+
+    props.schedulerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeHeartbeat',
+        actions: ['lambda:InvokeFunction'],
+        resources: [fn.functionArn],
+      }),
+    );
+    this.schedule = new scheduler.CfnSchedule(this, 'Schedule', {
+      description: 'recovery-drill: heartbeat, one row a minute in the source',
+      scheduleExpression: p.schedule,
+      scheduleExpressionTimezone: p.timezone,
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: {
+        arn: fn.functionArn,
+        roleArn: props.schedulerRole.roleArn,
+        input: '{}',
+        deadLetterConfig: { arn: p.failureQueueArn },
+        retryPolicy: { maximumEventAgeInSeconds: 60, maximumRetryAttempts: 2 },
+      },
+    });
+
+    this.alarm = new cloudwatch.Alarm(this, 'FailingAlarm', {
+      alarmDescription: `recovery-drill ${p.environment}: heartbeats into ${p.sourceDbInstanceId} keep failing (${HEARTBEAT_FAILING_PERIODS} periods of 5 minutes with errors). A drill whose target falls in this gap cannot prove its restore point by data and fails RPO_BREACHED. Read the heartbeat function's log: the secret (${p.secretName}), the role's password and LOGIN, the security groups and the route to Secrets Manager are the usual causes.`,
+      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: HEARTBEAT_FAILING_PERIODS,
+      datapointsToAlarm: HEARTBEAT_FAILING_PERIODS,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const action = new cloudwatchActions.SnsAction(props.topic);
+    this.alarm.addAlarmAction(action);
+    this.alarm.addOkAction(action);
+
+    this.function = fn;
+    this.role = role;
+    this.logGroup = logGroup;
+  }
+}
+
+/** What the stack lends the heartbeat: the scheduler's role, its dead-letter queue, the topic. */
+export interface HeartbeatWiring {
+  readonly schedulerRole: iam.IRole;
+  readonly failureQueueArn: string;
+  readonly topic: sns.ITopic;
+  /** @default PROJECT_ROOT */
+  readonly projectRoot?: string;
+}
+
+/**
+ * The heartbeat of the configuration: a `Heartbeat` when `heartbeat.mode` is `function`, else
+ * undefined (`none`: drills report the engine's RPO only; `pg_cron`: the database beats itself).
+ * @throws InputError naming `heartbeat.secretName` or `source.network` when mode `function` lacks
+ *   them (parseConfig refuses that already; a hand-built Config is checked here too).
+ */
+export function configuredHeartbeat(
+  scope: Construct,
+  id: string,
+  config: Pick<Config, 'environment' | 'source' | 'heartbeat' | 'schedules'>,
+  wiring: HeartbeatWiring,
+): Heartbeat | undefined {
+  const heartbeat = config.heartbeat;
+  if (heartbeat.mode !== 'function') return undefined;
+  if (heartbeat.secretName === null)
+    throw new InputError(
+      'heartbeat.secretName',
+      null,
+      'expected the secret of the heartbeat role (mode "function")',
+    );
+  if (config.source.network === null)
+    throw new InputError(
+      'source.network',
+      null,
+      'expected { subnetIds, securityGroupIds } (mode "function")',
+    );
+  return new Heartbeat(scope, id, {
+    environment: config.environment,
+    sourceDbInstanceId: config.source.dbInstanceIdentifier,
+    secretName: heartbeat.secretName,
+    network: config.source.network,
+    schedule: heartbeat.schedule,
+    timezone: config.schedules.timezone,
+    retentionDays: heartbeat.retentionDays,
+    schema: heartbeat.schema,
+    ...wiring,
+  });
+}
+
+/** The IAM resource of the secret: a full ARN as given, or the name with Secrets Manager's 6-character suffix. */
+function secretResource(scope: Construct, secretName: string): string {
+  if (secretName.startsWith('arn:')) return secretName;
+  return Arn.format({
+    partition: Aws.PARTITION,
+    service: 'secretsmanager',
+    region: Stack.of(scope).region,
+    account: Aws.ACCOUNT_ID,
+    resource: 'secret',
+    resourceName: `${secretName}-??????`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+function validate(p: HeartbeatProps & typeof DEFAULTS): void {
+  checkPattern(
+    'Heartbeat.environment',
+    p.environment,
+    /^[a-z0-9-]{1,32}$/,
+    'expected [a-z0-9-], 1-32 characters',
+  );
+  checkPattern(
+    'Heartbeat.sourceDbInstanceId',
+    p.sourceDbInstanceId,
+    /^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$/,
+    'expected an RDS DB instance identifier',
+  );
+  checkPattern(
+    'Heartbeat.secretName',
+    p.secretName,
+    SECRET_ID_PATTERN,
+    'expected a Secrets Manager secret name or ARN',
+  );
+  checkPattern('Heartbeat.schema', p.schema, /^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'expected a SQL identifier');
+  checkInteger('Heartbeat.retentionDays', p.retentionDays, 1, 365);
+  if (p.network.subnetIds.length === 0)
+    throw new InputError(
+      'Heartbeat.network.subnetIds',
+      p.network.subnetIds,
+      'expected at least one subnet id',
+    );
+  if (p.network.securityGroupIds.length === 0)
+    throw new InputError(
+      'Heartbeat.network.securityGroupIds',
+      p.network.securityGroupIds,
+      'expected at least one security group id',
+    );
+  p.network.subnetIds.forEach((subnet, i) => {
+    checkPattern(
+      `Heartbeat.network.subnetIds[${i}]`,
+      subnet,
+      /^subnet-[0-9a-f]{8,17}$/,
+      'expected a subnet id',
+    );
+  });
+  p.network.securityGroupIds.forEach((group, i) => {
+    checkPattern(
+      `Heartbeat.network.securityGroupIds[${i}]`,
+      group,
+      /^sg-[0-9a-f]{8,17}$/,
+      'expected a security group id',
+    );
+  });
+  const problem = scheduleExpressionProblem(p.schedule);
+  if (problem)
+    throw new InputError(
+      'Heartbeat.schedule',
+      p.schedule,
+      `expected an EventBridge schedule expression: ${problem}`,
+    );
+}
