@@ -82,7 +82,8 @@ export function readJsonSync<T>(path: string): T | null {
   }
 }
 
-export type ProcessKind = 'source' | 'trickle' | 'instance' | 'app';
+/** `heartbeat`: the writer of the source's heartbeat table (functions/local/heartbeat-process.ts). */
+export type ProcessKind = 'source' | 'trickle' | 'heartbeat' | 'instance' | 'app';
 
 /** One process the engine started. */
 export interface ProcessEntry {
