@@ -29,6 +29,7 @@ const ENTRIES: Record<string, string> = {
   DrillChecks: 'functions/drill-checks.ts',
   DrillReporting: 'functions/drill-reporting.ts',
   DrillStart: 'functions/drill-start.ts',
+  HeartbeatFunction: 'functions/heartbeat.ts',
 };
 
 const ACCOUNT = '123456789012';
@@ -96,7 +97,12 @@ let configFile: string;
 
 beforeAll(() => {
   repo = makeTree(appFiles());
-  config = makeConfig(repo, { targets: { rpoMinutes: 0.5, rtoMinutes: 2.5 } });
+  config = makeConfig(repo, {
+    targets: { rpoMinutes: 0.5, rtoMinutes: 2.5 },
+    // Every function the stack can deploy boots, the heartbeat's too.
+    source: { network: { subnetIds: ['subnet-0aaa1111'], securityGroupIds: ['sg-0bbb2222'] } },
+    heartbeat: { mode: 'function', secretName: 'bt-cts/heartbeat' },
+  });
   configFile = join(repo, 'recovery-drill.config.json');
   writeFileSync(configFile, JSON.stringify(config));
   template = Template.fromStack(buildApp(config, { baseDir: repo, app: makeApp() }).stack);
