@@ -31,6 +31,14 @@ export function connectionConfig(databaseUrl: string, applicationName: string): 
   };
 }
 
+/**
+ * SQL for a query parameter holding an instant (an ISO-8601 string) as the UTC wall-clock time
+ * Prisma stores, whatever the session's time zone: `WHERE "loadedDate" = ${utc('$1')}`.
+ */
+export function utc(param: string): string {
+  return `(${param}::timestamptz AT TIME ZONE 'UTC')`;
+}
+
 export function createPool(databaseUrl: string, applicationName: string, extra: PoolConfig = {}): pg.Pool {
   return new pg.Pool({ ...connectionConfig(databaseUrl, applicationName), max: 5, ...extra });
 }

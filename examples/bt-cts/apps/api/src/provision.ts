@@ -5,7 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { MIGRATIONS_DIR, type MigrateDeployResult, migrateDeploy } from './migrate.ts';
-import { type SeedResult, seed } from './seed.ts';
+import { resolveSeedOptions, type SeedOptions, type SeedResult, seed } from './seed.ts';
 
 function migrationNames(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -25,14 +25,8 @@ export const PENDING_MIGRATION: string = newest;
 /** The newest migration a provisioned source has applied. */
 export const SOURCE_SCHEMA_MIGRATION: string = previous;
 
-export interface ProvisionOptions {
-  /** Password of the `admin` user (the drill's login smoke check). */
-  readonly adminPassword: string;
-  /** @default 5000 */
-  readonly accounts?: number;
-  /** @default 20 */
-  readonly transactionsPerAccount?: number;
-}
+/** What the seed takes (the admin's credentials, volumes), as the local engine passes it. */
+export type ProvisionOptions = SeedOptions;
 
 export interface ProvisionResult {
   readonly migrations: MigrateDeployResult;
@@ -40,19 +34,20 @@ export interface ProvisionResult {
   readonly seed: SeedResult;
 }
 
-/** Migrates to all but the newest migration, then seeds. Refuses a database that is already seeded. */
+/**
+ * Migrates to all but the newest migration, then seeds (admin `adminUsername`, default `admin`,
+ * with `adminPassword`). Bad options are refused before anything is created; so is a database
+ * that is already seeded.
+ */
 export async function provisionSource(
   databaseUrl: string,
   options: ProvisionOptions,
 ): Promise<ProvisionResult> {
+  resolveSeedOptions(options);
   const migrations = await migrateDeploy(databaseUrl, {
     migrationsDir: MIGRATIONS_DIR,
     until: SOURCE_SCHEMA_MIGRATION,
   });
-  const seeded = await seed(databaseUrl, {
-    adminPassword: options.adminPassword,
-    accounts: options.accounts,
-    transactionsPerAccount: options.transactionsPerAccount,
-  });
+  const seeded = await seed(databaseUrl, options);
   return { migrations, pendingMigration: PENDING_MIGRATION, seed: seeded };
 }

@@ -1,22 +1,39 @@
 /**
- * The BT-CTS API stand-in: the endpoints the runbook smoke-tests after a restore, over plain
- * `node:http` and `pg`. Readiness is honest about what a restore leaves behind: it stays 503 while
- * the database does not answer, is still read-only in recovery, or has migrations pending.
+ * The BT-CTS API stand-in: Express 4 with cookie sessions that express-session keeps in
+ * PostgreSQL through connect-pg-simple (table `session`, which the store creates when the app
+ * starts, as in BT-CTS: it is not a migration), and the endpoints the runbook smoke-tests with
+ * BT-CTS's paths, auth rules and answers.
  *
- * CLI: `DATABASE_URL=... PORT=3000 node --import tsx apps/api/src/server.ts` (cwd `examples/bt-cts`).
- * Logs are JSON lines on stdout; they never contain the DATABASE_URL, a password or a token.
+ * CLI (cwd `examples/bt-cts`):
+ *   `DATABASE_URL=... PORT=4000 SESSION_SECRET=... node --import tsx apps/api/src/server.ts`
+ * `PORT` defaults to 4000 (0 picks a free port), `LISTEN_HOST` to 127.0.0.1, `SESSION_SECRET` to a
+ * development secret (with a warning). "Today" is the process's local day: run with `TZ=UTC` for
+ * the same business dates everywhere. Logs are JSON lines on stdout; they never contain the
+ * DATABASE_URL, a password or a session cookie.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import connectPgSimple from 'connect-pg-simple';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import session from 'express-session';
 import type pg from 'pg';
-import { sha256Hex } from '../../../../../functions/shared/checksums.ts';
 import { createPool, describeError, isUnavailable } from './db.ts';
-import { type LocalMigration, MIGRATIONS_DIR, migrationStatus, readMigrations } from './migrate.ts';
-import { dummyHash, verifyPassword } from './passwords.ts';
-import { evaluateRecovery } from './recovery-evaluate.ts';
+import type { Log } from './http.ts';
+import { accountsRouter } from './routes/accounts.ts';
+import { adminRouter } from './routes/admin.ts';
+import { authRouter } from './routes/auth.ts';
+import { dayRouter } from './routes/day.ts';
+import { healthRouter } from './routes/health.ts';
+
+/** The port BT-CTS's `.env.example` gives. */
+export const DEFAULT_PORT = 4000;
+/** A session lives 15 minutes after login, as in BT-CTS. */
+export const SESSION_MAX_AGE_MS = 15 * 60_000;
+/** The session store's table (connect-pg-simple's default name). */
+export const SESSION_TABLE = 'session';
+const DEV_SESSION_SECRET = 'bt-cts-stand-in-development-only';
 
 export interface ServerOptions {
   readonly databaseUrl: string;
@@ -24,352 +41,154 @@ export interface ServerOptions {
   readonly port: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
-  /** @default the app's own migrations folder */
-  readonly migrationsDir?: string;
-  /** @default 480 */
-  readonly sessionTtlMinutes?: number;
+  /** Signs the session cookie. @default a development secret, with a warning in the log */
+  readonly sessionSecret?: string;
   /** One JSON object per event; default: JSON lines on stdout. */
-  readonly log?: (event: Record<string, unknown>) => void;
+  readonly log?: Log;
 }
 
 export interface RunningServer {
   readonly port: number;
-  /** Stops accepting, lets requests in flight finish, closes the pool. */
+  /** Stops accepting, lets requests in flight finish, stops the session store, closes the pools. */
   close(): Promise<void>;
-}
-
-const MAX_BODY_BYTES = 64 * 1024;
-const SEARCH_LIMIT_DEFAULT = 20;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
 }
 
 function jsonLog(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
+/** The error body-parser raises for a body that is not JSON or too large (it carries a status). */
+function clientError(error: unknown): { status: number; code: string } | null {
+  const e = error as { status?: unknown; type?: unknown } | null;
+  if (typeof e?.status !== 'number' || e.status < 400 || e.status >= 500) return null;
+  if (e.type === 'entity.parse.failed') return { status: 400, code: 'INVALID_JSON' };
+  if (e.type === 'entity.too.large') return { status: 413, code: 'PAYLOAD_TOO_LARGE' };
+  return { status: e.status, code: 'BAD_REQUEST' };
+}
+
+/** The request's full path without its query (`req.path` is relative to the router that took it). */
+function pathOf(req: Request): string {
+  return req.originalUrl.split('?')[0] ?? '/';
+}
+
+/** The Express app over its two pools (the app's queries, the session store's), as BT-CTS wires it. */
+export function createApp(pool: pg.Pool, store: session.Store, sessionSecret: string, log: Log) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      log({
+        level: res.statusCode >= 500 ? 'error' : 'info',
+        msg: 'request',
+        method: req.method,
+        // The path only: a query string may hold a customer's name.
+        path: pathOf(req),
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      });
+    });
+    next();
   });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body: larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new HttpError(400, 'body: expected a JSON object; got nothing');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'body: expected a JSON object; got text that is not JSON');
-  }
-}
-
-/** A database failure as the API reports it: 503 when the database cannot serve now, 500 otherwise. */
-function databaseFailure(what: string, error: unknown): HttpError {
-  const detail = describeError(error);
-  return isUnavailable(error)
-    ? new HttpError(503, `${what}: database unavailable: ${detail}`)
-    : new HttpError(500, `${what}: ${detail}`);
-}
-
-interface SessionUser {
-  readonly userId: number;
-  readonly username: string;
-  readonly role: string;
+  app.use(express.json({ limit: '64kb' }));
+  app.use(
+    session({
+      store,
+      secret: sessionSecret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', secure: false, maxAge: SESSION_MAX_AGE_MS },
+    }),
+  );
+  app.use(healthRouter(pool, store));
+  app.use('/api/auth', authRouter(pool, log));
+  app.use('/api/admin', adminRouter(pool));
+  app.use('/api', accountsRouter(pool));
+  app.use('/api', dayRouter(pool));
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'NOT_FOUND' });
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const detail = describeError(error);
+    if (res.headersSent) {
+      // express-session reports a failed session write after the answer went out (BT-CTS too):
+      // the client got its 200, and its next request finds no session.
+      log({ level: 'error', msg: 'failed after the answer was sent', path: pathOf(req), error: detail });
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    const client = clientError(error);
+    if (client) {
+      res.status(client.status).json({ error: client.code });
+      return;
+    }
+    const unavailable = isUnavailable(error);
+    log({ level: 'error', msg: 'request failed', method: req.method, path: pathOf(req), error: detail });
+    res
+      .status(unavailable ? 503 : 500)
+      .json({ error: unavailable ? 'DATABASE_UNAVAILABLE' : 'INTERNAL_ERROR' });
+  });
+  return app;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.log ?? jsonLog;
   const host = options.host ?? '127.0.0.1';
-  const ttlMinutes = options.sessionTtlMinutes ?? 480;
-  const migrations: LocalMigration[] = await readMigrations(options.migrationsDir ?? MIGRATIONS_DIR);
-  const pool = createPool(options.databaseUrl, 'bt-cts-api', { statement_timeout: 10_000 });
+  let sessionSecret = options.sessionSecret;
+  if (!sessionSecret) {
+    log({
+      level: 'warn',
+      msg: 'SESSION_SECRET is not set: signing session cookies with a development secret',
+    });
+    sessionSecret = DEV_SESSION_SECRET;
+  }
+  const pools = {
+    app: createPool(options.databaseUrl, 'bt-cts-api', { statement_timeout: 10_000 }),
+    sessions: createPool(options.databaseUrl, 'bt-cts-sessions', { statement_timeout: 10_000 }),
+  };
   // An idle client dies when the database restarts; the next query reconnects. Without a listener
   // the pool's 'error' event would crash the process.
-  pool.on('error', (error) =>
-    log({ level: 'warn', msg: 'idle database connection lost', error: describeError(error) }),
-  );
-
-  /**
-   * A pooled client for one piece of work. A connection that breaks while checked out (between
-   * two queries) emits 'error' with nobody listening, which would crash the process: listen for it
-   * here, and destroy the client instead of pooling it when it broke.
-   */
-  async function withClient<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw databaseFailure(what, error);
-    }
-    let broken: unknown;
-    const onError = (error: unknown) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
-      return await fn(client);
-    } catch (error) {
-      if (isUnavailable(error)) broken ??= error;
-      throw error instanceof HttpError ? error : databaseFailure(what, broken ?? error);
-    } finally {
-      client.removeListener('error', onError);
-      client.release(
-        broken instanceof Error ? broken : broken === undefined ? undefined : new Error(String(broken)),
-      );
-    }
-  }
-
-  async function authenticate(req: IncomingMessage): Promise<SessionUser> {
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match?.[1])
-      throw new HttpError(401, 'authorization: expected "Bearer <session token>" from /api/auth/login');
-    const tokenHash = sha256Hex(match[1]);
-    const result = await withClient('session lookup', (c) =>
-      c.query<{ userId: number; username: string; role: string }>(
-        `SELECT s."userId", u."username", u."role"
-           FROM "Session" s JOIN "User" u ON u."id" = s."userId"
-          WHERE s."tokenHash" = $1 AND s."revokedAt" IS NULL AND s."expiresAt" > now() AND u."active"`,
-        [tokenHash],
-      ),
+  for (const [name, pool] of Object.entries(pools))
+    pool.on('error', (error) =>
+      log({ level: 'warn', msg: 'idle database connection lost', pool: name, error: describeError(error) }),
     );
-    const row = result.rows[0];
-    if (!row) throw new HttpError(401, 'authorization: session unknown, expired or revoked; log in again');
-    return { userId: row.userId, username: row.username, role: row.role };
-  }
-
-  async function ready(): Promise<{ status: number; body: Record<string, unknown> }> {
-    try {
-      return await withClient('readiness', async (client) => {
-        const recovery = await client.query<{ inRecovery: boolean }>(
-          'SELECT pg_is_in_recovery() AS "inRecovery"',
-        );
-        if (recovery.rows[0]?.inRecovery)
-          return {
-            status: 503,
-            body: { status: 'not-ready', reason: 'database is still in recovery (read-only)' },
-          };
-        const drift = await migrationStatus(client, migrations);
-        const problems: string[] = [];
-        if (drift.failed.length > 0) problems.push(`failed migrations: ${drift.failed.join(', ')}`);
-        if (drift.modified.length > 0)
-          problems.push(
-            `migrations modified after they were applied: ${drift.modified.map((m) => m.name).join(', ')}`,
-          );
-        if (drift.pending.length > 0) problems.push(`migrations pending: ${drift.pending.join(', ')}`);
-        if (problems.length > 0)
-          return {
-            status: 503,
-            body: {
-              status: 'not-ready',
-              reason: problems.join('; '),
-              pending: drift.pending,
-              failed: drift.failed,
-              modified: drift.modified.map((m) => m.name),
-            },
-          };
-        return { status: 200, body: { status: 'ready', migrations: migrations.length } };
-      });
-    } catch (error) {
-      // Not ready, whatever the database did: readiness never answers 500.
-      const message =
-        error instanceof HttpError ? error.message.replace(/^readiness: /, '') : describeError(error);
-      return { status: 503, body: { status: 'not-ready', reason: message } };
-    }
-  }
-
-  async function login(req: IncomingMessage): Promise<{ status: number; body: Record<string, unknown> }> {
-    const body = await readJson(req);
-    const input = (body !== null && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-    for (const field of ['username', 'password'] as const) {
-      const value = input[field];
-      if (typeof value !== 'string' || value.length === 0)
-        throw new HttpError(400, `${field}: expected a non-empty string`, { field });
-    }
-    const username = input.username as string;
-    const password = input.password as string;
-    const userAgent =
-      typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 200) : null;
-
-    const found = await withClient('login', (c) =>
-      c.query<{ id: number; username: string; displayName: string; role: string; passwordHash: string }>(
-        `SELECT "id", "username", "displayName", "role", "passwordHash" FROM "User" WHERE "username" = $1 AND "active"`,
-        [username],
-      ),
-    );
-    const user = found.rows[0];
-    const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
-    if (!user || !valid) {
-      await withClient('login audit', (c) =>
-        c.query(
-          `INSERT INTO "AuditLog" ("actor", "action", "entity", "entityId", "details") VALUES ($1, 'LOGIN_FAILED', 'User', $2, NULL)`,
-          [username.slice(0, 100), user ? String(user.id) : null],
-        ),
-      ).catch(() => {});
-      return { status: 401, body: { error: 'invalid username or password' } };
-    }
-
-    const token = randomBytes(32).toString('base64url');
-    const sessionId = randomUUID();
-    const session = await withClient('session write', async (c) => {
-      await c.query('BEGIN');
-      try {
-        const inserted = await c.query<{ expiresAt: Date }>(
-          `INSERT INTO "Session" ("id", "userId", "tokenHash", "userAgent", "expiresAt", "updatedAt")
-           VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP + make_interval(mins => $5), CURRENT_TIMESTAMP)
-           RETURNING "expiresAt"`,
-          [sessionId, user.id, sha256Hex(token), userAgent, ttlMinutes],
-        );
-        await c.query(
-          `INSERT INTO "AuditLog" ("actor", "action", "entity", "entityId", "details")
-           VALUES ($1, 'LOGIN', 'Session', $2, jsonb_build_object('userId', $3::int))`,
-          [user.username, sessionId, user.id],
-        );
-        await c.query('COMMIT');
-        return inserted.rows[0];
-      } catch (error) {
-        await c.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    });
-    log({ level: 'info', msg: 'login', username: user.username, sessionId });
-    return {
-      status: 200,
-      body: {
-        token,
-        tokenType: 'Bearer',
-        sessionId,
-        expiresAt: session?.expiresAt.toISOString() ?? null,
-        user: { id: user.id, username: user.username, displayName: user.displayName, role: user.role },
-      },
-    };
-  }
-
-  async function searchAccounts(req: IncomingMessage, url: URL) {
-    await authenticate(req);
-    const search = url.searchParams.get('search') ?? '';
-    if (search.length > 100)
-      throw new HttpError(400, `search: expected at most 100 characters; got ${search.length}`);
-    const limitText = url.searchParams.get('limit');
-    const limit = limitText === null ? SEARCH_LIMIT_DEFAULT : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-      throw new HttpError(400, `limit: expected an integer from 1 to 100; got ${JSON.stringify(limitText)}`);
-    const escaped = search.replace(/[\\%_]/g, (c) => `\\${c}`);
-    const result = await withClient('account search', (c) =>
-      c.query(
-        `SELECT "id", "number", "holderName", "type", "status", "currency", "balance"::text AS "balance", "createdAt"
-           FROM "Account"
-          WHERE $1 = '' OR "number" ILIKE $2 OR "holderName" ILIKE $3
-          ORDER BY "number"
-          LIMIT $4`,
-        [search, `${escaped}%`, `%${escaped}%`, limit],
-      ),
-    );
-    return { status: 200, body: { search, count: result.rows.length, accounts: result.rows } };
-  }
-
-  async function currentDay() {
-    const result = await withClient('day state', (c) =>
-      c.query(
-        `SELECT "businessDate", "status", "openedAt", "openedBy", "closedAt"
-           FROM "DayState" ORDER BY "businessDate" DESC LIMIT 1`,
-      ),
-    );
-    const day = result.rows[0];
-    if (!day) return { status: 404, body: { error: 'no business day has been opened' } };
-    return { status: 200, body: day as Record<string, unknown> };
-  }
-
-  async function recoveryEvaluate(req: IncomingMessage) {
-    const outcome = evaluateRecovery(await readJson(req));
-    if (!outcome.ok) {
-      const [first] = outcome.problems;
-      return {
-        status: 400,
-        body: {
-          error: first?.message ?? 'invalid payload',
-          field: first?.field ?? null,
-          problems: outcome.problems,
-        },
-      };
-    }
-    return { status: 200, body: { ...outcome.result } };
-  }
-
-  type Handler = (req: IncomingMessage, url: URL) => Promise<{ status: number; body: unknown }>;
-  const routes: Record<string, Handler> = {
-    'GET /health': async () => ({
-      status: 200,
-      body: { status: 'ok', uptimeSeconds: Math.round(process.uptime()) },
-    }),
-    'GET /health/ready': () => ready(),
-    'POST /api/auth/login': (req) => login(req),
-    'GET /api/accounts': (req, url) => searchAccounts(req, url),
-    'GET /api/day/current': () => currentDay(),
-    'POST /api/admin/ops/recovery-evaluate': (req) => recoveryEvaluate(req),
-  };
-  const paths = new Set(Object.keys(routes).map((key) => key.slice(key.indexOf(' ') + 1)));
-
-  const server: Server = createServer((req, res) => {
-    const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const handler = routes[`${req.method} ${url.pathname}`];
-    const respond = (status: number, body: unknown) => {
-      send(res, status, body);
-      const level = status >= 500 ? 'error' : 'info';
+  const PgStore = connectPgSimple(session);
+  const store = new PgStore({
+    pool: pools.sessions,
+    tableName: SESSION_TABLE,
+    createTableIfMissing: true,
+    errorLog: (...args: unknown[]) =>
       log({
-        level,
-        msg: 'request',
-        method: req.method,
-        path: url.pathname,
-        status,
-        ms: Math.round(performance.now() - started),
-      });
-    };
-    if (!handler) {
-      if (paths.has(url.pathname))
-        respond(405, { error: `method ${req.method} not allowed on ${url.pathname}` });
-      else respond(404, { error: `no route ${req.method} ${url.pathname}` });
-      return;
-    }
-    handler(req, url).then(
-      ({ status, body }) => respond(status, body),
-      (error: unknown) => {
-        if (error instanceof HttpError) respond(error.status, { error: error.message, ...error.extra });
-        else respond(500, { error: describeError(error) });
-      },
-    );
+        level: 'warn',
+        msg: 'session store',
+        error: describeError(args.find((a) => a instanceof Error) ?? args.join(' ')),
+      }),
+  });
+  // The store creates its table on its first query: make that query now, at start, so the table
+  // is there before the first request. A failure here is not fatal: readiness reports it.
+  await new Promise<void>((resolveProbe) => {
+    store.get('startup-probe', (error) => {
+      if (error)
+        log({ level: 'warn', msg: 'session store not usable at start', error: describeError(error) });
+      else log({ level: 'info', msg: 'session store ready', table: SESSION_TABLE });
+      resolveProbe();
+    });
   });
 
-  await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
-    server.listen(options.port, host, () => {
-      server.off('error', rejectListen);
-      resolveListen();
+  const app = createApp(pools.app, store, sessionSecret, log);
+  const server = await new Promise<Server>((resolveListen, rejectListen) => {
+    const listening = app.listen(options.port, host, () => {
+      listening.off('error', rejectListen);
+      resolveListen(listening);
     });
+    listening.once('error', rejectListen);
+  }).catch(async (error: unknown) => {
+    store.close();
+    await Promise.all([pools.app.end(), pools.sessions.end()]);
+    throw error;
   });
   const port = (server.address() as AddressInfo).port;
-  log({ level: 'info', msg: 'listening', host, port, migrations: migrations.length });
+  log({ level: 'info', msg: 'listening', host, port });
 
   let closing: Promise<void> | undefined;
   return {
@@ -380,7 +199,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           server.close(() => resolveClose());
           server.closeIdleConnections();
         });
-        await pool.end();
+        store.close();
+        await Promise.all([pools.app.end(), pools.sessions.end()]);
       })();
       return closing;
     },
@@ -388,7 +208,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 function envPort(value: string | undefined): number {
-  if (value === undefined || value === '') return 3000;
+  if (value === undefined || value === '') return DEFAULT_PORT;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT: expected an integer from 0 to 65535; got ${JSON.stringify(value)}`);
@@ -407,18 +227,12 @@ async function main(): Promise<void> {
   }
   let running: RunningServer;
   try {
-    const ttl = process.env.SESSION_TTL_MINUTES ? Number(process.env.SESSION_TTL_MINUTES) : undefined;
-    if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1))
-      throw new Error(
-        `SESSION_TTL_MINUTES: expected a positive integer; got ${JSON.stringify(process.env.SESSION_TTL_MINUTES)}`,
-      );
     running = await startServer({
       databaseUrl,
       port: envPort(process.env.PORT),
       // Not HOST: some shells set HOST to the machine's name, which would move the listener off loopback.
       host: process.env.LISTEN_HOST || '127.0.0.1',
-      sessionTtlMinutes: ttl,
-      migrationsDir: process.env.MIGRATIONS_DIR ? resolve(process.env.MIGRATIONS_DIR) : undefined,
+      sessionSecret: process.env.SESSION_SECRET || undefined,
     });
   } catch (error) {
     jsonLog({ level: 'error', msg: 'cannot start', error: describeError(error) });
