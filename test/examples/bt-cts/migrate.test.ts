@@ -169,11 +169,12 @@ describe('migrate deploy', () => {
       url,
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
+    // BT-CTS's tables; no "session": the session store creates that one when the app starts.
     expect(tables.map((t) => t.table_name)).toEqual([
       'Account',
       'AuditLog',
-      'DayState',
-      'Session',
+      'Branch',
+      'DayCycle',
       'Transaction',
       'User',
       '_prisma_migrations',
@@ -208,11 +209,14 @@ describe('migrate deploy', () => {
     const pending = rows.find((r) => r.migration_name === PENDING_MIGRATION);
     expect(pending?.finished_at).toBeInstanceOf(Date);
     expect(pending?.checksum).toBe((await expectedChecksums()).get(PENDING_MIGRATION));
-    const columns = await query(
+    const indexes = await query(
       url,
-      `SELECT column_name FROM information_schema.columns WHERE table_name = 'Account' AND column_name IN ('branchCode', 'closedAt') ORDER BY 1`,
+      `SELECT indexname FROM pg_indexes WHERE indexname IN ('Account_loadedDate_idx', 'Transaction_createdAt_idx') ORDER BY 1`,
     );
-    expect(columns).toEqual([{ column_name: 'branchCode' }, { column_name: 'closedAt' }]);
+    expect(indexes).toEqual([
+      { indexname: 'Account_loadedDate_idx' },
+      { indexname: 'Transaction_createdAt_idx' },
+    ]);
   });
 
   it('is idempotent: a second deploy applies nothing and leaves the records as they were', async () => {

@@ -57,11 +57,13 @@ describe('prisma schema', () => {
     expect([...schema.models.keys()].sort()).toEqual([
       'Account',
       'AuditLog',
-      'DayState',
-      'Session',
+      'Branch',
+      'DayCycle',
       'Transaction',
       'User',
     ]);
+    expect(schema.enums.get('DayState')).toEqual(['CLOSED', 'LOADING', 'OPEN', 'CLOSING', 'RECONCILING']);
+    expect(schema.enums.get('UserRole')).toEqual(['NONE', 'ADMIN', 'BRANCH_MANAGER', 'TELLER']);
 
     const url = await createDatabase(cluster);
     await migrateDeploy(url, { migrationsDir: MIGRATIONS_DIR });
@@ -81,5 +83,38 @@ describe('prisma schema', () => {
          FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname`,
     );
     expect(new Map(enumRows.map((e) => [e.name, e.values]))).toEqual(schema.enums);
+  });
+
+  it('stores times as Prisma does (timestamp(3) without zone), money as decimal(15,2), ids as text without a default', async () => {
+    const url = await createDatabase(cluster);
+    await migrateDeploy(url, { migrationsDir: MIGRATIONS_DIR });
+    const times = await query<{ type: string; n: string }>(
+      url,
+      `SELECT data_type || '(' || datetime_precision || ')' AS type, count(*) AS n FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' AND data_type LIKE 'timestamp%' GROUP BY 1`,
+    );
+    expect(times.map((t) => t.type)).toEqual(['timestamp without time zone(3)']);
+    const money = await query<{ column: string; type: string }>(
+      url,
+      `SELECT table_name || '.' || column_name AS column, data_type || '(' || numeric_precision || ',' || numeric_scale || ')' AS type
+         FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'numeric' ORDER BY 1`,
+    );
+    expect(money.map((m) => m.column)).toEqual(
+      expect.arrayContaining(['Account.currentBalance', 'Account.openingBalance', 'Transaction.amount']),
+    );
+    expect(new Set(money.map((m) => m.type))).toEqual(new Set(['numeric(15,2)']));
+    const ids = await query<{ column: string; type: string; fallback: string | null }>(
+      url,
+      `SELECT table_name || '.' || column_name AS column, data_type AS type, column_default AS fallback
+         FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' AND column_name = 'id' ORDER BY 1`,
+    );
+    expect(ids).toEqual(
+      ['Account', 'AuditLog', 'Transaction', 'User'].map((t) => ({
+        column: `${t}.id`,
+        type: 'text',
+        fallback: null,
+      })),
+    );
   });
 });

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { connectionConfig } from '../../../examples/bt-cts/apps/api/src/db.ts';
+import { hashPassword } from '../../../examples/bt-cts/apps/api/src/passwords.ts';
 import type { StartedCluster } from '../../../functions/local/cluster.ts';
 
 export const APP_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/bt-cts');
@@ -26,7 +28,8 @@ export async function query<T extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: string,
   params: unknown[] = [],
 ): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, options: '-c TimeZone=UTC' });
+  // As the app reads: UTC sessions, Prisma's timestamp(3) columns read as UTC instants.
+  const client = new pg.Client(connectionConfig(url, 'bt-cts-test'));
   await client.connect();
   try {
     return (await client.query<T>(sql, params)).rows;
@@ -177,4 +180,83 @@ export async function waitFor<T>(
 /** The password inside a cluster URL: tests assert it never appears in any output. */
 export function passwordOf(url: string): string {
   return decodeURIComponent(new URL(url).password);
+}
+
+/**
+ * An HTTP client that keeps the `connect.sid` cookie the app sets, as a browser would, and sends
+ * it back on every later request: what the app sees is a real session, nothing else.
+ */
+export class CookieClient {
+  cookie: string | null = null;
+
+  constructor(readonly base: string) {}
+
+  async call(
+    path: string,
+    init: { method?: string; body?: unknown; cookie?: string | null } = {},
+  ): Promise<{ status: number; body: unknown; setCookie: string | null }> {
+    const cookie = init.cookie === undefined ? this.cookie : init.cookie;
+    const response = await fetch(`${this.base}${path}`, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers: {
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(cookie ? { cookie } : {}),
+      },
+      body:
+        init.body === undefined
+          ? undefined
+          : typeof init.body === 'string'
+            ? init.body
+            : JSON.stringify(init.body),
+    });
+    const setCookie = response.headers.get('set-cookie');
+    const sid = setCookie?.match(/^(connect\.sid=[^;]+)/)?.[1];
+    if (sid) this.cookie = sid;
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? null : JSON.parse(text), setCookie };
+  }
+
+  login(username: string, password: string) {
+    return this.call('/api/auth/login', { body: { username, password } });
+  }
+}
+
+/** The body of an answer as an object, for field checks. */
+export function fields(body: unknown): Record<string, unknown> {
+  return (body ?? {}) as Record<string, unknown>;
+}
+
+export interface TestUser {
+  readonly id: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** A user with a known password (a cheap bcrypt cost: the app checks any cost); TELLER, ACTIVE, branch 0001 unless told. */
+export async function createUser(
+  url: string,
+  user: { username: string; role?: string; status?: string; branchCode?: string | null },
+): Promise<TestUser> {
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const id = `ctest${randomBytes(10).toString('hex')}`;
+  await query(
+    url,
+    `INSERT INTO "User" ("id", "username", "passwordHash", "fullName", "employeeId", "role", "status", "branchCode", "updatedAt")
+     VALUES ($1, $2, $3, 'Test User', 'T-1', $4::"UserRole", $5::"UserStatus", $6, CURRENT_TIMESTAMP)`,
+    [
+      id,
+      user.username,
+      await hashPassword(password, 4),
+      user.role ?? 'TELLER',
+      user.status ?? 'ACTIVE',
+      user.branchCode === undefined ? '0001' : user.branchCode,
+    ],
+  );
+  return { id, username: user.username, password };
+}
+
+/** Local midnight of today (offset in days), as the app computes business dates. */
+export function midnight(offsetDays = 0): Date {
+  const now = new Date();
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate() + offsetDays);
 }
