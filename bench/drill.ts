@@ -50,8 +50,9 @@ try {
     log(`source is ${(size / 1024 ** 3).toFixed(2)} GB`);
     if (size >= targetBytes) break;
     await source.query(
-      `INSERT INTO "AuditLog" ("actor", "action", "entity", "entityId", "details", "createdAt")
-       SELECT 'bench', 'history', 'Transaction', g::text, jsonb_build_object('n', g, 'note', repeat('x', 120)),
+      `INSERT INTO "AuditLog" ("id", "action", "entityType", "entityId", "metadata", "createdAt")
+       SELECT 'c' || substr(md5(random()::text || g::text), 1, 24), 'history', 'TRANSACTION', g::text,
+              jsonb_build_object('n', g, 'note', repeat('x', 120)),
               now() - interval '30 days' + (g % 2592000) * interval '1 second'
          FROM generate_series(1, 1000000) g`,
     );

@@ -138,13 +138,13 @@ describe('local restore drill', () => {
     await source.connect();
     try {
       await source.query(
-        `INSERT INTO "AuditLog" ("actor", "action", "entity") VALUES ('test', 'drill-marker-before', 'test')`,
+        `INSERT INTO "AuditLog" ("id", "action", "entityType") VALUES ('c' || substr(md5(random()::text), 1, 24), 'drill-marker-before', 'TEST')`,
       );
       await sleep(1500);
       const target = new Date();
       await sleep(1500);
       await source.query(
-        `INSERT INTO "AuditLog" ("actor", "action", "entity") VALUES ('test', 'drill-marker-after', 'test')`,
+        `INSERT INTO "AuditLog" ("id", "action", "entityType") VALUES ('c' || substr(md5(random()::text), 1, 24), 'drill-marker-after', 'TEST')`,
       );
       // Wait until the archive holds WAL past the target.
       for (let i = 0; i < 40; i += 1) {
