@@ -225,25 +225,14 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let running: RunningServer;
-  try {
-    running = await startServer({
-      databaseUrl,
-      port: envPort(process.env.PORT),
-      // Not HOST: some shells set HOST to the machine's name, which would move the listener off loopback.
-      host: process.env.LISTEN_HOST || '127.0.0.1',
-      sessionSecret: process.env.SESSION_SECRET || undefined,
-    });
-  } catch (error) {
-    jsonLog({ level: 'error', msg: 'cannot start', error: describeError(error) });
-    process.exitCode = 2;
-    return;
-  }
-  const shutdown = (signal: string) => {
+  // Signals are taken from the start: one that arrives while the server starts stops it once it has.
+  let running: RunningServer | undefined;
+  let requested: string | null = null;
+  const shutdown = (server: RunningServer, signal: string) => {
     jsonLog({ level: 'info', msg: 'shutting down', signal });
     // Requests in flight get 10 s; then the process goes regardless.
     setTimeout(() => process.exit(1), 10_000).unref();
-    running.close().then(
+    server.close().then(
       () => {
         jsonLog({ level: 'info', msg: 'stopped' });
         process.exit(0);
@@ -254,8 +243,26 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const onSignal = (signal: string) => {
+    if (requested !== null) return;
+    requested = signal;
+    if (running) shutdown(running, signal);
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  try {
+    running = await startServer({
+      databaseUrl,
+      port: envPort(process.env.PORT),
+      // Not HOST: some shells set HOST to the machine's name, which would move the listener off loopback.
+      host: process.env.LISTEN_HOST || '127.0.0.1',
+      sessionSecret: process.env.SESSION_SECRET || undefined,
+    });
+  } catch (error) {
+    jsonLog({ level: 'error', msg: 'cannot start', error: describeError(error) });
+    process.exit(2);
+  }
+  if (requested !== null) shutdown(running, requested);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
