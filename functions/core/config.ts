@@ -224,6 +224,12 @@ export const configSchema = z.strictObject({
           }),
         ])
         .default({ kind: 'cookie' }),
+      /**
+       * GET right after the login with its session, proving the app kept it: BT-CTS answers the login
+       * 200 with a cookie even when its session store refused the write (express-session saves after
+       * the answer). null: the login's 200 alone is taken as proof.
+       */
+      sessionCheckPath: urlPath().nullable().default('/api/auth/me'),
       /** Variables a local source's seed reads the admin's username and password from (BT-CTS `.env.example`). */
       adminUsernameEnv: envName().default('ADMIN_USERNAME'),
       adminPasswordEnv: envName().default('ADMIN_PASSWORD'),

@@ -392,10 +392,21 @@ async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
           cfg.adminUsername,
           await deps.adminPassword(),
         );
+        // A 200 is not proof the session was written (express-session saves it after answering):
+        // the app must accept it once before the drill relies on it.
+        const checked = cfg.sessionCheckPath
+          ? await getJson(
+              'AuthWriteFailedError',
+              `the session write of the admin login (POST ${cfg.loginPath} answered 200, then the app did not accept its session)`,
+              session,
+              app.baseUrl,
+              cfg.sessionCheckPath,
+            ).then(() => `; GET ${cfg.sessionCheckPath} with it: 200`)
+          : '';
         // The session goes to the drill secret, never into this step's result.
         await deps.secrets.writeSession(connection.secretRef, session.serialize());
         return {
-          detail: `POST ${cfg.loginPath} as ${cfg.adminUsername}${role ? ` (role ${role})` : ''}: 200, ${session.describe(`${app.baseUrl}${cfg.loginPath}`)} kept in the drill secret for the later checks`,
+          detail: `POST ${cfg.loginPath} as ${cfg.adminUsername}${role ? ` (role ${role})` : ''}: 200, ${session.describe(`${app.baseUrl}${cfg.loginPath}`)}${checked}, kept in the drill secret for the later checks`,
         };
       }
       case 'search': {

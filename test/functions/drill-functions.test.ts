@@ -207,6 +207,7 @@ describe('drill functions', () => {
     expect(contractApp.logins()).toBe(1);
     expect(contractApp.requests).toEqual([
       { method: 'POST', path: '/api/auth/login', withSession: false },
+      { method: 'GET', path: '/api/auth/me', withSession: true },
       { method: 'GET', path: '/api/accounts/search?q=a', withSession: true },
       { method: 'GET', path: '/api/day/current', withSession: true },
     ]);

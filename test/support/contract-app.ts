@@ -30,6 +30,11 @@ export interface ContractAppOptions {
   readonly formula?: 'bt-cts' | 'rto-from-restore-point' | 'swapped';
   /** `array` (BT-CTS) or `object`: an app that wraps the search results as `{ accounts: [...] }`. */
   readonly searchShape?: 'array' | 'object';
+  /**
+   * An app whose session store refuses writes: the login still answers 200 with a cookie (as
+   * express-session does, saving after the answer), but no later request is authenticated.
+   */
+  readonly sessionStoreBroken?: boolean;
 }
 
 export interface ContractApp {
@@ -137,12 +142,14 @@ export async function startContractApp(options: ContractAppOptions = {}): Promis
       // Like express-session: `s:<id>.<signature>`, URL-encoded in the cookie.
       const value = `s:${sid}.${randomBytes(24).toString('base64url')}`;
       issued.push(sid, value, encodeURIComponent(value));
-      sessions.set(value, Date.now() + ttl);
+      if (!options.sessionStoreBroken) sessions.set(value, Date.now() + ttl);
       return send(res, 200, user, {
         'set-cookie': `connect.sid=${encodeURIComponent(value)}; Path=/; Expires=${new Date(Date.now() + ttl).toUTCString()}; HttpOnly; SameSite=Lax`,
       });
     }
     if (!authenticated(req)) return send(res, 401, { error: 'UNAUTHENTICATED' });
+    if (req.method === 'GET' && url.pathname === '/api/auth/me')
+      return send(res, 200, { id: 'u-admin', role });
     if (req.method === 'GET' && url.pathname === '/api/accounts/search') {
       if (role === 'VIEWER') return send(res, 403, { error: 'FORBIDDEN' });
       const q = (url.searchParams.get('q') ?? '').trim().toLowerCase();

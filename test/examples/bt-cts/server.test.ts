@@ -200,12 +200,20 @@ describe('BT-CTS API over real sessions', () => {
       ['/api/accounts/search?q=a', undefined],
       ['/api/day/current', undefined],
       ['/api/admin/ops/recovery-evaluate', evaluatePayload()],
+      ['/api/auth/me', undefined],
     ] as const) {
       const refused = await anonymous.call(path, { body });
       expect([path, refused.status, refused.body]).toEqual([path, 401, { error: 'UNAUTHENTICATED' }]);
       const allowed = await admin.call(path, { body });
       expect([path, allowed.status]).toEqual([path, 200]);
     }
+  });
+
+  it("answers GET /api/auth/me with the session's user", async () => {
+    const me = await admin.call('/api/auth/me');
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ role: 'ADMIN', status: 'ACTIVE' });
+    expect(JSON.stringify(me.body)).not.toMatch(/passwordHash|\$2[ab]\$/);
   });
 
   it('answers a wrong password or an unknown user with 401 INVALID_CREDENTIALS and counts the failure', async () => {
@@ -539,6 +547,7 @@ describe('BT-CTS API when its dependencies fail', () => {
     expect(login.status).toBe(200);
     expect(login.setCookie).toMatch(/^connect\.sid=/);
     expect((await client.call('/api/day/current')).status).toBe(401);
+    expect((await client.call('/api/auth/me')).status).toBe(401);
     expect(api.logs.some((e) => e.msg === 'failed after the answer was sent')).toBe(true);
 
     await query(databaseUrl, 'DROP TRIGGER refuse_sessions ON "session"');

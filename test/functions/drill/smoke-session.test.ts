@@ -220,12 +220,13 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
     expect(d.app.logins()).toBe(1);
     expect(d.app.requests).toEqual([
       { method: 'POST', path: '/api/auth/login', withSession: false },
+      { method: 'GET', path: '/api/auth/me', withSession: true },
       { method: 'GET', path: '/api/accounts/search?q=a', withSession: true },
       { method: 'GET', path: '/api/day/current', withSession: true },
       { method: 'POST', path: '/api/admin/ops/recovery-evaluate', withSession: true },
     ]);
     expect(d.state.smoke?.login?.detail).toBe(
-      'POST /api/auth/login as admin (role ADMIN): 200, session cookie connect.sid kept in the drill secret for the later checks',
+      'POST /api/auth/login as admin (role ADMIN): 200, session cookie connect.sid; GET /api/auth/me with it: 200, kept in the drill secret for the later checks',
     );
     expect(d.state.smoke?.search?.detail).toBe('GET /api/accounts/search?q=a: 200, 3 account(s)');
     expect(d.state.smoke?.day?.detail).toBe(
@@ -297,7 +298,7 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
     await smokeAndEvaluate(d);
     expect(d.app.logins()).toBe(1);
     expect(d.app.requests.slice(1).every((r) => r.withSession)).toBe(true);
-    expect(d.state.smoke?.login?.detail).toContain('200, bearer token kept in the drill secret');
+    expect(d.state.smoke?.login?.detail).toContain('200, bearer token; GET /api/auth/me with it: 200, kept in the drill secret');
     expect(d.state.evaluation?.appVerdict?.httpStatus).toBe(200);
     const report = await finish(d);
     expect(report.passed).toBe(true);
@@ -320,6 +321,20 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
     expect(report.escalations[0]?.message).toContain('HTTP 401 INVALID_CREDENTIALS');
     expect(d.app.requests.map((r) => r.path)).toEqual(['/api/auth/login']);
     expectNoSecretsWritten(d, ['wrong horse']);
+  });
+
+  it('fails AUTH_WRITE_FAILED when the login answers 200 but the app never kept its session', async () => {
+    const d = await drill({ app: { sessionStoreBroken: true } });
+    const error = await d.run('smokeLogin');
+    expect(error?.name).toBe('AuthWriteFailedError');
+    expect(error?.message).toContain(
+      'the session write of the admin login (POST /api/auth/login answered 200, then the app did not accept its session) failed: GET /api/auth/me answered HTTP 401',
+    );
+    expect(d.app.logins()).toBe(1);
+    expect(d.app.requests.map((r) => r.path)).toEqual(['/api/auth/login', '/api/auth/me']);
+    const report = await finish(d);
+    expect(report.escalations.map((e) => e.class)).toEqual(['AUTH_WRITE_FAILED']);
+    expect(d.app.logins()).toBe(1);
   });
 
   it('names a locked account and does not try again', async () => {

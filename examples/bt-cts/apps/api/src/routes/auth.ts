@@ -108,6 +108,29 @@ export function authRouter(pool: pg.Pool, log: Log): Router {
     }),
   );
 
+  // Who the session belongs to: a read that needs the session the login wrote (the drill's proof
+  // that the session store kept it).
+  router.get(
+    '/me',
+    requireAuth,
+    handle(async (req, res) => {
+      const id = req.session.user?.id;
+      const { rows } = await pool.query<{
+        id: string;
+        fullName: string;
+        role: string;
+        status: string;
+        branchCode: string | null;
+      }>('SELECT id, "fullName", role, status, "branchCode" FROM "User" WHERE id = $1', [id]);
+      const user = rows[0];
+      if (!user) {
+        res.status(404).json({ error: 'NOT_FOUND' });
+        return;
+      }
+      res.status(200).json(user);
+    }),
+  );
+
   router.post(
     '/logout',
     requireAuth,
