@@ -245,7 +245,7 @@ export const configSchema = z.strictObject({
         .default('a'),
       /** Fewest accounts the search must list; 0 accepts an empty list (BT-CTS lists only accounts loaded today). */
       accountSearchMinResults: z.number().int().min(0).max(50).default(0),
-      /** The session store's table (connect-pg-simple's default): `login-failure` breaks its writes. */
+      /** The session store's table (connect-pg-simple's default): `ready-503` and `login-failure` break its writes. */
       sessionTable: sqlTable().default('session'),
       /** The table behind the account search: `search-failure` breaks it. */
       accountSearchTable: sqlTable().default('Account'),
