@@ -15,6 +15,7 @@ import {
   pruneAfterBackup,
   pruneLocal,
 } from '../../functions/local/retention.ts';
+import { SourceCommandError } from '../../functions/local/source.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { type Command, type CommandIo, EXIT, type OptionValues, stringOption } from './types.ts';
 
@@ -52,7 +53,10 @@ export function formatStatus(status: LocalStatus, retention?: LocalRetentionStat
   } else {
     lines.push(
       `source: ${source.running ? `running on 127.0.0.1:${source.port} (pid ${source.pid})` : 'stopped'}, database ${source.database}, created ${source.createdAt}`,
-      `  trickle writer: ${source.trickle ? (source.trickleRunning ? 'running' : 'not running') : 'off'}`,
+      source.origin?.kind === 'app'
+        ? `  provisioned by: \`${source.origin.migrateCommand}\`, then \`${source.origin.seedCommand}\` in ${source.origin.repoPath}`
+        : "  provisioned by: the example app's built-in provisioner",
+      `  ${source.origin?.kind === 'app' ? 'traffic command' : 'trickle writer'}: ${source.trickle ? (source.trickleRunning ? 'running' : 'not running') : 'off'}`,
     );
     if (status.archiver && status.archiver.failedCount > 0) {
       lines.push(
@@ -98,7 +102,17 @@ export const localSourceStart: Command = {
   optionHelp: configHelp,
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
-    const result = await engine.startSource();
+    let result: Awaited<ReturnType<LocalRecovery['startSource']>>;
+    try {
+      result = await engine.startSource();
+    } catch (error) {
+      // A migrate or seed command failed: its command, exit and last lines are the message.
+      if (error instanceof SourceCommandError) {
+        io.err(`recovery-drill local source start: ${error.message}`);
+        return EXIT.failed;
+      }
+      throw error;
+    }
     const what = result.alreadyRunning
       ? 'already running'
       : result.created

@@ -5,9 +5,9 @@
  * is refused before anything is created, a restore that cannot reach its target fails loudly
  * instead of stopping at an earlier point, and a drill may delete only what it tagged as its own.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { InputError } from '../core/errors.ts';
@@ -46,6 +46,7 @@ import {
   writeSettings,
 } from './cluster.ts';
 import {
+  type AppSourceSpec,
   DEFAULT_DATABASE,
   type Provisioner,
   readCredentials,
@@ -156,13 +157,19 @@ export class LocalRecovery implements DatabaseRecoveryPort {
 
   // ---- the source --------------------------------------------------------------------------
 
-  /** Starts the source (creating and provisioning it first if there is none). */
+  /**
+   * Starts the source (creating and provisioning it first if there is none): the example's
+   * provisioner, or with `local.source` of kind `app` the app's own migrate and seed commands.
+   */
   startSource() {
+    const app = appSourceSpec(this.options.config, this.options.baseDir);
     return startSource(this.paths, {
       archiveTimeoutSeconds: this.options.config.local.archiveTimeoutSeconds,
       ...(this.options.provision ? { provision: this.options.provision } : {}),
+      ...(app ? { app } : {}),
       trickle: this.options.trickle ?? true,
-      database: this.options.database ?? DEFAULT_DATABASE,
+      database:
+        this.options.database ?? (app ? databaseOf(app.repoPath, this.options.config) : DEFAULT_DATABASE),
     });
   }
 
@@ -609,6 +616,48 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const pid = readPostmasterPid(dataDir)?.pid;
     if (pid) await stopServer(pid, dataDir);
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  }
+}
+
+/** The app checkout a configuration names, absolute (relative paths are the config file's folder's). */
+export function appRoot(config: Config, baseDir: string): string {
+  return resolve(baseDir, config.app.repoPath);
+}
+
+/** What `local.source` of kind `app` asks for, resolved; null for the example's built-in source. */
+export function appSourceSpec(config: Config, baseDir: string): AppSourceSpec | null {
+  const source = config.local.source;
+  if (source.kind !== 'app') return null;
+  return {
+    repoPath: appRoot(config, baseDir),
+    migrateCommand: config.app.migrateCommand,
+    seedCommand: source.seedCommand,
+    trafficCommand: source.trafficCommand,
+    env: { ...config.app.env, ...source.env },
+    adminUsername: config.smoke.adminUsername,
+    adminUsernameEnv: config.smoke.adminUsernameEnv,
+    adminPasswordEnv: config.smoke.adminPasswordEnv,
+  };
+}
+
+/**
+ * The application database's name: the one in the `DATABASE_URL` of the app's environment
+ * template (`app.envExample`), as the app's own docs set it up, else `btcts`.
+ */
+export function databaseOf(repoPath: string, config: Config): string {
+  let text: string;
+  try {
+    text = readFileSync(join(repoPath, config.app.envExample), 'utf8');
+  } catch {
+    return DEFAULT_DATABASE;
+  }
+  const line = /^\s*DATABASE_URL\s*=\s*["']?([^"'\s#]+)/m.exec(text)?.[1];
+  if (!line) return DEFAULT_DATABASE;
+  try {
+    const name = decodeURIComponent(new URL(line).pathname.replace(/^\//, ''));
+    return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name) ? name : DEFAULT_DATABASE;
+  } catch {
+    return DEFAULT_DATABASE;
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * The local *source* database: the cluster that plays production. It archives every WAL segment
- * into the state folder (that archive is what restores replay), is provisioned once with the
- * example app's schema and seed, and runs a trickle writer so that RPO is measured against live
- * traffic. It keeps running after the CLI that started it has exited.
+ * into the state folder (that archive is what restores replay), is provisioned once (the example
+ * app's schema and seed by default, or your app's own migrate and seed commands), and runs a
+ * writer beside it (the example's trickle writer, or your `trafficCommand`) so that RPO is
+ * measured against live traffic. It keeps running after the CLI that started it has exited.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { describeExit, formatTail } from '../core/command.ts';
+import { InputError } from '../core/errors.ts';
 import { archiveCommand } from './archive.ts';
 import {
   attachCluster,
@@ -26,6 +29,7 @@ import {
   startCluster,
   stopServer,
 } from './cluster.ts';
+import { runLogged, urlPassword } from './logged-command.ts';
 import {
   isRegisteredAlive,
   listProcesses,
@@ -49,6 +53,16 @@ export interface SourceCredentials {
   readonly adminPassword: string;
 }
 
+/** Where the source's schema and data came from (a record without it predates the field: the example). */
+export type SourceOrigin =
+  | { readonly kind: 'example' }
+  | {
+      readonly kind: 'app';
+      readonly repoPath: string;
+      readonly migrateCommand: string;
+      readonly seedCommand: string;
+    };
+
 /** What is known about the source (no secrets). */
 export interface SourceRecord {
   readonly port: number;
@@ -56,7 +70,39 @@ export interface SourceRecord {
   readonly database: string;
   readonly createdAt: string;
   readonly provisionedAt: string | null;
+  /** A writer runs beside the source (the example's trickle writer or the app's `trafficCommand`). */
   readonly trickle: boolean;
+  readonly origin?: SourceOrigin;
+}
+
+/**
+ * A source provisioned by the app's own commands (config `local.source` of kind `app`): an empty
+ * database, then `migrateCommand`, then `seedCommand`, both run to their end in `repoPath`; then
+ * `trafficCommand`, if any, kept running beside the source.
+ */
+export interface AppSourceSpec {
+  /** The app checkout (absolute): every command runs there. */
+  readonly repoPath: string;
+  readonly migrateCommand: string;
+  readonly seedCommand: string;
+  readonly trafficCommand: string | null;
+  /** `app.env` with `local.source.env` over it. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The admin the seed creates (`smoke.adminUsername`) and the variables it reads it from. */
+  readonly adminUsername: string;
+  readonly adminUsernameEnv: string;
+  readonly adminPasswordEnv: string;
+}
+
+/** A migrate or seed command of the source failed: the command, how it ended and the last lines of its log. */
+export class SourceCommandError extends Error {
+  readonly logFile: string;
+
+  constructor(what: string, command: string, cwd: string, detail: string, logFile: string) {
+    super(`local source: the ${what} command \`${command}\` (in ${cwd}) ${detail}`);
+    this.name = 'SourceCommandError';
+    this.logFile = logFile;
+  }
 }
 
 /** Provisions a fresh source database (schema + seed). */
@@ -65,7 +111,9 @@ export type Provisioner = (databaseUrl: string, options: { adminPassword: string
 export interface SourceOptions {
   /** Default: the example app's `provisionSource`. */
   readonly provision?: Provisioner;
-  /** Start the example app's trickle writer beside the source. Default true. */
+  /** Provision with the app's own commands instead of a provisioner function. */
+  readonly app?: AppSourceSpec;
+  /** Start the writer beside the source (the trickle writer, or the app's `trafficCommand` if it has one). Default true. */
   readonly trickle?: boolean;
   /** The application database. Default `btcts` (as the example app's `.env.example`). */
   readonly database?: string;
@@ -74,6 +122,7 @@ export interface SourceOptions {
 
 export const DEFAULT_DATABASE = 'btcts';
 const TRICKLE_SCRIPT = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api', 'src', 'trickle.ts');
+const TRAFFIC_RUNNER = join(PROJECT_ROOT, 'functions', 'local', 'traffic-runner.ts');
 const PROVISION_MODULE = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api', 'src', 'provision.ts');
 
 async function defaultProvisioner(): Promise<Provisioner> {
@@ -127,7 +176,20 @@ function sourceSettings(paths: StatePaths, archiveTimeoutSeconds: number): Recor
   };
 }
 
-async function startTrickle(paths: StatePaths, url: string): Promise<void> {
+/**
+ * The environment of the app's commands on the source: this process's, `app.env` and
+ * `local.source.env`, `DATABASE_URL`, and `TZ=UTC` unless configured (an app that computes "today"
+ * in its time zone then agrees with the drill's app, which runs in UTC too).
+ */
+export function appCommandEnv(env: Readonly<Record<string, string>>, databaseUrl: string): NodeJS.ProcessEnv {
+  return { ...process.env, TZ: 'UTC', ...env, DATABASE_URL: databaseUrl };
+}
+
+async function startTrickle(paths: StatePaths, url: string, app: AppSourceSpec | undefined): Promise<void> {
+  if (app) {
+    if (app.trafficCommand) await startTraffic(paths, url, app, app.trafficCommand);
+    return;
+  }
   if (!existsSync(TRICKLE_SCRIPT)) return;
   const logFd = openSync(join(paths.sourceDir, 'trickle.log'), 'a', 0o600);
   try {
@@ -149,6 +211,88 @@ async function startTrickle(paths: StatePaths, url: string): Promise<void> {
     });
   } finally {
     closeSync(logFd);
+  }
+}
+
+/** The app's `trafficCommand`, kept running (and its output redacted into `source/traffic.log`) by the traffic runner. */
+async function startTraffic(
+  paths: StatePaths,
+  url: string,
+  app: AppSourceSpec,
+  command: string,
+): Promise<void> {
+  const logFile = join(paths.sourceDir, 'traffic.log');
+  const logFd = openSync(logFile, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', TRAFFIC_RUNNER, logFile], {
+      cwd: PROJECT_ROOT,
+      detached: true,
+      stdio: ['ignore', 'ignore', logFd],
+      env: {
+        ...appCommandEnv(app.env, url),
+        RECOVERY_DRILL_TRAFFIC: JSON.stringify({ command, cwd: app.repoPath }),
+      },
+    });
+    child.unref();
+    if (child.pid === undefined) throw new ClusterError(`could not start the traffic command ${command}`);
+    await registerProcess(paths, {
+      kind: 'trickle',
+      id: 'source',
+      pid: child.pid,
+      dataDir: null,
+      port: null,
+      marker: logFile,
+      group: true,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Runs the app's migrate command, then its seed command, on the fresh database; throws naming the one that failed. */
+async function provisionByCommands(
+  paths: StatePaths,
+  app: AppSourceSpec,
+  url: string,
+  adminPassword: string,
+): Promise<void> {
+  const env = {
+    ...appCommandEnv(app.env, url),
+    [app.adminUsernameEnv]: app.adminUsername,
+    [app.adminPasswordEnv]: adminPassword,
+  };
+  const steps = [
+    ['migrate', app.migrateCommand, 'app.migrateCommand'],
+    ['seed', app.seedCommand, 'local.source.seedCommand'],
+  ] as const;
+  for (const [what, command, field] of steps) {
+    const logFile = join(paths.sourceDir, `${what}.log`);
+    let result: Awaited<ReturnType<typeof runLogged>>;
+    try {
+      result = await runLogged({
+        command,
+        cwd: app.repoPath,
+        env,
+        logFile,
+        secrets: [...urlPassword(url), adminPassword],
+      });
+    } catch (error) {
+      throw new SourceCommandError(
+        what,
+        command,
+        app.repoPath,
+        `could not be started (${field}): ${(error as Error).message}`,
+        logFile,
+      );
+    }
+    if (result.code !== 0)
+      throw new SourceCommandError(
+        what,
+        command,
+        app.repoPath,
+        `${describeExit(result)} (${field}); the half-made source was stopped and is made anew on the next start. ${formatTail(logFile, result.tail)}`,
+        logFile,
+      );
   }
 }
 
@@ -185,7 +329,8 @@ async function createSource(paths: StatePaths, options: SourceOptions): Promise<
     database,
     createdAt: new Date().toISOString(),
     provisionedAt: null,
-    trickle: options.trickle ?? true,
+    trickle: wantsTrickle(options),
+    origin: originOf(options),
   };
   await writeJson(paths.sourceRecord, record);
   const cluster = await launch(paths, record, password, options.archiveTimeoutSeconds);
@@ -196,8 +341,12 @@ async function createSource(paths: StatePaths, options: SourceOptions): Promise<
   } finally {
     await admin.end();
   }
-  const provision = options.provision ?? (await defaultProvisioner());
-  await provision(cluster.url(database), { adminPassword: credentials.adminPassword });
+  if (options.app) {
+    await provisionByCommands(paths, options.app, cluster.url(database), credentials.adminPassword);
+  } else {
+    const provision = options.provision ?? (await defaultProvisioner());
+    await provision(cluster.url(database), { adminPassword: credentials.adminPassword });
+  }
   await writeJson(paths.sourceRecord, {
     ...record,
     pid: cluster.pid,
@@ -244,10 +393,52 @@ export interface SourceStartResult {
   readonly alreadyRunning: boolean;
 }
 
+function wantsTrickle(options: SourceOptions): boolean {
+  if (options.trickle === false) return false;
+  return options.app ? options.app.trafficCommand !== null : true;
+}
+
+function originOf(options: SourceOptions): SourceOrigin {
+  return options.app
+    ? {
+        kind: 'app',
+        repoPath: options.app.repoPath,
+        migrateCommand: options.app.migrateCommand,
+        seedCommand: options.app.seedCommand,
+      }
+    : { kind: 'example' };
+}
+
+function describeOrigin(origin: SourceOrigin): string {
+  return origin.kind === 'example'
+    ? "the example app's built-in provisioner"
+    : `the app in ${origin.repoPath} (\`${origin.migrateCommand}\`, then \`${origin.seedCommand}\`)`;
+}
+
+/**
+ * A source provisioned for one app never silently plays production for another: drilling the real
+ * app against the example's data (or the other way round) would prove nothing.
+ */
+function checkOrigin(paths: StatePaths, record: SourceRecord, options: SourceOptions): void {
+  const had = record.origin ?? { kind: 'example' };
+  const wanted = originOf(options);
+  const same =
+    had.kind === wanted.kind &&
+    (had.kind === 'example' || (wanted.kind === 'app' && had.repoPath === wanted.repoPath));
+  if (same) return;
+  throw new InputError(
+    'local.source',
+    wanted.kind === 'app' ? { kind: 'app', repoPath: wanted.repoPath } : { kind: 'example' },
+    `the source the configuration names; the source in ${paths.root} was provisioned from ${describeOrigin(had)}. ` +
+      'Point local.stateDir at another folder, or remove this one (its backups and archived WAL go with it) to provision a new source',
+  );
+}
+
 /** Starts the source, creating and provisioning it first if there is none. Idempotent. */
 export async function startSource(paths: StatePaths, options: SourceOptions): Promise<SourceStartResult> {
   let running = await runningSource(paths);
   const record = await readSourceRecord(paths);
+  if (record?.provisionedAt) checkOrigin(paths, record, options);
   if (running && record?.provisionedAt === null) {
     // Interrupted while being provisioned: stop it; it is made again below.
     await stopTrickle(paths);
@@ -256,12 +447,12 @@ export async function startSource(paths: StatePaths, options: SourceOptions): Pr
   }
   if (running && record) {
     if (record.trickle && !(await trickleRunning(paths)))
-      await startTrickle(paths, running.url(record.database));
+      await startTrickle(paths, running.url(record.database), options.app);
     return { cluster: running, created: false, alreadyRunning: true };
   }
   const credentials = await readCredentials(paths);
   if (!record || !credentials || record.provisionedAt === null || !existsSync(paths.sourceData)) {
-    // Nothing, or a half-made source (a crash during creation): start over.
+    // Nothing, or a half-made source (a crash or a failed command during creation): start over.
     await rm(paths.sourceDir, { recursive: true, force: true });
     await rm(paths.walArchive, { recursive: true, force: true });
     await rm(paths.walIndex, { force: true });
@@ -274,11 +465,12 @@ export async function startSource(paths: StatePaths, options: SourceOptions): Pr
       await unregisterProcess(paths, 'source', 'source');
       throw error;
     }
-    if (options.trickle ?? true) await startTrickle(paths, cluster.url(options.database ?? DEFAULT_DATABASE));
+    if (wantsTrickle(options))
+      await startTrickle(paths, cluster.url(options.database ?? DEFAULT_DATABASE), options.app);
     return { cluster, created: true, alreadyRunning: false };
   }
   const cluster = await launch(paths, record, credentials.password, options.archiveTimeoutSeconds);
-  if (record.trickle) await startTrickle(paths, cluster.url(record.database));
+  if (record.trickle) await startTrickle(paths, cluster.url(record.database), options.app);
   return { cluster, created: false, alreadyRunning: false };
 }
 

@@ -8,7 +8,7 @@
  * running in parallel (or in two CLI processes) never race on a read-modify-write.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
@@ -96,6 +96,11 @@ export interface ProcessEntry {
   readonly port: number | null;
   /** A string the process's command line contains (how a non-PostgreSQL pid is proven ours). */
   readonly marker: string | null;
+  /**
+   * It leads its own process group (spawned detached): it is stopped together with the children it
+   * started (`npm exec` → `tsx` → `node`), which would otherwise outlive it.
+   */
+  readonly group?: boolean;
   readonly startedAt: string;
 }
 
@@ -143,6 +148,31 @@ export function isRegisteredAlive(entry: ProcessEntry): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The process, or for a group leader any live (non-zombie) process of its group, still exists. */
+function stillRunning(entry: ProcessEntry): boolean {
+  if (!entry.group) return isProcessAlive(entry.pid);
+  if (process.platform !== 'linux') {
+    try {
+      process.kill(-entry.pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // After "(comm)": state, ppid, pgrp, ...
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === entry.pid && state !== 'Z' && state !== 'X') return true;
+    } catch {
+      // ended while we looked
+    }
+  }
+  return false;
+}
+
 /** Stops a registered process (PostgreSQL: fast shutdown; others: SIGTERM, then SIGKILL) and forgets it. */
 export async function stopRegistered(paths: StatePaths, entry: ProcessEntry): Promise<void> {
   if (isRegisteredAlive(entry)) {
@@ -154,13 +184,13 @@ export async function stopRegistered(paths: StatePaths, entry: ProcessEntry): Pr
         ['SIGKILL', 5_000],
       ] as const) {
         try {
-          process.kill(entry.pid, signal);
+          process.kill(entry.group ? -entry.pid : entry.pid, signal);
         } catch {
           break;
         }
         const deadline = Date.now() + wait;
-        while (Date.now() < deadline && isProcessAlive(entry.pid)) await sleep(25);
-        if (!isProcessAlive(entry.pid)) break;
+        while (Date.now() < deadline && stillRunning(entry)) await sleep(25);
+        if (!stillRunning(entry)) break;
       }
     }
   }
