@@ -2,8 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { validateDrillInput } from '../../functions/core/drill-input.ts';
 import { InputError } from '../../functions/core/errors.ts';
 import { renderReportMarkdown } from '../../functions/core/report.ts';
-import { FAULTS, isFaultName } from '../../functions/drill/local/faults.ts';
+import { FAULTS, type FaultName, isFaultName } from '../../functions/drill/local/faults.ts';
 import { localEngine, runLocalDrill } from '../../functions/drill/local/run.ts';
+import { SourceCommandError } from '../../functions/local/source.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { drillDefinition } from '../../lib/drill/definition.ts';
 import { type Command, EXIT, stringOption, UsageError } from './types.ts';
@@ -22,8 +23,9 @@ export const drill: Command = {
   summary:
     'Run a full restore drill on this machine: the synthesized state machine against an embedded PostgreSQL.\n' +
     'Starts (or creates) the local source, takes a backup if none is recent, restores, migrates, starts the\n' +
-    'example app, smoke-tests, checks integrity, measures RPO/RTO, prints the report and cleans up.\n' +
-    'Exit 0: the drill passed; 1: it failed (see the escalations); 2: bad input.\n' +
+    'app (app.startCommand), smoke-tests, checks integrity, measures RPO/RTO, prints the report and cleans up.\n' +
+    'Exit 0: the drill passed; 1: it failed (see the escalations), or it passed although a fault was\n' +
+    'injected; 2: bad input (also a fault that cannot apply to the configured app).\n' +
     'In AWS, start a drill with `recovery-drill start`.\n\n' +
     `faults for --inject:\n${Object.entries(FAULTS)
       .map(([name, spec]) => `  ${name.padEnd(22)} ${spec.does} (${spec.expects ?? 'passes with a warning'})`)
@@ -71,15 +73,25 @@ export const drill: Command = {
     const json = values.json === true;
     const progress = (line: string) => io.err(line);
     const definition = drillDefinition(loaded.config, loaded.baseDir);
-    const result = await runLocalDrill({
-      loaded,
-      definition,
-      input,
-      keep: values.keep === true,
-      inject: inject as never,
-      progress,
-      notify: (line) => io.err(`notify: ${line}`),
-    });
+    let result: Awaited<ReturnType<typeof runLocalDrill>>;
+    try {
+      result = await runLocalDrill({
+        loaded,
+        definition,
+        input,
+        keep: values.keep === true,
+        inject: inject as FaultName | null,
+        progress,
+        notify: (line) => io.err(`notify: ${line}`),
+      });
+    } catch (error) {
+      // A migrate or seed command of a new source failed: its own words are the message.
+      if (error instanceof SourceCommandError) {
+        io.err(`recovery-drill drill: ${error.message}`);
+        return EXIT.failed;
+      }
+      throw error;
+    }
 
     if (result.status === 'refused') {
       io.err(`recovery-drill drill: input refused, nothing was created: ${result.error}`);
@@ -115,6 +127,20 @@ export const drill: Command = {
     io.err(
       'the local source keeps running (it plays production, with a trickle of writes): `npx recovery-drill local source stop` stops it',
     );
+    const fault = result.fault;
+    if (fault?.missed) {
+      io.err(
+        `recovery-drill drill: --inject ${fault.name} could not be applied to this app, so the drill ran without it: ${fault.missed}`,
+      );
+      return EXIT.badInput;
+    }
+    if (fault && FAULTS[fault.name].expects !== null && report.passed) {
+      io.err(
+        `recovery-drill drill: the drill passed although --inject ${fault.name} ${fault.broke ? `broke this: ${fault.broke}` : 'was injected'}; ` +
+          `the drill did not notice (expected ${FAULTS[fault.name].expects})`,
+      );
+      return EXIT.failed;
+    }
     return report.passed ? EXIT.ok : EXIT.failed;
   },
 };

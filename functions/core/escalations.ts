@@ -52,8 +52,10 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     when: '/health/ready still answers non-200 (e.g. 503) within smoke.readyBudgetSeconds after the app started on the restored database',
     runbookStep: 'Failure Escalation 1; Restore Procedure 5',
     remediation:
-      'Read the body of GET /health/ready in the drill report (it names the failing dependency), then the app task logs. ' +
-      'Usual causes: the app cannot reach the restored database (security group, secret), or a migration is still pending.',
+      'Read the body of GET /health/ready in the drill report (BT-CTS answers 503 with `checks.database` and ' +
+      '`checks.sessionStore`: it runs SELECT 1 and writes, reads and deletes a probe session), then the app task logs; ' +
+      'if the app process ended, the report quotes its exit code and last log lines. Usual causes: the app cannot reach ' +
+      'the restored database (security group, secret), or the session table (smoke.sessionTable, `session`) refuses writes.',
     expected: '/health/ready answers 200 within the readiness budget',
   },
   MIGRATION_FAILED: {
@@ -76,8 +78,9 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     runbookStep: 'Failure Escalation 3; Restore Procedure 6 (login as admin)',
     remediation:
       'Check the login response status in the drill report: 401 means the admin credentials in the drill secret ' +
-      'do not match the restored users; 500/503 means the Session table is not writable (read-only database, ' +
-      'missing table or sequence). Confirm with the app logs of the drill task.',
+      'do not match the restored users (403 LOCKED: five failed logins lock the user for 15 minutes); 500 means the ' +
+      "session store's table (smoke.sessionTable; BT-CTS: `session`, created by connect-pg-simple at start) is not " +
+      'writable (read-only database, missing table, a trigger). Confirm with the app logs of the drill task.',
     expected: 'admin login succeeds and writes a session',
   },
   INTEGRITY_FAILED: {
@@ -100,7 +103,9 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     runbookStep: 'Restore Procedure 6',
     remediation:
       'Call the failing path yourself against the drill URL in the report if the instance still exists; ' +
-      'check that the Account and DayState tables hold rows and that the app log shows no query errors.',
+      'check the tables behind it (smoke.accountSearchTable and smoke.dayStateTable; BT-CTS: `Account`, whose ' +
+      'search lists only accounts loaded today, and `DayCycle`, which the day read upserts) and that the app log ' +
+      'shows no query errors.',
     expected: 'account search and /api/day/current answer 200 with data',
   },
   RPO_BREACHED: {

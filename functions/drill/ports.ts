@@ -46,6 +46,20 @@ export interface AppHandle {
   readonly baseUrl: string;
   /** Opaque reference to what runs the app (an ECS task ARN, a local process id). */
   readonly handle: string;
+  /** Something on-call should know about how it was started (e.g. another port than configured). */
+  readonly note?: string;
+}
+
+/** An app that ended while the drill still needed it: how, when, and what it said last. */
+export interface AppExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Seconds from its start to its end. */
+  readonly afterSeconds: number;
+  /** Where its whole output is (redacted). */
+  readonly logFile: string;
+  /** Its last lines of output (redacted), newest last. */
+  readonly logTail: readonly string[];
 }
 
 /** Runs the app's own commands against a drill database. */
@@ -59,6 +73,12 @@ export interface AppRunner {
   start(drillId: string, secretRef: string): Promise<AppHandle>;
   /** Stops everything this drill started. Returns what was stopped. Idempotent. */
   stopAll(drillId: string): Promise<string[]>;
+  /**
+   * Settles when the app this drill started ends on its own (never for `stopAll`), so a smoke
+   * check fails at once with the exit instead of waiting out its budget against a dead port.
+   * Null (or absent) when the runner cannot watch the app (ECS, a staging URL).
+   */
+  exited?(drillId: string): Promise<AppExit> | null;
 }
 
 /** The migrations the app shipped with the backup being restored (from the captured artifacts). */

@@ -102,10 +102,23 @@ function parseJson(text: string): unknown {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Sleeps `ms`, or less when `signal` is aborted first. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 /**
  * GETs a path until it answers 200 or the budget runs out.
+ * @param signal stops the wait at once (e.g. the app process exited), throwing its reason.
  * @returns the number of attempts and seconds it took.
  */
 export async function waitFor200(
@@ -115,11 +128,13 @@ export async function waitFor200(
   path: string,
   budgetSeconds: number,
   now: () => Date,
+  signal?: AbortSignal,
 ): Promise<{ attempts: number; waitedSeconds: number; lastStatus: number }> {
   const started = now().getTime();
   let attempts = 0;
   let last: HttpResult = { status: null, body: '', error: 'not tried', cookiesSet: 0 };
   for (;;) {
+    signal?.throwIfAborted();
     attempts += 1;
     last = await request(url);
     if (last.status === 200) {
@@ -127,7 +142,7 @@ export async function waitFor200(
     }
     const elapsed = (now().getTime() - started) / 1000;
     if (elapsed >= budgetSeconds) break;
-    await sleep(Math.min(2000, 250 * attempts));
+    await sleep(Math.min(2000, 250 * attempts), signal);
   }
   throw new SmokeCheckError(
     errorName,

@@ -22,6 +22,7 @@ import {
   renderReportMarkdown,
 } from '../core/report.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
+import { whileAppRuns } from './app-exit.ts';
 import { checkIntegrity, type IntegrityResult } from './integrity.ts';
 import type { ConnectionInfo, DrillDeps } from './ports.ts';
 import { readAppliedMigrationsAt } from './prisma.ts';
@@ -321,7 +322,7 @@ async function startApp(state: DrillState, deps: DrillDeps) {
     const app = await deps.app.start(drill.drillId, connection.secretRef).catch((error: Error) => {
       throw new DrillStepError('AppStartError', `the app did not start: ${error.message}`, { cause: error });
     });
-    return { ...app, detail: `app started at ${app.baseUrl}` };
+    return { ...app, detail: `app started at ${app.baseUrl}${app.note ? ` (${app.note})` : ''}` };
   });
 }
 
@@ -353,7 +354,7 @@ async function withSession<T>(
   return result;
 }
 
-async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
+async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName, signal?: AbortSignal) {
   const app = need(state.app, 'app');
   const cfg = deps.settings.config.smoke;
   const budget = cfg.readyBudgetSeconds;
@@ -367,6 +368,7 @@ async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
           cfg.healthPath,
           budget,
           deps.now,
+          signal,
         );
         return { detail: `GET ${cfg.healthPath}: 200 after ${r.attempts} attempt(s)` };
       }
@@ -378,6 +380,7 @@ async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName) {
           cfg.readyPath,
           budget,
           deps.now,
+          signal,
         );
         return {
           detail: `GET ${cfg.readyPath}: 200 after ${r.attempts} attempt(s), ${r.waitedSeconds.toFixed(1)} s`,
@@ -804,16 +807,27 @@ export async function runStep(
       return verifyMigration(state, deps);
     case 'startApp':
       return startApp(state, deps);
+    // An app that dies during a smoke check fails it at once, with its exit (app-exit.ts).
     case 'smokeHealth':
-      return smoke(state, deps, 'health');
+      return whileAppRuns(deps, state.drill?.drillId, 'ReadyNotOkError', 'health check', (signal) =>
+        smoke(state, deps, 'health', signal),
+      );
     case 'smokeReady':
-      return smoke(state, deps, 'ready');
+      return whileAppRuns(deps, state.drill?.drillId, 'ReadyNotOkError', 'readiness check', (signal) =>
+        smoke(state, deps, 'ready', signal),
+      );
     case 'smokeLogin':
-      return smoke(state, deps, 'login');
+      return whileAppRuns(deps, state.drill?.drillId, 'AuthWriteFailedError', 'admin login', () =>
+        smoke(state, deps, 'login'),
+      );
     case 'smokeSearch':
-      return smoke(state, deps, 'search');
+      return whileAppRuns(deps, state.drill?.drillId, 'SmokeFailedError', 'account search', () =>
+        smoke(state, deps, 'search'),
+      );
     case 'smokeDay':
-      return smoke(state, deps, 'day');
+      return whileAppRuns(deps, state.drill?.drillId, 'SmokeFailedError', 'day state read', () =>
+        smoke(state, deps, 'day'),
+      );
     case 'integrity':
       return integrity(state, deps);
     case 'evaluate':

@@ -2,14 +2,17 @@
  * Locally, child processes play the ECS tasks: the app's migrate command and the app itself run
  * from the app checkout against the drill database. Every process is registered before anything
  * waits on it, so `recovery-drill local cleanup` can stop what a crashed drill left.
+ *
+ * The app is watched for as long as it runs: one that dies before it listens fails its start with
+ * its exit code and the last lines of its log, and one that dies later is reported by the smoke
+ * check that is running (through `exited`) at once, not after the readiness budget of refused
+ * connections.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { splitCommand } from '../../core/command.ts';
-import { redactCredentials } from '../../core/redact.ts';
+import { describeExit, formatTail } from '../../core/command.ts';
 import { freePort } from '../../local/cluster.ts';
+import { type LoggedProcess, spawnLogged, urlPassword } from '../../local/logged-command.ts';
 import {
   isRegisteredAlive,
   listProcesses,
@@ -18,7 +21,7 @@ import {
   stopRegistered,
   unregisterProcess,
 } from '../../local/state.ts';
-import type { AppHandle, AppRunner, DrillSecretStore } from '../ports.ts';
+import type { AppExit, AppHandle, AppRunner, DrillSecretStore } from '../ports.ts';
 
 export interface LocalAppRunnerOptions {
   readonly paths: StatePaths;
@@ -26,11 +29,61 @@ export interface LocalAppRunnerOptions {
   readonly migrateCommand: string;
   readonly startCommand: string;
   readonly secrets: DrillSecretStore;
-  /** Extra environment for the app (fault injection uses it). */
-  readonly extraEnv?: (drillId: string, what: 'migrate' | 'app') => Record<string, string>;
+  /** `app.env`: extra environment of the migrate command and the app (`TZ` here wins over the default UTC). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** `app.port`: the app's `PORT`; a free port is taken instead when it is busy. */
+  readonly port: number;
+  /** How long the app may take to listen on its port before its start fails (`smoke.readyBudgetSeconds`). */
+  readonly listenTimeoutSeconds: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether nothing listens on `port` (on any address): a listen on the wildcard address succeeds. */
+export function portIsFree(port: number): Promise<boolean> {
+  const attempt = (host: string | undefined) =>
+    new Promise<boolean | 'no-ipv6'>((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        resolve(error.code === 'EAFNOSUPPORT' || error.code === 'EADDRNOTAVAIL' ? 'no-ipv6' : false),
+      );
+      server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+    });
+  return attempt(undefined).then((free) =>
+    free === 'no-ipv6' ? attempt('0.0.0.0').then((f) => f === true) : free,
+  );
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+interface RunningApp {
+  readonly run: LoggedProcess;
+  readonly logFile: string;
+  /** Set by `stopAll`: the exit that follows is ours, not the app's failure. */
+  stopping: boolean;
+  /** Resolves when the app ends without being stopped. */
+  readonly unexpected: Promise<AppExit>;
 }
 
 export class LocalAppRunner implements AppRunner {
+  private readonly apps = new Map<string, RunningApp>();
+
   constructor(private readonly options: LocalAppRunnerOptions) {}
 
   private logFile(drillId: string, what: string): string {
@@ -43,46 +96,33 @@ export class LocalAppRunner implements AppRunner {
     command: string,
     secretRef: string,
     extra: Record<string, string>,
-  ) {
-    const [program, ...args] = splitCommand(command);
+  ): Promise<LoggedProcess> {
     const url = await this.options.secrets.connectionUrl(secretRef);
-    await mkdir(join(this.options.paths.root, 'drills', drillId), { recursive: true });
-    const log = createWriteStream(this.logFile(drillId, what), { flags: 'a' });
-    const child = spawn(program as string, args, {
+    const run = await spawnLogged({
+      command,
       cwd: this.options.appRoot,
-      env: { ...process.env, ...extra, ...this.options.extraEnv?.(drillId, what), DATABASE_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        // The app computes "today" in its time zone (BT-CTS does): UTC unless app.env says otherwise.
+        TZ: 'UTC',
+        ...this.options.env,
+        ...extra,
+        DATABASE_URL: url,
+      },
+      logFile: this.logFile(drillId, what),
+      secrets: urlPassword(url),
       detached: true,
     });
-    const tail: string[] = [];
-    const onData = (chunk: Buffer) => {
-      const text = redactCredentials(chunk.toString('utf8'));
-      log.write(text);
-      tail.push(...text.split('\n').filter((l) => l.trim() !== ''));
-      tail.splice(0, Math.max(0, tail.length - 20));
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const pid = child.pid;
-    if (pid === undefined) {
-      const error = await new Promise<Error>((resolve) => child.once('error', resolve));
-      throw new Error(`could not start ${program}: ${error.message}`);
-    }
     await registerProcess(this.options.paths, {
       kind: 'app',
       id: `${drillId}-${what}`,
-      pid,
+      pid: run.pid,
       dataDir: null,
       port: extra.PORT ? Number(extra.PORT) : null,
-      marker: [program, ...args].join(' '),
+      marker: run.argv.join(' '),
+      group: true,
     });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child.once('exit', (code, signal) => {
-        log.end();
-        resolve({ code, signal });
-      });
-    });
-    return { pid, exited, tail };
+    return run;
   }
 
   async migrate(drillId: string, secretRef: string) {
@@ -94,31 +134,70 @@ export class LocalAppRunner implements AppRunner {
       stoppedReason:
         code === 0
           ? 'Essential container in task exited'
-          : `${signal ? `killed by ${signal}; ` : ''}${run.tail.slice(-3).join(' | ')}`,
+          : `${signal ? `killed by ${signal}; ` : ''}${run.tail(3).join(' | ')}`,
       taskArn: `local:migrate:${run.pid}`,
     };
   }
 
   async start(drillId: string, secretRef: string): Promise<AppHandle> {
-    const port = await freePort();
+    const wanted = this.options.port;
+    const port = (await portIsFree(wanted)) ? wanted : await freePort();
     const run = await this.spawnTracked(drillId, 'app', this.options.startCommand, secretRef, {
       PORT: String(port),
     });
-    // A process that dies at once (bad command, crash on boot) is a failed start, not a slow one.
-    const early = await Promise.race([
-      run.exited,
-      new Promise<null>((r) => setTimeout(() => r(null), 300).unref()),
-    ]);
-    if (early) {
-      await unregisterProcess(this.options.paths, 'app', `${drillId}-app`);
-      throw new Error(
-        `the app exited at once with ${early.code ?? early.signal}: ${run.tail.slice(-3).join(' | ')}`,
-      );
+    const logFile = this.logFile(drillId, 'app');
+    const exitOf = (exit: { code: number | null; signal: string | null }): AppExit => ({
+      code: exit.code,
+      signal: exit.signal,
+      afterSeconds: Math.round((Date.now() - run.startedAt) / 100) / 10,
+      logFile,
+      logTail: run.tail(),
+    });
+    const app: RunningApp = {
+      run,
+      logFile,
+      stopping: false,
+      unexpected: new Promise((resolve) => {
+        void run.exited.then((exit) => {
+          if (!app.stopping) resolve(exitOf(exit));
+        });
+      }),
+    };
+    this.apps.set(drillId, app);
+    // Started means listening: a process that dies first (bad command, crash on boot) is a failed
+    // start with its own words, not a slow one.
+    const deadline = Date.now() + this.options.listenTimeoutSeconds * 1000;
+    const died = app.unexpected.then((exit) => ({ exit }));
+    for (;;) {
+      const outcome = await Promise.race([died, accepts(port).then((listening) => ({ listening }))]);
+      if ('exit' in outcome) {
+        await unregisterProcess(this.options.paths, 'app', `${drillId}-app`);
+        throw new Error(
+          `the app ${describeExit(outcome.exit)} ${outcome.exit.afterSeconds} s after it started, before it listened on 127.0.0.1:${port}; ${formatTail(logFile, outcome.exit.logTail)}`,
+        );
+      }
+      if (outcome.listening) break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `\`${this.options.startCommand}\` did not listen on 127.0.0.1:${port} within ${this.options.listenTimeoutSeconds} s ` +
+            `(it must listen on the port given in PORT); ${formatTail(logFile, run.tail())}`,
+        );
+      await Promise.race([sleep(100), died]);
     }
-    return { baseUrl: `http://127.0.0.1:${port}`, handle: `local:app:${run.pid}` };
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      handle: `local:app:${run.pid}`,
+      ...(port === wanted ? {} : { note: `app.port ${wanted} is busy: PORT=${port}` }),
+    };
+  }
+
+  exited(drillId: string): Promise<AppExit> | null {
+    return this.apps.get(drillId)?.unexpected ?? null;
   }
 
   async stopAll(drillId: string): Promise<string[]> {
+    const app = this.apps.get(drillId);
+    if (app) app.stopping = true;
     const stopped: string[] = [];
     for (const entry of await listProcesses(this.options.paths)) {
       if (entry.kind !== 'app' || !entry.id.startsWith(`${drillId}-`)) continue;

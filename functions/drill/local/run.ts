@@ -3,10 +3,10 @@
  * `aws-local-stepfunctions`, every Task bound to the same step code the Lambda functions run,
  * over the local adapters (embedded PostgreSQL, child processes, folders).
  */
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Config } from '../../core/config.ts';
 import type { DrillReport } from '../../core/report.ts';
-import { LocalRecovery } from '../../local/local-recovery.ts';
+import { appRoot, LocalRecovery } from '../../local/local-recovery.ts';
 import { pruneAfterBackup } from '../../local/retention.ts';
 import { statePaths } from '../../local/state.ts';
 import type { LoadedConfig } from '../../shared/config-file.ts';
@@ -16,7 +16,13 @@ import { RUN_MIGRATIONS_STATE, TASK_STATES, WAIT_FOR_RESTORE_STATE } from '../st
 import { type DrillState, newDrillId, runStep } from '../steps.ts';
 import { LocalAppRunner } from './app-runner.ts';
 import { CheckoutArtifactSource } from './artifacts.ts';
-import { type FaultName, planFault } from './faults.ts';
+import {
+  type FaultName,
+  type FaultPlan,
+  FaultRefusedError,
+  faultConfigProblem,
+  planFault,
+} from './faults.ts';
 import { FolderReportStore, RecordingNotifier } from './reports.ts';
 import { FileSecretStore } from './secrets.ts';
 
@@ -50,6 +56,8 @@ export interface LocalDrillResult {
   /** The refusal or the execution's error, when there is no report to say it. */
   readonly error: string | null;
   readonly events: LocalRunEvent[];
+  /** The injected fault: what it broke (null: it never acted) or why it could not be applied. */
+  readonly fault: { name: FaultName; broke: string | null; missed: string | null } | null;
 }
 
 /** Milliseconds from a state entered to the same state left, formatted. */
@@ -89,33 +97,49 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
   const paths = statePaths(config, baseDir);
   const realRecovery = localEngine(config, baseDir);
   const drillId = options.drillId ?? newDrillId(new Date());
-  const drillDir = join(paths.root, 'drills', drillId);
-  const appRoot = resolve(baseDir, config.app.repoPath);
+  const fault = options.inject ?? null;
+  const refused = (error: string): LocalDrillResult => ({
+    drillId,
+    status: 'refused',
+    report: null,
+    reportFiles: null,
+    error,
+    events: [],
+    fault: null,
+  });
 
+  // A fault the configuration rules out is refused before the source is even started.
+  const configProblem = fault ? faultConfigProblem(fault, config) : null;
+  if (fault && configProblem) return refused(new FaultRefusedError(fault, configProblem).message);
   if (!options.skipBackup) await prepareSource(realRecovery, config, progress);
 
   // The deps are built after the fault plan (which may wrap the recovery port) and read lazily by it.
   let deps: DrillDeps | undefined;
-  const plan = await planFault(
-    options.inject ?? null,
-    realRecovery,
-    { drillDir, appRoot, migrationsDir: config.app.migrationsDir },
-    () => {
-      if (!deps) throw new Error('fault used before the drill started');
-      return deps;
-    },
-  );
+  let plan: FaultPlan;
+  try {
+    plan = await planFault(
+      fault,
+      realRecovery,
+      { config, sourceUrl: fault ? await realRecovery.sourceUrl() : null, progress },
+      () => {
+        if (!deps) throw new Error('fault used before the drill started');
+        return deps;
+      },
+    );
+  } catch (error) {
+    if (error instanceof FaultRefusedError) return refused(error.message);
+    throw error;
+  }
   const secrets = new FileSecretStore(paths.root, realRecovery);
-  const migrationsEnv: Record<string, string> = plan.migrationsPath
-    ? { MIGRATIONS_DIR: plan.migrationsPath }
-    : {};
   const app = new LocalAppRunner({
     paths,
-    appRoot,
+    appRoot: appRoot(config, baseDir),
     migrateCommand: config.app.migrateCommand,
     startCommand: config.app.startCommand,
     secrets,
-    extraEnv: () => migrationsEnv,
+    env: config.app.env,
+    port: config.app.port,
+    listenTimeoutSeconds: config.smoke.readyBudgetSeconds,
   });
   let written: { report: DrillReport; files: { json: string; markdown: string } } | null = null;
   const store = new FolderReportStore(join(paths.root, 'reports'));
@@ -129,9 +153,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     recovery: plan.recovery,
     secrets,
     app,
-    artifacts: plan.migrationsPath
-      ? new CheckoutArtifactSource(plan.migrationsPath, '.')
-      : new CheckoutArtifactSource(appRoot, config.app.migrationsDir),
+    artifacts: new CheckoutArtifactSource(appRoot(config, baseDir), config.app.migrationsDir),
     reports: {
       async write(report, markdown) {
         const files = await store.write(report, markdown);
@@ -153,10 +175,29 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
   };
   const bound = deps;
 
+  // What the fault broke is named in the detail of the step it acted in and of the first step
+  // that failed after it: the report says what was injected, the drill's own words say what it found.
+  const noted = new Set<string>();
+  const note = () => `[injected fault ${fault}: ${plan.acted()}]`;
   const handlers: Record<string, (input: never) => Promise<unknown>> = {};
   for (const spec of TASK_STATES) {
-    handlers[spec.state] = async (input: { step: string; state: DrillState; execution: string }) =>
-      runStep(input.step, input.state, bound, input.execution);
+    handlers[spec.state] = async (input: { step: string; state: DrillState; execution: string }) => {
+      const before = plan.acted();
+      try {
+        const result = await runStep(input.step, input.state, bound, input.execution);
+        if (plan.acted() !== null && before === null && hasDetail(result)) {
+          noted.add('acted');
+          return { ...result, detail: `${result.detail} ${note()}` };
+        }
+        return result;
+      } catch (error) {
+        if (plan.acted() !== null && !noted.has('failure') && error instanceof Error) {
+          noted.add('failure');
+          error.message = `${error.message} ${note()}`;
+        }
+        throw error;
+      }
+    };
   }
   // The ECS migrate task: the same command, run as a child process against the drill database.
   handlers[RUN_MIGRATIONS_STATE] = async () => {
@@ -191,14 +232,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     (written as { report: DrillReport; files: { json: string; markdown: string } } | null)?.report ?? null;
   const files = (written as { files: { json: string; markdown: string } } | null)?.files ?? null;
   if (result.status === 'FAILED' && result.error === 'DrillInputError') {
-    return {
-      drillId,
-      status: 'refused',
-      report: null,
-      reportFiles: null,
-      error: result.cause,
-      events: result.events,
-    };
+    return { ...refused(result.cause), events: result.events };
   }
   const passed = result.status === 'SUCCEEDED' && report?.passed === true;
   return {
@@ -208,5 +242,10 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     reportFiles: files,
     error: result.status === 'FAILED' && !report ? `${result.error}: ${result.cause}` : null,
     events: result.events,
+    fault: fault ? { name: fault, broke: plan.acted(), missed: plan.missed() } : null,
   };
+}
+
+function hasDetail(value: unknown): value is { detail: string } {
+  return typeof (value as { detail?: unknown } | null)?.detail === 'string';
 }

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,6 +24,11 @@ import { drillDefinition } from '../../../lib/drill/definition.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The committed configuration (the example app's). */
+function committed(): ConfigInput {
+  return JSON.parse(readFileSync(join(REPO, 'recovery-drill.config.json'), 'utf8')) as ConfigInput;
+}
 
 function writeConfig(dir: string, name: string, overrides: Partial<ConfigInput> = {}): LoadedConfig {
   const committed = JSON.parse(readFileSync(join(REPO, 'recovery-drill.config.json'), 'utf8')) as ConfigInput;
@@ -214,6 +220,11 @@ describe('local restore drill', () => {
       expect(classes, `${explain(result)}\n${result.error}`).toContain(spec.expects);
       expect(result.report?.passed).toBe(false);
     }
+    // The fault found its part in this app and the report names what it broke.
+    expect(result.fault?.missed ?? null, explain(result)).toBeNull();
+    expect(result.fault?.broke, explain(result)).toEqual(expect.any(String));
+    const details = result.report?.steps.map((s) => s.detail).join('\n') ?? '';
+    expect(details, explain(result)).toContain(`[injected fault ${fault}: ${result.fault?.broke}]`);
     if (fault === 'cleanup-failure') {
       expect(await drillProcessesLeft()).not.toEqual([]);
       await localEngine(loaded.config, loaded.baseDir).cleanup();
@@ -235,6 +246,88 @@ describe('local restore drill', () => {
     expect(result.status, explain(result)).toBe('failed');
     expect(result.report?.escalations.map((e) => e.class)).toEqual(['RTO_BREACHED']);
     expect(await drillProcessesLeft()).toEqual([]);
+  });
+
+  describe('an app that dies', () => {
+    /** Scripts that play an app which exits 2 s after it started: one never listens, one listens first. */
+    function dyingApp(listens: boolean): string {
+      const script = join(dir, listens ? 'dies-listening.mjs' : 'dies-silent.mjs');
+      writeFileSync(
+        script,
+        listens
+          ? `import { createServer } from 'node:http';
+const server = createServer((req, res) => {
+  res.writeHead(req.url === '/health' ? 200 : 503, { 'content-type': 'application/json' });
+  res.end('{"status":"not_ready"}');
+});
+server.listen(Number(process.env.PORT), '127.0.0.1', () => {
+  console.log('dying-app: listening on ' + process.env.PORT + ' in TZ ' + process.env.TZ);
+  console.log('dying-app: DATABASE_URL=' + process.env.DATABASE_URL);
+});
+setTimeout(() => { console.error('dying-app: lost the database, giving up'); process.exit(4); }, 2000);
+`
+          : `console.log('dying-app: reading configuration');
+setTimeout(() => { console.error('dying-app: SESSION_SECRET is not set'); process.exit(3); }, 2000);
+`,
+      );
+      return `node ${script}`;
+    }
+
+    function configFor(name: string, startCommand: string, port: number): LoadedConfig {
+      const committed = JSON.parse(
+        readFileSync(join(REPO, 'recovery-drill.config.json'), 'utf8'),
+      ) as ConfigInput;
+      // A readiness budget far beyond the test's timeout: the exit must be reported, not waited out.
+      return writeConfig(dir, name, {
+        app: { ...committed.app, repoPath: join(REPO, 'examples', 'bt-cts'), startCommand, port },
+        smoke: { readyBudgetSeconds: 600 },
+      });
+    }
+
+    const took = (step: { startedAt: string; endedAt: string } | undefined) =>
+      step ? (Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000 : Number.NaN;
+
+    it('fails the start with the exit code and the log when it exits before it listens', async () => {
+      const result = await drill({ config: configFor('dies-silent.json', dyingApp(false), 4000) });
+      expect(result.status, explain(result)).toBe('failed');
+      expect(result.report?.escalations.map((e) => e.class)).toEqual(['READY_NOT_OK']);
+      const start = result.report?.steps.find((s) => s.name === 'start-app');
+      expect(start?.outcome).toBe('failed');
+      expect(start?.detail).toMatch(
+        /^AppStartError: the app did not start: the app exited with code 3 [\d.]+ s after it started, before it listened on 127\.0\.0\.1:\d+/,
+      );
+      expect(start?.detail).toContain('dying-app: SESSION_SECRET is not set');
+      expect(took(start)).toBeLessThan(60);
+      expect(await drillProcessesLeft()).toEqual([]);
+    });
+
+    it('fails the running smoke check at once when it exits after it listened, on a busy app.port', async () => {
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const port = (busy.address() as { port: number }).port;
+      try {
+        const result = await drill({ config: configFor('dies-listening.json', dyingApp(true), port) });
+        expect(result.status, explain(result)).toBe('failed');
+        expect(result.report?.escalations.map((e) => e.class)).toEqual(['READY_NOT_OK']);
+        const steps = result.report?.steps ?? [];
+        const start = steps.find((s) => s.name === 'start-app');
+        expect(start?.detail).toMatch(new RegExp(`app\\.port ${port} is busy: PORT=\\d+`));
+        expect(steps.find((s) => s.name === 'smoke-health')?.outcome).toBe('passed');
+        const ready = steps.find((s) => s.name === 'smoke-ready');
+        expect(ready?.outcome).toBe('failed');
+        expect(ready?.detail).toMatch(
+          /^ReadyNotOkError: readiness check: the app exited with code 4 [\d.]+ s after it started/,
+        );
+        expect(ready?.detail).toContain('dying-app: lost the database, giving up');
+        expect(ready?.detail).toContain('in TZ UTC');
+        // Its log is redacted: the drill database's password never shows.
+        expect(ready?.detail).toMatch(/DATABASE_URL=postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/btcts/);
+        expect(took(ready)).toBeLessThan(60);
+      } finally {
+        busy.close();
+      }
+      expect(await drillProcessesLeft()).toEqual([]);
+    });
   });
 
   it('writes no database or admin password and no session cookie anywhere: reports, notifications, logs, state', async () => {
@@ -283,10 +376,10 @@ describe('local restore drill', () => {
   });
 
   describe('recovery-drill drill --local', () => {
-    async function cli(args: string[]) {
+    async function cli(args: string[], config = loaded.path) {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await main([...args, '--config', loaded.path], {
+      const code = await main([...args, '--config', config], {
         out: (t) => out.push(t),
         err: (t) => err.push(t),
         env: {},
@@ -315,6 +408,51 @@ describe('local restore drill', () => {
     });
 
     it.each([
+      [
+        'search-failure',
+        { smoke: { accountSearchTable: 'NoSuchTable' } },
+        'smoke.accountSearchTable = "NoSuchTable"',
+      ],
+      [
+        'day-read-failure',
+        { smoke: { dayStateTable: 'NoSuchTable' } },
+        'smoke.dayStateTable = "NoSuchTable"',
+      ],
+      ['integrity-orphan', { integrity: { criticalTables: ['AuditLog'] } }, 'foreign key'],
+      [
+        'integrity-future-row',
+        { integrity: { timestampColumn: 'insertedAt' } },
+        'integrity.timestampColumn = "insertedAt"',
+      ],
+      [
+        'login-failure',
+        {
+          app: {
+            ...(committed().app ?? {}),
+            repoPath: join(REPO, 'examples', 'bt-cts'),
+            stagingBaseUrl: 'https://staging.example.com',
+          },
+        },
+        'app.stagingBaseUrl',
+      ],
+    ] as const)(
+      'refuses --inject %s with exit 2 when it cannot apply to the app, before anything starts',
+      async (fault, overrides, needs) => {
+        const config = writeConfig(dir, `refuse-${fault}.json`, overrides as Partial<ConfigInput>);
+        const engine = localEngine(loaded.config, loaded.baseDir);
+        const before = (await engine.status()).instances.length;
+        const result = await cli(['drill', '--local', '--inject', fault], config.path);
+        expect(result.code, result.err).toBe(2);
+        expect(result.err).toContain(
+          `--inject: a fault that can apply to the configured app: ${fault} needs`,
+        );
+        expect(result.err).toContain(needs);
+        expect((await engine.status()).instances.length).toBe(before);
+        expect(await drillProcessesLeft()).toEqual([]);
+      },
+    );
+
+    it.each([
       [['--target-time', '2026-11-26T03:00:00'], 'targetTime'],
       [['--inject', 'disk-full'], '--inject'],
       [['--reason', 'x'.repeat(201)], 'reason'],
@@ -326,5 +464,81 @@ describe('local restore drill', () => {
       expect(result.err).toContain(field);
       expect((await engine.status()).instances.length).toBe(before);
     });
+  });
+});
+
+/**
+ * The bring-your-own path: the example app provisioned as an external app would be, through its
+ * own migrate and seed commands (`local.source` of kind `app`), not the built-in provisioner, with
+ * its trickle writer as the traffic command. A drill of it passes.
+ */
+describe('local restore drill of an app provisioned by its own commands', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'recovery-drill-byo-'));
+  chmodSync(dir, 0o755);
+  let loaded: LoadedConfig;
+
+  beforeAll(async () => {
+    const base = committed();
+    const config: ConfigInput = {
+      ...base,
+      app: { ...base.app, repoPath: join(REPO, 'examples', 'bt-cts') },
+      local: {
+        stateDir: join(dir, 'state'),
+        archiveTimeoutSeconds: 2,
+        source: {
+          kind: 'app',
+          seedCommand: 'node --import tsx apps/api/src/seed.ts',
+          trafficCommand: 'node --import tsx apps/api/src/trickle.ts',
+        },
+      },
+      smoke: { readyBudgetSeconds: 30 },
+    };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    loaded = loadConfig({ explicitPath: join(dir, 'config.json') });
+    await prepareSource(localEngine(loaded.config, loaded.baseDir), loaded.config, () => undefined);
+    await sleep(4000);
+  }, 240_000);
+
+  afterAll(async () => {
+    const engine = localEngine(loaded.config, loaded.baseDir);
+    await engine.cleanup();
+    await engine.stopSource();
+    const left = processesUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+    expect(left).toEqual([]);
+  }, 120_000);
+
+  it('provisions the source with the app’s migrate and seed commands and drills it', async () => {
+    const engine = localEngine(loaded.config, loaded.baseDir);
+    const status = await engine.status();
+    expect(status.source?.origin).toMatchObject({
+      kind: 'app',
+      migrateCommand: loaded.config.app.migrateCommand,
+      seedCommand: 'node --import tsx apps/api/src/seed.ts',
+    });
+    expect(status.source?.trickleRunning).toBe(true);
+    const writers = (await listProcesses(engine.paths)).filter((p) => p.kind === 'trickle');
+    expect(writers.map((w) => w.marker)).toEqual([join(engine.paths.sourceDir, 'traffic.log')]);
+
+    const lines: string[] = [];
+    const result = await runLocalDrill({
+      loaded,
+      definition: drillDefinition(loaded.config, loaded.baseDir),
+      input: {},
+      progress: (line) => lines.push(line),
+      notify: (line) => lines.push(line),
+      pollIntervalMs: 200,
+      skipBackup: true,
+    });
+    expect(result.status, explain({ lines, report: result.report })).toBe('passed');
+    expect(result.report?.escalations).toEqual([]);
+
+    // The admin password the seed was given is in the credentials file only.
+    const credentials = await readCredentials(engine.paths);
+    for (const log of ['migrate.log', 'seed.log', 'traffic.log']) {
+      const text = readFileSync(join(engine.paths.sourceDir, log), 'utf8');
+      expect(text.includes(credentials?.adminPassword as string), log).toBe(false);
+      expect(text.includes(credentials?.password as string), log).toBe(false);
+    }
   });
 });
