@@ -7,9 +7,9 @@
  * table, the tables behind the search and the day state, the critical tables and their timestamp
  * column) and the database catalog (foreign keys, column types, Prisma's migration records), never
  * through the example app's table names. A fault that cannot apply to the configured app is
- * refused before the drill starts, naming what it needs; one whose part only appears once the app
- * runs (connect-pg-simple creates its `session` table at start) is looked for when it acts, and if
- * it is not there the drill runs without the fault and says so.
+ * refused before the drill starts, naming what it needs. The session store's table may appear only
+ * once the app runs (connect-pg-simple creates it on the first session it stores): the fault then
+ * takes hold when the table is created, and if it never is, the drill says it ran without the fault.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -123,6 +123,12 @@ const DATABASE_FAULTS = {
   'integrity-future-row': 'integrity',
 } as const satisfies Partial<Record<FaultName, DrillTaskStep>>;
 type DatabaseFault = keyof typeof DATABASE_FAULTS;
+
+/** The step after the one a session fault is meant for: where it is checked that it took hold. */
+const SESSION_FAULT_VERIFIED_AT = {
+  'ready-503': 'smokeLogin',
+  'login-failure': 'smokeSearch',
+} as const satisfies Partial<Record<DatabaseFault, DrillTaskStep>>;
 
 function isDatabaseFault(fault: FaultName): fault is DatabaseFault {
   return Object.hasOwn(DATABASE_FAULTS, fault);
@@ -354,24 +360,77 @@ const REFUSE_FUNCTION = 'public.recovery_drill_fault_refuse';
 export const DDL_TRIGGER = 'recovery_drill_fault_ddl';
 const DDL_FUNCTION = 'public.recovery_drill_fault_refuse_ddl';
 
-/** Waits for a table the app creates when it starts (connect-pg-simple's `session`). */
-async function tableOnceTheAppMadeIt(
+/** The event trigger (and its function) that put the refusing trigger on the session table once the app creates it. */
+export const ATTACH_TRIGGER = 'recovery_drill_fault_attach';
+const ATTACH_FUNCTION = 'public.recovery_drill_fault_attach';
+
+/**
+ * Makes the session store's table refuse writes: at once if it exists, else the moment the app
+ * creates it (connect-pg-simple creates its table on the first session it stores, which for
+ * BT-CTS is the first readiness probe), through an event trigger on CREATE TABLE.
+ */
+async function refuseSessionWrites(
   client: pg.ClientBase,
-  field: string,
+  fault: 'ready-503' | 'login-failure',
   name: string,
-  waitMs: number,
-): Promise<Relation> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const relation = await findRelation(client, name);
-    if (isTable(relation)) return relation as Relation;
-    if (Date.now() >= deadline)
-      throw new FaultMissedError(
-        `${tableName(field, name)} is not in the restored database although the app is running: ` +
-          `the app keeps its sessions elsewhere, or ${field} names the wrong table`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+): Promise<string> {
+  const events = fault === 'ready-503' ? 'INSERT OR UPDATE OR DELETE' : 'INSERT OR UPDATE';
+  const what = `trigger ${REFUSE_TRIGGER} on ${tableName('smoke.sessionTable', name)} refuses ${events.replaceAll(' OR ', ', ')}: the session store takes no ${fault === 'ready-503' ? 'writes' : 'new or updated sessions'}`;
+  await client.query(
+    `CREATE OR REPLACE FUNCTION ${REFUSE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+     BEGIN
+       RAISE EXCEPTION 'recovery-drill --inject %: % on "%" refused', TG_ARGV[0], TG_OP, TG_TABLE_NAME
+         USING ERRCODE = 'insufficient_privilege';
+     END $fn$`,
+  );
+  const table = await findRelation(client, name);
+  if (table) {
+    if (!isTable(table))
+      throw new FaultMissedError(`${tableName('smoke.sessionTable', name)} is not a table`);
+    await client.query(
+      `CREATE TRIGGER ${REFUSE_TRIGGER} BEFORE ${events} ON ${table.sql}
+         FOR EACH ROW EXECUTE FUNCTION ${REFUSE_FUNCTION}('${fault}')`,
+    );
+    return what;
   }
+  // The name is resolved as the app's own CREATE TABLE resolves it (its search path).
+  await client.query(
+    `CREATE OR REPLACE FUNCTION ${ATTACH_FUNCTION}() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+     DECLARE created record;
+     BEGIN
+       FOR created IN SELECT object_identity FROM pg_event_trigger_ddl_commands()
+                       WHERE command_tag = 'CREATE TABLE' AND objid = to_regclass(${pg.escapeLiteral(ident(name))}) LOOP
+         EXECUTE format('CREATE TRIGGER ${REFUSE_TRIGGER} BEFORE ${events} ON %s FOR EACH ROW EXECUTE FUNCTION ${REFUSE_FUNCTION}(%L)',
+                        created.object_identity, ${pg.escapeLiteral(fault)});
+       END LOOP;
+     END $fn$`,
+  );
+  await client.query(
+    `CREATE EVENT TRIGGER ${ATTACH_TRIGGER} ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
+       EXECUTE FUNCTION ${ATTACH_FUNCTION}()`,
+  );
+  return `${what} (event trigger ${ATTACH_TRIGGER} puts it there the moment the app creates the table)`;
+}
+
+/**
+ * After the step the fault was meant for passed: the session fault took hold, or why it did not
+ * (the app never created the table while it ran). Null when it is in place.
+ */
+export async function sessionFaultProblem(client: pg.ClientBase, config: Config): Promise<string | null> {
+  const name = config.smoke.sessionTable;
+  const relation = await findRelation(client, name);
+  if (!relation)
+    return (
+      `${tableName('smoke.sessionTable', name)} never appeared in the restored database while the app ran: ` +
+      'the app keeps its sessions elsewhere, or smoke.sessionTable names the wrong table'
+    );
+  const trigger = await client.query(
+    `SELECT 1 FROM pg_trigger WHERE tgname = $1 AND tgrelid = to_regclass($2)`,
+    [REFUSE_TRIGGER, ident(name)],
+  );
+  return trigger.rowCount === 1
+    ? null
+    : `trigger ${REFUSE_TRIGGER} is not on ${tableName('smoke.sessionTable', name)}`;
 }
 
 async function renameAway(client: pg.ClientBase, field: string, name: string): Promise<string> {
@@ -383,11 +442,6 @@ async function renameAway(client: pg.ClientBase, field: string, name: string): P
   return `${tableName(field, name)} renamed to "${renamed}"`;
 }
 
-export interface ApplyOptions {
-  /** How long to wait for a table the app creates at start. Default 5 s. */
-  readonly waitForAppTablesMs?: number;
-}
-
 /**
  * Breaks the restored database for a fault (on a superuser connection to it).
  * @returns what was broken, named for the report.
@@ -397,32 +451,12 @@ export async function applyDatabaseFault(
   fault: DatabaseFault,
   client: pg.ClientBase,
   config: Config,
-  options: ApplyOptions = {},
 ): Promise<string> {
   const smoke = config.smoke;
   switch (fault) {
     case 'ready-503':
-    case 'login-failure': {
-      const table = await tableOnceTheAppMadeIt(
-        client,
-        'smoke.sessionTable',
-        smoke.sessionTable,
-        options.waitForAppTablesMs ?? 5000,
-      );
-      const events = fault === 'ready-503' ? 'INSERT OR UPDATE OR DELETE' : 'INSERT OR UPDATE';
-      await client.query(
-        `CREATE OR REPLACE FUNCTION ${REFUSE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-         BEGIN
-           RAISE EXCEPTION 'recovery-drill --inject %: % on "%" refused', TG_ARGV[0], TG_OP, TG_TABLE_NAME
-             USING ERRCODE = 'insufficient_privilege';
-         END $fn$`,
-      );
-      await client.query(
-        `CREATE TRIGGER ${REFUSE_TRIGGER} BEFORE ${events} ON ${table.sql}
-           FOR EACH ROW EXECUTE FUNCTION ${REFUSE_FUNCTION}('${fault}')`,
-      );
-      return `trigger ${REFUSE_TRIGGER} on ${tableName('smoke.sessionTable', smoke.sessionTable)} refuses ${events.replaceAll(' OR ', ', ')}: the session store takes no ${fault === 'ready-503' ? 'writes' : 'new or updated sessions'}`;
-    }
+    case 'login-failure':
+      return refuseSessionWrites(client, fault, smoke.sessionTable);
     case 'search-failure':
       return renameAway(client, 'smoke.accountSearchTable', smoke.accountSearchTable);
     case 'day-read-failure':
@@ -602,17 +636,34 @@ export async function planFault(
     Object.assign(Object.create(recovery) as DatabaseRecoveryPort, overrides);
 
   if (isDatabaseFault(fault)) {
-    atStep(DATABASE_FAULTS[fault], async (state) => {
+    const miss = (why: string) => {
+      missed = why;
+      context.progress?.(`fault ${fault} could not be applied: ${why}`);
+    };
+    const actAt = DATABASE_FAULTS[fault];
+    // A session fault set up before its table exists takes hold when the app creates the table:
+    // the step after the one it was meant for checks that it did.
+    const verifyAt = (SESSION_FAULT_VERIFIED_AT as Partial<Record<DatabaseFault, DrillTaskStep>>)[fault];
+    plan.beforeStep = async (step, state) => {
+      if (missed !== null) return;
       try {
-        act(
-          await onDrillDatabase(deps(), state, (client) => applyDatabaseFault(fault, client, context.config)),
-        );
+        if (step === actAt && acted === null)
+          act(
+            await onDrillDatabase(deps(), state as DrillState, (client) =>
+              applyDatabaseFault(fault, client, context.config),
+            ),
+          );
+        else if (step === verifyAt && acted !== null) {
+          const problem = await onDrillDatabase(deps(), state as DrillState, (client) =>
+            sessionFaultProblem(client, context.config),
+          );
+          if (problem) miss(problem);
+        }
       } catch (error) {
         // The drill goes on without the fault: a step failing here would look like the fault's class.
-        missed = (error as Error).message;
-        context.progress?.(`fault ${fault} could not be applied: ${missed}`);
+        miss((error as Error).message);
       }
-    });
+    };
     return result();
   }
   switch (fault) {

@@ -16,6 +16,7 @@ import {
   type FaultName,
   faultCatalogProblem,
   faultConfigProblem,
+  sessionFaultProblem,
 } from '../../../functions/drill/local/faults.ts';
 import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
 
@@ -214,30 +215,32 @@ describe('faults that break the restored database', () => {
     );
   });
 
-  it('waits for the session table the app creates at start, and says so when it never comes', async () => {
+  it('puts the trigger on the session table the moment the app creates it, and says when it never does', async () => {
     const { client, url } = await database('integer_ids');
-    await expect(
-      applyDatabaseFault('login-failure', client, config(), { waitForAppTablesMs: 300 }),
-    ).rejects.toThrow(FaultMissedError);
-    await expect(
-      applyDatabaseFault('login-failure', client, config(), { waitForAppTablesMs: 300 }),
-    ).rejects.toThrow(/table "session" \(smoke\.sessionTable\) is not in the restored database/);
-    // As connect-pg-simple does, a moment after the app started.
+    const cfg = config();
+    const detail = await applyDatabaseFault('ready-503', client, cfg);
+    expect(detail).toMatch(
+      /event trigger recovery_drill_fault_attach puts it there the moment the app creates the table/,
+    );
+    expect(await sessionFaultProblem(client, cfg)).toMatch(
+      /table "session" \(smoke\.sessionTable\) never appeared in the restored database while the app ran/,
+    );
+    // What connect-pg-simple does on the first session it stores: its table, in one simple query, then the upsert.
     const app = new pg.Client({ connectionString: url });
     await app.connect();
-    setTimeout(() => {
-      void app.query(
-        'CREATE TABLE "session" (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp NOT NULL)',
-      );
-    }, 300);
     try {
-      expect(await applyDatabaseFault('ready-503', client, config(), { waitForAppTablesMs: 5000 })).toMatch(
-        /recovery_drill_fault/,
-      );
-      await expect(app.query(`INSERT INTO "session" VALUES ('x', '{}', now())`)).rejects.toThrow(/refused/);
+      await app.query(`CREATE TABLE "session" ("sid" varchar NOT NULL COLLATE "default", "sess" json NOT NULL, "expire" timestamp(6) NOT NULL) WITH (OIDS=FALSE);
+        ALTER TABLE "session" ADD CONSTRAINT "session_pkey" PRIMARY KEY ("sid") NOT DEFERRABLE INITIALLY IMMEDIATE;
+        CREATE INDEX "IDX_session_expire" ON "session" ("expire");`);
+      await expect(
+        app.query(
+          `INSERT INTO "session" (sess, expire, sid) SELECT '{}', to_timestamp(2000000000), 'health:1' ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess`,
+        ),
+      ).rejects.toThrow(/recovery-drill --inject ready-503: INSERT on "session" refused/);
     } finally {
       await app.end();
     }
+    expect(await sessionFaultProblem(client, cfg)).toBeNull();
   });
 
   it.each([
@@ -251,6 +254,17 @@ describe('faults that break the restored database', () => {
     expect(
       (await client.query(`SELECT count(*)::int AS n FROM "${table}_recovery_drill_fault"`)).rows[0].n,
     ).toBeGreaterThan(0);
+  });
+
+  it('reports what is missing when the part to break is gone by the time the fault acts', async () => {
+    const { client } = await database('integer_ids');
+    await expect(applyDatabaseFault('day-read-failure', client, config())).rejects.toThrow(FaultMissedError);
+    await expect(applyDatabaseFault('day-read-failure', client, config())).rejects.toThrow(
+      'table "DayCycle" (smoke.dayStateTable) is not in the restored database',
+    );
+    await expect(applyDatabaseFault('migration-failure', client, config())).rejects.toThrow(
+      /_prisma_migrations/,
+    );
   });
 
   it.each(['text_ids', 'integer_ids'] as const)(
