@@ -298,7 +298,9 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
     await smokeAndEvaluate(d);
     expect(d.app.logins()).toBe(1);
     expect(d.app.requests.slice(1).every((r) => r.withSession)).toBe(true);
-    expect(d.state.smoke?.login?.detail).toContain('200, bearer token; GET /api/auth/me with it: 200, kept in the drill secret');
+    expect(d.state.smoke?.login?.detail).toContain(
+      '200, bearer token; GET /api/auth/me with it: 200, kept in the drill secret',
+    );
     expect(d.state.evaluation?.appVerdict?.httpStatus).toBe(200);
     const report = await finish(d);
     expect(report.passed).toBe(true);
