@@ -168,6 +168,10 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       ...(this.options.provision ? { provision: this.options.provision } : {}),
       ...(app ? { app } : {}),
       trickle: this.options.trickle ?? true,
+      heartbeat: {
+        schema: this.options.config.heartbeat.schema,
+        retentionDays: this.options.config.heartbeat.retentionDays,
+      },
       database:
         this.options.database ?? (app ? databaseOf(app.repoPath, this.options.config) : DEFAULT_DATABASE),
     });
@@ -557,7 +561,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const stopped: ProcessEntry[] = [];
     for (const entry of await listProcesses(this.paths)) {
       if (entry.kind === 'source') continue;
-      if (entry.kind === 'trickle' && sourceRunning) continue;
+      if ((entry.kind === 'trickle' || entry.kind === 'heartbeat') && sourceRunning) continue;
       if (isRegisteredAlive(entry)) stopped.push(entry);
       await stopRegistered(this.paths, entry);
     }

@@ -29,6 +29,7 @@ import {
   startCluster,
   stopServer,
 } from './cluster.ts';
+import { startHeartbeatProcess, stopHeartbeatProcess } from './heartbeat-process.ts';
 import { runLogged, urlPassword } from './logged-command.ts';
 import {
   isRegisteredAlive,
@@ -118,6 +119,11 @@ export interface SourceOptions {
   /** The application database. Default `btcts` (as the example app's `.env.example`). */
   readonly database?: string;
   readonly archiveTimeoutSeconds: number;
+  /**
+   * The heartbeat written beside the source (config `heartbeat.schema`, `heartbeat.retentionDays`):
+   * after a restore its newest row proves by data how far the copy reaches. Default: the config's defaults.
+   */
+  readonly heartbeat?: { readonly schema: string; readonly retentionDays: number };
 }
 
 export const DEFAULT_DATABASE = 'btcts';
@@ -442,12 +448,14 @@ export async function startSource(paths: StatePaths, options: SourceOptions): Pr
   if (running && record?.provisionedAt === null) {
     // Interrupted while being provisioned: stop it; it is made again below.
     await stopTrickle(paths);
+    await stopHeartbeatProcess(paths);
     await running.stop();
     running = null;
   }
   if (running && record) {
     if (record.trickle && !(await trickleRunning(paths)))
       await startTrickle(paths, running.url(record.database), options.app);
+    await startHeartbeat(paths, running.url(record.database), options);
     return { cluster: running, created: false, alreadyRunning: true };
   }
   const credentials = await readCredentials(paths);
@@ -465,13 +473,25 @@ export async function startSource(paths: StatePaths, options: SourceOptions): Pr
       await unregisterProcess(paths, 'source', 'source');
       throw error;
     }
-    if (wantsTrickle(options))
-      await startTrickle(paths, cluster.url(options.database ?? DEFAULT_DATABASE), options.app);
+    const url = cluster.url(options.database ?? DEFAULT_DATABASE);
+    if (wantsTrickle(options)) await startTrickle(paths, url, options.app);
+    await startHeartbeat(paths, url, options);
     return { cluster, created: true, alreadyRunning: false };
   }
   const cluster = await launch(paths, record, credentials.password, options.archiveTimeoutSeconds);
   if (record.trickle) await startTrickle(paths, cluster.url(record.database), options.app);
+  await startHeartbeat(paths, cluster.url(record.database), options);
   return { cluster, created: false, alreadyRunning: false };
+}
+
+/** The source always writes its heartbeat (idempotent: a running writer is left alone). */
+async function startHeartbeat(paths: StatePaths, url: string, options: SourceOptions): Promise<void> {
+  await startHeartbeatProcess(paths, {
+    databaseUrl: url,
+    ...(options.heartbeat
+      ? { schema: options.heartbeat.schema, retentionDays: options.heartbeat.retentionDays }
+      : {}),
+  });
 }
 
 async function trickleRunning(paths: StatePaths): Promise<boolean> {
@@ -481,6 +501,7 @@ async function trickleRunning(paths: StatePaths): Promise<boolean> {
 /** Stops the trickle writer, then the source (fast shutdown: segments already complete are archived on the way down). */
 export async function stopSource(paths: StatePaths): Promise<boolean> {
   await stopTrickle(paths);
+  await stopHeartbeatProcess(paths);
   const running = await runningSource(paths);
   if (running) await running.stop();
   await unregisterProcess(paths, 'source', 'source');
