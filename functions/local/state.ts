@@ -102,6 +102,23 @@ export interface ProcessEntry {
    */
   readonly group?: boolean;
   readonly startedAt: string;
+  /**
+   * The process's start time as the kernel counts it (`/proc/<pid>/stat`, field 22), read when it
+   * was registered: with the pid it names one process for good, so a recycled pid is never taken
+   * for ours. It also covers what a command line cannot: `npm exec` retitles itself.
+   */
+  readonly processStart?: string | null;
+}
+
+/** The kernel's start time of a process (clock ticks since boot), or null where there is no /proc. */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "(comm)" come the fields from 3 (state) on: starttime is field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function entryFile(paths: StatePaths, kind: ProcessKind, id: string): string {
@@ -110,9 +127,13 @@ function entryFile(paths: StatePaths, kind: ProcessKind, id: string): string {
 
 export async function registerProcess(
   paths: StatePaths,
-  entry: Omit<ProcessEntry, 'startedAt'>,
+  entry: Omit<ProcessEntry, 'startedAt' | 'processStart'>,
 ): Promise<void> {
-  await writeJson(entryFile(paths, entry.kind, entry.id), { ...entry, startedAt: new Date().toISOString() });
+  await writeJson(entryFile(paths, entry.kind, entry.id), {
+    ...entry,
+    startedAt: new Date().toISOString(),
+    processStart: processStartTicks(entry.pid),
+  });
 }
 
 export async function unregisterProcess(paths: StatePaths, kind: ProcessKind, id: string): Promise<void> {
@@ -137,6 +158,13 @@ export async function listProcesses(paths: StatePaths): Promise<ProcessEntry[]> 
 /** Whether the registered process is still running and still the one we started. */
 export function isRegisteredAlive(entry: ProcessEntry): boolean {
   if (!isProcessAlive(entry.pid)) return false;
+  if (entry.processStart) {
+    const start = processStartTicks(entry.pid);
+    // Another process now has this pid: not ours, whatever its command line says.
+    if (start !== null && start !== entry.processStart) return false;
+    // The same process we started; a server is proven by its data dir as well.
+    if (start !== null && !entry.dataDir) return true;
+  }
   const marker = entry.dataDir ?? entry.marker;
   if (!marker) return true;
   try {
