@@ -67,7 +67,30 @@ describe('local commands', () => {
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/already running/);
     const processes = await listProcesses(statePathsAt(join(dir, 'state')));
-    expect(processes.map((p) => p.kind).sort()).toEqual(['source', 'trickle']);
+    // One of each: a second start adds no second writer.
+    expect(processes.map((p) => p.kind).sort()).toEqual(['heartbeat', 'source', 'trickle']);
+  });
+
+  it('writes the heartbeat into the source beside the app data', async () => {
+    const { out } = await run('source', 'url');
+    const client = new pg.Client({ connectionString: out.trim().split('\n').at(-1) as string });
+    await client.connect();
+    try {
+      const deadline = Date.now() + 30_000;
+      let beats = 0;
+      while (beats === 0 && Date.now() < deadline) {
+        const { rows } = await client
+          .query<{ n: string }>(
+            "select count(*) as n from recovery_drill.heartbeat where at > now() - interval '5 minutes'",
+          )
+          .catch(() => ({ rows: [{ n: '0' }] }));
+        beats = Number(rows[0]?.n);
+        if (beats === 0) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(beats).toBeGreaterThan(0);
+    } finally {
+      await client.end();
+    }
   });
 
   it('prints a url on the last line that reaches the seeded application database', async () => {

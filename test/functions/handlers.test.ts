@@ -97,7 +97,7 @@ describe('Lambda handlers', () => {
     await expect(loading).rejects.toMatchObject({ name: 'EnvironmentError' });
     await expect(loading).rejects.toThrow(
       'invalid Lambda environment (check the stack): TOPIC_ARN="not-an-arn": expected an ARN of sns ("arn:aws:sns:...")' +
-        '; RPO_TARGET_MINUTES="sixty": expected an integer from 1 to 1440; STATE_TABLE is not set (expected a DynamoDB table name)',
+        '; RPO_TARGET_MINUTES="sixty": expected a number greater than 0 and at most 1440; STATE_TABLE is not set (expected a DynamoDB table name)',
     );
   });
 });
