@@ -125,7 +125,7 @@ export const drill: Command = {
       if (result.reportFiles) io.err(`report: ${result.reportFiles.markdown} and ${result.reportFiles.json}`);
     }
     io.err(
-      'the local source keeps running (it plays production, with a trickle of writes): `npx recovery-drill local source stop` stops it',
+      `the local source keeps running (it plays production${loaded.config.local.source.kind === 'app' && !loaded.config.local.source.trafficCommand ? '' : ', with a trickle of writes'}, and writes its heartbeat): \`npx recovery-drill local source stop\` stops it`,
     );
     const fault = result.fault;
     if (fault?.missed) {

@@ -627,6 +627,18 @@ export async function planFault(
     }
   }
 
+  if (fault === 'rpo-breach') {
+    // Restoring further back than the RPO target needs a window that reaches that far back.
+    const rpoMinutes = context.config.targets.rpoMinutes;
+    const window = await recovery.restorableWindow();
+    const spanMs = window.earliest && window.latest ? window.latest.getTime() - window.earliest.getTime() : 0;
+    if (spanMs <= rpoMinutes * 60_000 + 5_000)
+      throw new FaultRefusedError(
+        fault,
+        `a restorable window longer than targets.rpoMinutes (${rpoMinutes} min) plus 5 s, to restore that far back; the source's window is ${(spanMs / 60_000).toFixed(1)} min${window.earliest ? ` (from ${window.earliest.toISOString()})` : ''}: let the source run longer, or drill with a smaller targets.rpoMinutes`,
+      );
+  }
+
   const atStep = (wanted: string, action: (state: DrillState) => Promise<void>) => {
     plan.beforeStep = async (step, state) => {
       if (step === wanted && acted === null && missed === null) await action(state as DrillState);
@@ -692,9 +704,10 @@ export async function planFault(
           const rpoMs = deps().settings.config.targets.rpoMinutes * 60_000;
           const window = await recovery.restorableWindow();
           const asked = request.targetTime === 'latest' ? (window.latest ?? new Date()) : request.targetTime;
-          const earlier = new Date(
-            Math.max(asked.getTime() - rpoMs - 5_000, window.earliest?.getTime() ?? 0),
-          );
+          const wanted = asked.getTime() - rpoMs - 5_000;
+          const earlier = new Date(Math.max(wanted, window.earliest?.getTime() ?? 0));
+          if (earlier.getTime() > wanted)
+            missed = `the restorable window begins at ${earlier.toISOString()}, less than targets.rpoMinutes before the target ${asked.toISOString()}`;
           act(`the restore target moved from ${asked.toISOString()} back to ${earlier.toISOString()}`);
           return recovery.restoreToPointInTime({ ...request, targetTime: earlier });
         },

@@ -435,6 +435,12 @@ setTimeout(() => { console.error('dying-app: SESSION_SECRET is not set'); proces
         },
         'app.stagingBaseUrl',
       ],
+      // The source is minutes old: no restore point lies a whole day before the target.
+      [
+        'rpo-breach',
+        { targets: { rpoMinutes: 1440 } },
+        'a restorable window longer than targets.rpoMinutes (1440 min)',
+      ],
     ] as const)(
       'refuses --inject %s with exit 2 when it cannot apply to the app, before anything starts',
       async (fault, overrides, needs) => {
