@@ -3,7 +3,7 @@
  * Escalation" and design.md "Escalation classes"). The classes are a contract: SNS message
  * attributes, Step Functions error names and dashboards match on them.
  */
-import type { Evaluation } from './evaluate.ts';
+import { type Evaluation, rpoMet } from './evaluate.ts';
 import { redactCredentials } from './redact.ts';
 
 /** Every class, in the order reports list them (the runbook's four first). A contract: SNS attributes and alarms match on these. */
@@ -87,13 +87,12 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     class: 'INTEGRITY_FAILED',
     severity: 'critical',
     title: 'Critical table integrity check failed',
-    when: 'a critical table (User, Account, Transaction, AuditLog) is missing, empty, has orphaned references or rows newer than the restore point',
+    when: "a critical table (User, Account, Transaction, AuditLog) is missing, empty, has orphaned references or rows after T (the drill's own writes left out)",
     runbookStep: 'Failure Escalation 4',
     remediation:
       'The report names the table and the failed check. Compare row counts and the newest timestamps with the ' +
       'production database. Treat it as possible data loss until explained: keep the failing snapshot, do not prune.',
-    expected:
-      'every critical table present, non-empty, referentially whole and no newer than the restore point',
+    expected: 'every critical table present, non-empty, referentially whole and nothing in it after T',
   },
   SMOKE_FAILED: {
     class: 'SMOKE_FAILED',
@@ -112,13 +111,16 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     class: 'RPO_BREACHED',
     severity: 'high',
     title: 'Recovery point objective missed',
-    when: 'measured data-loss window (target time minus restore point) is over targets.rpoMinutes',
+    when: 'measured data-loss window (T minus the restore point P) is over targets.rpoMinutes, or the heartbeat is set up and the restored copy lacks a beat recent enough to prove it',
     runbookStep: 'Objectives (RPO < 1 hour); Restore Procedure 7',
     remediation:
       'Check the source instance in the RDS console: LatestRestorableTime should lag by at most ~5 minutes. ' +
       'A large lag means transaction logs are not being archived (instance storage full, backups disabled, ' +
-      'backup retention set to 0). Restore automated backups before anything else.',
-    expected: 'data-loss window at most the RPO target',
+      'backup retention set to 0). Restore automated backups before anything else. When the heartbeat is ' +
+      'what failed, compare the newest heartbeat in the source with the evidence: beats missing from the copy ' +
+      'are commits lost by the restore; beats missing from the source mean the heartbeat writer stopped (its alarm, its log).',
+    expected:
+      'data-loss window at most the RPO target, and (where a heartbeat is set up) a beat in the copy no older than T − RPO target − one beat interval',
   },
   RTO_BREACHED: {
     class: 'RTO_BREACHED',
@@ -318,16 +320,31 @@ export function escalationsFromOutcomes(
     const message = failed.map((s) => `${s.name} failed: ${s.detail}`).join('; ');
     found.set(cls, createEscalation(cls, drillId, message, evidence));
   }
-  if (evaluation && !evaluation.rpo.passed) {
+  if (evaluation && !rpoMet(evaluation)) {
     const { measuredMinutes, targetMinutes } = evaluation.rpo;
+    const heartbeat = evaluation.heartbeat;
+    const said: string[] = [];
+    if (!evaluation.rpo.passed)
+      said.push(
+        `data-loss window ${measuredMinutes} min (T ${evaluation.targetTime} − P ${evaluation.restorePointAt}) is over the RPO target of ${targetMinutes} min`,
+      );
+    if (heartbeat && !heartbeat.passed) said.push(`heartbeat: ${heartbeat.detail}`);
     found.set(
       'RPO_BREACHED',
-      createEscalation(
-        'RPO_BREACHED',
-        drillId,
-        `data-loss window ${measuredMinutes} min is over the RPO target of ${targetMinutes} min`,
-        { rpoMinutes: measuredMinutes, targetRpoMinutes: targetMinutes },
-      ),
+      createEscalation('RPO_BREACHED', drillId, said.join('; '), {
+        rpoMinutes: measuredMinutes,
+        targetRpoMinutes: targetMinutes,
+        targetTime: evaluation.targetTime,
+        restorePointAt: evaluation.restorePointAt,
+        restorePointSource: evaluation.restorePointSource,
+        ...(heartbeat?.expected
+          ? {
+              heartbeat: heartbeat.status,
+              newestHeartbeatAt: heartbeat.newestAt,
+              heartbeatExpectedBy: heartbeat.expectedBy,
+            }
+          : {}),
+      }),
     );
   }
   if (evaluation && !evaluation.rto.passed && evaluation.rto.measuredMinutes !== null) {

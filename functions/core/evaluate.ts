@@ -2,12 +2,98 @@
  * RPO and RTO of one drill, measured with the definitions in design.md ("Definitions"), so that
  * the AWS drill, the local drill and the report all compute the same numbers the same way.
  *
- * - RPO measured (data-loss window) = targetTime T − restorePointAt P.
- * - RTO measured = readyAt (every smoke check passed) − startedAt (drill start).
+ * - T, targetTime: the moment RPO is measured from (a `latest` drill's start, else the chosen time).
+ * - P, restorePointAt: the moment up to which the restored database holds every commit, from the
+ *   engine (never the newest row: a quiet database loses nothing by being quiet).
+ * - RPO measured (data-loss window) = T − P; RTO measured = readyAt − startedAt.
+ * - The heartbeat, where set up, proves it by data: the newest beat at or before T in the copy is
+ *   a commit it holds, so RPO ≤ T − beat. Missing or too old, it fails the RPO with the evidence.
  * A measured value passes when it is at most its target (the escalation is "over target").
  */
 import { InputError } from './errors.ts';
-import { ISO_WITH_ZONE_EXPECTED, minutesBetween, parseIsoWithZone, toIsoUtc } from './time.ts';
+import { ISO_WITH_ZONE_EXPECTED, MS_PER_MINUTE, minutesBetween, parseIsoWithZone, toIsoUtc } from './time.ts';
+
+/**
+ * How the engine knows P (design.md, Definitions):
+ * - `latest-restorable-time`: RDS, a `latest` restore: the source's `LatestRestorableTime` read
+ *   when the restore was requested (RDS restores at least that far with `UseLatestRestorableTime`).
+ * - `requested-time`: a restore to a chosen time within the restorable window (RDS: at or before
+ *   `LatestRestorableTime`; locally: within the archived WAL's coverage) holds every commit up to it.
+ * - `archive-coverage`: local, a `latest` restore: the end of what the archive covers, the moment
+ *   the engine made the source switch WAL and saw that segment archived.
+ */
+export const RESTORE_POINT_SOURCES = [
+  'latest-restorable-time',
+  'requested-time',
+  'archive-coverage',
+] as const;
+export type RestorePointSource = (typeof RESTORE_POINT_SOURCES)[number];
+
+/** Where P came from, in words for the report and the messages. */
+export function describeRestorePointSource(
+  source: RestorePointSource | null | undefined,
+  mode: 'local' | 'aws' | null | undefined,
+): string {
+  switch (source) {
+    case 'latest-restorable-time':
+      return "the engine: the source's RDS LatestRestorableTime when the restore started (restored with UseLatestRestorableTime)";
+    case 'requested-time':
+      return mode === 'local'
+        ? "the engine: the requested time, within the archived WAL's coverage"
+        : "the engine: the requested time, within the restorable window (at or before the source's LatestRestorableTime)";
+    case 'archive-coverage':
+      return 'the engine: local archive coverage (the source switched WAL when the restore started, and the archive holds that segment)';
+    default:
+      return 'not reported by the engine';
+  }
+}
+
+/** What the integrity step found of the heartbeat table in the restored copy. */
+export interface HeartbeatReading {
+  /** `<schema>.heartbeat`. */
+  table: string;
+  /** The table exists in the copy. */
+  configured: boolean;
+  /** Newest beat at or before T (ISO), or null. */
+  newestAt: string | null;
+  /** Beats at or before T. */
+  count: number;
+  /** Why the table could not be read (no privilege, no connection); null when it was. */
+  error: string | null;
+}
+
+/** The heartbeat as the evaluation needs it: whether one is expected, and what the copy holds. */
+export interface HeartbeatInput {
+  /** Locally always; in AWS when `heartbeat.mode` is not `none`. */
+  expected: boolean;
+  /** When none is expected, why (the report says it), e.g. `heartbeat.mode is none`. */
+  reason?: string | null;
+  /** What the copy holds; null when it was not read. */
+  reading: HeartbeatReading | null;
+  /** The longest gap between two beats, in minutes (one beat interval: scheduling jitter). */
+  intervalMinutes: number;
+}
+
+/** The heartbeat's verdict: the data-proven bound of the RPO, or why there is none. */
+export interface HeartbeatProof {
+  /**
+   * `proven`: a beat at least as recent as `expectedBy`; `stale`: only older ones; `empty`: the
+   * table holds no beat at or before T; `missing`: no table in the copy; `unreadable`: it could
+   * not be read; `not-set-up`: none expected (engine RPO only).
+   */
+  status: 'proven' | 'stale' | 'empty' | 'missing' | 'unreadable' | 'not-set-up';
+  expected: boolean;
+  table: string | null;
+  /** The newest beat at or before T found in the copy. */
+  newestAt: string | null;
+  /** T − RPO target − one beat interval: the newest beat must be at least this recent. */
+  expectedBy: string | null;
+  /** T − newest beat, in minutes: the RPO is at most this, proven by data. */
+  boundMinutes: number | null;
+  /** False only when a heartbeat is expected and the copy does not prove the RPO target. */
+  passed: boolean;
+  detail: string;
+}
 
 /** The runbook's objectives (config `targets`): the limits a drill is measured against. */
 export interface Targets {
@@ -17,15 +103,24 @@ export interface Targets {
 
 /** The moments a drill observed; everything is measured from these four (five) timestamps. */
 export interface EvaluationInput {
-  /** T: the moment the drill restored to (a concrete time: "latest" resolved at drill start). */
+  /** T: the moment RPO is measured from (a `latest` drill's start, else the chosen time). */
   targetTime: string;
-  /** P: the newest moment whose committed data the restored database holds. */
+  /** P: the moment up to which the restored database holds every commit (from the engine). */
   restorePointAt: string;
+  /** How the engine knows P. */
+  restorePointSource?: RestorePointSource | null;
+  /**
+   * A `latest` drill: T is its start and the restore began after it, so a P after T is no loss
+   * and no surprise. For a chosen time a P after T means the restore went past what was asked.
+   */
+  latest?: boolean;
   startedAt: string;
   /** When every smoke check passed; null when the drill never got there. */
   readyAt: string | null;
-  /** Newest timestamp found in the restored critical tables (cross-check of P). */
+  /** Newest timestamp found in the restored critical tables (informational only). */
   newestRowAt?: string | null;
+  /** The heartbeat; absent or null: not evaluated (the report says so). */
+  heartbeat?: HeartbeatInput | null;
   targets: Targets;
 }
 
@@ -48,14 +143,24 @@ export interface RecoveryEvaluatePayload {
 
 /** Our verdict on a drill's RPO and RTO, with the numbers an auditor checks it by. */
 export interface Evaluation {
+  /** T, ISO UTC. */
+  targetTime: string;
+  /** P, ISO UTC. */
+  restorePointAt: string;
+  restorePointSource: RestorePointSource | null;
   rpoMinutes: number;
   rtoMinutes: number | null;
+  /** The engine's RPO (T − P) against the target; the heartbeat's verdict is `heartbeat`. */
   rpo: { measuredMinutes: number; targetMinutes: number; passed: boolean };
   /** Not passed when the drill never became ready (`measuredMinutes` null). */
   rto: { measuredMinutes: number | null; targetMinutes: number; passed: boolean };
-  /** T − newestRowAt: how far the newest critical row lies behind the target (cross-check). */
+  /** The data-proven bound of the RPO; null when not evaluated. */
+  heartbeat: HeartbeatProof | null;
+  /** T − newestRowAt: how far the newest critical row lies behind T (informational: not a loss). */
   newestRowLagMinutes: number | null;
   warnings: string[];
+  /** Informational, never a failure or a warning (e.g. a quiet source's old newest row). */
+  notes: string[];
   /** Null when the drill never became ready: there is no restore completion to report. */
   recoveryEvaluatePayload: RecoveryEvaluatePayload | null;
 }
@@ -94,30 +199,36 @@ export function evaluateRecovery(input: EvaluationInput): Evaluation {
   const warnings: string[] = [];
   let rpoMinutes = minutesBetween(p, t);
   if (rpoMinutes < 0) {
-    warnings.push(
-      `restorePointAt (${toIsoUtc(p)}) is after targetTime (${toIsoUtc(t)}): the restored data is newer than ` +
-        'asked for; RPO counted as 0. Check that the restore used the requested target time.',
-    );
+    if (!input.latest)
+      warnings.push(
+        `restorePointAt (${toIsoUtc(p)}) is after targetTime (${toIsoUtc(t)}): the restored data is newer than ` +
+          'asked for; RPO counted as 0. Check that the restore used the requested target time.',
+      );
     rpoMinutes = 0;
   }
   const rtoMinutes = ready === null ? null : minutesBetween(started, ready);
 
+  const heartbeat =
+    input.heartbeat === null || input.heartbeat === undefined
+      ? null
+      : heartbeatProof(input.heartbeat, t, rpoTarget);
+
+  const notes: string[] = [];
   let newestRowLagMinutes: number | null = null;
   if (newestRow !== null) {
     newestRowLagMinutes = minutesBetween(newestRow, t);
-    if (newestRow > p)
-      warnings.push(
-        `newest critical row (${toIsoUtc(newestRow)}) is after the restore point (${toIsoUtc(p)}): ` +
-          'the restore point is understated or rows carry future timestamps.',
-      );
-    if (newestRowLagMinutes > rpoTarget)
-      warnings.push(
-        `newest critical row is ${newestRowLagMinutes} min older than the target time (RPO target ${rpoTarget} min): ` +
-          'either the source was quiet or writes are missing from the backup; compare with the source database.',
+    // A quiet source is not missing data: only without a heartbeat is this worth a word, and then
+    // only a note (the heartbeat is what proves the copy complete).
+    if (newestRowLagMinutes > rpoTarget && heartbeat?.expected !== true)
+      notes.push(
+        `the newest critical row is ${newestRowLagMinutes} min older than T: without a heartbeat a quiet source and missing writes look alike; compare with the source if the source was busy then (informational, not a failure)`,
       );
   }
 
   return {
+    targetTime: toIsoUtc(t),
+    restorePointAt: toIsoUtc(p),
+    restorePointSource: input.restorePointSource ?? null,
     rpoMinutes,
     rtoMinutes,
     rpo: { measuredMinutes: rpoMinutes, targetMinutes: rpoTarget, passed: rpoMinutes <= rpoTarget },
@@ -126,8 +237,10 @@ export function evaluateRecovery(input: EvaluationInput): Evaluation {
       targetMinutes: rtoTarget,
       passed: rtoMinutes !== null && rtoMinutes <= rtoTarget,
     },
+    heartbeat,
     newestRowLagMinutes,
     warnings,
+    notes,
     recoveryEvaluatePayload:
       ready === null
         ? null
@@ -138,5 +251,83 @@ export function evaluateRecovery(input: EvaluationInput): Evaluation {
             targetRpoMinutes: rpoTarget,
             targetRtoMinutes: rtoTarget,
           },
+  };
+}
+
+/** Whether the RPO is met: the engine's T − P within the target, and the heartbeat not against it. */
+export function rpoMet(evaluation: Pick<Evaluation, 'rpo' | 'heartbeat'>): boolean {
+  return evaluation.rpo.passed && evaluation.heartbeat?.passed !== false;
+}
+
+/**
+ * The heartbeat's verdict at T. Expected beats every `intervalMinutes`: the newest one at or before
+ * T must be no older than T − RPO target − one interval (a beat due just before T may not have run
+ * yet); anything less is a restore that lost what the target allows it to lose, or a heartbeat
+ * that stopped, and either way the RPO is not proven.
+ */
+function heartbeatProof(input: HeartbeatInput, t: number, rpoTarget: number): HeartbeatProof {
+  const table = input.reading?.table ?? null;
+  if (!input.expected)
+    return {
+      status: 'not-set-up',
+      expected: false,
+      table,
+      newestAt: null,
+      expectedBy: null,
+      boundMinutes: null,
+      passed: true,
+      detail: `not proven by data: ${input.reason ?? 'no heartbeat is set up'}; the RPO is the engine's alone`,
+    };
+  const interval = target('heartbeat.intervalMinutes', input.intervalMinutes);
+  const expectedByMs = t - (rpoTarget + interval) * MS_PER_MINUTE;
+  const expectedBy = toIsoUtc(expectedByMs);
+  const base = { expected: true, table, expectedBy };
+  const reading = input.reading;
+  if (reading === null || reading.error)
+    return {
+      ...base,
+      status: 'unreadable',
+      newestAt: null,
+      boundMinutes: null,
+      passed: false,
+      detail: `the heartbeat in the restored copy could not be read${reading?.error ? `: ${reading.error}` : ' (not read)'}: the RPO is not proven`,
+    };
+  if (!reading.configured)
+    return {
+      ...base,
+      status: 'missing',
+      newestAt: null,
+      boundMinutes: null,
+      passed: false,
+      detail: `the heartbeat table ${reading.table} is not in the restored copy: expected a beat at or after ${expectedBy}`,
+    };
+  const newest = reading.newestAt === null ? null : instant('heartbeat.newestAt', reading.newestAt);
+  if (newest === null)
+    return {
+      ...base,
+      status: 'empty',
+      newestAt: null,
+      boundMinutes: null,
+      passed: false,
+      detail: `the heartbeat table ${reading.table} in the restored copy holds no beat at or before T (${toIsoUtc(t)}): expected one at or after ${expectedBy}`,
+    };
+  const boundMinutes = Math.max(0, minutesBetween(newest, t));
+  const newestAt = toIsoUtc(newest);
+  if (newest < expectedByMs)
+    return {
+      ...base,
+      status: 'stale',
+      newestAt,
+      boundMinutes,
+      passed: false,
+      detail: `the restored copy's newest heartbeat at or before T is ${newestAt}, ${boundMinutes} min before T: older than ${expectedBy} (T − RPO target ${rpoTarget} min − one beat interval ${interval} min); commits before T are missing, or the heartbeat had stopped`,
+    };
+  return {
+    ...base,
+    status: 'proven',
+    newestAt,
+    boundMinutes,
+    passed: true,
+    detail: `RPO ≤ ${boundMinutes} min, proven by data: the restored copy's newest heartbeat at or before T is ${newestAt} (${reading.count} beat(s); expected at or after ${expectedBy})`,
   };
 }

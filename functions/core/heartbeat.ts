@@ -246,3 +246,19 @@ export function heartbeatPgCronSql(options: PgCronOptions): string {
     `-- Stop it: SELECT cron.unschedule(${quoteLiteral(PG_CRON_JOB_NAME)});`,
   ].join('\n');
 }
+
+/** The local engine's writer beats once a minute (`functions/local/heartbeat-process.ts`). */
+export const LOCAL_HEARTBEAT_INTERVAL_MINUTES = 1;
+
+/**
+ * The longest gap between two beats a drill allows for, in minutes: the interval of a
+ * `rate(N minutes|hours)` schedule; a `cron(...)` schedule is taken as every minute (the default
+ * and pg_cron's finest), so a slower cron schedule should be written as a rate.
+ */
+export function heartbeatIntervalMinutes(schedule: string): number {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule);
+  if (!rate) return 1;
+  const n = Number(rate[1]);
+  const unit = rate[2] ?? '';
+  return unit.startsWith('minute') ? n : unit.startsWith('hour') ? n * 60 : n * 1440;
+}

@@ -135,15 +135,28 @@ const MEASURES: readonly { measured: string; target: string; label: string }[] =
   { measured: 'lagMinutes', target: 'targetMinutes', label: 'restorable-time lag' },
 ];
 
-/** "measured X min against a target of Y min" lines, the first thing on-call compares. */
+/**
+ * "measured X min against a target of Y min" lines, the first thing on-call compares; for an RPO,
+ * the moments it is measured between and the heartbeat's evidence, as the report shows them.
+ */
 function measuredLines(evidence: Readonly<Record<string, EvidenceValue>>): string[] {
-  return MEASURES.flatMap(({ measured, target, label }) => {
+  const lines = MEASURES.flatMap(({ measured, target, label }) => {
     const m = evidence[measured];
     const t = evidence[target];
     return typeof m === 'number' && typeof t === 'number'
       ? [`${label}: measured ${m} min, target ${t} min${m > t ? ' (over target)' : ''}`]
       : [];
   });
+  const { targetTime, restorePointAt, restorePointSource, heartbeat } = evidence;
+  if (typeof targetTime === 'string' && typeof restorePointAt === 'string')
+    lines.push(
+      `measured from T ${targetTime} to P ${restorePointAt}${typeof restorePointSource === 'string' ? ` (P from ${restorePointSource})` : ''}`,
+    );
+  if (typeof heartbeat === 'string' && typeof evidence.heartbeatExpectedBy === 'string')
+    lines.push(
+      `heartbeat in the restored copy: ${heartbeat}, newest beat ${evidence.newestHeartbeatAt ?? 'none'}, expected at or after ${evidence.heartbeatExpectedBy}`,
+    );
+  return lines;
 }
 
 /** Evidence keys whose whole value is a credential: masked whatever the value looks like. */

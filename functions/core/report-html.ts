@@ -5,7 +5,13 @@
  */
 import { ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
 import { redactCredentials } from './redact.ts';
-import { type DrillReport, describeAppVerdict } from './report.ts';
+import {
+  type DrillReport,
+  describeAppVerdict,
+  describeHeartbeat,
+  describeTargetTime,
+  rpoUnproven,
+} from './report.ts';
 
 /** Escapes text for HTML element content and attribute values (credentials masked first). */
 export function escapeHtml(text: string | number | boolean | null | undefined): string {
@@ -74,10 +80,10 @@ export function renderTimelineSvg(steps: readonly StepOutcome[]): string {
   return parts.join('\n');
 }
 
-function measuredCell(value: number | null, target: number): string {
+function measuredCell(value: number | null, target: number, unproven = false): string {
   if (value === null) return `not measured (target ${escapeHtml(target)} min)`;
-  const met = value <= target;
-  return `<span class="${met ? 'met' : 'missed'}">${escapeHtml(value)} min</span> (target ${escapeHtml(target)} min): ${met ? 'met' : '<strong>missed</strong>'}`;
+  const met = value <= target && !unproven;
+  return `<span class="${met ? 'met' : 'missed'}">${escapeHtml(value)} min</span> (target ${escapeHtml(target)} min): ${met ? 'met' : '<strong>missed</strong>'}${unproven ? ' (the heartbeat does not prove it)' : ''}`;
 }
 
 const STYLE = `
@@ -100,7 +106,10 @@ export function renderReportHtml(report: DrillReport): string {
   if (report.dryRun) b.push('<p><em>Dry run: input validated and plan shown; nothing was restored.</em></p>');
   b.push('<h2>Objectives</h2><table class="objectives">');
   b.push(
-    `<tr><th>RPO measured (T − P)</th><td>${measuredCell(report.rpoMinutes, report.targets.rpoMinutes)}</td></tr>`,
+    `<tr><th>RPO measured (T − P)</th><td>${measuredCell(report.rpoMinutes, report.targets.rpoMinutes, rpoUnproven(report))}</td></tr>`,
+  );
+  b.push(
+    `<tr><th>Heartbeat (data-proven bound)</th><td class="heartbeat heartbeat-${escapeHtml(report.heartbeat?.status ?? 'none')}">${escapeHtml(describeHeartbeat(report.heartbeat))}</td></tr>`,
   );
   b.push(
     `<tr><th>RTO measured (ready − start)</th><td>${measuredCell(report.rtoMinutes, report.targets.rtoMinutes)}</td></tr>`,
@@ -153,13 +162,17 @@ export function renderReportHtml(report: DrillReport): string {
     ['Environment', `${report.environment ?? '–'}${report.mode ? ` (${report.mode})` : ''}`],
     ['Requested by', report.requestedBy],
     ['Reason', report.reason],
-    ['Target time (T)', report.targetTime],
-    ['Restore point (P)', report.restorePointAt],
+    ['Requested target', report.requestedTarget],
+    ['Target time (T)', describeTargetTime(report)],
+    [
+      'Restore point (P)',
+      report.restorePointAt ? `${report.restorePointAt}, from ${report.restorePointBasis}` : null,
+    ],
     ['Drill started', report.startedAt],
     ['Ready (all smoke checks passed)', report.readyAt],
     ['Drill ended', report.endedAt],
     [
-      'Newest critical row behind T',
+      'Newest critical row behind T (informational)',
       report.newestRowLagMinutes === null ? null : `${report.newestRowLagMinutes} min`,
     ],
   ];
@@ -175,6 +188,8 @@ export function renderReportHtml(report: DrillReport): string {
   b.push('</table><h2>Warnings</h2>');
   if (report.warnings.length === 0) b.push('<p>None.</p>');
   else b.push(`<ul>${report.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>`);
+  if (report.notes.length > 0)
+    b.push(`<h2>Notes</h2><ul>${report.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',

@@ -11,7 +11,14 @@ import {
   STEP_ESCALATION,
   type StepOutcome,
 } from './escalations.ts';
-import type { Evaluation, Targets } from './evaluate.ts';
+import {
+  describeRestorePointSource,
+  type Evaluation,
+  type HeartbeatProof,
+  type RestorePointSource,
+  rpoMet,
+  type Targets,
+} from './evaluate.ts';
 import { redactCredentials } from './redact.ts';
 
 /** Something that differed from what the runbook expects, and what to do about it. */
@@ -89,8 +96,18 @@ export interface DrillReport {
   drillId: string;
   /** True only when every step that ran passed, nothing escalated and RPO and RTO met their targets. */
   passed: boolean;
+  /** What was asked: `latest` or the chosen time (ISO UTC). */
+  requestedTarget: string;
+  /** T, the moment RPO is measured from: the drill's start for `latest`, else the chosen time. */
   targetTime: string;
+  /** P, the moment up to which the restored database holds every commit (from the engine). */
   restorePointAt: string | null;
+  /** How the engine knows P; null when it reported none. */
+  restorePointSource: RestorePointSource | null;
+  /** Where P came from, in words (see `describeRestorePointSource`). */
+  restorePointBasis: string;
+  /** The heartbeat's data-proven bound of the RPO, or why there is none; null when not evaluated. */
+  heartbeat: HeartbeatProof | null;
   startedAt: string;
   readyAt: string | null;
   endedAt: string | null;
@@ -106,16 +123,23 @@ export interface DrillReport {
   reason: string | null;
   requestedBy: string | null;
   dryRun: boolean;
-  /** T − newest critical row, the cross-check of the RPO. */
+  /** T − newest critical row (informational: a quiet source's newest row is old and nothing is lost). */
   newestRowLagMinutes: number | null;
+  /** Informational, never a failure or a warning. */
+  notes: string[];
   appVerdict: AppVerdict | null;
 }
 
 /** What a drill knows at its end; `buildReport` derives the verdict, escalations and deviations from it. */
 export interface BuildReportArgs {
   drillId: string;
+  /** `latest` or the chosen time; default: `targetTime`. */
+  requestedTarget?: string;
+  /** T. */
   targetTime: string;
+  /** P. */
   restorePointAt: string | null;
+  restorePointSource?: RestorePointSource | null;
   startedAt: string;
   readyAt: string | null;
   endedAt?: string | null;
@@ -186,13 +210,21 @@ export function buildReport(args: BuildReportArgs): DrillReport {
   ].map(redactCredentials);
   const failedStep = args.steps.some((s) => s.outcome === 'failed');
   const evaluation = args.evaluation;
-  const measuredOk = evaluation?.rpo.passed === true && evaluation.rto.passed && args.readyAt !== null;
+  const measuredOk =
+    evaluation !== null && rpoMet(evaluation) && evaluation.rto.passed && args.readyAt !== null;
   const passed = escalations.length === 0 && !failedStep && (args.dryRun === true || measuredOk);
+  const restorePointSource = args.restorePointSource ?? evaluation?.restorePointSource ?? null;
   return {
     drillId: args.drillId,
     passed,
+    requestedTarget: args.requestedTarget ?? args.targetTime,
     targetTime: args.targetTime,
     restorePointAt: args.restorePointAt,
+    restorePointSource,
+    restorePointBasis: describeRestorePointSource(restorePointSource, args.mode),
+    heartbeat: evaluation?.heartbeat
+      ? { ...evaluation.heartbeat, detail: redactCredentials(evaluation.heartbeat.detail) }
+      : null,
     startedAt: args.startedAt,
     readyAt: args.readyAt,
     endedAt: args.endedAt ?? null,
@@ -225,6 +257,7 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     requestedBy: args.requestedBy ? redactCredentials(args.requestedBy) : null,
     dryRun: args.dryRun ?? false,
     newestRowLagMinutes: args.evaluation?.newestRowLagMinutes ?? null,
+    notes: (args.evaluation?.notes ?? []).map(redactCredentials),
     appVerdict: args.appVerdict
       ? { ...args.appVerdict, detail: redactCredentials(args.appVerdict.detail) }
       : null,
@@ -249,6 +282,39 @@ export function describeAppVerdict(v: AppVerdict): string {
   return `HTTP 200; RPO ${part(v.rpoMinutes, v.rpoPassed)}, ${rto}${overall}`;
 }
 
+/** T in words: what it is, so that T − P reads as the report's RPO. */
+export function describeTargetTime(report: Pick<DrillReport, 'requestedTarget' | 'targetTime'>): string {
+  return report.requestedTarget === 'latest'
+    ? `${report.targetTime} (the drill's start: a "latest" drill measures what a restore then would lose)`
+    : `${report.targetTime} (the requested time)`;
+}
+
+/** The heartbeat's bound in one phrase for every rendering, or why there is none. */
+export function describeHeartbeat(heartbeat: HeartbeatProof | null): string {
+  if (!heartbeat) return 'not evaluated (the drill did not get that far)';
+  return heartbeat.detail;
+}
+
+/**
+ * The drill in one line: verdict, requested target, T, P and its source, the heartbeat's bound, RPO
+ * and RTO. The CLI, the local notifier and the SNS summary all print this line.
+ */
+export function summaryLine(report: DrillReport): string {
+  const hb = report.heartbeat;
+  const bound =
+    hb === null
+      ? 'heartbeat not evaluated'
+      : hb.status === 'proven'
+        ? `heartbeat bound RPO ≤ ${hb.boundMinutes} min`
+        : hb.status === 'not-set-up'
+          ? 'RPO not proven by data (no heartbeat)'
+          : `heartbeat ${hb.status}`;
+  const source = report.restorePointSource ?? 'no source';
+  return redactCredentials(
+    `drill ${report.drillId} ${report.passed ? 'passed' : 'FAILED'}: target ${report.requestedTarget}, T ${report.targetTime}, P ${report.restorePointAt ?? '–'} (${source}), ${bound}; RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
+  );
+}
+
 /** Makes text safe inside a Markdown table cell. */
 function cell(text: string | number | boolean | null | undefined): string {
   if (text === null || text === undefined || text === '') return '–';
@@ -259,6 +325,15 @@ function durationOf(step: StepOutcome): string {
   const ms = Date.parse(step.endedAt) - Date.parse(step.startedAt);
   if (!Number.isFinite(ms)) return '–';
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
+}
+
+/** The engine's RPO is within the target but the heartbeat, set up, does not prove it. */
+export function rpoUnproven(report: Pick<DrillReport, 'rpoMinutes' | 'targets' | 'heartbeat'>): boolean {
+  return (
+    report.rpoMinutes !== null &&
+    report.rpoMinutes <= report.targets.rpoMinutes &&
+    report.heartbeat?.passed === false
+  );
 }
 
 function measured(value: number | null, target: number, passed: boolean | null): string {
@@ -288,25 +363,32 @@ export function renderReportMarkdown(report: DrillReport): string {
       lines.push('');
     }
   }
-  const rpoPassed = report.rpoMinutes === null ? null : report.rpoMinutes <= report.targets.rpoMinutes;
+  const rpoPassed =
+    report.rpoMinutes === null
+      ? null
+      : report.rpoMinutes <= report.targets.rpoMinutes && report.heartbeat?.passed !== false;
   const rtoPassed = report.rtoMinutes === null ? null : report.rtoMinutes <= report.targets.rtoMinutes;
   lines.push('## Summary', '', '| | |', '|---|---|');
   lines.push(`| Environment | ${cell(report.environment)}${report.mode ? ` (${report.mode})` : ''} |`);
   lines.push(`| Requested by | ${cell(report.requestedBy)} |`);
   lines.push(`| Reason | ${cell(report.reason)} |`);
-  lines.push(`| Target time (T) | ${cell(report.targetTime)} |`);
-  lines.push(`| Restore point (P) | ${cell(report.restorePointAt)} |`);
+  lines.push(`| Requested target | ${cell(report.requestedTarget)} |`);
+  lines.push(`| Target time (T) | ${cell(describeTargetTime(report))} |`);
+  lines.push(
+    `| Restore point (P) | ${cell(report.restorePointAt)}${report.restorePointAt ? `, from ${cell(report.restorePointBasis)}` : ''} |`,
+  );
+  lines.push(`| Heartbeat (data-proven bound) | ${cell(describeHeartbeat(report.heartbeat))} |`);
   lines.push(`| Drill started | ${cell(report.startedAt)} |`);
   lines.push(`| Ready (all smoke checks passed) | ${cell(report.readyAt)} |`);
   lines.push(`| Drill ended | ${cell(report.endedAt)} |`);
   lines.push(
-    `| RPO measured (T − P) | ${measured(report.rpoMinutes, report.targets.rpoMinutes, rpoPassed)} |`,
+    `| RPO measured (T − P) | ${measured(report.rpoMinutes, report.targets.rpoMinutes, rpoPassed)}${rpoUnproven(report) ? ' (the heartbeat does not prove it)' : ''} |`,
   );
   lines.push(
     `| RTO measured (ready − start) | ${measured(report.rtoMinutes, report.targets.rtoMinutes, rtoPassed)} |`,
   );
   lines.push(
-    `| Newest critical row behind T | ${report.newestRowLagMinutes === null ? '–' : `${report.newestRowLagMinutes} min`} |`,
+    `| Newest critical row behind T (informational) | ${report.newestRowLagMinutes === null ? '–' : `${report.newestRowLagMinutes} min`} |`,
   );
   if (report.appVerdict)
     lines.push(`| App's recovery-evaluate | ${cell(describeAppVerdict(report.appVerdict))} |`);
@@ -325,6 +407,10 @@ export function renderReportMarkdown(report: DrillReport): string {
   lines.push('', '## Warnings', '');
   if (report.warnings.length === 0) lines.push('None.');
   else for (const w of report.warnings) lines.push(`- ${cell(w)}`);
+  if (report.notes.length > 0) {
+    lines.push('', '## Notes', '');
+    for (const n of report.notes) lines.push(`- ${cell(n)}`);
+  }
   lines.push('');
   return lines.join('\n');
 }

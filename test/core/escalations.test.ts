@@ -166,9 +166,49 @@ describe('escalations from a drill', () => {
     );
     expect(e).toMatchObject({
       class: 'RPO_BREACHED',
-      message: 'data-loss window 90 min is over the RPO target of 60 min',
+      message:
+        'data-loss window 90 min (T 2026-11-26T10:00:00.000Z − P 2026-11-26T08:30:00.000Z) is over the RPO target of 60 min',
     });
-    expect(e?.evidence).toEqual({ rpoMinutes: 90, targetRpoMinutes: 60 });
+    expect(e?.evidence).toEqual({
+      rpoMinutes: 90,
+      targetRpoMinutes: 60,
+      targetTime: '2026-11-26T10:00:00.000Z',
+      restorePointAt: '2026-11-26T08:30:00.000Z',
+      restorePointSource: null,
+    });
+  });
+
+  it('raise RPO_BREACHED with the evidence when the heartbeat is set up and too old in the copy, the engine RPO met', () => {
+    const [e, ...rest] = escalationsFromOutcomes(
+      'd1',
+      allPassed(),
+      evaluation({
+        restorePointSource: 'requested-time',
+        heartbeat: {
+          expected: true,
+          intervalMinutes: 1,
+          reading: {
+            table: '"recovery_drill"."heartbeat"',
+            configured: true,
+            newestAt: '2026-11-26T08:00:00Z',
+            count: 12,
+            error: null,
+          },
+        },
+      }),
+    );
+    expect(rest).toEqual([]);
+    expect(e?.class).toBe('RPO_BREACHED');
+    expect(e?.message).toBe(
+      "heartbeat: the restored copy's newest heartbeat at or before T is 2026-11-26T08:00:00.000Z, 120 min before T: older than 2026-11-26T08:59:00.000Z (T − RPO target 60 min − one beat interval 1 min); commits before T are missing, or the heartbeat had stopped",
+    );
+    expect(e?.evidence).toMatchObject({
+      rpoMinutes: 1,
+      heartbeat: 'stale',
+      newestHeartbeatAt: '2026-11-26T08:00:00.000Z',
+      heartbeatExpectedBy: '2026-11-26T08:59:00.000Z',
+      restorePointSource: 'requested-time',
+    });
   });
 
   it('raise RTO_BREACHED only when the drill got to ready', () => {

@@ -1,7 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
-import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
+import {
+  type EvaluationInput,
+  evaluateRecovery,
+  type HeartbeatInput,
+  rpoMet,
+} from '../../functions/core/evaluate.ts';
+
+const TABLE = '"recovery_drill"."heartbeat"';
+/** The heartbeat as the integrity step reads it from a copy whose newest beat at or before T is `newestAt`. */
+const heartbeat = (newestAt: string): HeartbeatInput => ({
+  expected: true,
+  intervalMinutes: 1,
+  reading: { table: TABLE, configured: true, newestAt, count: 3, error: null },
+});
 
 /** A drill that restored to 10:00, held data up to 09:58:30, started 10:01 and was ready at 10:21. */
 const drill = (overrides: Partial<EvaluationInput> = {}): EvaluationInput => ({
@@ -84,14 +97,106 @@ describe('recovery evaluation', () => {
     expect(evaluateRecovery(drill()).newestRowLagMinutes).toBeNull();
   });
 
-  it('warns when the newest critical row is older than the RPO target or newer than the restore point', () => {
-    const old = evaluateRecovery(drill({ newestRowAt: '2026-11-26T07:00:00Z' }));
-    expect(old.newestRowLagMinutes).toBe(180);
-    expect(old.warnings).toEqual([
-      expect.stringMatching(/newest critical row is 180 min older than the target time/),
+  it('never fails or warns on an old newest row: a quiet source loses nothing; a note only without a heartbeat', () => {
+    const quiet = evaluateRecovery(drill({ newestRowAt: '2026-11-26T07:00:00Z' }));
+    expect(quiet.newestRowLagMinutes).toBe(180);
+    expect(quiet.rpo.passed).toBe(true);
+    expect(quiet.warnings).toEqual([]);
+    expect(quiet.notes).toEqual([
+      expect.stringMatching(/^the newest critical row is 180 min older than T: without a heartbeat/),
     ]);
-    const newer = evaluateRecovery(drill({ newestRowAt: '2026-11-26T09:59:00Z' }));
-    expect(newer.warnings).toEqual([expect.stringMatching(/is after the restore point/)]);
+    const proven = evaluateRecovery(
+      drill({ newestRowAt: '2026-11-26T07:00:00Z', heartbeat: heartbeat('2026-11-26T09:59:30Z') }),
+    );
+    expect([proven.warnings, proven.notes]).toEqual([[], []]);
+    // Rows after P are no surprise: P is what the copy holds at least (a latest restore reaches further).
+    expect(evaluateRecovery(drill({ newestRowAt: '2026-11-26T09:59:00Z' })).warnings).toEqual([]);
+  });
+
+  it("takes a latest drill's restore point after T (the restore began after the drill start) as no loss, without a warning", () => {
+    const e = evaluateRecovery(drill({ restorePointAt: '2026-11-26T10:00:01Z', latest: true }));
+    expect(e.rpoMinutes).toBe(0);
+    expect(e.warnings).toEqual([]);
+    expect(e.recoveryEvaluatePayload?.restorePointAt).toBe('2026-11-26T10:00:00.000Z');
+  });
+
+  it('proves the RPO by the newest heartbeat at or before T and reports the bound', () => {
+    const e = evaluateRecovery(
+      drill({ restorePointSource: 'requested-time', heartbeat: heartbeat('2026-11-26T09:59:30Z') }),
+    );
+    expect(e.heartbeat).toEqual({
+      status: 'proven',
+      expected: true,
+      table: TABLE,
+      newestAt: '2026-11-26T09:59:30.000Z',
+      expectedBy: '2026-11-26T08:59:00.000Z',
+      boundMinutes: 0.5,
+      passed: true,
+      detail:
+        "RPO ≤ 0.5 min, proven by data: the restored copy's newest heartbeat at or before T is 2026-11-26T09:59:30.000Z (3 beat(s); expected at or after 2026-11-26T08:59:00.000Z)",
+    });
+    expect(rpoMet(e)).toBe(true);
+    expect(e.restorePointSource).toBe('requested-time');
+  });
+
+  it('allows one beat interval of jitter: a beat exactly at T − RPO target − interval passes, one earlier fails', () => {
+    const hb = (at: string) =>
+      evaluateRecovery(drill({ targets: { rpoMinutes: 1, rtoMinutes: 30 }, heartbeat: heartbeat(at) }))
+        .heartbeat;
+    expect(hb('2026-11-26T09:58:00Z')).toMatchObject({ status: 'proven', passed: true, boundMinutes: 2 });
+    expect(hb('2026-11-26T09:57:59.999Z')).toMatchObject({
+      status: 'stale',
+      passed: false,
+      expectedBy: '2026-11-26T09:58:00.000Z',
+    });
+  });
+
+  it.each([
+    [
+      'missing',
+      { table: TABLE, configured: false, newestAt: null, count: 0, error: null },
+      `the heartbeat table ${TABLE} is not in the restored copy: expected a beat at or after 2026-11-26T08:59:00.000Z`,
+    ],
+    [
+      'empty',
+      { table: TABLE, configured: true, newestAt: null, count: 0, error: null },
+      `the heartbeat table ${TABLE} in the restored copy holds no beat at or before T (2026-11-26T10:00:00.000Z): expected one at or after 2026-11-26T08:59:00.000Z`,
+    ],
+    [
+      'unreadable',
+      {
+        table: TABLE,
+        configured: false,
+        newestAt: null,
+        count: 0,
+        error: 'permission denied for schema recovery_drill',
+      },
+      'the heartbeat in the restored copy could not be read: permission denied for schema recovery_drill: the RPO is not proven',
+    ],
+  ] as const)(
+    'fails the RPO when the heartbeat is set up and %s in the copy, the engine RPO met',
+    (status, reading, detail) => {
+      const e = evaluateRecovery(drill({ heartbeat: { expected: true, intervalMinutes: 1, reading } }));
+      expect(e.rpo.passed).toBe(true);
+      expect(e.heartbeat).toMatchObject({ status, passed: false, newestAt: null, detail });
+      expect(rpoMet(e)).toBe(false);
+    },
+  );
+
+  it('reports the engine RPO alone when no heartbeat is set up, and says why', () => {
+    const e = evaluateRecovery(
+      drill({
+        heartbeat: { expected: false, reason: 'heartbeat.mode is none', intervalMinutes: 1, reading: null },
+      }),
+    );
+    expect(e.heartbeat).toMatchObject({
+      status: 'not-set-up',
+      passed: true,
+      boundMinutes: null,
+      detail: "not proven by data: heartbeat.mode is none; the RPO is the engine's alone",
+    });
+    expect(rpoMet(e)).toBe(true);
+    expect(evaluateRecovery(drill()).heartbeat).toBeNull();
   });
 
   it.each([

@@ -6,6 +6,7 @@ import {
   type BuildReportArgs,
   buildReport,
   renderReportMarkdown,
+  summaryLine,
 } from '../../functions/core/report.ts';
 import { renderReportHtml } from '../../functions/core/report-html.ts';
 
@@ -99,8 +100,13 @@ describe('drill report', () => {
     for (const key of [
       'drillId',
       'passed',
+      'requestedTarget',
       'targetTime',
       'restorePointAt',
+      'restorePointSource',
+      'restorePointBasis',
+      'heartbeat',
+      'notes',
       'startedAt',
       'readyAt',
       'rpoMinutes',
@@ -114,6 +120,116 @@ describe('drill report', () => {
       expect(keys).toContain(key);
   });
 
+  it('says the requested target, T, P and its source, the heartbeat bound, RPO and RTO alike in JSON, Markdown, HTML and the summary line', () => {
+    // A "latest" drill in AWS: T is the drill start, P the LatestRestorableTime when the restore began.
+    const measured = evaluation({
+      latest: true,
+      restorePointSource: 'latest-restorable-time',
+      heartbeat: {
+        expected: true,
+        intervalMinutes: 1,
+        reading: {
+          table: '"recovery_drill"."heartbeat"',
+          configured: true,
+          newestAt: '2026-11-26T09:58:30Z',
+          count: 7,
+          error: null,
+        },
+      },
+    });
+    const report = buildReport(
+      args({
+        mode: 'aws',
+        requestedTarget: 'latest',
+        restorePointSource: 'latest-restorable-time',
+        evaluation: measured,
+      }),
+    );
+    expect(report).toMatchObject({
+      requestedTarget: 'latest',
+      targetTime: '2026-11-26T10:00:00.000Z',
+      restorePointAt: '2026-11-26T09:59:00.000Z',
+      restorePointSource: 'latest-restorable-time',
+      restorePointBasis:
+        "the engine: the source's RDS LatestRestorableTime when the restore started (restored with UseLatestRestorableTime)",
+      heartbeat: { status: 'proven', boundMinutes: 1.5, newestAt: '2026-11-26T09:58:30.000Z' },
+      rpoMinutes: 1,
+      rtoMinutes: 20,
+      passed: true,
+    });
+    const markdown = renderReportMarkdown(report);
+    expect(markdown).toContain('| Requested target | latest |');
+    expect(markdown).toContain(
+      `| Target time (T) | 2026-11-26T10:00:00.000Z (the drill's start: a "latest" drill measures what a restore then would lose) |`,
+    );
+    expect(markdown).toContain(
+      "| Restore point (P) | 2026-11-26T09:59:00.000Z, from the engine: the source's RDS LatestRestorableTime when the restore started (restored with UseLatestRestorableTime) |",
+    );
+    expect(markdown).toContain(
+      "| Heartbeat (data-proven bound) | RPO ≤ 1.5 min, proven by data: the restored copy's newest heartbeat at or before T is 2026-11-26T09:58:30.000Z (7 beat(s); expected at or after 2026-11-26T08:59:00.000Z) |",
+    );
+    expect(markdown).toContain('| RPO measured (T − P) | 1 min (target 60 min): met |');
+    const html = renderReportHtml(report);
+    expect(html).toContain('<tr><th>Requested target</th><td>latest</td></tr>');
+    expect(html).toContain('RPO ≤ 1.5 min, proven by data');
+    expect(html).toContain(
+      '2026-11-26T09:59:00.000Z, from the engine: the source&#39;s RDS LatestRestorableTime',
+    );
+    expect(summaryLine(report)).toBe(
+      'drill drill-2026-11-26-1000 passed: target latest, T 2026-11-26T10:00:00.000Z, P 2026-11-26T09:59:00.000Z (latest-restorable-time), heartbeat bound RPO ≤ 1.5 min; RPO 1 min, RTO 20 min',
+    );
+  });
+
+  it('fails the RPO on a heartbeat missing from the copy, saying so in every rendering, the engine RPO met', () => {
+    const report = buildReport(
+      args({
+        evaluation: evaluation({
+          heartbeat: {
+            expected: true,
+            intervalMinutes: 1,
+            reading: {
+              table: '"recovery_drill"."heartbeat"',
+              configured: false,
+              newestAt: null,
+              count: 0,
+              error: null,
+            },
+          },
+        }),
+      }),
+    );
+    expect(report.passed).toBe(false);
+    expect(report.escalations.map((e) => e.class)).toEqual(['RPO_BREACHED']);
+    expect(report.escalations[0]?.evidence).toMatchObject({
+      heartbeat: 'missing',
+      newestHeartbeatAt: null,
+      heartbeatExpectedBy: '2026-11-26T08:59:00.000Z',
+    });
+    expect(renderReportMarkdown(report)).toContain(
+      '| RPO measured (T − P) | 1 min (target 60 min): **missed** (the heartbeat does not prove it) |',
+    );
+    expect(renderReportHtml(report)).toContain('(the heartbeat does not prove it)');
+    expect(summaryLine(report)).toContain(
+      'heartbeat missing; RPO 1 min, RTO 20 min; escalations: RPO_BREACHED',
+    );
+  });
+
+  it('says when the RPO is the engine alone: no heartbeat set up in AWS', () => {
+    const report = buildReport(
+      args({
+        mode: 'aws',
+        evaluation: evaluation({
+          heartbeat: { expected: false, reason: 'heartbeat.mode is none', intervalMinutes: 1, reading: null },
+        }),
+      }),
+    );
+    expect(report.passed).toBe(true);
+    expect(renderReportMarkdown(report)).toContain(
+      "| Heartbeat (data-proven bound) | not proven by data: heartbeat.mode is none; the RPO is the engine's alone |",
+    );
+    expect(summaryLine(report)).toContain('RPO not proven by data (no heartbeat)');
+  });
+
   it('fails a drill with a failed step and derives its escalation and deviation', () => {
     const report = buildReport(args({ steps: failing('integrity', 'AuditLog is empty') }));
     expect(report.passed).toBe(false);
@@ -122,8 +238,7 @@ describe('drill report', () => {
       {
         kind: 'INTEGRITY_FAILED',
         observed: 'integrity failed: AuditLog is empty',
-        expected:
-          'every critical table present, non-empty, referentially whole and no newer than the restore point',
+        expected: 'every critical table present, non-empty, referentially whole and nothing in it after T',
         remediation: expect.stringContaining('Treat it as possible data loss'),
       },
     ]);
@@ -183,8 +298,10 @@ describe('drill report', () => {
     expect(report.warnings).toEqual([
       'source instance is in maintenance',
       'evaluate: recovery-evaluate answered 503',
-      expect.stringMatching(/^newest critical row is 180 min older/),
     ]);
+    // A quiet source's old newest row is a note, never a warning or a failure.
+    expect(report.notes).toEqual([expect.stringMatching(/^the newest critical row is 180 min older than T/)]);
+    expect(renderReportMarkdown(report)).toContain('## Notes');
   });
 
   it("records the app's agreeing verdict beside ours with no deviation", () => {
