@@ -4,6 +4,9 @@
  * PostgreSQL engine (`functions/local/local-recovery.ts`).
  */
 import { InputError } from '../core/errors.ts';
+import type { RestorePointSource } from '../core/evaluate.ts';
+
+export { RESTORE_POINT_SOURCES, type RestorePointSource } from '../core/evaluate.ts';
 
 /** Tag that marks an instance as a drill's own: the only instances a drill may delete. */
 export const DRILL_ID_TAG = 'recovery-drill:drill-id';
@@ -26,8 +29,13 @@ export interface InstanceDescription {
   tags: Record<string, string>;
   /** The requested target (ISO-8601 UTC); null for "latest". */
   targetTime: string | null;
-  /** Newest commit the restored database holds (ISO-8601 UTC), once known. */
+  /**
+   * P: the moment (ISO-8601 UTC) up to which the restored database holds every commit, as the
+   * engine knows it when the restore is requested; null when the engine cannot say.
+   */
   restorePointAt: string | null;
+  /** How the engine knows {@link restorePointAt}; null with it. */
+  restorePointSource: RestorePointSource | null;
   failureReason: string | null;
 }
 

@@ -20,6 +20,8 @@ import {
   type InstanceStatus,
   NotADrillInstanceError,
   NotFoundError,
+  RESTORE_POINT_SOURCES,
+  type RestorePointSource,
   type RestoreRequest,
   RestoreTimeOutOfRangeError,
   type SnapshotInfo,
@@ -36,6 +38,14 @@ import {
 
 /** Tag holding the requested target (`latest` or ISO UTC), so a describe can report it back. */
 export const TARGET_TIME_TAG = 'recovery-drill:target-time';
+/**
+ * Tag holding P (ISO UTC): RDS does not say which commit a restore ended at, but a restore to a
+ * time at or before `LatestRestorableTime` holds every commit up to it. Recorded when the restore
+ * is requested, so the wait step (another invocation) reads it back from the instance.
+ */
+export const RESTORE_POINT_TAG = 'recovery-drill:restore-point';
+/** Tag holding how P is known (a {@link RestorePointSource}). */
+export const RESTORE_POINT_SOURCE_TAG = 'recovery-drill:restore-point-source';
 
 const INSTANCE_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
@@ -118,6 +128,19 @@ export function mapStatus(status: string | undefined): {
   return { status: 'failed', failureReason: `RDS reports the instance as ${status}` };
 }
 
+/** P and its source from the instance's tags; null for both unless both are there and readable. */
+function restorePointOf(tags: Record<string, string>): {
+  restorePointAt: string | null;
+  restorePointSource: RestorePointSource | null;
+} {
+  const at = tags[RESTORE_POINT_TAG];
+  const source = tags[RESTORE_POINT_SOURCE_TAG];
+  const ms = at ? Date.parse(at) : Number.NaN;
+  if (Number.isNaN(ms) || !(RESTORE_POINT_SOURCES as readonly string[]).includes(source ?? ''))
+    return { restorePointAt: null, restorePointSource: null };
+  return { restorePointAt: toIsoUtc(ms), restorePointSource: source as RestorePointSource };
+}
+
 export function describeRdsInstance(instance: DBInstance): InstanceDescription {
   const tags = tagsToRecord(instance.TagList);
   const target = tags[TARGET_TIME_TAG];
@@ -131,8 +154,7 @@ export function describeRdsInstance(instance: DBInstance): InstanceDescription {
         : null,
     tags,
     targetTime: target && target !== 'latest' ? target : null,
-    // RDS does not say which commit a restore ended at: the integrity step measures it from the data.
-    restorePointAt: null,
+    ...restorePointOf(tags),
     failureReason,
   };
 }
@@ -224,8 +246,26 @@ export class RdsRecovery implements DatabaseRecoveryPort {
         'the isolated DB subnet group of the drill (DRILL_DB_SUBNET_GROUP): the default group may be public',
       );
     }
+    // P, known before RDS is asked: a restore to a time at or before the source's
+    // LatestRestorableTime holds every commit up to that time (design.md, Definitions).
     let restoreTime: Date | undefined;
-    if (targetTime !== 'latest') {
+    let restorePointAt: Date;
+    let restorePointSource: RestorePointSource;
+    if (targetTime === 'latest') {
+      const source = await describeDbInstance(this.rds, this.options.sourceDbInstanceId);
+      if (!source) throw new NotFoundError('instance', this.options.sourceDbInstanceId);
+      const latest = source.LatestRestorableTime;
+      if (!(latest instanceof Date) || Number.isNaN(latest.getTime())) {
+        throw new RestoreTimeOutOfRangeError(
+          'latest',
+          `a source that reports a LatestRestorableTime (${this.options.sourceDbInstanceId} reports none: are automated backups on?)`,
+        );
+      }
+      // With UseLatestRestorableTime RDS restores at least this far (what was restorable when it
+      // was asked). Recorded now: the RPO of a "latest" drill is the source's log-upload lag.
+      restorePointAt = latest;
+      restorePointSource = 'latest-restorable-time';
+    } else {
       if (!(targetTime instanceof Date) || Number.isNaN(targetTime.getTime())) {
         throw new InputError('targetTime', String(targetTime), 'a valid time or "latest"');
       }
@@ -234,7 +274,9 @@ export class RdsRecovery implements DatabaseRecoveryPort {
       const latest = window.latest ? toIsoUtc(window.latest.getTime()) : 'unknown';
       if (
         (window.earliest && targetTime < window.earliest) ||
-        (window.latest && targetTime > window.latest) ||
+        // Without a LatestRestorableTime nothing proves the target's commits are in the logs.
+        !window.latest ||
+        targetTime > window.latest ||
         targetTime > this.now()
       ) {
         throw new RestoreTimeOutOfRangeError(
@@ -243,11 +285,15 @@ export class RdsRecovery implements DatabaseRecoveryPort {
         );
       }
       restoreTime = targetTime;
+      restorePointAt = targetTime;
+      restorePointSource = 'requested-time';
     }
     const allTags = {
       ...tags,
       [SOURCE_TAG]: this.options.sourceDbInstanceId,
       [TARGET_TIME_TAG]: restoreTime ? toIsoUtc(restoreTime.getTime()) : 'latest',
+      [RESTORE_POINT_TAG]: toIsoUtc(restorePointAt.getTime()),
+      [RESTORE_POINT_SOURCE_TAG]: restorePointSource,
     };
     const out = await this.rds.send(
       new RestoreDBInstanceToPointInTimeCommand({
@@ -268,8 +314,10 @@ export class RdsRecovery implements DatabaseRecoveryPort {
         Tags: recordToTags(allTags),
       }),
     );
+    // The answer may carry no tags: the ones just sent are the instance's.
+    const restored = out.DBInstance ?? { DBInstanceIdentifier: instanceId };
     return describeRdsInstance(
-      out.DBInstance ?? { DBInstanceIdentifier: instanceId, TagList: recordToTags(allTags) },
+      restored.TagList?.length ? restored : { ...restored, TagList: recordToTags(allTags) },
     );
   }
 

@@ -10,7 +10,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../../functions/core/errors.ts';
 import { MANAGED_TAG, SOURCE_TAG } from '../../../../functions/core/retention.ts';
-import { mapStatus, RdsRecovery, TARGET_TIME_TAG } from '../../../../functions/drill/aws/rds-recovery.ts';
+import {
+  mapStatus,
+  RdsRecovery,
+  RESTORE_POINT_SOURCE_TAG,
+  RESTORE_POINT_TAG,
+  TARGET_TIME_TAG,
+} from '../../../../functions/drill/aws/rds-recovery.ts';
 import {
   DRILL_ID_TAG,
   NotADrillInstanceError,
@@ -65,12 +71,24 @@ describe('RDS recovery adapter against moto', () => {
       .catch((e: Error) => (e.name === 'DBInstanceNotFoundFault' ? false : Promise.reject(e)));
 
   it('restores the latest restorable time into a private instance tagged with the drill id', async () => {
+    const before = Date.now();
     const described = await recovery().restoreToPointInTime({
       instanceId: 'recovery-drill-d1',
       targetTime: 'latest',
       tags: { [DRILL_ID_TAG]: 'd1' },
     });
+    const after = Date.now();
     expect(described.id).toBe('recovery-drill-d1');
+    // P: the source's LatestRestorableTime read when the restore started (moto reports "now").
+    expect(described.restorePointSource).toBe('latest-restorable-time');
+    const p = Date.parse(described.restorePointAt ?? '');
+    expect(p).toBeGreaterThanOrEqual(before - 1000);
+    expect(p).toBeLessThanOrEqual(after + 1000);
+    // The wait step, another invocation, reads P back from the instance.
+    expect(await recovery().describeInstance('recovery-drill-d1')).toMatchObject({
+      restorePointAt: described.restorePointAt,
+      restorePointSource: 'latest-restorable-time',
+    });
     const raw = (
       await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: 'recovery-drill-d1' }))
     ).DBInstances?.[0];
@@ -83,6 +101,8 @@ describe('RDS recovery adapter against moto', () => {
       [DRILL_ID_TAG]: 'd1',
       'recovery-drill:source': SOURCE,
       [TARGET_TIME_TAG]: 'latest',
+      [RESTORE_POINT_TAG]: described.restorePointAt,
+      [RESTORE_POINT_SOURCE_TAG]: 'latest-restorable-time',
     });
   });
 
@@ -100,7 +120,9 @@ describe('RDS recovery adapter against moto', () => {
       id: 'recovery-drill-d2',
       status: 'available',
       targetTime: target.toISOString(),
-      restorePointAt: null,
+      // A restore to a time at or before LatestRestorableTime holds every commit up to it: P = the target.
+      restorePointAt: target.toISOString(),
+      restorePointSource: 'requested-time',
       failureReason: null,
     });
     expect(described?.endpoint?.host).toContain('recovery-drill-d2');
@@ -189,7 +211,8 @@ describe('RDS recovery adapter against moto', () => {
 });
 
 // moto neither keeps a restore window (DescribeDBInstanceAutomatedBackups has no RestoreWindow) nor
-// validates restore times, so the window and the refusal of an out-of-range target use a mocked client.
+// validates restore times, and its LatestRestorableTime is always "now": the window, the refusal of
+// an out-of-range target and a lagging LatestRestorableTime use a mocked client.
 describe('RDS recovery adapter restore window', () => {
   const earliest = new Date('2026-11-01T03:00:00Z');
   const latest = new Date('2026-11-26T05:55:00Z');
@@ -222,6 +245,46 @@ describe('RDS recovery adapter restore window', () => {
       .resolves({ DBInstance: { DBInstanceIdentifier: 'recovery-drill-x' } });
     return mock;
   }
+
+  it('records a lagging LatestRestorableTime as P of a latest restore, and restores with UseLatestRestorableTime', async () => {
+    const mock = mockedRds();
+    const recovery = new RdsRecovery(new RDSClient({ region: REGION }), options(), now);
+    const described = await recovery.restoreToPointInTime({
+      instanceId: 'recovery-drill-x',
+      targetTime: 'latest',
+      tags: { [DRILL_ID_TAG]: 'x' },
+    });
+    // Five minutes of log-upload lag at 06:00: what a restore then loses.
+    expect(described).toMatchObject({
+      restorePointAt: latest.toISOString(),
+      restorePointSource: 'latest-restorable-time',
+    });
+    const input = mock.commandCalls(RestoreDBInstanceToPointInTimeCommand)[0]?.args[0].input;
+    expect(input?.UseLatestRestorableTime).toBe(true);
+    expect(input?.RestoreTime).toBeUndefined();
+    expect(input?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: RESTORE_POINT_TAG, Value: latest.toISOString() },
+        { Key: RESTORE_POINT_SOURCE_TAG, Value: 'latest-restorable-time' },
+      ]),
+    );
+    mock.restore();
+  });
+
+  it('refuses a latest restore of a source that reports no LatestRestorableTime, calling nothing', async () => {
+    const mock = mockedRds();
+    mock.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: SOURCE }] });
+    const recovery = new RdsRecovery(new RDSClient({ region: REGION }), options(), now);
+    await expect(
+      recovery.restoreToPointInTime({
+        instanceId: 'recovery-drill-x',
+        targetTime: 'latest',
+        tags: { [DRILL_ID_TAG]: 'x' },
+      }),
+    ).rejects.toThrow(/reports none: are automated backups on/);
+    expect(mock.commandCalls(RestoreDBInstanceToPointInTimeCommand)).toHaveLength(0);
+    mock.restore();
+  });
 
   it("reads the window from the source's latest restorable time and its own automated backups", async () => {
     const mock = mockedRds();
