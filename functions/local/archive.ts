@@ -1,10 +1,14 @@
 /**
  * The source's WAL archive: the shell commands PostgreSQL runs to fill and read it, and what is
- * really in it. The latest restorable time is the newest commit found in an archived segment:
- * a commit still in the source's `pg_wal/` is not restorable, whatever the clock says.
+ * really in it. Its coverage (the moment up to which it holds every commit) is known from what is
+ * archived: the newest commit found in an archived segment, the end of a backup, or a WAL switch
+ * the engine made and saw archived. A commit still in the source's `pg_wal/` is not restorable,
+ * whatever the clock says; a quiet source loses nothing by being quiet.
  */
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { StatePaths } from './state.ts';
 import { readJson, writeJson } from './state.ts';
 import { microsToDate, summarizeSegment, WAL_SEGMENT_NAME } from './wal.ts';
@@ -117,4 +121,100 @@ export async function summarizeArchive(
     lastCommitAt: lastCommitMicros === null ? null : microsToDate(lastCommitMicros),
     lastCommitSegment,
   };
+}
+
+/**
+ * One WAL switch the engine made on the source: every commit before `at` is in `segment` or an
+ * earlier one. The archive's own commits cannot say how far it reaches on a quiet source (no
+ * commit, no timestamp), so the engine records the moments it knows it covers.
+ */
+export interface CoverageMark {
+  /** ISO UTC, the source's clock: {@link SWITCH_MARGIN_MS} before the switch. */
+  readonly at: string;
+  /** The segment the switch completed: once it is archived, `at` is covered. */
+  readonly segment: string;
+}
+
+/**
+ * A commit takes its timestamp just before it enters the WAL, so one in flight at the switch may
+ * carry an earlier time and still land after the switch record. Coverage ends this much before the
+ * switch so that no such commit falls inside it (entering the WAL takes microseconds).
+ */
+export const SWITCH_MARGIN_MS = 1000;
+/** Marks kept: the newest is what counts, a few older ones serve restores that froze earlier lists. */
+const KEPT_MARKS = 32;
+
+/** The marks on record, oldest first (a damaged file counts as none: coverage then comes from commits). */
+export async function readCoverageMarks(paths: StatePaths): Promise<CoverageMark[]> {
+  const marks = await readJson<unknown>(paths.walCoverage).catch(() => null);
+  if (!Array.isArray(marks)) return [];
+  return marks.filter(
+    (m): m is CoverageMark =>
+      typeof m === 'object' &&
+      m !== null &&
+      typeof (m as CoverageMark).at === 'string' &&
+      !Number.isNaN(Date.parse((m as CoverageMark).at)) &&
+      typeof (m as CoverageMark).segment === 'string' &&
+      WAL_SEGMENT_NAME.test((m as CoverageMark).segment),
+  );
+}
+
+/** The newest mark whose segment is among `segments` (archived), or null. */
+export function newestCoveredMark(
+  marks: readonly CoverageMark[],
+  segments: readonly string[],
+): CoverageMark | null {
+  const archived = new Set(segments);
+  let newest: CoverageMark | null = null;
+  for (const mark of marks) {
+    if (!archived.has(mark.segment)) continue;
+    if (!newest || Date.parse(mark.at) > Date.parse(newest.at)) newest = mark;
+  }
+  return newest;
+}
+
+/**
+ * Makes the running source complete its current WAL segment (`pg_switch_wal()`) and waits until
+ * the archive holds it: then every commit before the switch is archived, and coverage reaches the
+ * present even on a source with no writes. The mark is recorded for later restores to a past time.
+ * @returns the mark, or null when the segment was not archived within `timeoutMs` (the archiver is
+ *   failing: coverage stays where it was, and the drill's RPO shows it).
+ */
+export async function switchAndMarkCoverage(
+  paths: StatePaths,
+  sourceUrl: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+): Promise<CoverageMark | null> {
+  const client = new pg.Client({ connectionString: sourceUrl, application_name: 'recovery-drill coverage' });
+  client.on('error', () => undefined);
+  await client.connect();
+  let mark: CoverageMark;
+  try {
+    // The time first, then the switch: every commit stamped before `at` entered the WAL before it.
+    const now = await client.query<{ at: Date }>('select clock_timestamp() as at');
+    const at = now.rows[0]?.at as Date;
+    // The switch returns the start of the next segment (or, with no WAL written since the last
+    // switch, of the current one): the segment holding the byte before it is complete either way.
+    // (Whether pg_walfile_name names the segment before a boundary differs between versions.)
+    const switched = await client.query<{ segment: string }>(
+      'select pg_walfile_name(pg_switch_wal() - 1) as segment',
+    );
+    mark = {
+      at: new Date(at.getTime() - SWITCH_MARGIN_MS).toISOString(),
+      segment: switched.rows[0]?.segment as string,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const deadline = Date.now() + options.timeoutMs;
+  while (!existsSync(join(paths.walArchive, mark.segment))) {
+    options.signal?.throwIfAborted();
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const marks = [...(await readCoverageMarks(paths)), mark]
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+    .slice(-KEPT_MARKS);
+  await writeJson(paths.walCoverage, marks);
+  return mark;
 }

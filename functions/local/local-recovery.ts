@@ -19,11 +19,21 @@ import {
   type InstanceStatus,
   NotADrillInstanceError,
   NotFoundError,
+  type RestorePointSource,
   type RestoreRequest,
   RestoreTimeOutOfRangeError,
   type SnapshotInfo,
 } from '../ports/database-recovery.ts';
-import { type ArchiveSummary, archivedSegments, restoreCommand, summarizeArchive } from './archive.ts';
+import {
+  type ArchiveSummary,
+  archivedSegments,
+  type CoverageMark,
+  newestCoveredMark,
+  readCoverageMarks,
+  restoreCommand,
+  summarizeArchive,
+  switchAndMarkCoverage,
+} from './archive.ts';
 import {
   type BackupRecord,
   copyVerifiedBackup,
@@ -61,7 +71,6 @@ import {
   listProcesses,
   type ProcessEntry,
   readJson,
-  readJsonSync,
   registerProcess,
   type StatePaths,
   statePaths,
@@ -70,6 +79,9 @@ import {
   withInterruptUndo,
   writeJson,
 } from './state.ts';
+
+/** How long a "latest" restore waits for the source's switched WAL segment to be archived. */
+const COVERAGE_WAIT_MS = 30_000;
 
 /** RDS-like identifiers: a letter, then letters, digits and single hyphens; at most 63 characters. */
 const IDENTIFIER = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*$/;
@@ -100,7 +112,13 @@ export interface InstanceRecord {
   readonly tags: Record<string, string>;
   readonly status: InstanceStatus;
   readonly targetTime: string | null;
+  /** P, known when the restore was requested (see {@link RestorePointSource}). */
   readonly restorePointAt: string | null;
+  readonly restorePointSource?: RestorePointSource | null;
+  /** The WAL switch whose archived segment the coverage ended at, when it did. */
+  readonly coverageMark?: CoverageMark | null;
+  /** The last commit recovery replayed (informational: a quiet source's is long before P). */
+  readonly lastReplayedCommitAt?: string | null;
   readonly failureReason: string | null;
   readonly backupId: string;
   readonly port: number | null;
@@ -298,26 +316,39 @@ export class LocalRecovery implements DatabaseRecoveryPort {
 
   /**
    * Earliest: the end of the oldest backup (a restore cannot reach a point inside or before its
-   * own base backup). Latest: the newest commit found in the archived WAL, or the newest backup's
-   * end if no commit followed it.
+   * own base backup). Latest: the end of the archive's coverage, the moment up to which it holds
+   * every commit (see {@link coverageOver}); no side effect: the source is not asked to switch WAL.
    */
   async restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }> {
-    return this.windowOver(await archivedSegments(this.paths.walArchive));
+    const { earliest, coverage } = await this.coverageOver(await archivedSegments(this.paths.walArchive));
+    return { earliest, latest: coverage?.end ?? null };
   }
 
-  /** The window over the given archived segments (a restore freezes the list it works from). */
-  private async windowOver(
-    segments: readonly string[],
-  ): Promise<{ earliest: Date | null; latest: Date | null }> {
+  /**
+   * What the given archived segments cover (a restore freezes the list it works from): from the
+   * end of the oldest backup to the latest of the newest backup's end (its stop waited for its last
+   * segment to be archived), the newest archived commit, and the newest WAL switch the engine made
+   * whose segment is archived. Known from what is archived, never from the time of the last commit
+   * alone: a quiet source is covered up to its last switch.
+   */
+  private async coverageOver(segments: readonly string[]): Promise<{
+    earliest: Date | null;
+    coverage: { end: Date; lastCommitAt: Date | null; mark: CoverageMark | null } | null;
+  }> {
     const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
     const oldest = backups[0];
     const newest = backups[backups.length - 1];
-    if (!oldest?.stoppedAt || !newest?.stoppedAt) return { earliest: null, latest: null };
+    if (!oldest?.stoppedAt || !newest?.stoppedAt) return { earliest: null, coverage: null };
     const archive = await summarizeArchive(this.paths, segments);
-    const newestBackupEnd = new Date(newest.stoppedAt);
-    const lastCommit = archive.lastCommitAt;
-    const latest = lastCommit && lastCommit > newestBackupEnd ? lastCommit : newestBackupEnd;
-    return { earliest: new Date(oldest.stoppedAt), latest };
+    const mark = newestCoveredMark(await readCoverageMarks(this.paths), segments);
+    const candidates = [new Date(newest.stoppedAt), archive.lastCommitAt, mark ? new Date(mark.at) : null];
+    const end = new Date(
+      Math.max(...candidates.filter((d): d is Date => d !== null).map((d) => d.getTime())),
+    );
+    return {
+      earliest: new Date(oldest.stoppedAt),
+      coverage: { end, lastCommitAt: archive.lastCommitAt, mark },
+    };
   }
 
   /**
@@ -356,37 +387,50 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const credentials = await readCredentials(this.paths);
     if (!credentials)
       throw new InputError('source', 'missing', 'a local source: run `recovery-drill local source start`');
-    const segments = await archivedSegments(this.paths.walArchive);
-    const window = await this.windowOver(segments);
     const shown = target === 'latest' ? 'latest' : target.toISOString();
-    if (!window.earliest || !window.latest)
+    const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
+    if (backups.length === 0)
       throw new RestoreTimeOutOfRangeError(
         shown,
         'a restorable time, but no backup exists yet: run `recovery-drill local backup`',
       );
-    const earliest = window.earliest;
-    const latest = window.latest;
+    // A "latest" restore reaches the present: the source completes its WAL segment and the engine
+    // waits until it is archived, so coverage ends at the switch even when nothing was written for
+    // hours. A stopped source, or an archiver that does not take the segment in time, leaves the
+    // coverage where it was: the drill then measures the RPO that really is.
+    if (target === 'latest') await this.markCoverage();
+    const segments = await archivedSegments(this.paths.walArchive);
+    const { earliest, coverage } = await this.coverageOver(segments);
+    if (!earliest || !coverage)
+      throw new RestoreTimeOutOfRangeError(
+        shown,
+        'a restorable time, but no backup exists yet: run `recovery-drill local backup`',
+      );
     if (target !== 'latest' && target < earliest)
       throw new RestoreTimeOutOfRangeError(
         shown,
         `a time at or after ${earliest.toISOString()} (the end of the oldest backup)`,
       );
-    if (target !== 'latest' && target > latest)
+    if (target !== 'latest' && target > coverage.end)
       throw new RestoreTimeOutOfRangeError(
         shown,
-        `a time at or before ${latest.toISOString()} (the newest commit in the archived WAL; later WAL is not archived yet)`,
+        `a time at or before ${coverage.end.toISOString()} (the end of the archived WAL's coverage; later WAL is not archived yet)`,
       );
-    const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
     const backup =
       target === 'latest'
         ? backups[backups.length - 1]
         : backups.filter((b) => new Date(b.stoppedAt as string) <= target).pop();
     if (!backup) throw new RestoreTimeOutOfRangeError(shown, 'a time covered by a backup');
-    // A target at (or after, within the same millisecond) the newest archived commit replays the
-    // whole archive as it is now: recovery to a time stops only at a later commit, and there is
-    // none yet. The restore reads a frozen view of the archive (see linkArchive), so segments
-    // archived while it runs can never carry it past the target.
-    const replayAll = target === 'latest' || target >= latest;
+    // A target at or after the newest archived commit replays the whole archive as it is now:
+    // recovery to a time stops only at a later commit, and there is none. The copy then holds
+    // every commit up to the target, since the archive covers it. The restore reads a frozen view
+    // of the archive (see linkArchive), so segments archived while it runs can never carry it past
+    // the target.
+    const replayAll =
+      target === 'latest' || coverage.lastCommitAt === null || target >= coverage.lastCommitAt;
+    // P: a restore to a time within the coverage holds every commit up to that time; a "latest"
+    // restore every commit up to the end of the coverage.
+    const restorePointAt = target === 'latest' ? coverage.end : target;
 
     const dir = this.instanceDir(instanceId);
     const dataDir = join(dir, 'data');
@@ -395,7 +439,10 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       tags,
       status: 'creating',
       targetTime: target === 'latest' ? null : target.toISOString(),
-      restorePointAt: null,
+      restorePointAt: restorePointAt.toISOString(),
+      restorePointSource: target === 'latest' ? 'archive-coverage' : 'requested-time',
+      coverageMark: coverage.mark,
+      lastReplayedCommitAt: null,
       failureReason: null,
       backupId: backup.id,
       port: null,
@@ -468,14 +515,19 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       });
       current = { ...current, port: cluster.port, pid: cluster.pid };
       await this.writeInstance(current);
-      const restorePointAt = await this.confirmRecovered(cluster.url('postgres'), logFile, replayAll, record);
+      const lastReplayedCommitAt = await this.confirmRecovered(
+        cluster.url('postgres'),
+        logFile,
+        replayAll,
+        record,
+      );
       marks.push(performance.now());
       const step = (i: number) => Math.round((marks[i] as number) - (marks[i - 1] as number));
       current = {
         ...current,
         status: 'available',
         ownerPid: null,
-        restorePointAt: restorePointAt ?? this.fallbackRestorePoint(record.backupId),
+        lastReplayedCommitAt,
         availableAt: new Date().toISOString(),
         timings: { check: step(1), verifiedCopy: step(2), recovery: step(3), confirm: step(4) },
       };
@@ -493,12 +545,27 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     }
   }
 
-  private fallbackRestorePoint(backupId: string): string | null {
-    const file = join(this.paths.backups, backupId, 'backup.json');
-    return readJsonSync<BackupRecord>(file)?.lastCommitBeforeStart ?? null;
+  /**
+   * Switches the running source's WAL and waits for the segment in the archive (see
+   * {@link switchAndMarkCoverage}); does nothing when the source is not running, and leaves the
+   * coverage as it was when the switch fails or the archiver does not take the segment in time.
+   */
+  private async markCoverage(): Promise<CoverageMark | null> {
+    const source = await runningSource(this.paths);
+    if (!source) return null;
+    try {
+      return await switchAndMarkCoverage(this.paths, source.url('postgres'), {
+        timeoutMs: COVERAGE_WAIT_MS,
+      });
+    } catch {
+      return null;
+    }
   }
 
-  /** Recovery is over (promoted) and reached its target; returns the last replayed commit time. */
+  /**
+   * Recovery is over (promoted) and reached its target; returns the last replayed commit time (kept
+   * in the instance record for whoever checks replay; P is the coverage's, not this).
+   */
   private async confirmRecovered(
     url: string,
     logFile: string,
@@ -689,6 +756,7 @@ function toDescription(record: InstanceRecord): InstanceDescription {
     tags: record.tags,
     targetTime: record.targetTime,
     restorePointAt: record.restorePointAt,
+    restorePointSource: record.restorePointSource ?? null,
     failureReason: record.failureReason,
   };
 }

@@ -27,6 +27,8 @@ export interface StatePaths {
   readonly walArchive: string;
   /** Cache of per-segment commit times read from the archive. */
   readonly walIndex: string;
+  /** Moments the engine made the source switch WAL, with the segment each ended (archive coverage). */
+  readonly walCoverage: string;
   readonly backups: string;
   readonly instances: string;
   readonly processes: string;
@@ -51,6 +53,7 @@ export function statePathsAt(root: string): StatePaths {
     credentials: join(sourceDir, 'credentials.json'),
     walArchive: join(root, 'wal-archive'),
     walIndex: join(root, 'wal-index.json'),
+    walCoverage: join(root, 'wal-coverage.json'),
     backups: join(root, 'backups'),
     instances: join(root, 'instances'),
     processes: join(root, 'processes'),
