@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { validateDrillInput } from '../../functions/core/drill-input.ts';
 import { InputError } from '../../functions/core/errors.ts';
-import { renderReportMarkdown } from '../../functions/core/report.ts';
+import { renderReportMarkdown, summaryLine } from '../../functions/core/report.ts';
 import { FAULTS, type FaultName, isFaultName } from '../../functions/drill/local/faults.ts';
 import { localEngine, runLocalDrill } from '../../functions/drill/local/run.ts';
 import { SourceCommandError } from '../../functions/local/source.ts';
@@ -124,6 +124,8 @@ export const drill: Command = {
       io.out(renderReportMarkdown(report));
       if (result.reportFiles) io.err(`report: ${result.reportFiles.markdown} and ${result.reportFiles.json}`);
     }
+    // The verdict in one line (requested target, T, P and its source, the heartbeat's bound, RPO, RTO).
+    io.err(summaryLine(report));
     io.err(
       `the local source keeps running (it plays production${loaded.config.local.source.kind === 'app' && !loaded.config.local.source.trafficCommand ? '' : ', with a trickle of writes'}, and writes its heartbeat): \`npx recovery-drill local source stop\` stops it`,
     );

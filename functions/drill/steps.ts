@@ -11,7 +11,18 @@
 import { type DriftReport, describeDrift, detectDrift } from '../core/drift.ts';
 import { validateDrillInput } from '../core/drill-input.ts';
 import type { Escalation, StepOutcome } from '../core/escalations.ts';
-import { type Evaluation, evaluateRecovery } from '../core/evaluate.ts';
+import {
+  type Evaluation,
+  evaluateRecovery,
+  type HeartbeatReading,
+  type RestorePointSource,
+  rpoMet,
+} from '../core/evaluate.ts';
+import {
+  heartbeatIntervalMinutes,
+  heartbeatTableName,
+  LOCAL_HEARTBEAT_INTERVAL_MINUTES,
+} from '../core/heartbeat.ts';
 import { nextPollSeconds } from '../core/polling.ts';
 import { redactCredentials } from '../core/redact.ts';
 import {
@@ -20,8 +31,10 @@ import {
   type DrillReport,
   describeAppVerdict,
   renderReportMarkdown,
+  summaryLine,
 } from '../core/report.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
+import { newestHeartbeat } from '../shared/heartbeat-db.ts';
 import { whileAppRuns } from './app-exit.ts';
 import { checkIntegrity, type IntegrityResult } from './integrity.ts';
 import type { ConnectionInfo, DrillDeps } from './ports.ts';
@@ -57,8 +70,12 @@ interface Timed {
 export interface DrillInfo {
   drillId: string;
   instanceId: string;
-  /** T, resolved: "latest" becomes the latest restorable time at the start. */
+  /**
+   * T, the moment RPO is measured from (design.md, Definitions): the drill's start for `latest`
+   * (what a restore at that moment would lose), the chosen time otherwise.
+   */
   targetTime: string;
+  /** What was asked: `latest` or the chosen time (ISO UTC). */
   requestedTarget: string;
   startedAt: string;
   reason: string | null;
@@ -81,6 +98,7 @@ export interface DrillState {
     polls: number;
     elapsedSeconds: number;
     restorePointAt: string | null;
+    restorePointSource: RestorePointSource | null;
     endpoint: { host: string; port: number } | null;
   };
   connection?: Timed & { secretRef: string } & ConnectionInfo;
@@ -89,7 +107,7 @@ export interface DrillState {
   migration?: Timed & { exitCode: number; applied: string[] };
   app?: Timed & { baseUrl: string; handle: string };
   smoke?: Partial<Record<'health' | 'ready' | 'login' | 'search' | 'day', Timed>>;
-  integrity?: Timed & IntegrityResult;
+  integrity?: Timed & IntegrityResult & { heartbeat: HeartbeatReading | null };
   evaluation?: Timed & { evaluation: Evaluation; appVerdict: AppVerdict | null; restorePointAt: string };
   cleanup?: Timed & { removed: string[]; kept: string[] };
   report?: {
@@ -169,7 +187,9 @@ async function validate(
         'nothing is restorable yet: the source has no backup and no archived WAL',
       );
     }
-    const targetTime = input.targetTime === 'latest' ? (latest as Date).toISOString() : input.targetTime;
+    const isLatest = input.targetTime === 'latest';
+    // T: a "latest" drill measures what a restore at its start would lose.
+    const targetTime = isLatest ? startedAt.toISOString() : input.targetTime;
     const config = deps.settings.config;
     const info: DrillInfo = {
       drillId: executionName,
@@ -187,7 +207,7 @@ async function validate(
     };
     return {
       ...info,
-      detail: `${input.dryRun ? 'dry run: would restore' : 'restoring'} ${config.source.dbInstanceIdentifier} to ${targetTime}${input.targetTime === 'latest' ? ' (latest restorable)' : ''} as ${info.instanceId}`,
+      detail: `${input.dryRun ? 'dry run: would restore' : 'restoring'} ${config.source.dbInstanceIdentifier} to ${isLatest ? `the latest restorable time (${(latest as Date).toISOString()} now)` : targetTime} as ${info.instanceId}; T = ${targetTime}${isLatest ? ' (the drill start)' : ''}`,
     };
   });
 }
@@ -195,14 +215,15 @@ async function validate(
 async function restore(state: DrillState, deps: DrillDeps) {
   const drill = need(state.drill, 'drill');
   return timed(deps, async () => {
+    const latest = drill.requestedTarget === 'latest';
     const instance = await deps.recovery.restoreToPointInTime({
       instanceId: drill.instanceId,
-      targetTime: new Date(drill.targetTime),
+      targetTime: latest ? 'latest' : new Date(drill.targetTime),
       tags: { [DRILL_ID_TAG]: drill.drillId },
     });
     return {
       instanceId: instance.id,
-      detail: `restore of ${instance.id} to ${drill.targetTime} requested (${instance.status})`,
+      detail: `restore of ${instance.id} to ${latest ? 'the latest restorable time' : drill.targetTime} requested (${instance.status}); P = ${instance.restorePointAt ?? 'not reported'}${instance.restorePointSource ? ` (${instance.restorePointSource})` : ''}`,
     };
   });
 }
@@ -238,6 +259,7 @@ async function describeRestore(state: DrillState, deps: DrillDeps) {
       polls,
       elapsedSeconds,
       restorePointAt: instance.restorePointAt,
+      restorePointSource: instance.restorePointSource,
       endpoint: instance.endpoint,
       detail: `${drill.instanceId} is ${instance.status} after ${elapsedSeconds} s (${polls} look${polls === 1 ? '' : 's'})`,
     };
@@ -461,9 +483,48 @@ async function smoke(state: DrillState, deps: DrillDeps, check: SmokeName, signa
   });
 }
 
-/** T used to measure: a "latest" drill measures what a restore at drill start would lose. */
-function measuringTarget(drill: DrillInfo): string {
-  return drill.requestedTarget === 'latest' ? drill.startedAt : drill.targetTime;
+/** Locally the engine always writes a heartbeat beside its source; in AWS only when set up. */
+function heartbeatExpected(deps: DrillDeps): boolean {
+  return deps.settings.mode === 'local' || deps.settings.config.heartbeat.mode !== 'none';
+}
+
+/**
+ * The latest moment a restored row may carry: T for a chosen time; for `latest` the end of the
+ * restore request, since the copy holds what was committed until the engine took it (after T, the
+ * drill's start, by a moment).
+ */
+function rowsNotAfter(state: DrillState, drill: DrillInfo): Date {
+  if (drill.requestedTarget !== 'latest') return new Date(drill.targetTime);
+  const requested = state.restore?.endedAt ?? drill.targetTime;
+  return new Date(Math.max(Date.parse(requested), Date.parse(drill.targetTime)));
+}
+
+/** When the drill began writing to the copy: its migrations (when it ran them), else the app's start. */
+function drillWritesFrom(state: DrillState): Date | null {
+  if (state.migration && state.drift) return new Date(state.drift.endedAt);
+  return state.app ? new Date(state.app.startedAt) : null;
+}
+
+async function readHeartbeat(url: string, schema: string, t: Date): Promise<HeartbeatReading> {
+  const table = heartbeatTableName(schema);
+  try {
+    const read = await newestHeartbeat(url, { schema, notAfter: t });
+    return {
+      table,
+      configured: read.configured,
+      newestAt: read.newest?.toISOString() ?? null,
+      count: read.count,
+      error: null,
+    };
+  } catch (error) {
+    return {
+      table,
+      configured: false,
+      newestAt: null,
+      count: 0,
+      error: redactCredentials((error as Error).message),
+    };
+  }
 }
 
 async function integrity(state: DrillState, deps: DrillDeps) {
@@ -472,23 +533,32 @@ async function integrity(state: DrillState, deps: DrillDeps) {
   const config = deps.settings.config;
   return timed(deps, async () => {
     const url = await deps.secrets.connectionUrl(connection.secretRef);
-    // The data must reflect the restore point: its newest row may lag the point the engine reports
-    // (or, when the engine reports none, the target) by no more than the RPO target. Whether that
-    // point itself is close enough to the target is the RPO measurement, made by the evaluate step.
-    const reference = new Date(state.restoreStatus?.restorePointAt ?? measuringTarget(drill));
+    const notAfter = rowsNotAfter(state, drill);
     const result = await checkIntegrity(url, {
       tables: config.integrity.criticalTables,
       timestampColumn: config.integrity.timestampColumn,
-      targetTime: new Date(drill.targetTime),
-      freshAfter: new Date(reference.getTime() - config.targets.rpoMinutes * 60_000),
-      drillWritesFrom: state.app ? new Date(state.app.startedAt) : null,
+      notAfter,
+      drillWritesFrom: drillWritesFrom(state),
     });
     if (result.problems.length > 0) {
       throw new DrillStepError('IntegrityError', `integrity checks failed: ${result.problems.join('; ')}`);
     }
+    // The heartbeat is read here, where the copy is open; the evaluate step judges it with the RPO.
+    const heartbeat = heartbeatExpected(deps)
+      ? await readHeartbeat(url, config.heartbeat.schema, new Date(drill.targetTime))
+      : null;
+    const beat =
+      heartbeat === null
+        ? `heartbeat not read (heartbeat.mode is ${config.heartbeat.mode})`
+        : heartbeat.error
+          ? `heartbeat ${heartbeat.table} unreadable: ${heartbeat.error}`
+          : !heartbeat.configured
+            ? `no heartbeat table ${heartbeat.table} in the copy`
+            : `newest heartbeat at or before T ${heartbeat.newestAt ?? 'none'} (${heartbeat.count} beat(s))`;
     return {
       ...result,
-      detail: `${result.tables.length} critical tables present, not empty, no orphans, nothing after the target; newest row ${result.newestRowAt}`,
+      heartbeat,
+      detail: `${result.tables.length} critical tables present, not empty, no orphans, nothing after ${notAfter.toISOString()}${drill.requestedTarget === 'latest' ? ' (the restore request)' : ' (T)'}; newest row ${result.newestRowAt ?? 'none'} (informational); ${beat}`,
     };
   });
 }
@@ -499,22 +569,31 @@ async function evaluate(state: DrillState, deps: DrillDeps) {
   const app = need(state.app, 'app');
   const config = deps.settings.config;
   return timed(deps, async () => {
-    const candidates = [state.restoreStatus?.restorePointAt, state.integrity?.newestRowAt]
-      .filter((t): t is string => typeof t === 'string')
-      .sort();
-    // P: the conservative choice between what the engine reports and what the data shows.
-    const restorePointAt = candidates[0];
+    // P comes from the engine, never from the newest row: a quiet database loses nothing.
+    const restorePointAt = state.restoreStatus?.restorePointAt;
     if (!restorePointAt)
       throw new DrillStepError(
         'EvaluationError',
-        'no restore point is known: neither the engine nor the data gave one',
+        `no restore point is known: the engine reported none for ${drill.instanceId}`,
       );
+    const expected = heartbeatExpected(deps);
     const evaluation = evaluateRecovery({
-      targetTime: measuringTarget(drill),
+      targetTime: drill.targetTime,
       restorePointAt,
+      restorePointSource: state.restoreStatus?.restorePointSource ?? null,
+      latest: drill.requestedTarget === 'latest',
       startedAt: drill.startedAt,
       readyAt: day.endedAt,
       newestRowAt: state.integrity?.newestRowAt ?? null,
+      heartbeat: {
+        expected,
+        reason: expected ? null : `heartbeat.mode is ${config.heartbeat.mode}`,
+        reading: state.integrity?.heartbeat ?? null,
+        intervalMinutes:
+          deps.settings.mode === 'local'
+            ? LOCAL_HEARTBEAT_INTERVAL_MINUTES
+            : heartbeatIntervalMinutes(config.heartbeat.schedule),
+      },
       targets: config.targets,
     });
     let appVerdict: AppVerdict | null = null;
@@ -538,7 +617,8 @@ async function evaluate(state: DrillState, deps: DrillDeps) {
             detail: `not called: the drill secret holds no ${config.smoke.auth.kind} session from the login step (not logged in again: one login per drill)`,
           };
     }
-    const verdicts = `RPO ${evaluation.rpo.measuredMinutes} min (target ${evaluation.rpo.targetMinutes}): ${evaluation.rpo.passed ? 'met' : 'missed'}; RTO ${evaluation.rto.measuredMinutes} min (target ${evaluation.rto.targetMinutes}): ${evaluation.rto.passed ? 'met' : 'missed'}`;
+    const hb = evaluation.heartbeat;
+    const verdicts = `RPO ${evaluation.rpo.measuredMinutes} min (T ${evaluation.targetTime} − P ${evaluation.restorePointAt}; target ${evaluation.rpo.targetMinutes}): ${rpoMet(evaluation) ? 'met' : 'missed'}; heartbeat: ${hb?.detail ?? 'not evaluated'}; RTO ${evaluation.rto.measuredMinutes} min (target ${evaluation.rto.targetMinutes}): ${evaluation.rto.passed ? 'met' : 'missed'}`;
     const readable = appVerdict?.httpStatus === 200 && appVerdict.rpoMinutes !== null;
     const outcome: 'passed' | 'warning' = appVerdict === null || readable ? 'passed' : 'warning';
     return {
@@ -743,8 +823,10 @@ async function report(state: DrillState, deps: DrillDeps) {
   const evaluation = state.evaluation?.evaluation ?? null;
   const built: DrillReport = buildReport({
     drillId: drill.drillId,
+    requestedTarget: drill.requestedTarget,
     targetTime: drill.targetTime,
     restorePointAt: state.evaluation?.restorePointAt ?? state.restoreStatus?.restorePointAt ?? null,
+    restorePointSource: state.restoreStatus?.restorePointSource ?? null,
     startedAt: drill.startedAt,
     readyAt: state.smoke?.day?.endedAt ?? null,
     endedAt,
@@ -760,7 +842,7 @@ async function report(state: DrillState, deps: DrillDeps) {
   });
   const markdown = renderReportMarkdown(built);
   const location = await deps.reports.write(built, markdown);
-  const summary = `drill ${drill.drillId} ${built.passed ? 'passed' : 'FAILED'}: RPO ${built.rpoMinutes ?? '–'} min, RTO ${built.rtoMinutes ?? '–'} min${built.escalations.length > 0 ? `; escalations: ${built.escalations.map((e) => e.class).join(', ')}` : ''}`;
+  const summary = summaryLine(built);
   return { passed: built.passed, summary, location, escalations: built.escalations, report: built };
 }
 

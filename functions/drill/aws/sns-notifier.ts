@@ -12,7 +12,7 @@ import {
 } from '../../core/escalations.ts';
 import type { MessageLinks } from '../../core/messages.ts';
 import { redactCredentials } from '../../core/redact.ts';
-import type { DrillReport } from '../../core/report.ts';
+import { type DrillReport, describeHeartbeat, describeTargetTime, rpoUnproven } from '../../core/report.ts';
 import type { DynamoApi } from '../../shared/aws/incidents.ts';
 import {
   escalateFolded,
@@ -30,8 +30,10 @@ export const SUMMARY_CLASS = 'DRILL_SUMMARY';
 export function summaryText(report: DrillReport, reportLocation: string | null): string {
   const lines = [
     `Recovery drill ${report.drillId} ${report.passed ? 'passed' : 'FAILED'}${report.environment ? ` in ${report.environment}` : ''}.`,
-    `Target time: ${report.targetTime}; restore point: ${report.restorePointAt ?? 'unknown'}.`,
-    `RPO: ${report.rpoMinutes ?? '–'} min (target ${report.targets.rpoMinutes}); RTO: ${report.rtoMinutes ?? '–'} min (target ${report.targets.rtoMinutes}).`,
+    `Requested target: ${report.requestedTarget}. T: ${describeTargetTime(report)}.`,
+    `P (restore point): ${report.restorePointAt ?? 'unknown'}, from ${report.restorePointBasis}.`,
+    `Heartbeat: ${describeHeartbeat(report.heartbeat)}.`,
+    `RPO (T − P): ${report.rpoMinutes ?? '–'} min (target ${report.targets.rpoMinutes})${rpoUnproven(report) ? ', not proven by the heartbeat' : ''}; RTO: ${report.rtoMinutes ?? '–'} min (target ${report.targets.rtoMinutes}).`,
     report.escalations.length > 0
       ? `Escalations: ${report.escalations.map((e) => `${e.class} (${e.severity})`).join(', ')}.`
       : 'No escalations.',
@@ -165,8 +167,18 @@ function summaryFields(report: DrillReport) {
   return {
     drillId: report.drillId,
     passed: report.passed,
+    requestedTarget: report.requestedTarget,
     targetTime: report.targetTime,
     restorePointAt: report.restorePointAt,
+    restorePointSource: report.restorePointSource,
+    heartbeat: report.heartbeat
+      ? {
+          status: report.heartbeat.status,
+          newestAt: report.heartbeat.newestAt,
+          expectedBy: report.heartbeat.expectedBy,
+          boundMinutes: report.heartbeat.boundMinutes,
+        }
+      : null,
     rpoMinutes: report.rpoMinutes,
     rtoMinutes: report.rtoMinutes,
     targets: report.targets,

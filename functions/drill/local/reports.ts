@@ -17,7 +17,7 @@ import {
   type MessageContext,
   renderEscalation,
 } from '../../core/messages.ts';
-import { type DrillReport, renderReportMarkdown } from '../../core/report.ts';
+import { type DrillReport, renderReportMarkdown, summaryLine } from '../../core/report.ts';
 import { renderReportHtml } from '../../core/report-html.ts';
 import type { Notifier, ReportStore } from '../ports.ts';
 
@@ -145,7 +145,7 @@ export class RecordingNotifier implements Notifier {
     });
     messages.push({
       kind: 'summary',
-      subject: `Recovery drill ${report.drillId} ${report.passed ? 'passed' : 'FAILED'}: RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min`,
+      subject: `Recovery ${summaryLine(report)}`,
       drillId: report.drillId,
       at,
     });

@@ -97,7 +97,8 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
     const printed: string[] = [];
     const store = new FolderReportStore(join(dir, 'reports'));
     const deps: DrillDeps = {
-      settings: { config, mode: 'local', restoreTimeoutSeconds: 60, keepInstance: false },
+      // The AWS drill's semantics (heartbeat.mode "none": the engine's RPO only) over local stores.
+      settings: { config, mode: 'aws', restoreTimeoutSeconds: 60, keepInstance: false },
       // Only cleanup asks, after the drill instance is gone.
       recovery: { describeInstance: async () => null } as unknown as DatabaseRecoveryPort,
       secrets,
@@ -129,7 +130,9 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
       endpoint: { host: '127.0.0.1', port: 5999 },
       tags: {},
       targetTime: latest ? null : target.toISOString(),
+      // RDS: LatestRestorableTime when the restore started for "latest", else the requested time.
       restorePointAt: target.toISOString(),
+      restorePointSource: latest ? 'latest-restorable-time' : 'requested-time',
       failureReason: null,
     };
     const { secretRef, connection } = await secrets.writeConnection(drillId, instance);
@@ -138,7 +141,8 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
         ...timed(startedAt),
         drillId,
         instanceId: instance.id,
-        targetTime: target.toISOString(),
+        // T: a "latest" drill's start, else the chosen time.
+        targetTime: latest ? startedAt.toISOString() : target.toISOString(),
         requestedTarget: latest ? 'latest' : target.toISOString(),
         startedAt: startedAt.toISOString(),
         reason: 'smoke session test',
@@ -146,7 +150,7 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
         dryRun: false,
         window: { earliest: null, latest: target.toISOString() },
         environment: 'test',
-        mode: 'local',
+        mode: 'aws',
         executionArn: null,
       },
       restoreStatus: {
@@ -156,6 +160,7 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
         polls: 1,
         elapsedSeconds: 30,
         restorePointAt: target.toISOString(),
+        restorePointSource: instance.restorePointSource,
         endpoint: instance.endpoint,
       },
       connection: { ...timed(startedAt), secretRef, ...connection },
