@@ -618,7 +618,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
 
   /**
    * Stops and removes every restored instance and every stray registered process (an app the
-   * drill started, a trickle writer without its source); keeps the source and its backups, but
+   * drill started, a trickle or heartbeat writer without its source); keeps the source and its backups, but
    * removes backups that were interrupted half way.
    */
   async cleanup(): Promise<CleanupResult> {
@@ -628,6 +628,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const stopped: ProcessEntry[] = [];
     for (const entry of await listProcesses(this.paths)) {
       if (entry.kind === 'source') continue;
+      // The source's companions stay with it: its writes, and its heartbeat (the drills' proof of P).
       if ((entry.kind === 'trickle' || entry.kind === 'heartbeat') && sourceRunning) continue;
       if (isRegisteredAlive(entry)) stopped.push(entry);
       await stopRegistered(this.paths, entry);
