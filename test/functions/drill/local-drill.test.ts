@@ -17,8 +17,9 @@ import { DRILL_STEPS } from '../../../functions/core/escalations.ts';
 import { FAULTS, type FaultName } from '../../../functions/drill/local/faults.ts';
 import { localEngine, prepareSource, runLocalDrill } from '../../../functions/drill/local/run.ts';
 import { drillInstanceId } from '../../../functions/drill/steps.ts';
+import { startHeartbeatProcess, stopHeartbeatProcess } from '../../../functions/local/heartbeat-process.ts';
 import { readCredentials } from '../../../functions/local/source.ts';
-import { listProcesses } from '../../../functions/local/state.ts';
+import { listProcesses, stopRegistered } from '../../../functions/local/state.ts';
 import { type LoadedConfig, loadConfig } from '../../../functions/shared/config-file.ts';
 import { drillDefinition } from '../../../lib/drill/definition.ts';
 
@@ -72,7 +73,15 @@ describe('local restore drill', () => {
   beforeAll(async () => {
     loaded = writeConfig(dir, 'config.json');
     definition = drillDefinition(loaded.config, loaded.baseDir);
-    await prepareSource(localEngine(loaded.config, loaded.baseDir), loaded.config, () => undefined);
+    const engine = localEngine(loaded.config, loaded.baseDir);
+    await prepareSource(engine, loaded.config, () => undefined);
+    // The heartbeat a local drill expects beside its source (started by this test; idempotent, so
+    // a writer the source started itself is left alone).
+    await startHeartbeatProcess(engine.paths, {
+      databaseUrl: (await engine.sourceUrl()) as string,
+      schema: loaded.config.heartbeat.schema,
+      retentionDays: loaded.config.heartbeat.retentionDays,
+    });
     // Let the trickle writer and the archiver put a few seconds of history after the backup.
     await sleep(4000);
   }, 240_000);
@@ -80,6 +89,7 @@ describe('local restore drill', () => {
   afterAll(async () => {
     const engine = localEngine(loaded.config, loaded.baseDir);
     await engine.cleanup();
+    await stopHeartbeatProcess(engine.paths);
     await engine.stopSource();
     const left = processesUnder(dir);
     rmSync(dir, { recursive: true, force: true });
@@ -469,6 +479,95 @@ setTimeout(() => { console.error('dying-app: SESSION_SECRET is not set'); proces
       expect(result.code).toBe(2);
       expect(result.err).toContain(field);
       expect((await engine.status()).instances.length).toBe(before);
+    });
+  });
+  describe('a quiet source (no critical writes for longer than the RPO target, the heartbeat beating)', () => {
+    const quiet = () => writeConfig(dir, 'quiet.json', { targets: { rpoMinutes: 1, rtoMinutes: 30 } });
+    let lastWrite: Date;
+
+    /** Ids of each critical table's rows created at or before `at`, in the database at `url`. */
+    async function rowIds(url: string, at: Date): Promise<Record<string, number[]>> {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const out: Record<string, number[]> = {};
+        for (const table of loaded.config.integrity.criticalTables) {
+          const rows = await client.query<{ id: number }>(
+            `SELECT id FROM "${table}" WHERE "${loaded.config.integrity.timestampColumn}" <= $1 ORDER BY id`,
+            [at],
+          );
+          out[table] = rows.rows.map((r) => r.id);
+        }
+        return out;
+      } finally {
+        await client.end();
+      }
+    }
+
+    /** The copy a kept drill restored, its rows compared with the source's, then removed. */
+    async function compareWithSource(drillId: string, at: Date) {
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      const id = drillInstanceId(loaded.config.drill.instancePrefix, drillId);
+      const copy = await rowIds((await engine.instanceUrl(id)) ?? '', at);
+      const source = await rowIds((await engine.sourceUrl()) ?? '', at);
+      await engine.cleanup();
+      return { copy, source };
+    }
+
+    beforeAll(async () => {
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      // The trickle writer stops: the critical tables go quiet; the heartbeat keeps writing.
+      for (const entry of await listProcesses(engine.paths))
+        if (entry.kind === 'trickle') await stopRegistered(engine.paths, entry);
+      await startHeartbeatProcess(engine.paths, {
+        databaseUrl: (await engine.sourceUrl()) as string,
+        schema: loaded.config.heartbeat.schema,
+        retentionDays: loaded.config.heartbeat.retentionDays,
+      });
+      lastWrite = new Date();
+      await sleep(75_000);
+    }, 120_000);
+
+    afterAll(async () => {
+      // The trickle writer again, for whatever runs after.
+      await localEngine(loaded.config, loaded.baseDir).startSource();
+    });
+
+    it('passes a drill to latest with an RPO of about 0, the heartbeat bound in the report, every committed row in the copy', async () => {
+      const result = await drill({ config: quiet(), keep: true });
+      expect(result.status, explain(result)).toBe('passed');
+      const report = result.report;
+      expect(report?.targetTime).toBe(report?.startedAt);
+      expect(report?.restorePointSource).toBe('archive-coverage');
+      expect(report?.rpoMinutes).toBeLessThanOrEqual(0.03);
+      expect(report?.newestRowLagMinutes).toBeGreaterThan(1);
+      expect(report?.heartbeat).toMatchObject({ status: 'proven', passed: true });
+      expect(readFileSync(result.reportFiles?.markdown ?? '', 'utf8')).toMatch(
+        /\| Heartbeat \(data-proven bound\) \| RPO ≤ \d+(\.\d+)? min, proven by data/,
+      );
+      const { copy, source } = await compareWithSource(result.drillId, lastWrite);
+      expect(copy).toEqual(source);
+      expect(await drillProcessesLeft()).toEqual([]);
+    });
+
+    it('passes a drill to a target inside the quiet period with an RPO of 0, every row committed before it in the copy', async () => {
+      const target = new Date(lastWrite.getTime() + 30_000);
+      const result = await drill({
+        config: quiet(),
+        input: { targetTime: target.toISOString() },
+        keep: true,
+      });
+      expect(result.status, explain(result)).toBe('passed');
+      expect(result.report).toMatchObject({
+        targetTime: target.toISOString(),
+        restorePointAt: target.toISOString(),
+        restorePointSource: 'requested-time',
+        rpoMinutes: 0,
+      });
+      expect(result.report?.heartbeat).toMatchObject({ status: 'proven', passed: true });
+      const { copy, source } = await compareWithSource(result.drillId, target);
+      expect(copy).toEqual(source);
+      expect(await drillProcessesLeft()).toEqual([]);
     });
   });
 });
