@@ -256,7 +256,7 @@ export const configSchema = z.strictObject({
   integrity: z
     .strictObject({
       criticalTables: z.array(sqlTable()).min(1).default(['User', 'Account', 'Transaction', 'AuditLog']),
-      /** Column holding each row's creation time (Prisma's convention), for the restore-point checks. */
+      /** Column holding each row's creation time (Prisma's convention), for the check that no row is after T. */
       timestampColumn: z
         .string()
         .regex(SQL_TABLE, { error: 'expected a SQL column name' })
