@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planFault } from '../../../functions/drill/local/faults.ts';
+import type { DrillDeps } from '../../../functions/drill/ports.ts';
 import { summarizeArchive, switchAndMarkCoverage } from '../../../functions/local/archive.ts';
 import { type HeartbeatLoop, startHeartbeatLoop } from '../../../functions/local/heartbeat-process.ts';
 import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
@@ -179,6 +181,31 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
     expect(refused.failed?.error.name).toBe('DrillInputError');
     expect(refused.failed?.error.message).toContain('targetTime');
     expect(await readdir(paths.instances).catch(() => [])).toEqual(instancesBefore);
+  });
+
+  it('still raises RPO_BREACHED for the rpo-breach fault: a restore to a point further back than the target allows', async () => {
+    const plan = await planFault(
+      'rpo-breach',
+      engine,
+      { drillDir: join(root, 'fault'), appRoot: root, migrationsDir: 'migrations' },
+      () => ({ settings: { config: config() } }) as DrillDeps,
+    );
+    const dir = await mkdtemp(join(root, 'drill-'));
+    const result = await runStepDrill({
+      config: config(),
+      mode: 'local',
+      recovery: plan.recovery,
+      instanceUrl: (id) => engine.instanceUrl(id),
+      app,
+      adminPassword: PASSWORD,
+      dir,
+      input: {},
+    });
+    expect(result.failed).toBeNull();
+    expect(result.report?.escalations.map((e) => e.class)).toEqual(['RPO_BREACHED']);
+    // The engine restored to the earlier time it was asked for: P is that time, T the drill's start.
+    expect(result.report?.restorePointSource).toBe('requested-time');
+    expect(result.report?.rpoMinutes).toBeGreaterThan(1);
   });
 
   it('fails RPO_BREACHED with the evidence when the heartbeat stopped longer than the target before T', async () => {
