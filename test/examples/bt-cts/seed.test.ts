@@ -224,8 +224,7 @@ describe('seed at its default volume', () => {
     const result = await checkIntegrity(url, {
       tables: CRITICAL_TABLES,
       timestampColumn: 'createdAt',
-      targetTime: new Date(),
-      freshAfter: midnight(-1),
+      notAfter: new Date(),
       drillWritesFrom: null,
     });
     expect(result.problems).toEqual([]);
@@ -257,8 +256,7 @@ describe('seed options and command line', () => {
     const integrity = await checkIntegrity(url, {
       tables: CRITICAL_TABLES,
       timestampColumn: 'createdAt',
-      targetTime: new Date(),
-      freshAfter: midnight(-1),
+      notAfter: new Date(),
       drillWritesFrom: null,
     });
     expect(integrity.problems).toEqual([

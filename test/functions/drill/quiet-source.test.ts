@@ -187,7 +187,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
     const plan = await planFault(
       'rpo-breach',
       engine,
-      { drillDir: join(root, 'fault'), appRoot: root, migrationsDir: 'migrations' },
+      { config: config(), sourceUrl: null },
       () => ({ settings: { config: config() } }) as DrillDeps,
     );
     const dir = await mkdtemp(join(root, 'drill-'));
