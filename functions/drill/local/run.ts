@@ -210,6 +210,8 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
   };
 
   const entered = new Map<string, number>();
+  // A caught failure is reported by the engine as failed, then exited (to its Catch): one line, ✗.
+  const failed = new Set<string>();
   const result = await runDefinitionLocally(options.definition, options.input as never, {
     handlers: handlers as never,
     executionName: drillId,
@@ -218,12 +220,15 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
       if (!event.state) return;
       if (event.type === 'StateEntered') {
         entered.set(event.state, event.timestamp);
+        failed.delete(event.state);
       } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
         const since = entered.get(event.state);
         const took = since === undefined ? '' : ` (${seconds(event.timestamp - since)})`;
         const isTask = event.state in handlers;
-        if (event.type === 'StateFailed') progress(`✗ ${event.state}${took}: ${event.error}`);
-        else if (isTask) progress(`✓ ${event.state}${took}`);
+        if (event.type === 'StateFailed') {
+          failed.add(event.state);
+          progress(`✗ ${event.state}${took}: ${event.error}`);
+        } else if (isTask && !failed.has(event.state)) progress(`✓ ${event.state}${took}`);
       }
     },
   });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -70,6 +70,10 @@ function failedMigrationDrill(): DrillReport {
 }
 
 async function chromium(dataDir: string, args: string[]): Promise<string> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: this test opens the report in Debian's headless Chromium (apt-get install chromium; .ci/run installs it)`,
+    );
   const { stdout } = await run(
     CHROMIUM,
     [
