@@ -230,11 +230,14 @@ describe('local restore drill', () => {
       expect(classes, `${explain(result)}\n${result.error}`).toContain(spec.expects);
       expect(result.report?.passed).toBe(false);
     }
-    // A caught failure is one ✗ line for its state, never followed by a ✓ for the same state.
-    for (const line of result.lines.filter((l) => l.startsWith('✗ '))) {
+    // A caught failure is one ✗ line for its state, never followed by a ✓ for the same state
+    // (a polled state's earlier looks passed, and say so before it).
+    result.lines.forEach((line, index) => {
+      if (!line.startsWith('✗ ')) return;
       const state = line.slice(2).replace(/ \([\d.]+ s\).*$/, '');
-      expect(result.lines.filter((l) => l.startsWith(`✓ ${state} (`)), line).toEqual([]);
-    }
+      const after = result.lines.slice(index + 1).filter((l) => l.startsWith(`✓ ${state} (`));
+      expect(after, line).toEqual([]);
+    });
     // The fault found its part in this app and the report names what it broke.
     expect(result.fault?.missed ?? null, explain(result)).toBeNull();
     expect(result.fault?.broke, explain(result)).toEqual(expect.any(String));

@@ -17,7 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFault } from '../../../functions/drill/local/faults.ts';
 import type { DrillDeps } from '../../../functions/drill/ports.ts';
 import { summarizeArchive, switchAndMarkCoverage } from '../../../functions/local/archive.ts';
-import { type HeartbeatLoop, startHeartbeatLoop } from '../../../functions/local/heartbeat-process.ts';
+import {
+  type HeartbeatLoop,
+  startHeartbeatLoop,
+  stopHeartbeatProcess,
+} from '../../../functions/local/heartbeat-process.ts';
 import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import { type ContractApp, startContractApp } from '../../support/contract-app.ts';
 import { createCriticalTables, criticalRows, writeBusiness } from '../../support/critical-tables.ts';
@@ -59,6 +63,9 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
     });
     await engine.startSource();
     sourceUrl = (await engine.sourceUrl()) as string;
+    // The source starts its own detached writer; this test runs the same loop in-process instead,
+    // so that it can stop the beats when it wants them to stop.
+    await stopHeartbeatProcess(engine.paths);
     heartbeat = startHeartbeatLoop(sourceUrl);
     while (heartbeat.beats() < 1) await sleep(50);
     await engine.createSnapshot('base', {});
