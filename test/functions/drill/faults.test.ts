@@ -293,7 +293,9 @@ describe('faults that break the restored database', () => {
     );
     const problems = (await integrityOf(url, cfg)).problems;
     expect(
-      problems.some((p) => /^table "User" holds 1 row\(s\) created after .*, where the restore was to stop/.test(p)),
+      problems.some((p) =>
+        /^table "User" holds 1 row\(s\) created after .*, where the restore was to stop/.test(p),
+      ),
     ).toBe(true);
   });
 
