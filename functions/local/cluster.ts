@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import {
   appendFile,
   chmod,
@@ -50,8 +50,8 @@ export interface StartedCluster {
   readonly pid: number;
   /** postgres://USER:PASSWORD@127.0.0.1:PORT/DB — never log it. */
   url(database?: string): string;
-  /** Fast shutdown; resolves once the postmaster is gone. */
-  stop(): Promise<void>;
+  /** Fast shutdown; resolves once the postmaster is gone (false: it was not running as ours). */
+  stop(): Promise<boolean>;
 }
 
 /** The superuser every cluster of ours is created with. */
@@ -324,17 +324,140 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/** What a data dir's `postmaster.pid` says: pid, data dir, start time, port and status (`starting`, `ready`, `standby`, `stopping`). */
+export interface PostmasterPidFile {
+  readonly pid: number;
+  readonly port: number;
+  readonly status: string;
+  /** Line 2: the data dir the server was started on. */
+  readonly dataDir: string | null;
+  /** Line 3: when the server started, in Unix seconds. */
+  readonly startedAtEpoch: number | null;
+}
+
 /** Reads `postmaster.pid`: its pid, port and status (`starting`, `ready`, `standby`, `stopping`). */
-export function readPostmasterPid(dataDir: string): { pid: number; port: number; status: string } | null {
+export function readPostmasterPid(dataDir: string): PostmasterPidFile | null {
   try {
     const lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
     const pid = Number.parseInt(lines[0] ?? '', 10);
     const port = Number.parseInt(lines[3] ?? '', 10);
     if (!Number.isFinite(pid)) return null;
-    return { pid, port, status: (lines[7] ?? '').trim() };
+    const started = Number.parseInt(lines[2] ?? '', 10);
+    return {
+      pid,
+      port,
+      status: (lines[7] ?? '').trim(),
+      dataDir: lines[1]?.trim() || null,
+      startedAtEpoch: Number.isFinite(started) ? started : null,
+    };
   } catch {
     return null;
   }
+}
+
+/** The kernel's start time of a process (clock ticks since boot), or null where there is no /proc. */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After "(comm)" come the fields from 3 (state) on: starttime is field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Clock ticks per second of /proc's times (`getconf CLK_TCK`): 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+let bootEpoch: number | null | undefined;
+
+/** When a process started, in Unix seconds (boot time plus its start ticks); null without /proc. */
+export function processStartEpoch(pid: number): number | null {
+  const ticks = processStartTicks(pid);
+  if (ticks === null) return null;
+  if (bootEpoch === undefined) {
+    try {
+      const btime = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1];
+      bootEpoch = btime ? Number(btime) : null;
+    } catch {
+      bootEpoch = null;
+    }
+  }
+  return bootEpoch === null ? null : bootEpoch + Number(ticks) / CLOCK_TICKS;
+}
+
+/** A process's command line as its words, or null where it cannot be read (no /proc, gone). */
+export function processCommand(pid: number): string[] | null {
+  try {
+    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (words.at(-1) === '') words.pop();
+    return words;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why `pid` is not the postmaster of `dataDir`, or null when it is: alive, its command line names
+ * the data dir, the data dir's `postmaster.pid` (if any) names it, and it did not start after the
+ * server that file describes (a pid the kernel handed to someone else since). A `postmaster.pid`
+ * alone proves nothing: after a crash it names whoever has that pid now.
+ */
+export function notPostmasterOf(pid: number, dataDir: string): string | null {
+  if (!isProcessAlive(pid)) return `pid ${pid} is not running`;
+  const file = readPostmasterPid(dataDir);
+  if (file && file.pid !== pid) return `${dataDir}/postmaster.pid names pid ${file.pid}, not ${pid}`;
+  if (platform() !== 'linux') return null;
+  const command = processCommand(pid);
+  if (command !== null && !command.includes(dataDir))
+    return `pid ${pid} runs \`${command.join(' ').slice(0, 200)}\`, not a PostgreSQL server of ${dataDir}`;
+  const started = processStartEpoch(pid);
+  if (file?.startedAtEpoch != null && started !== null && started > file.startedAtEpoch + 2)
+    return `pid ${pid} started at ${new Date(started * 1000).toISOString()}, after the server of ${dataDir} did (${new Date(file.startedAtEpoch * 1000).toISOString()}): the pid was reused`;
+  return null;
+}
+
+/**
+ * The data dir's `postmaster.pid` when its pid is proven to be the server of that data dir
+ * (see {@link notPostmasterOf}), else null: a stale file never makes a stranger "our server".
+ */
+export function ownedPostmaster(dataDir: string): PostmasterPidFile | null {
+  const file = readPostmasterPid(dataDir);
+  if (!file) return null;
+  return notPostmasterOf(file.pid, dataDir) === null ? file : null;
+}
+
+/**
+ * The newest line of a server log that says why the server gave up (`FATAL` or `PANIC`), as
+ * `FATAL: recovery ended before configured recovery target was reached`; null when there is none.
+ * Connection refusals during startup and shutdown (also FATAL) are not reasons and are skipped.
+ * @param fromByte read only what the log got from this offset on (a log appended over many runs).
+ */
+export async function serverFailureLine(logFile: string, fromByte = 0): Promise<string | null> {
+  let text: string;
+  try {
+    text = (await readFile(logFile)).subarray(fromByte).toString('utf8');
+  } catch {
+    return null;
+  }
+  const refusals =
+    /the database system is (starting up|shutting down|not yet accepting connections|in recovery mode|not accepting connections)|terminating connection due to administrator command|password authentication failed|no pg_hba\.conf entry|connection to client lost/;
+  let found: string | null = null;
+  for (const line of text.split('\n')) {
+    const match = /\b(FATAL|PANIC):\s+(.*\S)/.exec(line);
+    if (match && !refusals.test(match[2] as string)) found = `${match[1]}: ${match[2]}`;
+  }
+  return found;
+}
+
+/**
+ * The message of a server that failed: its log's FATAL line first (what PostgreSQL says), then
+ * what the client saw (e.g. "Client has encountered a connection error"), then where the log is.
+ */
+export async function describeServerFailure(logFile: string, error: unknown): Promise<string> {
+  const seen = error instanceof Error ? error.message : String(error);
+  const fatal = await serverFailureLine(logFile);
+  if (!fatal || seen.startsWith(fatal) || seen.includes(`: ${fatal}`)) return seen;
+  return `${fatal} (server log ${logFile}; the drill saw: ${seen.slice(0, 1500)})`;
 }
 
 /** The last lines of a server log, for error messages (server logs never contain our password). */
@@ -351,22 +474,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Signals the postmaster and waits until it is gone: fast shutdown (SIGINT) first, immediate
- * (SIGQUIT) after `timeoutMs`, SIGKILL as the last resort. Only signals `pid` if the data dir's
- * `postmaster.pid` still names it or the process is alive, so a stale registry entry never kills a
- * stranger whose pid was reused.
+ * (SIGQUIT) after `timeoutMs`, SIGKILL as the last resort. Signals `pid` only while it is proven
+ * to be the server of `dataDir` ({@link notPostmasterOf}), so a stale registry entry or a stale
+ * `postmaster.pid` never kills a stranger whose pid was reused.
+ * @returns false when `pid` was not (or no longer) that server: nothing was signalled.
  */
-export async function stopServer(pid: number, dataDir: string, { timeoutMs = 60_000 } = {}): Promise<void> {
-  const owned = () => {
-    if (!isProcessAlive(pid)) return false;
-    const file = readPostmasterPid(dataDir);
-    if (file) return file.pid === pid;
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir);
-    } catch {
-      return platform() !== 'linux';
-    }
-  };
-  if (!owned()) return;
+export async function stopServer(
+  pid: number,
+  dataDir: string,
+  { timeoutMs = 60_000 } = {},
+): Promise<boolean> {
+  if (notPostmasterOf(pid, dataDir) !== null) return false;
   const escalation: [NodeJS.Signals, number][] = [
     ['SIGINT', timeoutMs],
     ['SIGQUIT', 10_000],
@@ -376,11 +494,11 @@ export async function stopServer(pid: number, dataDir: string, { timeoutMs = 60_
     try {
       process.kill(pid, signal);
     } catch {
-      return;
+      return true;
     }
     const deadline = Date.now() + wait;
     while (Date.now() < deadline) {
-      if (!isProcessAlive(pid)) return;
+      if (!isProcessAlive(pid)) return true;
       await sleep(25);
     }
   }
@@ -452,12 +570,15 @@ async function startOnce(
   port: number,
   logFile: string,
 ): Promise<
-  { cluster: StartedCluster; portTaken: boolean } | { cluster: null; portTaken: boolean; why: string }
+  | { cluster: StartedCluster; portTaken: boolean }
+  | { cluster: null; portTaken: boolean; why: string; fatal?: string | null }
 > {
   const binaries = await resolveBinaries();
   const user = await serverUser();
   const extra = Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
   const logFd = openSync(logFile, 'a', 0o600);
+  // Where this run's part of the log begins: a FATAL line from an earlier run is not this one's reason.
+  const logStart = fstatSync(logFd).size;
   let child: ChildProcess;
   try {
     child = spawn(binaries.postgres, ['-D', options.dataDir, '-p', String(port), ...extra], {
@@ -494,7 +615,8 @@ async function startOnce(
       return {
         cluster: null,
         portTaken: /could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(tail),
-        why: `postgres exited (${JSON.stringify(exited ?? String(spawnError))}):\n${tail}`,
+        why: `postgres exited (${JSON.stringify(exited ?? String(spawnError))}); last lines of ${logFile}:\n${tail}`,
+        fatal: await serverFailureLine(logFile, logStart),
       };
     }
     const file = readPostmasterPid(options.dataDir);
@@ -520,14 +642,21 @@ export async function startCluster(options: StartOptions): Promise<StartedCluste
   const logFile = options.logFile ?? join(options.dataDir, '..', 'postgres.log');
   const attempts = options.port === undefined ? 5 : 1;
   let last = '';
+  let fatal: string | null = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
     const port = options.port ?? (await freePort());
     const result = await startOnce(options, port, logFile);
     if (result.cluster) return result.cluster;
     last = result.why;
+    fatal = result.fatal ?? null;
     if (!result.portTaken) break;
   }
-  throw new ClusterError(`could not start PostgreSQL in ${options.dataDir}: ${last}`);
+  // The server's own reason leads the message (its FATAL line), so it is what a report shows first.
+  throw new ClusterError(
+    fatal
+      ? `${fatal} (PostgreSQL in ${options.dataDir}: ${last})`
+      : `could not start PostgreSQL in ${options.dataDir}: ${last}`,
+  );
 }
 
 const temporaryClusters = new Map<number, string>();
@@ -569,8 +698,9 @@ export async function createTemporaryCluster(
     installExitHook();
     temporaryClusters.set(cluster.pid, dataDir);
     const stop = async () => {
-      await cluster.stop();
+      const stopped = await cluster.stop();
       temporaryClusters.delete(cluster.pid);
+      return stopped;
     };
     return {
       dataDir,

@@ -184,7 +184,8 @@ export async function startHeartbeatProcess(
   await mkdir(dirname(logFile), { recursive: true });
   const logFd = openSync(logFile, 'a', 0o600);
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', HEARTBEAT_SCRIPT], {
+    // The state folder on its command line: what the registry proves the writer by.
+    const child = spawn(process.execPath, ['--import', 'tsx', HEARTBEAT_SCRIPT, paths.root], {
       cwd: PROJECT_ROOT,
       detached: true,
       stdio: ['ignore', logFd, logFd],

@@ -19,9 +19,10 @@ import {
   ClusterError,
   freePort,
   initCluster,
-  isProcessAlive,
   makePassageDir,
   makeServerDir,
+  notPostmasterOf,
+  ownedPostmaster,
   randomPassword,
   readPostmasterPid,
   type StartedCluster,
@@ -30,6 +31,7 @@ import {
   stopServer,
 } from './cluster.ts';
 import { startHeartbeatProcess, stopHeartbeatProcess } from './heartbeat-process.ts';
+import { sourceLockFile, withLock } from './lock.ts';
 import { runLogged, urlPassword } from './logged-command.ts';
 import {
   isRegisteredAlive,
@@ -119,6 +121,8 @@ export interface SourceOptions {
   /** The application database. Default `btcts` (as the example app's `.env.example`). */
   readonly database?: string;
   readonly archiveTimeoutSeconds: number;
+  /** Told when another command holds the source's lock and this one waits for it. */
+  readonly notice?: (line: string) => void;
   /**
    * The heartbeat written beside the source (config `heartbeat.schema`, `heartbeat.retentionDays`):
    * after a restore its newest row proves by data how far the copy reaches. Default: the config's defaults.
@@ -148,13 +152,16 @@ export function readCredentials(paths: StatePaths): Promise<SourceCredentials | 
   return readJson<SourceCredentials>(paths.credentials);
 }
 
-/** The running source, or null (stale records are ignored). */
+/**
+ * The running source, or null. Stale records are ignored: a `postmaster.pid` left by a crash
+ * whose pid now belongs to another process is not the source (see `notPostmasterOf`).
+ */
 export async function runningSource(paths: StatePaths): Promise<StartedCluster | null> {
   const record = await readSourceRecord(paths);
   const credentials = await readCredentials(paths);
   if (!record || !credentials) return null;
-  const pidFile = readPostmasterPid(paths.sourceData);
-  if (!pidFile || !isProcessAlive(pidFile.pid)) return null;
+  const pidFile = ownedPostmaster(paths.sourceData);
+  if (!pidFile) return null;
   return attachCluster({
     dataDir: paths.sourceData,
     port: pidFile.port,
@@ -199,7 +206,8 @@ async function startTrickle(paths: StatePaths, url: string, app: AppSourceSpec |
   if (!existsSync(TRICKLE_SCRIPT)) return;
   const logFd = openSync(join(paths.sourceDir, 'trickle.log'), 'a', 0o600);
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', TRICKLE_SCRIPT], {
+    // The state folder on its command line: what the registry proves the writer by.
+    const child = spawn(process.execPath, ['--import', 'tsx', TRICKLE_SCRIPT, paths.root], {
       cwd: PROJECT_ROOT,
       detached: true,
       stdio: ['ignore', logFd, logFd],
@@ -339,7 +347,7 @@ async function createSource(paths: StatePaths, options: SourceOptions): Promise<
     origin: originOf(options),
   };
   await writeJson(paths.sourceRecord, record);
-  const cluster = await launch(paths, record, password, options.archiveTimeoutSeconds);
+  const cluster = await launch(paths, record, password, options.archiveTimeoutSeconds, options.notice);
   const admin = new pg.Client({ connectionString: cluster.url('postgres') });
   await admin.connect();
   try {
@@ -361,12 +369,27 @@ async function createSource(paths: StatePaths, options: SourceOptions): Promise<
   return cluster;
 }
 
+/**
+ * Removes a `postmaster.pid` that no server of ours holds (a crash left it and its pid may now be
+ * a stranger's): PostgreSQL would refuse to start while that pid lives. Nothing is signalled.
+ */
+async function clearStalePidFile(dataDir: string, notice?: (line: string) => void): Promise<void> {
+  const file = readPostmasterPid(dataDir);
+  if (!file) return;
+  const why = notPostmasterOf(file.pid, dataDir);
+  if (why === null) return;
+  await rm(join(dataDir, 'postmaster.pid'), { force: true });
+  notice?.(`stale ${join(dataDir, 'postmaster.pid')} removed, not signalled: ${why}`);
+}
+
 async function launch(
   paths: StatePaths,
   record: SourceRecord,
   password: string,
   archiveTimeoutSeconds: number,
+  notice?: (line: string) => void,
 ): Promise<StartedCluster> {
+  await clearStalePidFile(paths.sourceData, notice);
   let cluster: StartedCluster;
   const settings = { archive_timeout: `${archiveTimeoutSeconds}s` };
   try {
@@ -440,8 +463,26 @@ function checkOrigin(paths: StatePaths, record: SourceRecord, options: SourceOpt
   );
 }
 
-/** Starts the source, creating and provisioning it first if there is none. Idempotent. */
-export async function startSource(paths: StatePaths, options: SourceOptions): Promise<SourceStartResult> {
+/** What the source lock's waiter is told: who holds it and since when. */
+function waitNotice(notice: ((line: string) => void) | undefined) {
+  return (owner: { pid: number; what: string; acquiredAt: string }) =>
+    notice?.(
+      `waiting for pid ${owner.pid} (${owner.what}, since ${owner.acquiredAt}) to finish with the source`,
+    );
+}
+
+/**
+ * Starts the source, creating and provisioning it first if there is none. Idempotent, and safe to
+ * call from two commands at once: under the state folder's source lock, the second finds the
+ * source (and its one writer of each kind) the first made.
+ */
+export function startSource(paths: StatePaths, options: SourceOptions): Promise<SourceStartResult> {
+  return withLock(sourceLockFile(paths), 'local source start', () => startSourceLocked(paths, options), {
+    onWait: waitNotice(options.notice),
+  });
+}
+
+async function startSourceLocked(paths: StatePaths, options: SourceOptions): Promise<SourceStartResult> {
   let running = await runningSource(paths);
   const record = await readSourceRecord(paths);
   if (record?.provisionedAt) checkOrigin(paths, record, options);
@@ -478,7 +519,13 @@ export async function startSource(paths: StatePaths, options: SourceOptions): Pr
     await startHeartbeat(paths, url, options);
     return { cluster, created: true, alreadyRunning: false };
   }
-  const cluster = await launch(paths, record, credentials.password, options.archiveTimeoutSeconds);
+  const cluster = await launch(
+    paths,
+    record,
+    credentials.password,
+    options.archiveTimeoutSeconds,
+    options.notice,
+  );
   if (record.trickle) await startTrickle(paths, cluster.url(record.database), options.app);
   await startHeartbeat(paths, cluster.url(record.database), options);
   return { cluster, created: false, alreadyRunning: false };
@@ -498,8 +545,21 @@ async function trickleRunning(paths: StatePaths): Promise<boolean> {
   return (await listProcesses(paths)).some((e) => e.kind === 'trickle' && isRegisteredAlive(e));
 }
 
-/** Stops the trickle writer, then the source (fast shutdown: segments already complete are archived on the way down). */
-export async function stopSource(paths: StatePaths): Promise<boolean> {
+/**
+ * Stops the trickle writer, then the source (fast shutdown: segments already complete are archived
+ * on the way down), under the source lock. A stale `postmaster.pid` is not the source: nothing is
+ * signalled and the answer is false.
+ */
+export function stopSource(
+  paths: StatePaths,
+  options: { notice?: (line: string) => void } = {},
+): Promise<boolean> {
+  return withLock(sourceLockFile(paths), 'local source stop', () => stopSourceLocked(paths), {
+    onWait: waitNotice(options.notice),
+  });
+}
+
+async function stopSourceLocked(paths: StatePaths): Promise<boolean> {
   await stopTrickle(paths);
   await stopHeartbeatProcess(paths);
   const running = await runningSource(paths);

@@ -12,7 +12,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
-import { isProcessAlive, stopServer } from './cluster.ts';
+import { isProcessAlive, notPostmasterOf, processCommand, processStartTicks, stopServer } from './cluster.ts';
+
+export { processStartTicks } from './cluster.ts';
 
 /** Where each part of the local engine's state lives. */
 export interface StatePaths {
@@ -32,6 +34,10 @@ export interface StatePaths {
   readonly backups: string;
   readonly instances: string;
   readonly processes: string;
+  /** One folder per drill: its logs (the report's evidence) and, while it runs, its 0600 secret. */
+  readonly drills: string;
+  /** Lock files of what must not overlap (`source.lock`, `drill-<id>.lock`): see lock.ts. */
+  readonly locks: string;
 }
 
 /** Resolves `local.stateDir` against the configuration file's folder. */
@@ -57,6 +63,8 @@ export function statePathsAt(root: string): StatePaths {
     backups: join(root, 'backups'),
     instances: join(root, 'instances'),
     processes: join(root, 'processes'),
+    drills: join(root, 'drills'),
+    locks: join(root, 'locks'),
   };
 }
 
@@ -68,12 +76,44 @@ export async function writeJson(path: string, value: unknown, mode = 0o644): Pro
   await rename(temp, path);
 }
 
-export async function readJson<T>(path: string): Promise<T | null> {
+/**
+ * A state file that exists but cannot be read as what it should be (torn, garbled, truncated):
+ * the message names the file, what is wrong and what to do, so one damaged record is a sentence
+ * on-call can act on, not a `SyntaxError` from every command.
+ */
+export class DamagedStateError extends Error {
+  readonly file: string;
+  readonly problem: string;
+
+  constructor(file: string, problem: string, advice: string, options?: ErrorOptions) {
+    super(`${file} is damaged (${problem}): ${advice}`, options);
+    this.name = 'DamagedStateError';
+    this.file = file;
+    this.problem = problem;
+  }
+}
+
+/** What to do about a damaged state file when the caller has nothing better to say. */
+const DEFAULT_ADVICE = 'move it aside (keep it for a post-mortem) and run the command again';
+
+/**
+ * Reads a JSON state file: null when it does not exist.
+ * @throws DamagedStateError naming the file when it exists but is not JSON (or is empty);
+ *   other read errors (a folder in the way, EACCES) as they are.
+ */
+export async function readJson<T>(path: string, advice = DEFAULT_ADVICE): Promise<T | null> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
+  }
+  try {
+    if (text.trim() === '') throw new Error('the file is empty');
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new DamagedStateError(path, (error as Error).message, advice, { cause: error });
   }
 }
 
@@ -88,6 +128,14 @@ export function readJsonSync<T>(path: string): T | null {
 /** `heartbeat`: the writer of the source's heartbeat table (functions/local/heartbeat-process.ts). */
 export type ProcessKind = 'source' | 'trickle' | 'heartbeat' | 'instance' | 'app';
 
+/** The environment variable that marks a process as one a drill started: `<state folder>#<drill id>`. */
+export const MARKER_ENV = 'RECOVERY_DRILL_MARKER';
+
+/** The marker of a drill's processes (its migrate command and its app): unique to the state folder and the drill. */
+export function drillMarker(paths: StatePaths, drillId: string): string {
+  return `${paths.root}#${drillId}`;
+}
+
 /** One process the engine started. */
 export interface ProcessEntry {
   readonly kind: ProcessKind;
@@ -97,7 +145,7 @@ export interface ProcessEntry {
   /** PostgreSQL servers: their data dir (how a pid is proven to still be ours). */
   readonly dataDir: string | null;
   readonly port: number | null;
-  /** A string the process's command line contains (how a non-PostgreSQL pid is proven ours). */
+  /** A string the process's command line contains (entries written before `command` existed). */
   readonly marker: string | null;
   /**
    * It leads its own process group (spawned detached): it is stopped together with the children it
@@ -111,29 +159,36 @@ export interface ProcessEntry {
    * for ours. It also covers what a command line cannot: `npm exec` retitles itself.
    */
   readonly processStart?: string | null;
-}
-
-/** The kernel's start time of a process (clock ticks since boot), or null where there is no /proc. */
-export function processStartTicks(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // After "(comm)" come the fields from 3 (state) on: starttime is field 22.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  /**
+   * Its full command line when it was registered (it names the state folder: a data dir, a log,
+   * the folder itself). A server or writer whose command line is no longer this is not ours.
+   */
+  readonly command?: readonly string[] | null;
+  /**
+   * The value of {@link MARKER_ENV} it was started with (a drill's migrate command and app, whose
+   * command line is the app's generic one): checked in `/proc/<pid>/environ` where readable.
+   */
+  readonly envMarker?: string | null;
+  /** The drill it belongs to (a drill's app and migrate command): cleanup leaves a live drill's processes alone. */
+  readonly drillId?: string | null;
 }
 
 function entryFile(paths: StatePaths, kind: ProcessKind, id: string): string {
   return join(paths.processes, `${kind}-${id}.json`);
 }
 
+/**
+ * Writes a process down with what proves it ours later: its kernel start time and its command
+ * line as the kernel shows it (falling back to `command`, the words it was spawned with).
+ */
 export async function registerProcess(
   paths: StatePaths,
   entry: Omit<ProcessEntry, 'startedAt' | 'processStart'>,
 ): Promise<void> {
   await writeJson(entryFile(paths, entry.kind, entry.id), {
     ...entry,
+    command: processCommand(entry.pid) ?? entry.command ?? null,
+    envMarker: entry.envMarker ?? null,
     startedAt: new Date().toISOString(),
     processStart: processStartTicks(entry.pid),
   });
@@ -143,38 +198,94 @@ export async function unregisterProcess(paths: StatePaths, kind: ProcessKind, id
   await rm(entryFile(paths, kind, id), { force: true });
 }
 
-export async function listProcesses(paths: StatePaths): Promise<ProcessEntry[]> {
+/** A registry file that is not a process entry: reported and removed, never acted on. */
+export interface DamagedEntry {
+  readonly file: string;
+  readonly problem: string;
+}
+
+/** The registry: every readable entry, and every file that is not one (torn, garbled, not an entry). */
+export async function readRegistry(
+  paths: StatePaths,
+): Promise<{ entries: ProcessEntry[]; damaged: DamagedEntry[] }> {
   let names: string[];
   try {
     names = await readdir(paths.processes);
   } catch {
-    return [];
+    return { entries: [], damaged: [] };
   }
   const entries: ProcessEntry[] = [];
+  const damaged: DamagedEntry[] = [];
   for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-    const entry = await readJson<ProcessEntry>(join(paths.processes, name));
-    if (entry) entries.push(entry);
+    const file = join(paths.processes, name);
+    try {
+      const entry = await readJson<ProcessEntry>(file);
+      if (!entry) continue;
+      if (!Number.isInteger(entry.pid) || entry.pid <= 1 || typeof entry.kind !== 'string')
+        throw new DamagedStateError(file, 'not a process entry (no pid and kind)', DEFAULT_ADVICE);
+      entries.push(entry);
+    } catch (error) {
+      damaged.push({
+        file,
+        problem: error instanceof DamagedStateError ? error.problem : (error as Error).message,
+      });
+    }
   }
-  return entries;
+  return { entries, damaged };
 }
 
-/** Whether the registered process is still running and still the one we started. */
-export function isRegisteredAlive(entry: ProcessEntry): boolean {
-  if (!isProcessAlive(entry.pid)) return false;
-  if (entry.processStart) {
-    const start = processStartTicks(entry.pid);
-    // Another process now has this pid: not ours, whatever its command line says.
-    if (start !== null && start !== entry.processStart) return false;
-    // The same process we started; a server is proven by its data dir as well.
-    if (start !== null && !entry.dataDir) return true;
-  }
-  const marker = entry.dataDir ?? entry.marker;
-  if (!marker) return true;
+/** Every readable registry entry; a damaged file is left out (never signalled: see {@link readRegistry}). */
+export async function listProcesses(paths: StatePaths): Promise<ProcessEntry[]> {
+  return (await readRegistry(paths)).entries;
+}
+
+function environOf(pid: number): string[] | null {
   try {
-    return readFileSync(`/proc/${entry.pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   } catch {
-    return process.platform !== 'linux';
+    return null;
   }
+}
+
+/**
+ * Why a registered process is not (or no longer) the one we started, or null when it is: the pid
+ * is alive and started when ours did; a server is the postmaster of its data dir; a drill's
+ * process carries the drill's marker in its environment; any other still has the command line it
+ * was registered with. Entries written before start times were recorded fall back to the marker.
+ */
+export function whyNotOurs(entry: ProcessEntry): string | null {
+  const { pid } = entry;
+  if (!isProcessAlive(pid)) return `pid ${pid} is not running`;
+  const now = processCommand(pid);
+  const shown = now ? `\`${now.join(' ').slice(0, 160)}\`` : 'another process';
+  const start = processStartTicks(pid);
+  if (entry.processStart && start !== null && start !== entry.processStart)
+    return `pid ${pid} now belongs to another process (${shown}, started after ours)`;
+  if (entry.dataDir) {
+    const why = notPostmasterOf(pid, entry.dataDir);
+    if (why) return why;
+  }
+  if (entry.envMarker) {
+    const environ = environOf(pid);
+    if (environ !== null && !environ.includes(`${MARKER_ENV}=${entry.envMarker}`))
+      return `pid ${pid} (${shown}) does not carry this drill's ${MARKER_ENV}=${entry.envMarker}`;
+    return null;
+  }
+  if (entry.command && entry.processStart && start !== null) {
+    if (entry.kind === 'app' || now === null || now.join('\0') === entry.command.join('\0')) return null;
+    return `pid ${pid} runs ${shown}, not \`${entry.command.join(' ').slice(0, 160)}\``;
+  }
+  // Written before command lines were recorded: the start time, else the marker, decides.
+  if (entry.processStart && start !== null && (!entry.dataDir || entry.kind === 'app')) return null;
+  const marker = entry.dataDir ?? entry.marker;
+  if (!marker || entry.dataDir) return null;
+  if (now === null) return process.platform !== 'linux' ? null : `pid ${pid} cannot be inspected`;
+  return now.join(' ').includes(marker) ? null : `pid ${pid} runs ${shown}, which does not contain ${marker}`;
+}
+
+/** Whether the registered process is still running and still the one we started (see {@link whyNotOurs}). */
+export function isRegisteredAlive(entry: ProcessEntry): boolean {
+  return whyNotOurs(entry) === null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -204,9 +315,24 @@ function stillRunning(entry: ProcessEntry): boolean {
   return false;
 }
 
-/** Stops a registered process (PostgreSQL: fast shutdown; others: SIGTERM, then SIGKILL) and forgets it. */
-export async function stopRegistered(paths: StatePaths, entry: ProcessEntry): Promise<void> {
-  if (isRegisteredAlive(entry)) {
+/** What became of a registered process: stopped, already gone, or not ours (not signalled). */
+export type StopOutcome =
+  | { readonly outcome: 'stopped' }
+  | { readonly outcome: 'not-running'; readonly why: string }
+  | { readonly outcome: 'stale'; readonly why: string };
+
+/**
+ * Stops a registered process (PostgreSQL: fast shutdown; others: SIGTERM, then SIGKILL) and
+ * forgets it. A process that is not proven ours ({@link whyNotOurs}) is never signalled: its entry
+ * is removed and the outcome says why ("stale entry, not signalled").
+ */
+export async function stopRegistered(paths: StatePaths, entry: ProcessEntry): Promise<StopOutcome> {
+  const why = whyNotOurs(entry);
+  let outcome: StopOutcome;
+  if (why !== null) {
+    outcome = isProcessAlive(entry.pid) ? { outcome: 'stale', why } : { outcome: 'not-running', why };
+  } else {
+    outcome = { outcome: 'stopped' };
     if (entry.dataDir) {
       await stopServer(entry.pid, entry.dataDir);
     } else {
@@ -226,6 +352,7 @@ export async function stopRegistered(paths: StatePaths, entry: ProcessEntry): Pr
     }
   }
   await unregisterProcess(paths, entry.kind, entry.id);
+  return outcome;
 }
 
 /**

@@ -14,8 +14,10 @@ import { describeExit, formatTail } from '../../core/command.ts';
 import { freePort } from '../../local/cluster.ts';
 import { type LoggedProcess, spawnLogged, urlPassword } from '../../local/logged-command.ts';
 import {
+  drillMarker,
   isRegisteredAlive,
   listProcesses,
+  MARKER_ENV,
   registerProcess,
   type StatePaths,
   stopRegistered,
@@ -98,6 +100,9 @@ export class LocalAppRunner implements AppRunner {
     extra: Record<string, string>,
   ): Promise<LoggedProcess> {
     const url = await this.options.secrets.connectionUrl(secretRef);
+    // The app's command line is generic (`npm start`, another checkout runs the same): the marker
+    // in its environment, unique to this state folder and drill, is what proves a pid is this drill's.
+    const marker = drillMarker(this.options.paths, drillId);
     const run = await spawnLogged({
       command,
       cwd: this.options.appRoot,
@@ -108,6 +113,7 @@ export class LocalAppRunner implements AppRunner {
         ...this.options.env,
         ...extra,
         DATABASE_URL: url,
+        [MARKER_ENV]: marker,
       },
       logFile: this.logFile(drillId, what),
       secrets: urlPassword(url),
@@ -119,7 +125,10 @@ export class LocalAppRunner implements AppRunner {
       pid: run.pid,
       dataDir: null,
       port: extra.PORT ? Number(extra.PORT) : null,
-      marker: run.argv.join(' '),
+      marker: null,
+      command: run.argv,
+      envMarker: marker,
+      drillId,
       group: true,
     });
     return run;
