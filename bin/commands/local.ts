@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../functions/core/config.ts';
 import { InputError } from '../../functions/core/errors.ts';
-import { LocalRecovery, type LocalStatus } from '../../functions/local/local-recovery.ts';
+import { type CleanupResult, LocalRecovery, type LocalStatus } from '../../functions/local/local-recovery.ts';
 import {
   formatPrune,
   formatRetentionStatus,
@@ -27,7 +27,11 @@ const configHelp = {
 function engineFor(values: OptionValues, io: CommandIo): { engine: LocalRecovery; config: Config } {
   const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
   return {
-    engine: new LocalRecovery({ config: loaded.config, baseDir: loaded.baseDir }),
+    engine: new LocalRecovery({
+      config: loaded.config,
+      baseDir: loaded.baseDir,
+      notice: (line) => io.err(line),
+    }),
     config: loaded.config,
   };
 }
@@ -79,6 +83,10 @@ export function formatStatus(status: LocalStatus, retention?: LocalRetentionStat
     '',
     `restorable: earliest ${iso(status.window.earliest)}, latest ${iso(status.window.latest)}`,
   );
+  if (status.problems.length > 0) {
+    lines.push('', `damaged state: ${status.problems.length} file(s)`);
+    for (const problem of status.problems) lines.push(`  WARNING: ${problem}`);
+  }
   if (status.instances.length > 0) {
     lines.push(
       '',
@@ -234,25 +242,48 @@ export const localPrune: Command = {
 
 export const localCleanup: Command = {
   name: 'local cleanup',
-  usage: '[--config FILE]',
+  usage: '[--config FILE] [--force]',
   summary:
-    'Stop and remove every restored instance and stray process the local engine started; keep the source and its backups.',
-  options: configOption,
-  optionHelp: configHelp,
+    'Stop and remove every restored instance and stray process the local engine started, and leftover drill secrets; keep the source and its backups. A running drill is left alone unless --force.',
+  options: { ...configOption, force: { type: 'boolean' } },
+  optionHelp: {
+    ...configHelp,
+    force:
+      'also remove the instance, app and secret of a drill that is still running (that drill then fails)',
+  },
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
-    const result = await engine.cleanup();
-    io.out(
-      `removed ${result.instances.length} restored instance(s)${result.instances.length ? `: ${result.instances.join(', ')}` : ''}`,
-    );
-    if (result.processes.length > 0)
-      io.out(
-        `stopped ${result.processes.length} stray process(es): ${result.processes.map((p) => `${p.kind} ${p.id} (pid ${p.pid})`).join(', ')}`,
-      );
-    if (result.backups.length > 0) io.out(`removed interrupted backup(s): ${result.backups.join(', ')}`);
+    const result = await engine.cleanup({ force: values.force === true });
+    for (const line of formatCleanup(result)) io.out(line);
     return EXIT.ok;
   },
 };
+
+/** What `local cleanup` did, a line per kind of thing, and what it left alone and why. */
+export function formatCleanup(result: CleanupResult): string[] {
+  const lines = [
+    `removed ${result.instances.length} restored instance(s)${result.instances.length ? `: ${result.instances.join(', ')}` : ''}`,
+  ];
+  for (const skipped of result.skipped)
+    lines.push(`skipped instance ${skipped.id}: ${skipped.why} (--force removes it)`);
+  if (result.processes.length > 0)
+    lines.push(
+      `stopped ${result.processes.length} stray process(es): ${result.processes.map((p) => `${p.kind} ${p.id} (pid ${p.pid})`).join(', ')}`,
+    );
+  for (const { entry, why } of result.stale)
+    lines.push(
+      `stale entry, not signalled: ${entry.kind} ${entry.id} (pid ${entry.pid}): ${why}; entry removed`,
+    );
+  for (const damaged of result.damaged)
+    lines.push(`damaged registry file removed, nothing signalled: ${damaged.file} (${damaged.problem})`);
+  if (result.secrets.length > 0)
+    lines.push(
+      `removed leftover drill secret(s): ${result.secrets.map((id) => `drills/${id}/secret.json`).join(', ')}`,
+    );
+  for (const kept of result.evidence) lines.push(`kept the failed restore's server log: ${kept}`);
+  if (result.backups.length > 0) lines.push(`removed interrupted backup(s): ${result.backups.join(', ')}`);
+  return lines;
+}
 
 /** Every `local ...` command, in the order `--help` lists them. */
 export const localCommands: readonly Command[] = [

@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { StatePaths } from './state.ts';
-import { readJson, writeJson } from './state.ts';
+import { DamagedStateError, readJson, writeJson } from './state.ts';
 import { microsToDate, summarizeSegment, WAL_SEGMENT_NAME } from './wal.ts';
 
 /** Quotes a folder for /bin/sh and doubles `%` so that PostgreSQL does not expand it as %p or %f. */
@@ -44,14 +44,14 @@ export async function archivedSegments(archiveDir: string): Promise<string[]> {
   }
 }
 
-interface IndexEntry {
+export interface IndexEntry {
   size: number;
   commits: number;
   /** Unix microseconds as a decimal string (JSON has no bigint). */
   lastCommitMicros: string | null;
 }
 
-type WalIndex = Record<string, IndexEntry>;
+export type WalIndex = Record<string, IndexEntry>;
 
 /** Summary of one archived segment, cached: archived segments never change. */
 async function segmentEntry(paths: StatePaths, index: WalIndex, name: string): Promise<IndexEntry> {
@@ -67,6 +67,22 @@ async function segmentEntry(paths: StatePaths, index: WalIndex, name: string): P
   };
   index[name] = entry;
   return entry;
+}
+
+/**
+ * The per-segment cache. It is only a cache (every entry is re-read from its segment): an
+ * unreadable one is dropped and rebuilt rather than failing the command that needed it.
+ */
+export async function readWalIndex(paths: StatePaths): Promise<{ index: WalIndex; rebuilt: boolean }> {
+  try {
+    const index = await readJson<WalIndex>(paths.walIndex);
+    if (index === null) return { index: {}, rebuilt: false };
+    if (typeof index !== 'object' || Array.isArray(index)) return { index: {}, rebuilt: true };
+    return { index, rebuilt: false };
+  } catch (error) {
+    if (error instanceof DamagedStateError) return { index: {}, rebuilt: true };
+    throw error;
+  }
 }
 
 export interface ArchiveSummary {
@@ -86,11 +102,11 @@ export async function summarizeArchive(
   segments?: readonly string[],
 ): Promise<ArchiveSummary> {
   const names = segments ? [...segments] : await archivedSegments(paths.walArchive);
-  const index = (await readJson<WalIndex>(paths.walIndex)) ?? {};
+  const { index, rebuilt } = await readWalIndex(paths);
   let bytes = 0;
   let lastCommitMicros: bigint | null = null;
   let lastCommitSegment: string | null = null;
-  let changed = false;
+  let changed = rebuilt;
   for (let i = names.length - 1; i >= 0; i--) {
     const name = names[i] as string;
     if (lastCommitMicros === null) {

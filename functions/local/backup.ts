@@ -12,7 +12,7 @@ import pg from 'pg';
 import { BackupIntegrityError } from '../ports/database-recovery.ts';
 import { buildManifest, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
 import { giveToServer, serverUser } from './cluster.ts';
-import { readJson, type StatePaths, writeJson } from './state.ts';
+import { DamagedStateError, readJson, type StatePaths, writeJson } from './state.ts';
 import { type BlockEntry, buildBlockIndex, verifyBackup } from './verify.ts';
 
 /** What is known about one backup (`backups/<id>/backup.json`). */
@@ -137,8 +137,17 @@ export async function runLimited<T>(
   if (failure) throw (failure as { error: unknown }).error;
 }
 
+/**
+ * A backup's record; null when there is none.
+ * @throws DamagedStateError when `backup.json` is unreadable: the message says the backup is
+ *   skipped and what to do about it.
+ */
 export async function readBackup(paths: StatePaths, id: string): Promise<BackupRecord | null> {
-  const record = await readJson<BackupRecord>(recordFile(paths, id));
+  const record = await readJson<BackupRecord>(
+    recordFile(paths, id),
+    `backup ${id} is skipped (restores use an older intact backup for the times it covers; pruning waits until it is gone). ` +
+      `Look at it, then remove ${backupDir(paths, id)}, or put back a good copy of the file`,
+  );
   if (!record) return null;
   if (record.status === 'creating' && record.ownerPid !== null && !isAlive(record.ownerPid)) {
     return { ...record, status: 'failed', failureReason: `interrupted: process ${record.ownerPid} ended` };
@@ -155,15 +164,31 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Every backup, oldest first. */
-export async function listBackups(paths: StatePaths): Promise<BackupRecord[]> {
+/**
+ * Every readable backup, oldest first, and every backup whose record is damaged: one damaged
+ * `backup.json` takes out that backup only, never the listing.
+ */
+export async function listBackupsChecked(
+  paths: StatePaths,
+): Promise<{ backups: BackupRecord[]; damaged: DamagedStateError[] }> {
   const records: BackupRecord[] = [];
+  const damaged: DamagedStateError[] = [];
   for (const entry of await readdirTolerant(paths.backups)) {
     if (!entry.isDirectory()) continue;
-    const record = await readBackup(paths, entry.name);
-    if (record) records.push(record);
+    try {
+      const record = await readBackup(paths, entry.name);
+      if (record) records.push(record);
+    } catch (error) {
+      if (!(error instanceof DamagedStateError)) throw error;
+      damaged.push(error);
+    }
   }
-  return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  return { backups: records.sort((a, b) => a.startedAt.localeCompare(b.startedAt)), damaged };
+}
+
+/** Every readable backup, oldest first (a damaged one is skipped: see {@link listBackupsChecked}). */
+export async function listBackups(paths: StatePaths): Promise<BackupRecord[]> {
+  return (await listBackupsChecked(paths)).backups;
 }
 
 export async function deleteBackup(paths: StatePaths, id: string): Promise<void> {
@@ -297,7 +322,7 @@ export async function copyVerifiedBackup(
   signal?: AbortSignal,
 ): Promise<void> {
   const source = dataOf(paths, id);
-  const manifest = await readJson<ManifestEntry[]>(manifestFile(paths, id));
+  const manifest = await readChecklist<ManifestEntry[]>(paths, id, manifestFile(paths, id));
   if (!manifest)
     throw new BackupIntegrityError(id, 'manifest.json', 'missing: the backup cannot be verified');
   const copy = spawn('cp', ['-a', source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -313,7 +338,7 @@ export async function copyVerifiedBackup(
   signal?.addEventListener('abort', onAbort, { once: true });
   let mismatches: ManifestMismatch[];
   try {
-    const blocks = (await readJson<BlockEntry[]>(blocksFile(paths, id))) ?? [];
+    const blocks = (await readChecklist<BlockEntry[]>(paths, id, blocksFile(paths, id))) ?? [];
     mismatches = await verifyBackup(source, manifest, blocks, signal);
   } catch (error) {
     copy.kill('SIGKILL');
@@ -329,6 +354,25 @@ export async function copyVerifiedBackup(
   const code = await copied;
   if (code !== 0)
     throw new Error(`copying backup ${id} failed (cp exit ${code}): ${copyErrors.trim().slice(-500)}`);
+}
+
+/**
+ * Reads a backup's manifest or block index. A damaged one refuses the backup, naming the backup,
+ * the file and what to do (it cannot be verified, so it is never started as a database).
+ */
+async function readChecklist<T>(paths: StatePaths, id: string, file: string): Promise<T | null> {
+  try {
+    return await readJson<T>(file);
+  } catch (error) {
+    if (!(error instanceof DamagedStateError)) throw error;
+    throw new BackupIntegrityError(
+      id,
+      file,
+      `damaged (${error.problem}): the backup cannot be verified, so it is not restored. ` +
+        `Restore to a time an older backup covers, or take a new backup (\`recovery-drill local backup\`); then remove ${backupDir(paths, id)}`,
+      { cause: error },
+    );
+  }
 }
 
 function describeMismatch(mismatch: ManifestMismatch): string {

@@ -6,7 +6,7 @@
  * instead of stopping at an earlier point, and a drill may delete only what it tagged as its own.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
@@ -39,10 +39,12 @@ import {
   copyVerifiedBackup,
   deleteBackup,
   listBackups,
+  listBackupsChecked,
   readBackup,
   takeBackup,
 } from './backup.ts';
 import {
+  describeServerFailure,
   giveToServer,
   isProcessAlive,
   logTail,
@@ -55,6 +57,7 @@ import {
   stopServer,
   writeSettings,
 } from './cluster.ts';
+import { liveDrills, sourceLockFile, withLock } from './lock.ts';
 import {
   type AppSourceSpec,
   DEFAULT_DATABASE,
@@ -67,10 +70,14 @@ import {
   stopSource,
 } from './source.ts';
 import {
+  type DamagedEntry,
+  DamagedStateError,
   isRegisteredAlive,
   listProcesses,
   type ProcessEntry,
   readJson,
+  readJsonSync,
+  readRegistry,
   registerProcess,
   type StatePaths,
   statePaths,
@@ -82,6 +89,8 @@ import {
 
 /** How long a "latest" restore waits for the source's switched WAL segment to be archived. */
 const COVERAGE_WAIT_MS = 30_000;
+/** A drill id that is safe as a folder name (what `newDrillId` makes, and execution names allow). */
+const IDENTIFIER_SAFE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;
 
 /** RDS-like identifiers: a letter, then letters, digits and single hyphens; at most 63 characters. */
 const IDENTIFIER = /^[a-zA-Z](?:[a-zA-Z0-9]|-(?!-))*$/;
@@ -141,6 +150,8 @@ export interface LocalRecoveryOptions {
   readonly trickle?: boolean;
   /** The application database of the source. Default `btcts`. */
   readonly database?: string;
+  /** Lines for the person at the terminal: waiting for a lock, a stale file removed. Default: none. */
+  readonly notice?: (line: string) => void;
 }
 
 export interface LocalStatus {
@@ -155,11 +166,28 @@ export interface LocalStatus {
   readonly archive: ArchiveSummary;
   readonly window: { earliest: Date | null; latest: Date | null };
   readonly instances: InstanceDescription[];
+  /** Damaged state files, one sentence each (the file, what is wrong, what to do). */
+  readonly problems: string[];
+}
+
+export interface CleanupOptions {
+  /** Remove an instance (and stop the processes, remove the secret) of a drill that is still running. */
+  readonly force?: boolean;
 }
 
 export interface CleanupResult {
   readonly instances: string[];
+  /** Instances left alone: their drill (or restore) is still running. */
+  readonly skipped: { readonly id: string; readonly why: string }[];
   readonly processes: ProcessEntry[];
+  /** Registry entries that were not (or no longer) our processes: removed, not signalled. */
+  readonly stale: { readonly entry: ProcessEntry; readonly why: string }[];
+  /** Registry files that were not entries: removed, nothing signalled. */
+  readonly damaged: DamagedEntry[];
+  /** Drills whose leftover secret file (`drills/<id>/secret.json`) was removed. */
+  readonly secrets: string[];
+  /** Server logs of failed restores kept in their drill's evidence folder before the instance went. */
+  readonly evidence: string[];
   readonly backups: string[];
 }
 
@@ -185,6 +213,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       archiveTimeoutSeconds: this.options.config.local.archiveTimeoutSeconds,
       ...(this.options.provision ? { provision: this.options.provision } : {}),
       ...(app ? { app } : {}),
+      ...(this.options.notice ? { notice: this.options.notice } : {}),
       trickle: this.options.trickle ?? true,
       heartbeat: {
         schema: this.options.config.heartbeat.schema,
@@ -196,7 +225,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
   }
 
   stopSource(): Promise<boolean> {
-    return stopSource(this.paths);
+    return stopSource(this.paths, this.options.notice ? { notice: this.options.notice } : {});
   }
 
   /** The source's connection URL (application database by default). Holds the password: never log it. */
@@ -224,7 +253,16 @@ export class LocalRecovery implements DatabaseRecoveryPort {
   async status(): Promise<LocalStatus> {
     const record = await readSourceRecord(this.paths);
     const running = await runningSource(this.paths);
-    const processes = await listProcesses(this.paths);
+    const registry = await readRegistry(this.paths);
+    const processes = registry.entries;
+    const listing = await listBackupsChecked(this.paths);
+    const problems = [
+      ...listing.damaged.map((d) => d.message),
+      ...registry.damaged.map(
+        (d) =>
+          `${d.file} is damaged (${d.problem}): it names no process that could be stopped; \`recovery-drill local cleanup\` removes it`,
+      ),
+    ];
     let archiver: LocalStatus['archiver'] = null;
     if (running) {
       const client = new pg.Client({ connectionString: running.url('postgres') });
@@ -252,8 +290,13 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     }
     const instances: InstanceDescription[] = [];
     for (const id of await this.instanceIds()) {
-      const description = await this.describeInstance(id);
-      if (description) instances.push(description);
+      try {
+        const description = await this.describeInstance(id);
+        if (description) instances.push(description);
+      } catch (error) {
+        if (!(error instanceof DamagedStateError)) throw error;
+        problems.push(error.message);
+      }
     }
     return {
       stateDir: this.paths.root,
@@ -265,11 +308,17 @@ export class LocalRecovery implements DatabaseRecoveryPort {
           }
         : null,
       archiver,
-      backups: await listBackups(this.paths),
+      backups: listing.backups,
       archive: await summarizeArchive(this.paths),
       window: await this.restorableWindow(),
       instances,
+      problems,
     };
+  }
+
+  /** Damaged backup records, skipped by every listing and restore (see `listBackupsChecked`). */
+  async damagedState(): Promise<string[]> {
+    return (await listBackupsChecked(this.paths)).damaged.map((d) => d.message);
   }
 
   // ---- snapshots (full backups) ------------------------------------------------------------
@@ -288,16 +337,31 @@ export class LocalRecovery implements DatabaseRecoveryPort {
         'a running source: run `recovery-drill local source start`',
       );
     await mkdir(this.paths.backups, { recursive: true });
-    const record = await withInterruptUndo(
-      (signal) =>
-        takeBackup(this.paths, {
-          signal,
-          id,
-          tags: checkedTags,
-          sourceUrl: source.url('postgres'),
-          sourceData: this.paths.sourceData,
-        }),
-      () => deleteBackup(this.paths, id),
+    // Under the source lock: a `local source stop` (or another start) never cuts a backup short.
+    const record = await withLock(
+      sourceLockFile(this.paths),
+      `backup ${id}`,
+      async () => {
+        if (!(await runningSource(this.paths)))
+          throw new InputError('source', 'not running', 'a running source: it was stopped meanwhile');
+        return withInterruptUndo(
+          (signal) =>
+            takeBackup(this.paths, {
+              signal,
+              id,
+              tags: checkedTags,
+              sourceUrl: source.url('postgres'),
+              sourceData: this.paths.sourceData,
+            }),
+          () => deleteBackup(this.paths, id),
+        );
+      },
+      {
+        onWait: (owner) =>
+          this.options.notice?.(
+            `waiting for pid ${owner.pid} (${owner.what}, since ${owner.acquiredAt}) to finish with the source`,
+          ),
+      },
     );
     return toSnapshotInfo(record);
   }
@@ -538,7 +602,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       const pid = readPostmasterPid(dataDir)?.pid;
       if (pid) await stopServer(pid, dataDir).catch(() => undefined);
       await unregisterProcess(this.paths, 'instance', record.id);
-      const reason = redactCredentials(error instanceof Error ? error.message : String(error)).slice(-4000);
+      const reason = redactCredentials(await describeServerFailure(logFile, error)).slice(-4000);
       current = { ...current, status: 'failed', ownerPid: null, pid: null, failureReason: reason };
       await this.writeInstance(current);
       return toDescription(current);
@@ -612,26 +676,97 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     const record = await this.readInstance(instanceId);
     if (!record) throw new NotFoundError('instance', instanceId);
     if (!(DRILL_ID_TAG in record.tags)) throw new NotADrillInstanceError(instanceId);
+    await this.keepEvidence(instanceId, record);
     await this.writeInstance({ ...record, status: 'deleting' });
     await this.removeInstance(instanceId);
   }
 
   /**
-   * Stops and removes every restored instance and every stray registered process (an app the
-   * drill started, a trickle or heartbeat writer without its source); keeps the source and its backups, but
-   * removes backups that were interrupted half way.
+   * Before a failed restore's instance goes, its server log (the FATAL line that says why) is
+   * kept in its drill's folder, `drills/<drill id>/restore-postgres.log`: the report's evidence.
+   * @returns where it was kept, or null (not failed, no log, no drill).
    */
-  async cleanup(): Promise<CleanupResult> {
-    const instances = await this.instanceIds();
-    for (const id of instances) await this.removeInstance(id);
+  private async keepEvidence(instanceId: string, record: InstanceRecord | null): Promise<string | null> {
+    const drillId = record?.tags[DRILL_ID_TAG];
+    if (record?.status !== 'failed' || !drillId || !IDENTIFIER_SAFE.test(drillId)) return null;
+    const log = join(this.instanceDir(instanceId), 'postgres.log');
+    if (
+      !(await stat(log).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      return null;
+    const dir = join(this.paths.drills, drillId);
+    await mkdir(dir, { recursive: true });
+    const kept = join(dir, 'restore-postgres.log');
+    await copyFile(log, kept);
+    return kept;
+  }
+
+  /**
+   * Stops and removes every restored instance and every stray registered process (an app a drill
+   * started, a writer without its source), removes leftover drill secrets and backups interrupted
+   * half way; keeps the source and its backups. An instance whose drill (or restore) is still
+   * running is left alone unless `force`. A registry entry that is not proven to be our process is
+   * removed without a signal ("stale entry, not signalled"); a damaged one too.
+   */
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
+    const force = options.force === true;
+    const live = await liveDrills(this.paths);
+    const instances: string[] = [];
+    const skipped: { id: string; why: string }[] = [];
+    const evidence: string[] = [];
+    for (const id of await this.instanceIds()) {
+      let record: InstanceRecord | null = null;
+      try {
+        record = await this.readInstance(id);
+      } catch (error) {
+        // A damaged record: the instance is removed all the same (its server is found by its data dir).
+        if (!(error instanceof DamagedStateError)) throw error;
+      }
+      const drillId = record?.tags[DRILL_ID_TAG];
+      const owner = drillId ? live.get(drillId) : undefined;
+      const restoring = record?.status === 'creating' && record.ownerPid !== null;
+      if (!force && (owner || restoring)) {
+        skipped.push({
+          id,
+          why: owner
+            ? `its drill ${drillId} is running (pid ${owner.pid}, since ${owner.acquiredAt})`
+            : `a restore into it is running (pid ${record?.ownerPid})`,
+        });
+        continue;
+      }
+      const kept = await this.keepEvidence(id, record);
+      if (kept) evidence.push(kept);
+      await this.removeInstance(id);
+      instances.push(id);
+    }
     const sourceRunning = (await runningSource(this.paths)) !== null;
+    const registry = await readRegistry(this.paths);
+    for (const file of registry.damaged) await rm(file.file, { force: true });
+    const left = new Set(skipped.map((s) => s.id));
+    const liveDrill = (entry: ProcessEntry) =>
+      entry.drillId ? live.has(entry.drillId) : [...live.keys()].some((id) => entry.id.startsWith(`${id}-`));
     const stopped: ProcessEntry[] = [];
-    for (const entry of await listProcesses(this.paths)) {
+    const stale: { entry: ProcessEntry; why: string }[] = [];
+    for (const entry of registry.entries) {
       if (entry.kind === 'source') continue;
       // The source's companions stay with it: its writes, and its heartbeat (the drills' proof of P).
       if ((entry.kind === 'trickle' || entry.kind === 'heartbeat') && sourceRunning) continue;
-      if (isRegisteredAlive(entry)) stopped.push(entry);
-      await stopRegistered(this.paths, entry);
+      if (entry.kind === 'instance' && left.has(entry.id)) continue;
+      if (entry.kind === 'app' && !force && liveDrill(entry)) continue;
+      const outcome = await stopRegistered(this.paths, entry);
+      if (outcome.outcome === 'stopped') stopped.push(entry);
+      else stale.push({ entry, why: outcome.why });
+    }
+    const secrets: string[] = [];
+    for (const drillId of await readdir(this.paths.drills).catch(() => [] as string[])) {
+      if (!force && live.has(drillId)) continue;
+      const secret = join(this.paths.drills, drillId, 'secret.json');
+      if (!existsSync(secret)) continue;
+      await rm(secret, { force: true });
+      secrets.push(drillId);
     }
     const backups: string[] = [];
     for (const backup of await listBackups(this.paths)) {
@@ -640,7 +775,16 @@ export class LocalRecovery implements DatabaseRecoveryPort {
         backups.push(backup.id);
       }
     }
-    return { instances, processes: stopped, backups };
+    return {
+      instances,
+      skipped,
+      processes: stopped,
+      stale,
+      damaged: registry.damaged,
+      secrets,
+      evidence,
+      backups,
+    };
   }
 
   // ---- internals -----------------------------------------------------------------------------
@@ -661,7 +805,10 @@ export class LocalRecovery implements DatabaseRecoveryPort {
   }
 
   private async readInstance(id: string): Promise<InstanceRecord | null> {
-    const record = await readJson<InstanceRecord>(join(this.instanceDir(id), 'instance.json'));
+    const record = await readJson<InstanceRecord>(
+      join(this.instanceDir(id), 'instance.json'),
+      `instance ${id} cannot be described; \`recovery-drill local cleanup\` removes it (its server is found by its data dir)`,
+    );
     if (!record) return null;
     if (record.status === 'creating' && record.ownerPid !== null && !isProcessAlive(record.ownerPid))
       return {
@@ -759,5 +906,6 @@ function toDescription(record: InstanceRecord): InstanceDescription {
     restorePointAt: record.restorePointAt,
     restorePointSource: record.restorePointSource ?? null,
     failureReason: record.failureReason,
+    sourceBackup: record.backupId,
   };
 }

@@ -31,6 +31,7 @@ import {
   type SnapshotRecord,
 } from '../core/retention.ts';
 import { parseIsoWithZone } from '../core/time.ts';
+import { readWalIndex } from './archive.ts';
 import { type BackupRecord, backupDir, deleteBackup, readBackup } from './backup.ts';
 import { isProcessAlive } from './cluster.ts';
 import type { InstanceRecord } from './local-recovery.ts';
@@ -360,8 +361,7 @@ export async function planLocalPrune(
 
 /** Drops the removed segments from `wal-index.json`, so the cache only describes what is archived. */
 async function forgetIndexed(paths: StatePaths, names: readonly string[]): Promise<void> {
-  const index = await readJson<Record<string, unknown>>(paths.walIndex);
-  if (!index) return;
+  const { index } = await readWalIndex(paths);
   let changed = false;
   for (const name of names)
     if (name in index) {

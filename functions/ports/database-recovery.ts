@@ -37,6 +37,8 @@ export interface InstanceDescription {
   /** How the engine knows {@link restorePointAt}; null with it. */
   restorePointSource: RestorePointSource | null;
   failureReason: string | null;
+  /** The backup (snapshot) the restore started from, where the engine says (local engine). */
+  sourceBackup?: string | null;
 }
 
 export interface RestoreRequest {
@@ -60,6 +62,12 @@ export interface DatabaseRecoveryPort {
   describeInstance(instanceId: string): Promise<InstanceDescription | null>;
   /** Refuses an instance not tagged with {@link DRILL_ID_TAG}: a drill never deletes what it did not create. */
   deleteInstance(instanceId: string): Promise<void>;
+  /**
+   * Damaged records the engine skipped (a backup whose record cannot be read), one sentence each
+   * naming the file and what to do; the drill reports them beside the backup it used instead.
+   * Absent where the service keeps no such records (RDS).
+   */
+  damagedState?(): Promise<string[]>;
 }
 
 /** The target lies outside what the backups and the archived WAL can reach; nothing was created. */
