@@ -1,10 +1,13 @@
 /**
  * The `recovery-drill` command line. Exit codes everywhere: 0 done, 1 a check or drill failed,
- * 2 bad input (the message on stderr names the field and the value).
+ * 2 bad input (the message on stderr names the field and the value), 130/143 a drill stopped by
+ * SIGINT/SIGTERM (it cleaned up and reported that). Any other error is one line people read;
+ * its stack only with `--debug`.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/core/config.ts';
 import { InputError } from '../functions/core/errors.ts';
+import { redactCredentials } from '../functions/core/redact.ts';
 import { commands } from './commands/index.ts';
 import { type Command, type CommandIo, EXIT, UsageError } from './commands/types.ts';
 
@@ -30,8 +33,8 @@ function overview(): string {
     'Keeps a PostgreSQL database recoverable and proves it. Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split('\n')[0]}`),
     '',
-    "Run `recovery-drill COMMAND --help` for a command's options.",
-    'Exit codes: 0 done, 1 a check or drill failed, 2 bad input.',
+    "Run `recovery-drill COMMAND --help` for a command's options; `--debug` (any command) shows an error's stack.",
+    'Exit codes: 0 done, 1 a check or drill failed, 2 bad input, 130/143 a drill interrupted by SIGINT/SIGTERM.',
   ].join('\n');
 }
 
@@ -52,7 +55,9 @@ const defaultIo: CommandIo = {
   cwd: process.cwd(),
 };
 
-export async function main(argv: readonly string[], io: CommandIo = defaultIo): Promise<number> {
+export async function main(args: readonly string[], io: CommandIo = defaultIo): Promise<number> {
+  const debug = args.includes('--debug');
+  const argv = args.filter((a) => a !== '--debug');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.out(overview());
     return argv.length === 0 ? EXIT.badInput : EXIT.ok;
@@ -91,6 +96,12 @@ export async function main(argv: readonly string[], io: CommandIo = defaultIo): 
       io.err(`recovery-drill ${command.name}: ${error.message}\n\n${usageOf(command)}`);
       return EXIT.badInput;
     }
-    throw error;
+    // Anything else failed the command: one line a person reads (a damaged state file names
+    // itself and what to do); the stack only for whoever asked for it.
+    const message = error instanceof Error ? `${error.message}` : String(error);
+    io.err(redactCredentials(`recovery-drill ${command.name}: ${message}`));
+    if (debug && error instanceof Error && error.stack) io.err(redactCredentials(error.stack));
+    else io.err('(run again with --debug for the stack)');
+    return EXIT.failed;
   }
 }

@@ -5,4 +5,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('./cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// A drill stopped by SIGINT/SIGTERM has cleaned up and reported: what it abandoned must not keep
+// the process alive.
+if (code === 130 || code === 143) process.exit(code);
+process.exitCode = code;

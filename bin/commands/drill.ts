@@ -25,7 +25,9 @@ export const drill: Command = {
     'Starts (or creates) the local source, takes a backup if none is recent, restores, migrates, starts the\n' +
     'app (app.startCommand), smoke-tests, checks integrity, measures RPO/RTO, prints the report and cleans up.\n' +
     'Exit 0: the drill passed; 1: it failed (see the escalations), or it passed although a fault was\n' +
-    'injected; 2: bad input (also a fault that cannot apply to the configured app).\n' +
+    'injected; 2: bad input (also a fault that cannot apply to the configured app); 130/143: SIGINT/SIGTERM\n' +
+    'stopped it (it stopped its app, removed the restored copy and its secret, and wrote an "interrupted" report).\n' +
+    'Every failed drill (also while preparing the source, or when its report cannot be written) is reported.\n' +
     'In AWS, start a drill with `recovery-drill start`.\n\n' +
     `faults for --inject:\n${Object.entries(FAULTS)
       .map(([name, spec]) => `  ${name.padEnd(22)} ${spec.does} (${spec.expects ?? 'passes with a warning'})`)
@@ -98,6 +100,23 @@ export const drill: Command = {
       return EXIT.badInput;
     }
     const report = result.report;
+    if (result.interrupted) {
+      const { signal, during, cleaned } = result.interrupted;
+      if (report) {
+        if (json) io.out(JSON.stringify(report, null, 2));
+        else io.out(renderReportMarkdown(report));
+      }
+      io.err(
+        `recovery-drill drill: interrupted by ${signal} during ${during}; cleaned up: ${cleaned.length > 0 ? cleaned.join(', ') : 'nothing was left to clean'}`,
+      );
+      io.err(
+        result.reportFiles
+          ? `report (interrupted): ${result.reportFiles.markdown} and ${result.reportFiles.json}`
+          : `the interrupted drill's report could not be written${result.error ? `: ${result.error}` : ''}`,
+      );
+      if (result.error) io.err(`recovery-drill drill: while cleaning up: ${result.error}`);
+      return signal === 'SIGINT' ? EXIT.interruptedByInt : EXIT.interruptedByTerm;
+    }
     if (!report) {
       io.err(`recovery-drill drill: the drill ended without a report: ${result.error}`);
       return EXIT.failed;
@@ -120,10 +139,12 @@ export const drill: Command = {
       }
     }
     if (json) io.out(JSON.stringify(output, null, 2));
-    else {
-      io.out(renderReportMarkdown(report));
-      if (result.reportFiles) io.err(`report: ${result.reportFiles.markdown} and ${result.reportFiles.json}`);
-    }
+    else io.out(renderReportMarkdown(report));
+    if (result.reportFiles && !json)
+      io.err(`report: ${result.reportFiles.markdown} and ${result.reportFiles.json}`);
+    if (!result.reportFiles)
+      io.err('recovery-drill drill: the report could not be written (its report step says why)');
+    if (result.error) io.err(`recovery-drill drill: ${result.error}`);
     // The verdict in one line (requested target, T, P and its source, the heartbeat's bound, RPO, RTO).
     io.err(summaryLine(report));
     io.err(

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+/** 130/143: a drill stopped by SIGINT/SIGTERM (128 + the signal's number, as shells report it). */
+export const EXIT = { ok: 0, failed: 1, badInput: 2, interruptedByInt: 130, interruptedByTerm: 143 } as const;
 
 /** A malformed command line (exit 2). */
 export class UsageError extends Error {

@@ -39,6 +39,12 @@ export interface EscalationRule {
   runbookStep: string;
   /** First thing to do, for an engineer who has never seen this project. */
   remediation: string;
+  /**
+   * The first thing to do when the drill ran on the local engine (embedded PostgreSQL, child
+   * processes, files): local evidence (the report, `drills/<drill id>/` logs, `local status`),
+   * never the RDS console. Absent where the AWS text holds locally too.
+   */
+  localRemediation?: string;
   /** What a healthy run shows instead (the "expected" column of a drill's deviations). */
   expected: string;
 }
@@ -56,6 +62,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       '`checks.sessionStore`: it runs SELECT 1 and writes, reads and deletes a probe session), then the app task logs; ' +
       'if the app process ended, the report quotes its exit code and last log lines. Usual causes: the app cannot reach ' +
       'the restored database (security group, secret), or the session table (smoke.sessionTable, `session`) refuses writes.',
+    localRemediation:
+      "Read the readiness step in the report (the body of GET /health/ready; the app's exit code and last log lines when it ended), then the app's whole log, `drills/<drill id>/app.log` in the state folder. Usual causes: the app cannot reach the restored database (`DATABASE_URL`, app.env), or the session table (smoke.sessionTable) refuses writes.",
     expected: '/health/ready answers 200 within the readiness budget',
   },
   MIGRATION_FAILED: {
@@ -68,6 +76,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'Open the migrate task log in the drill report and find the failing migration in _prisma_migrations ' +
       '(finished_at is null, logs holds the SQL error). Fix the migration in the app repository; never edit ' +
       'production data by hand to make a drill pass.',
+    localRemediation:
+      "Read the migrate command's log, `drills/<drill id>/migrate.log` in the state folder (the report quotes its last lines), and find the failing migration in _prisma_migrations (finished_at is null). Fix the migration in the app repository; never edit the source's data by hand to make a drill pass.",
     expected: 'pending migrations apply cleanly and _prisma_migrations matches the captured migrations',
   },
   AUTH_WRITE_FAILED: {
@@ -81,6 +91,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'do not match the restored users (403 LOCKED: five failed logins lock the user for 15 minutes); 500 means the ' +
       "session store's table (smoke.sessionTable; BT-CTS: `session`, created by connect-pg-simple at start) is not " +
       'writable (read-only database, missing table, a trigger). Confirm with the app logs of the drill task.',
+    localRemediation:
+      "Check the login response in the report: 401 means the admin password on record (the state folder's `source/credentials.json`) does not match the restored users; 500 means the session table (smoke.sessionTable) is not writable. Confirm with the app's log, `drills/<drill id>/app.log` in the state folder.",
     expected: 'admin login succeeds and writes a session',
   },
   INTEGRITY_FAILED: {
@@ -92,6 +104,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     remediation:
       'The report names the table and the failed check. Compare row counts and the newest timestamps with the ' +
       'production database. Treat it as possible data loss until explained: keep the failing snapshot, do not prune.',
+    localRemediation:
+      'The report names the table and the failed check. Compare row counts and the newest timestamps with the local source (`recovery-drill local source url`). Treat it as possible data loss until explained: keep the backup and the archived WAL, do not prune.',
     expected: 'every critical table present, non-empty, referentially whole and nothing in it after T',
   },
   SMOKE_FAILED: {
@@ -105,6 +119,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'check the tables behind it (smoke.accountSearchTable and smoke.dayStateTable; BT-CTS: `Account`, whose ' +
       'search lists only accounts loaded today, and `DayCycle`, which the day read upserts) and that the app log ' +
       'shows no query errors.',
+    localRemediation:
+      "Rerun the drill with `--keep` and call the failing path yourself against the app; check the tables behind it (smoke.accountSearchTable, smoke.dayStateTable) in the kept database and the app's log, `drills/<drill id>/app.log` in the state folder, for query errors.",
     expected: 'account search and /api/day/current answer 200 with data',
   },
   RPO_BREACHED: {
@@ -119,6 +135,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'backup retention set to 0). Restore automated backups before anything else. When the heartbeat is ' +
       'what failed, compare the newest heartbeat in the source with the evidence: beats missing from the copy ' +
       'are commits lost by the restore; beats missing from the source mean the heartbeat writer stopped (its alarm, its log).',
+    localRemediation:
+      "Run `recovery-drill local status`: it shows archiving failures (the source's `source/postgres.log` says why), the newest archived commit and the restorable window. The local bound is local.archiveTimeoutSeconds; a larger gap means WAL is not being archived.",
     expected:
       'data-loss window at most the RPO target, and (where a heartbeat is set up) a beat in the copy no older than T − RPO target − one beat interval',
   },
@@ -144,6 +162,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'Look up the drill instance in the RDS console (name starts with the drill prefix) and read its events. ' +
       'Common causes: target time outside the restorable window, instance quota reached, KMS key not usable, ' +
       'subnet group missing. Run a new drill with targetTime "latest" once fixed.',
+    localRemediation:
+      "Read the restore step in the report: it leads with the server's own FATAL line. The failed restore's whole server log is kept as `drills/<drill id>/restore-postgres.log` in the state folder once the instance is removed; `recovery-drill local status` shows the backups and the restorable window. Fix the cause (a damaged backup or archive, a target outside the window, a full disk), then run a new drill to latest.",
     expected: 'a restored instance available and reachable within the restore timeout',
   },
   BACKUP_FAILED: {
@@ -156,6 +176,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       "Read the snapshot function's log for the RDS error. Check snapshot quota, the KMS key policy in the copy " +
       'region, and that the source instance is available. Then invoke the snapshot function by hand: it is ' +
       'idempotent per day.',
+    localRemediation:
+      "Read the prepare step in the report: it names what failed (starting the source, or the backup, e.g. ENOSPC: a full disk under the state folder). Free space or fix the cause, check `recovery-drill local status` and the source's `source/postgres.log` in the state folder, then run `recovery-drill local backup` by hand.",
     expected: "today's snapshot created and copied to the isolated location",
   },
   BACKUP_STALE: {
@@ -168,6 +190,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'In the RDS console check the source instance status and backup retention (must be > 0) and its events for ' +
       'log archiving errors (storage full, instance stopped). Until fixed, production can lose more data than ' +
       'the RPO allows: tell the service owner.',
+    localRemediation:
+      'Run `recovery-drill local status`: the source must be running and archiving (failures and the newest archived commit are shown; `source/postgres.log` in the state folder says why archiving fails). Start it with `recovery-drill local source start`.',
     expected: 'restorable-time lag and newest snapshot age within the RPO target',
   },
   PRUNE_BLOCKED: {
@@ -192,6 +216,8 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
       'A copy of production data is still running. Find resources tagged with this drill id (name starts with the ' +
       'drill prefix) and delete them; `recovery-drill` cleanup refuses anything without the drill tag, so a ' +
       'manual delete must check the tag too. Disable deletion protection first if it is set.',
+    localRemediation:
+      "A copy of the source's data may still run: `recovery-drill local status` lists the restored instances; `recovery-drill local cleanup` stops and removes them (it leaves a running drill alone unless --force) and removes leftover drill secrets.",
     expected: 'every drill resource removed',
   },
 };
@@ -218,12 +244,22 @@ function redactEvidence(evidence: Record<string, EvidenceValue>): Record<string,
   return out;
 }
 
-/** Builds an escalation from its class's rule; credentials in the message or evidence are masked. */
+/** The first action for a class where the drill ran: local evidence for the local engine. */
+export function remediationFor(cls: EscalationClass, mode: 'local' | 'aws' | null = null): string {
+  const rule = ESCALATION_RULES[cls];
+  return mode === 'local' ? (rule.localRemediation ?? rule.remediation) : rule.remediation;
+}
+
+/**
+ * Builds an escalation from its class's rule; credentials in the message or evidence are masked.
+ * @param mode `local`: the remediation points to local evidence, not the AWS console.
+ */
 export function createEscalation(
   cls: EscalationClass,
   id: string,
   message: string,
   evidence: Escalation['evidence'] = {},
+  mode: 'local' | 'aws' | null = null,
 ): Escalation {
   const rule = ESCALATION_RULES[cls];
   if (!rule) throw new TypeError(`unknown escalation class ${JSON.stringify(cls)}`);
@@ -233,7 +269,7 @@ export function createEscalation(
     id,
     message: redactCredentials(message),
     runbookStep: rule.runbookStep,
-    remediation: rule.remediation,
+    remediation: remediationFor(cls, mode),
     evidence: redactEvidence(evidence),
   };
 }
@@ -258,7 +294,12 @@ export const DRILL_STEPS = [
   'notify',
   'cleanup',
 ] as const;
-export type DrillStepName = (typeof DRILL_STEPS)[number];
+/**
+ * The local engine's step before the state machine runs: start the source and take a backup if
+ * none is recent (what the scheduled backup jobs do in AWS). A report lists it only when it failed.
+ */
+export const PREPARE_STEP = 'prepare';
+export type DrillStepName = (typeof DRILL_STEPS)[number] | typeof PREPARE_STEP;
 
 /** What one drill step did, as the report and the escalations need it. */
 export interface StepOutcome {
@@ -276,6 +317,8 @@ export interface StepOutcome {
  * none: a refused input created nothing, and the others fail the drill without a runbook class.
  */
 export const STEP_ESCALATION: Readonly<Partial<Record<DrillStepName, EscalationClass>>> = {
+  // Locally the drill makes its own restore point first: without it there is nothing to restore.
+  prepare: 'BACKUP_FAILED',
   restore: 'RESTORE_FAILED',
   wait: 'RESTORE_FAILED',
   connect: 'RESTORE_FAILED',
@@ -299,6 +342,7 @@ export function escalationsFromOutcomes(
   drillId: string,
   steps: StepOutcome[],
   evaluation: Evaluation | null,
+  mode: 'local' | 'aws' | null = null,
 ): Escalation[] {
   const byClass = new Map<EscalationClass, StepOutcome[]>();
   for (const step of steps) {
@@ -318,7 +362,7 @@ export function escalationsFromOutcomes(
       for (const [key, value] of Object.entries(step.evidence ?? {})) evidence[`${step.name}.${key}`] = value;
     }
     const message = failed.map((s) => `${s.name} failed: ${s.detail}`).join('; ');
-    found.set(cls, createEscalation(cls, drillId, message, evidence));
+    found.set(cls, createEscalation(cls, drillId, message, evidence, mode));
   }
   if (evaluation && !rpoMet(evaluation)) {
     const { measuredMinutes, targetMinutes } = evaluation.rpo;
@@ -331,20 +375,26 @@ export function escalationsFromOutcomes(
     if (heartbeat && !heartbeat.passed) said.push(`heartbeat: ${heartbeat.detail}`);
     found.set(
       'RPO_BREACHED',
-      createEscalation('RPO_BREACHED', drillId, said.join('; '), {
-        rpoMinutes: measuredMinutes,
-        targetRpoMinutes: targetMinutes,
-        targetTime: evaluation.targetTime,
-        restorePointAt: evaluation.restorePointAt,
-        restorePointSource: evaluation.restorePointSource,
-        ...(heartbeat?.expected
-          ? {
-              heartbeat: heartbeat.status,
-              newestHeartbeatAt: heartbeat.newestAt,
-              heartbeatExpectedBy: heartbeat.expectedBy,
-            }
-          : {}),
-      }),
+      createEscalation(
+        'RPO_BREACHED',
+        drillId,
+        said.join('; '),
+        {
+          rpoMinutes: measuredMinutes,
+          targetRpoMinutes: targetMinutes,
+          targetTime: evaluation.targetTime,
+          restorePointAt: evaluation.restorePointAt,
+          restorePointSource: evaluation.restorePointSource,
+          ...(heartbeat?.expected
+            ? {
+                heartbeat: heartbeat.status,
+                newestHeartbeatAt: heartbeat.newestAt,
+                heartbeatExpectedBy: heartbeat.expectedBy,
+              }
+            : {}),
+        },
+        mode,
+      ),
     );
   }
   if (evaluation && !evaluation.rto.passed && evaluation.rto.measuredMinutes !== null) {
@@ -356,6 +406,7 @@ export function escalationsFromOutcomes(
         drillId,
         `recovery took ${measuredMinutes} min, over the RTO target of ${targetMinutes} min`,
         { rtoMinutes: measuredMinutes, targetRtoMinutes: targetMinutes },
+        mode,
       ),
     );
   }

@@ -10,6 +10,7 @@ import {
   describeAppVerdict,
   describeHeartbeat,
   describeTargetTime,
+  reportVerdict,
   rpoUnproven,
 } from './report.ts';
 
@@ -88,7 +89,7 @@ function measuredCell(value: number | null, target: number, unproven = false): s
 
 const STYLE = `
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1100px}
-h1 .verdict-passed{color:#2e7d32}h1 .verdict-failed{color:#c62828}
+h1 .verdict-passed{color:#2e7d32}h1 .verdict-failed{color:#c62828}h1 .verdict-interrupted{color:#ef8f00}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 .met{color:#2e7d32}.missed{color:#c62828;font-weight:bold}
 .escalation{border-left:6px solid #c62828;padding:4px 12px;margin:10px 0;background:#fff5f5}
@@ -98,12 +99,16 @@ table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;pad
 
 /** The report as a page for the person at 3 a.m. (verdict, escalations, timeline on top) and the auditor. */
 export function renderReportHtml(report: DrillReport): string {
-  const verdict = report.passed ? 'PASSED' : 'FAILED';
+  const verdict = reportVerdict(report);
   const b: string[] = [];
   b.push(
     `<h1>Recovery drill ${escapeHtml(report.drillId)}: <span class="verdict verdict-${verdict.toLowerCase()}">${verdict}</span></h1>`,
   );
   if (report.dryRun) b.push('<p><em>Dry run: input validated and plan shown; nothing was restored.</em></p>');
+  if (report.interrupted)
+    b.push(
+      `<p class="interrupted"><em>Interrupted by ${escapeHtml(report.interrupted.signal)} during ${escapeHtml(report.interrupted.during)} at ${escapeHtml(report.interrupted.at)}; cleaned up: ${escapeHtml(report.interrupted.cleaned.join(', ') || 'nothing was left')}.</em></p>`,
+    );
   b.push('<h2>Objectives</h2><table class="objectives">');
   b.push(
     `<tr><th>RPO measured (T − P)</th><td>${measuredCell(report.rpoMinutes, report.targets.rpoMinutes, rpoUnproven(report))}</td></tr>`,

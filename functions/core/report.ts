@@ -128,6 +128,18 @@ export interface DrillReport {
   /** Informational, never a failure or a warning. */
   notes: string[];
   appVerdict: AppVerdict | null;
+  /** Set when a signal stopped the drill: by what, during which state, and what it cleaned up. */
+  interrupted?: DrillInterruption;
+}
+
+/** A drill stopped by a signal (Ctrl-C, `kill`): never a pass, and never an escalation of the step it cut short. */
+export interface DrillInterruption {
+  signal: string;
+  /** The state (or local preparation) that was running. */
+  during: string;
+  at: string;
+  /** What the interrupted drill removed before it exited. */
+  cleaned: string[];
 }
 
 /** What a drill knows at its end; `buildReport` derives the verdict, escalations and deviations from it. */
@@ -155,6 +167,7 @@ export interface BuildReportArgs {
   appVerdict?: AppVerdict | null;
   /** Warnings found outside the steps (e.g. by the caller). */
   warnings?: string[];
+  interrupted?: DrillInterruption | null;
 }
 
 function deviationsOf(escalations: Escalation[], steps: StepOutcome[], args: BuildReportArgs): Deviation[] {
@@ -174,7 +187,15 @@ function deviationsOf(escalations: Escalation[], steps: StepOutcome[], args: Bui
       remediation: `Read the ${step.name} step's detail and the drill's execution history; rerun the drill once fixed.`,
     });
   }
-  if (!args.dryRun && args.evaluation === null && !steps.some((s) => s.outcome === 'failed')) {
+  if (args.interrupted) {
+    deviations.push({
+      kind: 'INTERRUPTED',
+      observed: `the drill was interrupted by ${args.interrupted.signal} during ${args.interrupted.during}; it cleaned up: ${args.interrupted.cleaned.join(', ') || 'nothing was left to clean'}`,
+      expected: 'the drill runs to its end',
+      remediation:
+        'Nothing was proven: run the drill again. If something it started is still listed by `recovery-drill local status`, run `recovery-drill local cleanup`.',
+    });
+  } else if (!args.dryRun && args.evaluation === null && !steps.some((s) => s.outcome === 'failed')) {
     deviations.push({
       kind: 'NOT_MEASURED',
       observed: 'the drill ended without an RPO/RTO evaluation',
@@ -201,7 +222,7 @@ function appVerdictWarnings(verdict: AppVerdict | null | undefined, steps: StepO
  * (from the steps and the evaluation), the deviations, the warnings and whether the drill passed.
  */
 export function buildReport(args: BuildReportArgs): DrillReport {
-  const escalations = escalationsFromOutcomes(args.drillId, args.steps, args.evaluation);
+  const escalations = escalationsFromOutcomes(args.drillId, args.steps, args.evaluation, args.mode ?? null);
   const warnings = [
     ...(args.warnings ?? []),
     ...args.steps.filter((s) => s.outcome === 'warning').map((s) => `${s.name}: ${s.detail}`),
@@ -212,7 +233,8 @@ export function buildReport(args: BuildReportArgs): DrillReport {
   const evaluation = args.evaluation;
   const measuredOk =
     evaluation !== null && rpoMet(evaluation) && evaluation.rto.passed && args.readyAt !== null;
-  const passed = escalations.length === 0 && !failedStep && (args.dryRun === true || measuredOk);
+  const passed =
+    !args.interrupted && escalations.length === 0 && !failedStep && (args.dryRun === true || measuredOk);
   const restorePointSource = args.restorePointSource ?? evaluation?.restorePointSource ?? null;
   return {
     drillId: args.drillId,
@@ -261,7 +283,14 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     appVerdict: args.appVerdict
       ? { ...args.appVerdict, detail: redactCredentials(args.appVerdict.detail) }
       : null,
+    ...(args.interrupted ? { interrupted: args.interrupted } : {}),
   };
+}
+
+/** PASSED, FAILED, or INTERRUPTED (a signal stopped it: it proves nothing either way). */
+export function reportVerdict(report: DrillReport): 'PASSED' | 'FAILED' | 'INTERRUPTED' {
+  if (report.interrupted) return 'INTERRUPTED';
+  return report.passed ? 'PASSED' : 'FAILED';
 }
 
 /**
@@ -311,7 +340,7 @@ export function summaryLine(report: DrillReport): string {
           : `heartbeat ${hb.status}`;
   const source = report.restorePointSource ?? 'no source';
   return redactCredentials(
-    `drill ${report.drillId} ${report.passed ? 'passed' : 'FAILED'}: target ${report.requestedTarget}, T ${report.targetTime}, P ${report.restorePointAt ?? '–'} (${source}), ${bound}; RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
+    `drill ${report.drillId} ${report.passed ? 'passed' : reportVerdict(report)}: target ${report.requestedTarget}, T ${report.targetTime}, P ${report.restorePointAt ?? '–'} (${source}), ${bound}; RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
   );
 }
 
@@ -344,9 +373,14 @@ function measured(value: number | null, target: number, passed: boolean | null):
 /** Renders a report for a person at 3 a.m. (verdict and first actions on top) and for an auditor (everything below). */
 export function renderReportMarkdown(report: DrillReport): string {
   const lines: string[] = [];
-  const verdict = report.passed ? 'PASSED' : 'FAILED';
+  const verdict = reportVerdict(report);
   lines.push(`# Recovery drill ${cell(report.drillId)}: ${verdict}`, '');
   if (report.dryRun) lines.push('> Dry run: input validated and plan shown; nothing was restored.', '');
+  if (report.interrupted)
+    lines.push(
+      `> Interrupted by ${cell(report.interrupted.signal)} during ${cell(report.interrupted.during)} at ${cell(report.interrupted.at)}; cleaned up: ${cell(report.interrupted.cleaned.join(', ') || 'nothing was left')}.`,
+      '',
+    );
   if (report.escalations.length > 0) {
     lines.push('## Escalations (act on these first)', '');
     const ordered = [...report.escalations].sort(

@@ -28,6 +28,8 @@ export interface LocalRunOptions {
   readonly onEvent?: (event: LocalRunEvent) => void;
   /** The execution's name (`$$.Execution.Name`). */
   readonly executionName?: string;
+  /** Aborting stops the execution: no further state runs (a Task in flight is the caller's to stop). */
+  readonly signal?: AbortSignal;
 }
 
 export type LocalRunResult =
@@ -94,6 +96,9 @@ export async function runDefinitionLocally(
     },
   });
 
+  const abort = () => execution.abort();
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener('abort', abort, { once: true });
   const events: LocalRunEvent[] = [];
   const collecting = (async () => {
     for await (const raw of execution.eventLogs) {
@@ -116,7 +121,9 @@ export async function runDefinitionLocally(
   })();
 
   try {
-    const output = (await execution.result) as Json;
+    const output = (await execution.result.finally(() =>
+      options.signal?.removeEventListener('abort', abort),
+    )) as Json;
     await collecting;
     return { status: 'SUCCEEDED', output, events };
   } catch (error) {

@@ -10,7 +10,7 @@
  */
 import { type DriftReport, describeDrift, detectDrift } from '../core/drift.ts';
 import { validateDrillInput } from '../core/drill-input.ts';
-import type { Escalation, StepOutcome } from '../core/escalations.ts';
+import { type Escalation, PREPARE_STEP, type StepOutcome } from '../core/escalations.ts';
 import {
   type Evaluation,
   evaluateRecovery,
@@ -27,10 +27,13 @@ import { nextPollSeconds } from '../core/polling.ts';
 import { redactCredentials } from '../core/redact.ts';
 import {
   type AppVerdict,
+  type BuildReportArgs,
   buildReport,
+  type DrillInterruption,
   type DrillReport,
   describeAppVerdict,
   renderReportMarkdown,
+  reportVerdict,
   summaryLine,
 } from '../core/report.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
@@ -182,9 +185,12 @@ async function validate(
     const input = validateDrillInput(state, { now: startedAt, window });
     const latest = window.latest;
     if (input.targetTime === 'latest' && latest === null) {
+      const damaged = (await deps.recovery.damagedState?.()) ?? [];
       throw new DrillStepError(
         'RestoreFailedError',
-        'nothing is restorable yet: the source has no backup and no archived WAL',
+        damaged.length > 0
+          ? `nothing is restorable: no intact backup; ${damaged.join('; ')}`
+          : 'nothing is restorable yet: the source has no backup and no archived WAL',
       );
     }
     const isLatest = input.targetTime === 'latest';
@@ -216,14 +222,32 @@ async function restore(state: DrillState, deps: DrillDeps) {
   const drill = need(state.drill, 'drill');
   return timed(deps, async () => {
     const latest = drill.requestedTarget === 'latest';
-    const instance = await deps.recovery.restoreToPointInTime({
-      instanceId: drill.instanceId,
-      targetTime: latest ? 'latest' : new Date(drill.targetTime),
-      tags: { [DRILL_ID_TAG]: drill.drillId },
-    });
+    // Damaged backup records are skipped by the engine: the drill says so, and what it used instead.
+    const damaged = (await deps.recovery.damagedState?.()) ?? [];
+    let instance: InstanceDescription;
+    try {
+      instance = await deps.recovery.restoreToPointInTime({
+        instanceId: drill.instanceId,
+        targetTime: latest ? 'latest' : new Date(drill.targetTime),
+        tags: { [DRILL_ID_TAG]: drill.drillId },
+      });
+    } catch (error) {
+      if (damaged.length === 0 || !(error instanceof Error)) throw error;
+      throw new DrillStepError(
+        'RestoreFailedError',
+        `${error.message}; no intact backup covers it: ${damaged.join('; ')}`,
+        { cause: error },
+      );
+    }
+    const from = instance.sourceBackup ? ` from backup ${instance.sourceBackup}` : '';
     return {
       instanceId: instance.id,
-      detail: `restore of ${instance.id} to ${latest ? 'the latest restorable time' : drill.targetTime} requested (${instance.status}); P = ${instance.restorePointAt ?? 'not reported'}${instance.restorePointSource ? ` (${instance.restorePointSource})` : ''}`,
+      ...(damaged.length > 0 ? { outcome: 'warning' as const } : {}),
+      detail:
+        `restore of ${instance.id} to ${latest ? 'the latest restorable time' : drill.targetTime} requested${from} (${instance.status}); P = ${instance.restorePointAt ?? 'not reported'}${instance.restorePointSource ? ` (${instance.restorePointSource})` : ''}` +
+        (damaged.length > 0
+          ? `; damaged backup records were skipped, so ${instance.sourceBackup ? `backup ${instance.sourceBackup}` : 'an older intact backup'} was used instead: ${damaged.join('; ')}`
+          : ''),
     };
   });
 }
@@ -782,6 +806,17 @@ export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] 
     evaluate: state.evaluation,
     cleanup: state.cleanup,
   };
+  // The local engine's preparation (source, backup) runs before the state machine.
+  const prepared = state.failures?.[PREPARE_STEP];
+  if (prepared)
+    steps.push({
+      name: PREPARE_STEP,
+      startedAt: lastEnd,
+      endedAt,
+      outcome: prepared.Error === INTERRUPTED_ERROR ? 'skipped' : 'failed',
+      detail: `${prepared.Error}: ${causeText(prepared.Cause)}`,
+      evidence: { error: prepared.Error },
+    });
   // The ECS migrate task fails as its own state; report it as the migrate step.
   const failureKey: Partial<Record<string, DrillTaskStep>> = { runMigrations: 'verifyMigration' };
   for (const spec of TASK_STATES) {
@@ -791,12 +826,13 @@ export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] 
       state.failures?.[spec.step] ??
       Object.entries(state.failures ?? {}).find(([key]) => failureKey[key] === spec.step)?.[1];
     // A failure wins over a result: a polled step (the restore wait) keeps an earlier look's result.
+    // A step a signal cut short did not fail: it is `skipped`, and the report says it was interrupted.
     if (failure) {
       steps.push({
         name: spec.reportStep,
         startedAt: result?.startedAt ?? lastEnd,
         endedAt,
-        outcome: 'failed',
+        outcome: failure.Error === INTERRUPTED_ERROR ? 'skipped' : 'failed',
         detail: `${failure.Error}: ${causeText(failure.Cause)}`,
         evidence: { error: failure.Error },
       });
@@ -816,12 +852,42 @@ export function stepOutcomes(state: DrillState, endedAt: string): StepOutcome[] 
   return steps;
 }
 
-async function report(state: DrillState, deps: DrillDeps) {
-  const drill = need(state.drill, 'drill');
+/** The error name of a step a signal cut short (recorded under `failures` by the local engine). */
+export const INTERRUPTED_ERROR = 'DrillInterrupted';
+
+/**
+ * What is known of a drill that failed before `Validate input` finished (the restorable window
+ * could not be read, the local source could not be prepared): its id and what was asked, from the
+ * raw execution input, so that it is reported like any other failed drill.
+ */
+function unvalidatedDrill(state: DrillState, deps: DrillDeps, executionName: string, at: string): DrillInfo {
+  const text = (value: unknown, max: number) =>
+    typeof value === 'string' && value.trim() !== '' ? redactCredentials(value).slice(0, max) : null;
+  const config = deps.settings.config;
+  const requested = text(state.targetTime, 64) ?? 'latest';
+  return {
+    drillId: executionName,
+    instanceId: drillInstanceId(config.drill.instancePrefix, executionName),
+    targetTime: requested,
+    requestedTarget: requested,
+    startedAt: at,
+    reason: text(state.reason, 200),
+    requestedBy: text(state.requestedBy, 200),
+    dryRun: state.dryRun === true,
+    window: { earliest: null, latest: null },
+    environment: config.environment,
+    mode: deps.settings.mode,
+    executionArn: null,
+  };
+}
+
+async function report(state: DrillState, deps: DrillDeps, executionName: string) {
   const endedAt = deps.now().toISOString();
+  const drill = state.drill ?? unvalidatedDrill(state, deps, executionName, endedAt);
   const steps = stepOutcomes(state, endedAt);
   const evaluation = state.evaluation?.evaluation ?? null;
-  const built: DrillReport = buildReport({
+  const interrupted = (state.interrupted as DrillInterruption | undefined) ?? null;
+  const args: BuildReportArgs = {
     drillId: drill.drillId,
     requestedTarget: drill.requestedTarget,
     targetTime: drill.targetTime,
@@ -839,9 +905,28 @@ async function report(state: DrillState, deps: DrillDeps) {
     requestedBy: drill.requestedBy,
     dryRun: drill.dryRun,
     appVerdict: state.evaluation?.appVerdict ?? null,
-  });
-  const markdown = renderReportMarkdown(built);
-  const location = await deps.reports.write(built, markdown);
+    interrupted,
+  };
+  let built: DrillReport = buildReport(args);
+  let location: { json: string; markdown: string } | null = null;
+  try {
+    location = await deps.reports.write(built, renderReportMarkdown(built));
+  } catch (error) {
+    // The report could not be stored: it still goes out with the notification, failed for that reason.
+    built = buildReport({
+      ...args,
+      steps: [
+        ...steps,
+        {
+          name: 'report',
+          startedAt: endedAt,
+          endedAt: deps.now().toISOString(),
+          outcome: 'failed',
+          detail: `the report could not be written: ${error instanceof Error ? error.message : String(error)}`,
+        },
+      ],
+    });
+  }
   const summary = summaryLine(built);
   return { passed: built.passed, summary, location, escalations: built.escalations, report: built };
 }
@@ -917,7 +1002,7 @@ export async function runStep(
     case 'cleanup':
       return cleanup(state, deps);
     case 'report':
-      return report(state, deps);
+      return report(state, deps, executionName);
     case 'notify':
       return notify(state, deps);
   }

@@ -1,6 +1,7 @@
 /** The local engine's report store and notifier: a folder plays the bucket, a file and the terminal play SNS. */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Escalation } from '../../core/escalations.ts';
 import {
@@ -17,12 +18,25 @@ import {
   type MessageContext,
   renderEscalation,
 } from '../../core/messages.ts';
-import { type DrillReport, renderReportMarkdown, summaryLine } from '../../core/report.ts';
+import { type DrillReport, renderReportMarkdown, reportVerdict, summaryLine } from '../../core/report.ts';
 import { renderReportHtml } from '../../core/report-html.ts';
+import { withLock } from '../../local/lock.ts';
 import type { Notifier, ReportStore } from '../ports.ts';
 
 /** The index of every report in a reports folder, beside the reports. */
 export const LOCAL_INDEX_FILE = 'index.json';
+
+/** Writes a file whole or not at all: a temp name unique to this writer, then a rename. */
+async function writeWhole(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, text);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
 
 /**
  * Keeps every drill's report (JSON, Markdown, HTML page) in a folder with an index, like the
@@ -66,25 +80,35 @@ export class FolderReportStore implements ReportStore {
     return index;
   }
 
-  /** Returns the JSON and Markdown paths; the HTML page is beside them as `<drill id>.html`. */
+  /**
+   * Returns the JSON and Markdown paths; the HTML page is beside them as `<drill id>.html`. Drills
+   * finishing together all land in the index: each writer adds its entry to the index as it is
+   * under the folder's lock (`index.json.lock`), never over what another writer just added.
+   */
   async write(report: DrillReport, markdown: string): Promise<{ json: string; markdown: string }> {
     await mkdir(this.dir, { recursive: true });
-    const index = await this.readIndex();
-    const compared = withPreviousComparison(report, previousMeasured(index, report));
+    const compared = withPreviousComparison(report, previousMeasured(await this.readIndex(), report));
     const text = compared === report ? markdown : renderReportMarkdown(compared);
     const json = join(this.dir, `${report.drillId}.json`);
     const md = join(this.dir, `${report.drillId}.md`);
     const html = join(this.dir, `${report.drillId}.html`);
-    await writeFile(json, `${JSON.stringify(compared, null, 2)}\n`);
-    await writeFile(md, text);
-    await writeFile(html, renderReportHtml(compared));
-    // Written aside and renamed: a drill killed mid-write never leaves a torn index.
+    await writeWhole(json, `${JSON.stringify(compared, null, 2)}\n`);
+    await writeWhole(md, text);
+    await writeWhole(html, renderReportHtml(compared));
     const indexPath = join(this.dir, LOCAL_INDEX_FILE);
-    await writeFile(
-      `${indexPath}.tmp`,
-      `${JSON.stringify(withEntry(index, historyEntryOf(compared)), null, 2)}\n`,
+    await withLock(
+      `${indexPath}.lock`,
+      `index entry of drill ${report.drillId}`,
+      async () => {
+        // Read again under the lock (a damaged index is rebuilt from the reports, this one included).
+        const index = await this.readIndex();
+        await writeWhole(
+          indexPath,
+          `${JSON.stringify(withEntry(index, historyEntryOf(compared)), null, 2)}\n`,
+        );
+      },
+      { waitMs: 120_000 },
     );
-    await rename(`${indexPath}.tmp`, indexPath);
     return { json, markdown: md };
   }
 }
@@ -121,6 +145,14 @@ export class RecordingNotifier implements Notifier {
       const path = join(dirname(file), 'reports', `${drillId}.md`);
       return existsSync(path) ? path : null;
     },
+    /**
+     * Where a drill's logs are (the report's evidence: migrate.log, app.log, restore-postgres.log);
+     * by default `drills/<drillId>/` beside the notifications file, named only when it exists.
+     */
+    private readonly logsPath: (drillId: string) => string | null = (drillId) => {
+      const path = join(dirname(file), 'drills', drillId);
+      return existsSync(path) ? path : null;
+    },
   ) {}
 
   async publish(report: DrillReport, escalations: readonly Escalation[]): Promise<number> {
@@ -128,7 +160,7 @@ export class RecordingNotifier implements Notifier {
     const context: MessageContext = {
       environment: report.environment ?? 'local',
       source: report.mode === 'local' || report.mode === null ? 'local source' : null,
-      links: { report: this.reportPath(report.drillId) },
+      links: { report: this.reportPath(report.drillId), logs: this.logsPath(report.drillId) },
     };
     const messages: LocalNotification[] = escalations.map((escalation) => {
       const rendered = renderEscalation(escalation, context);

@@ -5,15 +5,19 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../../core/config.ts';
+import { PREPARE_STEP } from '../../core/escalations.ts';
+import { redactCredentials } from '../../core/redact.ts';
 import type { DrillReport } from '../../core/report.ts';
 import { appRoot, LocalRecovery } from '../../local/local-recovery.ts';
+import { acquireLock, drillLockFile } from '../../local/lock.ts';
 import { pruneAfterBackup } from '../../local/retention.ts';
+import { SourceCommandError } from '../../local/source.ts';
 import { statePaths } from '../../local/state.ts';
 import type { LoadedConfig } from '../../shared/config-file.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../local-state-machine.ts';
 import type { DrillDeps } from '../ports.ts';
-import { RUN_MIGRATIONS_STATE, TASK_STATES, WAIT_FOR_RESTORE_STATE } from '../states.ts';
-import { type DrillState, newDrillId, runStep } from '../steps.ts';
+import { MIGRATE_TASK_FIELD, RUN_MIGRATIONS_STATE, TASK_STATES, WAIT_FOR_RESTORE_STATE } from '../states.ts';
+import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../steps.ts';
 import { LocalAppRunner } from './app-runner.ts';
 import { CheckoutArtifactSource } from './artifacts.ts';
 import {
@@ -45,12 +49,21 @@ export interface LocalDrillOptions {
   readonly drillId?: string;
   /** Skip the backup freshness check (the caller made sure a backup exists). */
   readonly skipBackup?: boolean;
+  /**
+   * Turn SIGINT/SIGTERM into an orderly stop: clean up, report "interrupted", return status
+   * `interrupted` (the CLI exits 130/143). Default true.
+   */
+  readonly handleSignals?: boolean;
 }
 
 export interface LocalDrillResult {
   readonly drillId: string;
-  /** `passed`, `failed` (escalations), or `refused` (bad input: nothing was created). */
-  readonly status: 'passed' | 'failed' | 'refused';
+  /**
+   * `passed`, `failed` (escalations, or a failure anywhere from preparing the source on: there is
+   * a report), `refused` (bad input: nothing was created), or `interrupted` (SIGINT/SIGTERM: it
+   * cleaned up and reported that).
+   */
+  readonly status: 'passed' | 'failed' | 'refused' | 'interrupted';
   readonly report: DrillReport | null;
   readonly reportFiles: { json: string; markdown: string } | null;
   /** The refusal or the execution's error, when there is no report to say it. */
@@ -58,6 +71,8 @@ export interface LocalDrillResult {
   readonly events: LocalRunEvent[];
   /** The injected fault: what it broke (null: it never acted) or why it could not be applied. */
   readonly fault: { name: FaultName; broke: string | null; missed: string | null } | null;
+  /** Set when a signal stopped the drill: which, during what, and what it removed. */
+  readonly interrupted: { signal: NodeJS.Signals; during: string; cleaned: string[] } | null;
 }
 
 /** Milliseconds from a state entered to the same state left, formatted. */
@@ -65,9 +80,17 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** The local engine of one configuration. */
-export function localEngine(config: Config, baseDir: string) {
-  return new LocalRecovery({ config, baseDir });
+/** The local engine of one configuration (`notice`: waiting for a lock, a stale file removed). */
+export function localEngine(config: Config, baseDir: string, notice?: (line: string) => void) {
+  return new LocalRecovery({ config, baseDir, ...(notice ? { notice } : {}) });
+}
+
+/** A failure while preparing the source: what was being done, in the error's own words. */
+class PrepareError extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = cause instanceof Error ? cause.name : 'PrepareError';
+  }
 }
 
 /** Makes sure the source runs and has a recent full backup (what the scheduled jobs do in AWS). */
@@ -76,7 +99,14 @@ export async function prepareSource(
   config: Config,
   progress: (line: string) => void,
 ): Promise<void> {
-  const started = await recovery.startSource();
+  let started: Awaited<ReturnType<LocalRecovery['startSource']>>;
+  try {
+    started = await recovery.startSource();
+  } catch (error) {
+    // A migrate or seed command of a new source says for itself what failed.
+    if (error instanceof SourceCommandError) throw error;
+    throw new PrepareError('starting the local source', error);
+  }
   progress(
     `source: ${started.created ? 'created, provisioned and started' : started.alreadyRunning ? 'running' : 'started'}`,
   );
@@ -86,50 +116,89 @@ export async function prepareSource(
   if (newest === undefined || Date.now() - newest > maxAgeMs) {
     const id = `local-${new Date().toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
     progress(`backup: none newer than ${config.local.backupMaxAgeHours} h, taking ${id}`);
-    await recovery.createSnapshot(id, { 'recovery-drill:managed': 'true' });
+    try {
+      await recovery.createSnapshot(id, { 'recovery-drill:managed': 'true' });
+    } catch (error) {
+      throw new PrepareError(`taking backup ${id} of the running source`, error);
+    }
     progress(await pruneAfterBackup(recovery.paths, config));
   }
 }
+
+/** Where each Task state's result lands in the execution state (the definition's ResultPath). */
+const RESULT_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  validate: ['drill'],
+  restore: ['restore'],
+  describeRestore: ['restoreStatus'],
+  connect: ['connection'],
+  detectDrift: ['drift'],
+  verifyMigration: ['migration'],
+  startApp: ['app'],
+  smokeHealth: ['smoke', 'health'],
+  smokeReady: ['smoke', 'ready'],
+  smokeLogin: ['smoke', 'login'],
+  smokeSearch: ['smoke', 'search'],
+  smokeDay: ['smoke', 'day'],
+  integrity: ['integrity'],
+  evaluate: ['evaluation'],
+  [RUN_MIGRATIONS_STATE]: [MIGRATE_TASK_FIELD],
+};
+
+function withResult(state: DrillState, step: string, result: unknown): DrillState {
+  const path = RESULT_FIELDS[step];
+  if (!path) return state;
+  const [head, leaf] = path as [string, string | undefined];
+  if (!leaf) return { ...state, [head]: result };
+  return { ...state, [head]: { ...((state[head] as object | undefined) ?? {}), [leaf]: result } };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDrillResult> {
   const { config, baseDir } = options.loaded;
   const progress = options.progress ?? (() => undefined);
   const paths = statePaths(config, baseDir);
-  const realRecovery = localEngine(config, baseDir);
+  const realRecovery = localEngine(config, baseDir, progress);
   const drillId = options.drillId ?? newDrillId(new Date());
   const fault = options.inject ?? null;
-  const refused = (error: string): LocalDrillResult => ({
+  const result = (
+    fields: Partial<LocalDrillResult> & Pick<LocalDrillResult, 'status'>,
+  ): LocalDrillResult => ({
     drillId,
-    status: 'refused',
     report: null,
     reportFiles: null,
-    error,
+    error: null,
     events: [],
     fault: null,
+    interrupted: null,
+    ...fields,
   });
+  const refused = (error: string) => result({ status: 'refused', error });
 
   // A fault the configuration rules out is refused before the source is even started.
   const configProblem = fault ? faultConfigProblem(fault, config) : null;
   if (fault && configProblem) return refused(new FaultRefusedError(fault, configProblem).message);
-  if (!options.skipBackup) await prepareSource(realRecovery, config, progress);
 
-  // The deps are built after the fault plan (which may wrap the recovery port) and read lazily by it.
-  let deps: DrillDeps | undefined;
-  let plan: FaultPlan;
-  try {
-    plan = await planFault(
-      fault,
-      realRecovery,
-      { config, sourceUrl: fault ? await realRecovery.sourceUrl() : null, progress },
-      () => {
-        if (!deps) throw new Error('fault used before the drill started');
-        return deps;
-      },
-    );
-  } catch (error) {
-    if (error instanceof FaultRefusedError) return refused(error.message);
-    throw error;
+  // Held for the drill's whole life: `local cleanup` leaves a live drill's instance, app and secret alone.
+  const drillLock = await acquireLock(drillLockFile(paths, drillId), `drill ${drillId}`, { waitMs: 0 });
+  let signalled: NodeJS.Signals | null = null;
+  let onInterrupt: (signal: NodeJS.Signals) => void = () => undefined;
+  const interrupted = new Promise<NodeJS.Signals>((resolve) => {
+    onInterrupt = resolve;
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      progress(`${signal}: still cleaning up after ${signalled}, please wait`);
+      return;
+    }
+    signalled = signal;
+    onInterrupt(signal);
+  };
+  if (options.handleSignals !== false) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
+
   const secrets = new FileSecretStore(paths.root, realRecovery);
   const app = new LocalAppRunner({
     paths,
@@ -142,15 +211,20 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     listenTimeoutSeconds: config.smoke.readyBudgetSeconds,
   });
   let written: { report: DrillReport; files: { json: string; markdown: string } } | null = null;
+  let published: DrillReport | null = null;
   const store = new FolderReportStore(join(paths.root, 'reports'));
-  deps = {
+  const notifier = new RecordingNotifier(
+    join(paths.root, 'notifications.jsonl'),
+    options.notify ?? (() => undefined),
+  );
+  const baseDeps: DrillDeps = {
     settings: {
       config,
       mode: 'local',
       restoreTimeoutSeconds: options.restoreTimeoutSeconds ?? config.drill.restoreTimeoutMinutes * 60,
       keepInstance: options.keep ?? false,
     },
-    recovery: plan.recovery,
+    recovery: realRecovery,
     secrets,
     app,
     artifacts: new CheckoutArtifactSource(appRoot(config, baseDir), config.app.migrationsDir),
@@ -161,94 +235,291 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
         return files;
       },
     },
-    notifier: new RecordingNotifier(
-      join(paths.root, 'notifications.jsonl'),
-      options.notify ?? (() => undefined),
-    ),
+    notifier: {
+      publish(report, escalations) {
+        published = report;
+        return notifier.publish(report, escalations);
+      },
+    },
     adminPassword: async () => {
       const password = await realRecovery.adminPassword();
       if (!password) throw new Error('the local source has no admin password on record');
       return password;
     },
     now: () => new Date(),
-    beforeStep: plan.beforeStep,
   };
-  const bound = deps;
+  let deps: DrillDeps = baseDeps;
+  let plan: FaultPlan | null = null;
+  const faultOutcome = () =>
+    fault && plan ? { name: fault, broke: plan.acted(), missed: plan.missed() } : null;
+  const reportFiles = () => (written as { files: { json: string; markdown: string } } | null)?.files ?? null;
+  const theReport = () =>
+    (written as { report: DrillReport } | null)?.report ?? (published as DrillReport | null);
 
-  // What the fault broke is named in the detail of the step it acted in and of the first step
-  // that failed after it: the report says what was injected, the drill's own words say what it found.
-  const noted = new Set<string>();
-  const note = () => `[injected fault ${fault}: ${plan.acted()}]`;
-  const handlers: Record<string, (input: never) => Promise<unknown>> = {};
-  for (const spec of TASK_STATES) {
-    handlers[spec.state] = async (input: { step: string; state: DrillState; execution: string }) => {
-      const before = plan.acted();
+  /** Writes the report of a drill that ends outside the state machine, then publishes it. */
+  const reportOutside = async (state: DrillState): Promise<string | null> => {
+    const quiet = { ...deps, beforeStep: undefined };
+    try {
+      const produced = await runStep('report', state, quiet, drillId);
+      await runStep('notify', { ...state, report: produced as DrillState['report'] }, quiet, drillId);
+      return null;
+    } catch (error) {
+      return `${(error as Error).name}: ${(error as Error).message}`;
+    }
+  };
+
+  // What the interrupt handling needs to know: the state the running step got, the last result.
+  let lastState: DrillState = options.input as DrillState;
+  let runningTask: { state: string; step: string } | null = null;
+  let currentState: string | null = null;
+  let preparing = false;
+  /** The step (or the preparation) running now: a restore or a backup undoes itself on a signal. */
+  let inFlight: Promise<unknown> | null = null;
+  const controller = new AbortController();
+
+  const drill = async (): Promise<LocalDrillResult> => {
+    if (!options.skipBackup) {
+      preparing = true;
       try {
-        const result = await runStep(input.step, input.state, bound, input.execution);
-        if (plan.acted() !== null && before === null && hasDetail(result)) {
-          noted.add('acted');
-          return { ...result, detail: `${result.detail} ${note()}` };
-        }
-        return result;
+        inFlight = prepareSource(realRecovery, config, progress);
+        await inFlight;
       } catch (error) {
-        if (plan.acted() !== null && !noted.has('failure') && error instanceof Error) {
-          noted.add('failure');
-          error.message = `${error.message} ${note()}`;
+        if (signalled) throw error;
+        // No state machine ran: the report and the message say what failed while preparing.
+        const err = error as Error;
+        progress(`✗ preparing the source: ${redactCredentials(err.message)}`);
+        const problem = await reportOutside({
+          ...lastState,
+          failures: { [PREPARE_STEP]: { Error: err.name || 'Error', Cause: redactCredentials(err.message) } },
+        });
+        return result({
+          status: 'failed',
+          report: theReport(),
+          reportFiles: reportFiles(),
+          error: `${err.name}: ${redactCredentials(err.message)}${problem ? `; and the report failed: ${problem}` : ''}`,
+        });
+      } finally {
+        preparing = false;
+      }
+    }
+    // The deps are built after the fault plan (which may wrap the recovery port) and read lazily by it.
+    try {
+      plan = await planFault(
+        fault,
+        realRecovery,
+        { config, sourceUrl: fault ? await realRecovery.sourceUrl() : null, progress },
+        () => deps,
+      );
+    } catch (error) {
+      if (error instanceof FaultRefusedError) return refused(error.message);
+      throw error;
+    }
+    const active = plan;
+    deps = { ...baseDeps, recovery: active.recovery, beforeStep: active.beforeStep };
+    const bound = deps;
+
+    // What the fault broke is named in the detail of the step it acted in and of the first step
+    // that failed after it: the report says what was injected, the drill's own words say what it found.
+    const noted = new Set<string>();
+    const note = () => `[injected fault ${fault}: ${active.acted()}]`;
+    const handlers: Record<string, (input: never) => Promise<unknown>> = {};
+    for (const spec of TASK_STATES) {
+      handlers[spec.state] = async (input: { step: string; state: DrillState; execution: string }) => {
+        if (signalled) throw new DrillStepError(INTERRUPTED_ERROR, `interrupted by ${signalled}`);
+        lastState = input.state;
+        runningTask = { state: spec.state, step: input.step };
+        const before = active.acted();
+        try {
+          const work = runStep(input.step, input.state, bound, input.execution);
+          inFlight = work;
+          const value = await work;
+          if (!signalled) lastState = withResult(input.state, input.step, value);
+          if (active.acted() !== null && before === null && hasDetail(value)) {
+            noted.add('acted');
+            return { ...value, detail: `${value.detail} ${note()}` };
+          }
+          return value;
+        } catch (error) {
+          if (active.acted() !== null && !noted.has('failure') && error instanceof Error) {
+            noted.add('failure');
+            error.message = `${error.message} ${note()}`;
+          }
+          throw error;
+        } finally {
+          if (!signalled) runningTask = null;
         }
-        throw error;
+      };
+    }
+    // The ECS migrate task: the same command, run as a child process against the drill database.
+    handlers[RUN_MIGRATIONS_STATE] = async (input: { state?: DrillState }) => {
+      if (signalled) throw new DrillStepError(INTERRUPTED_ERROR, `interrupted by ${signalled}`);
+      if (input?.state) lastState = input.state;
+      runningTask = { state: RUN_MIGRATIONS_STATE, step: 'runMigrations' };
+      try {
+        const run = await app.migrate(drillId, FileSecretStore.refFor(drillId));
+        const value = {
+          Containers: [{ ExitCode: run.exitCode }],
+          StoppedReason: run.stoppedReason,
+          TaskArn: run.taskArn,
+        };
+        if (!signalled)
+          lastState = withResult(lastState, RUN_MIGRATIONS_STATE, {
+            exitCode: run.exitCode,
+            stoppedReason: run.stoppedReason,
+            taskArn: run.taskArn,
+          });
+        return value;
+      } finally {
+        if (!signalled) runningTask = null;
       }
     };
-  }
-  // The ECS migrate task: the same command, run as a child process against the drill database.
-  handlers[RUN_MIGRATIONS_STATE] = async () => {
-    const result = await app.migrate(drillId, FileSecretStore.refFor(drillId));
-    return {
-      Containers: [{ ExitCode: result.exitCode }],
-      StoppedReason: result.stoppedReason,
-      TaskArn: result.taskArn,
+
+    const entered = new Map<string, number>();
+    // A caught failure is reported by the engine as failed, then exited (to its Catch): one line, ✗.
+    const failed = new Set<string>();
+    const execution = await runDefinitionLocally(options.definition, options.input as never, {
+      handlers: handlers as never,
+      executionName: drillId,
+      signal: controller.signal,
+      waitTimeOverrides: { [WAIT_FOR_RESTORE_STATE]: options.pollIntervalMs ?? 1000 },
+      onEvent: (event) => {
+        if (!event.state) return;
+        if (event.type === 'StateEntered') {
+          entered.set(event.state, event.timestamp);
+          failed.delete(event.state);
+          currentState = event.state;
+        } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
+          const since = entered.get(event.state);
+          const took = since === undefined ? '' : ` (${seconds(event.timestamp - since)})`;
+          const isTask = event.state in handlers;
+          if (event.type === 'StateFailed') {
+            failed.add(event.state);
+            progress(`✗ ${event.state}${took}: ${event.error}`);
+          } else if (isTask && !failed.has(event.state)) progress(`✓ ${event.state}${took}`);
+        }
+      },
+    });
+
+    const report = theReport();
+    if (execution.status === 'FAILED' && execution.error === 'DrillInputError') {
+      return { ...refused(execution.cause), events: execution.events };
+    }
+    const passed = execution.status === 'SUCCEEDED' && report?.passed === true;
+    return result({
+      status: passed ? 'passed' : 'failed',
+      report,
+      reportFiles: reportFiles(),
+      error: execution.status === 'FAILED' && !report ? `${execution.error}: ${execution.cause}` : null,
+      events: execution.events,
+      fault: faultOutcome(),
+    });
+  };
+
+  /**
+   * After SIGINT/SIGTERM: no further state runs; the app and the migrate command are stopped, the
+   * running step (a restore or a backup undoes itself) gets a moment to end, the restored
+   * instance and the drill secret are removed (also with --keep), and the report says so.
+   */
+  const finishInterrupted = async (signal: NodeJS.Signals): Promise<LocalDrillResult> => {
+    const task = runningTask as { state: string; step: string } | null;
+    const during =
+      task?.state ?? currentState ?? (preparing ? 'preparing the source (start, backup)' : 'the drill');
+    progress(`${signal}: interrupting drill ${drillId} during ${during}; cleaning up`);
+    controller.abort();
+    const cleaned: string[] = [];
+    const problems: string[] = [];
+    try {
+      cleaned.push(...(await app.stopAll(drillId)));
+    } catch (error) {
+      problems.push(`app: ${(error as Error).message}`);
+    }
+    // A restore or a backup removes what it half made on the signal: let it. Any other step (a
+    // smoke check polling a stopped app) has nothing to undo and is not waited for.
+    const undoes = preparing || task?.step === 'restore';
+    const step = inFlight as Promise<unknown> | null;
+    if (step) await Promise.race([step.catch(() => undefined), sleep(undoes ? 30_000 : 1_000)]);
+    let state: DrillState = { ...lastState };
+    if (task) {
+      state = {
+        ...state,
+        failures: {
+          ...state.failures,
+          [task.step]: {
+            Error: INTERRUPTED_ERROR,
+            Cause: `interrupted by ${signal} before it finished`,
+          },
+        },
+      };
+    } else if (preparing || !state.drill) {
+      state = {
+        ...state,
+        failures: {
+          ...state.failures,
+          [PREPARE_STEP]: {
+            Error: INTERRUPTED_ERROR,
+            Cause: `interrupted by ${signal} during ${during}`,
+          },
+        },
+      };
+    }
+    const cleanupDeps: DrillDeps = {
+      ...deps,
+      beforeStep: undefined,
+      settings: { ...deps.settings, keepInstance: false },
     };
+    try {
+      const done = (await runStep('cleanup', state, cleanupDeps, drillId)) as NonNullable<
+        DrillState['cleanup']
+      >;
+      cleaned.push(...done.removed.filter((what) => !cleaned.includes(what)));
+      state = { ...state, cleanup: done };
+    } catch (error) {
+      problems.push((error as Error).message);
+      state = {
+        ...state,
+        failures: {
+          ...state.failures,
+          cleanup: { Error: (error as Error).name, Cause: (error as Error).message },
+        },
+      };
+    }
+    state = {
+      ...state,
+      interrupted: { signal, during, at: new Date().toISOString(), cleaned },
+    };
+    const reportProblem = await reportOutside(state);
+    return result({
+      status: 'interrupted',
+      report: theReport(),
+      reportFiles: reportFiles(),
+      error:
+        [...problems, ...(reportProblem ? [`the report failed: ${reportProblem}`] : [])].join('; ') || null,
+      fault: faultOutcome(),
+      interrupted: { signal, during, cleaned },
+    });
   };
 
-  const entered = new Map<string, number>();
-  // A caught failure is reported by the engine as failed, then exited (to its Catch): one line, ✗.
-  const failed = new Set<string>();
-  const result = await runDefinitionLocally(options.definition, options.input as never, {
-    handlers: handlers as never,
-    executionName: drillId,
-    waitTimeOverrides: { [WAIT_FOR_RESTORE_STATE]: options.pollIntervalMs ?? 1000 },
-    onEvent: (event) => {
-      if (!event.state) return;
-      if (event.type === 'StateEntered') {
-        entered.set(event.state, event.timestamp);
-        failed.delete(event.state);
-      } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
-        const since = entered.get(event.state);
-        const took = since === undefined ? '' : ` (${seconds(event.timestamp - since)})`;
-        const isTask = event.state in handlers;
-        if (event.type === 'StateFailed') {
-          failed.add(event.state);
-          progress(`✗ ${event.state}${took}: ${event.error}`);
-        } else if (isTask && !failed.has(event.state)) progress(`✓ ${event.state}${took}`);
-      }
-    },
-  });
-
-  const report =
-    (written as { report: DrillReport; files: { json: string; markdown: string } } | null)?.report ?? null;
-  const files = (written as { files: { json: string; markdown: string } } | null)?.files ?? null;
-  if (result.status === 'FAILED' && result.error === 'DrillInputError') {
-    return { ...refused(result.cause), events: result.events };
+  try {
+    const running = drill();
+    running.catch(() => undefined);
+    const outcome = await Promise.race([
+      running.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      interrupted.then((signal) => ({ signal })),
+    ]);
+    if ('signal' in outcome) return await finishInterrupted(outcome.signal);
+    if ('error' in outcome) {
+      if (signalled) return await finishInterrupted(signalled);
+      throw outcome.error;
+    }
+    return outcome.value;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await drillLock.release();
   }
-  const passed = result.status === 'SUCCEEDED' && report?.passed === true;
-  return {
-    drillId,
-    status: passed ? 'passed' : 'failed',
-    report,
-    reportFiles: files,
-    error: result.status === 'FAILED' && !report ? `${result.error}: ${result.cause}` : null,
-    events: result.events,
-    fault: fault ? { name: fault, broke: plan.acted(), missed: plan.missed() } : null,
-  };
 }
 
 function hasDetail(value: unknown): value is { detail: string } {
