@@ -742,7 +742,14 @@ export class LocalRecovery implements DatabaseRecoveryPort {
       await this.removeInstance(id);
       instances.push(id);
     }
-    const sourceRunning = (await runningSource(this.paths)) !== null;
+    // A damaged source record must not stop the writers of a source that may well be running.
+    const sourceRunning = await runningSource(this.paths).then(
+      (source) => source !== null,
+      (error: unknown) => {
+        if (error instanceof DamagedStateError) return true;
+        throw error;
+      },
+    );
     const registry = await readRegistry(this.paths);
     for (const file of registry.damaged) await rm(file.file, { force: true });
     const left = new Set(skipped.map((s) => s.id));

@@ -144,12 +144,19 @@ async function defaultProvisioner(): Promise<Provisioner> {
   return mod.provisionSource;
 }
 
+/**
+ * What to do about a damaged source record: without it `local source start` takes the source for
+ * half made and provisions a new one, removing the old one's data and archived WAL.
+ */
+const SOURCE_ADVICE =
+  'put back a good copy of it; do not just remove it: `local source start` would then provision a new source and remove the old one with its archived WAL (backups without it cannot be restored)';
+
 export function readSourceRecord(paths: StatePaths): Promise<SourceRecord | null> {
-  return readJson<SourceRecord>(paths.sourceRecord);
+  return readJson<SourceRecord>(paths.sourceRecord, SOURCE_ADVICE);
 }
 
 export function readCredentials(paths: StatePaths): Promise<SourceCredentials | null> {
-  return readJson<SourceCredentials>(paths.credentials);
+  return readJson<SourceCredentials>(paths.credentials, SOURCE_ADVICE);
 }
 
 /**
