@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +9,41 @@ import type { CommandIo } from '../../bin/commands/types.ts';
 import { isProcessAlive } from '../../functions/local/cluster.ts';
 import { listProcesses, statePathsAt } from '../../functions/local/state.ts';
 import { postgresProcessesUnder } from '../support/postgres.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+/** The CLI as a separate process, as two terminals run it. */
+function cliChild(cwd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'recovery-drill.js'), ...args], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+}
+
+/** Live processes whose command line holds every fragment (this test's writers only: they name its state folder). */
+function processesWith(...fragments: string[]): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').join(' ');
+        return fragments.every((f) => cmdline.includes(f)) && isProcessAlive(Number(name));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 function capturedIo(cwd: string) {
   const out: string[] = [];
@@ -59,16 +95,28 @@ describe('local commands', () => {
     expect(err).toMatch(/source/);
   });
 
-  it('creates, provisions and starts the source once, then reports it already running', async () => {
-    const first = await run('source', 'start');
-    expect(first.code).toBe(0);
-    expect(first.out).toMatch(/created, provisioned and started/);
+  it('creates the source once when two commands start it at once: one writer of each kind', async () => {
+    // Two terminals, the same state folder, the same moment: the second waits for the first.
+    const both = await Promise.all([
+      cliChild(dir, ['local', 'source', 'start']),
+      cliChild(dir, ['local', 'source', 'start']),
+    ]);
+    expect(
+      both.map((r) => r.code),
+      both.map((r) => r.out).join('\n'),
+    ).toEqual([0, 0]);
+    const outs = both.map((r) => r.out);
+    expect(outs.filter((o) => /source created, provisioned and started/.test(o))).toHaveLength(1);
+    expect(outs.filter((o) => /source already running/.test(o))).toHaveLength(1);
     const second = await run('source', 'start');
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/already running/);
-    const processes = await listProcesses(statePathsAt(join(dir, 'state')));
-    // One of each: a second start adds no second writer.
+    const state = join(dir, 'state');
+    const processes = await listProcesses(statePathsAt(state));
+    // One of each: no second start adds a second writer, registered or not.
     expect(processes.map((p) => p.kind).sort()).toEqual(['heartbeat', 'source', 'trickle']);
+    expect(processesWith('trickle.ts', state)).toHaveLength(1);
+    expect(processesWith('heartbeat-process.ts', state)).toHaveLength(1);
   });
 
   it('writes the heartbeat into the source beside the app data', async () => {
@@ -138,5 +186,34 @@ describe('local commands', () => {
     expect(out).toBe('source stopped');
     for (const entry of before) expect(isProcessAlive(entry.pid)).toBe(false);
     expect(postgresProcessesUnder(dir)).toEqual([]);
+  });
+
+  it('never takes a stale postmaster.pid for the source: stop signals nothing, start starts it', async () => {
+    const paths = statePathsAt(join(dir, 'state'));
+    // The source crashed and the kernel gave its pid to another process (one of this test's).
+    const stranger: ChildProcess = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      stdio: 'ignore',
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Math.floor(Date.now() / 1000) - 3600;
+      writeFileSync(
+        join(paths.sourceData, 'postmaster.pid'),
+        `${stranger.pid}\n${paths.sourceData}\n${started}\n5432\n\n127.0.0.1\n  1234567    8\nready   \n`,
+      );
+      const stop = await run('source', 'stop');
+      expect(stop.code).toBe(0);
+      expect(stop.out).toBe('source was not running');
+      const start = await run('source', 'start');
+      expect(start.code, start.err).toBe(0);
+      expect(start.out).toMatch(/^source started on 127\.0\.0\.1:\d+/);
+      expect(start.err).toContain(`postmaster.pid removed, not signalled: pid ${stranger.pid} runs`);
+      expect((await run('status')).out).toMatch(/source: running on 127\.0\.0\.1:\d+/);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(stranger.exitCode).toBeNull();
+      expect(stranger.signalCode).toBeNull();
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 });

@@ -4,8 +4,17 @@
  * a real point-in-time restore), the example app's real migrate command and HTTP API, with a real
  * fault injected for every escalation class.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +26,10 @@ import { DRILL_STEPS } from '../../../functions/core/escalations.ts';
 import { FAULTS, type FaultName } from '../../../functions/drill/local/faults.ts';
 import { localEngine, prepareSource, runLocalDrill } from '../../../functions/drill/local/run.ts';
 import { drillInstanceId } from '../../../functions/drill/steps.ts';
+import { isProcessAlive } from '../../../functions/local/cluster.ts';
 import { startHeartbeatProcess, stopHeartbeatProcess } from '../../../functions/local/heartbeat-process.ts';
 import { readCredentials } from '../../../functions/local/source.ts';
-import { listProcesses, stopRegistered } from '../../../functions/local/state.ts';
+import { listProcesses, type ProcessEntry, stopRegistered } from '../../../functions/local/state.ts';
 import { type LoadedConfig, loadConfig } from '../../../functions/shared/config-file.ts';
 import { drillDefinition } from '../../../lib/drill/definition.ts';
 
@@ -126,6 +136,19 @@ describe('local restore drill', () => {
     );
     const running = processesUnder(join(dir, 'state', 'instances'));
     return [...registered.map((p) => `${p.kind}:${p.id}`), ...running];
+  }
+
+  /** The CLI in this process, on the shared configuration. */
+  async function cliRun(args: string[], config = loaded.path) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main([...args, '--config', config], {
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+      env: {},
+      cwd: dir,
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
   it('passes a drill to the latest restorable time, applying the pending migration', async () => {
@@ -391,6 +414,203 @@ setTimeout(() => { console.error('dying-app: SESSION_SECRET is not set'); proces
     for (const secret of secrets) {
       for (const text of written) expect(text.includes(secret)).toBe(false);
     }
+  });
+
+  it('restores a latest drill from the backup before a newest one whose record is damaged, and says so', async () => {
+    const engine = localEngine(loaded.config, loaded.baseDir);
+    const before = (await engine.listSnapshots()).map((s) => s.id);
+    await engine.createSnapshot('damaged-newest', { 'recovery-drill:managed': 'true' });
+    const record = join(engine.paths.backups, 'damaged-newest', 'backup.json');
+    writeFileSync(record, readFileSync(record, 'utf8').slice(0, 30));
+    try {
+      const result = await drill({});
+      expect(result.status, explain(result)).toBe('passed');
+      const restore = result.report?.steps.find((s) => s.name === 'restore');
+      expect(restore?.outcome).toBe('warning');
+      expect(restore?.detail).toContain(`from backup ${before.at(-1)}`);
+      expect(restore?.detail).toContain(`backup ${before.at(-1)} was used instead: ${record} is damaged (`);
+      expect(result.report?.warnings.join('\n')).toContain(record);
+    } finally {
+      rmSync(join(engine.paths.backups, 'damaged-newest'), { recursive: true, force: true });
+    }
+    expect(await drillProcessesLeft()).toEqual([]);
+  });
+
+  it('reports a drill whose backup runs out of disk (ENOSPC) with a report, a message and exit 1', async () => {
+    const engine = localEngine(loaded.config, loaded.baseDir);
+    // A real full disk: a 4 MiB file system over the backups folder (its backups hidden meanwhile,
+    // so the drill must take one). Needs root, as these tests run.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0755', 'tmpfs', engine.paths.backups]);
+    let result: { code: number; out: string; err: string };
+    try {
+      result = await cliRun(['drill', '--local']);
+    } finally {
+      execFileSync('umount', [engine.paths.backups]);
+    }
+    expect(result.code, result.err).toBe(1);
+    expect(result.out).toMatch(/^# Recovery drill \S+: FAILED/);
+    expect(result.out).toMatch(
+      /\| prepare \| \*\*failed\*\* \|[^\n]*taking backup local-\S+ of the running source: ENOSPC: no space left on device/,
+    );
+    expect(result.out).toContain('### BACKUP_FAILED (high)');
+    expect(result.err).toMatch(/notify: \[[^\]]*\] BACKUP_FAILED/);
+    expect(result.err).not.toMatch(/\n\s+at /);
+    const drillId = /^# Recovery drill (\S+):/.exec(result.out)?.[1] as string;
+    const notes = readFileSync(join(engine.paths.root, 'notifications.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            kind: string;
+            drillId: string;
+            escalation?: { class: string; remediation: string };
+          },
+      )
+      .filter((n) => n.drillId === drillId);
+    expect(notes.map((n) => n.escalation?.class ?? n.kind)).toEqual(['BACKUP_FAILED', 'summary']);
+    // Local evidence, not the RDS console.
+    expect(notes[0]?.escalation?.remediation).toContain('prepare step');
+    expect(notes[0]?.escalation?.remediation).not.toMatch(/console/);
+    expect(existsSync(join(engine.paths.root, 'reports', `${drillId}.json`))).toBe(true);
+    expect((await engine.listSnapshots()).map((s) => s.status)).not.toContain('creating');
+  });
+
+  describe('interrupted by a signal', () => {
+    const BIN = join(REPO, 'bin', 'recovery-drill.js');
+
+    /** The CLI drill as its own process, as a person runs it in a terminal. */
+    function drillChild(config: LoadedConfig): {
+      child: ChildProcess;
+      err: () => string;
+      exit: Promise<number | null>;
+    } {
+      const child = spawn(process.execPath, [BIN, 'drill', '--local', '--config', config.path], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stdout?.resume();
+      child.stderr?.on('data', (c: Buffer) => {
+        err += c.toString();
+      });
+      const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      return { child, err: () => err, exit };
+    }
+
+    async function until<T>(
+      what: string,
+      probe: () => Promise<T | null | undefined> | T | null | undefined,
+      log: () => string,
+    ): Promise<T> {
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        const value = await probe();
+        if (value) return value;
+        if (Date.now() > deadline) throw new Error(`${what} did not happen:\n${log()}`);
+        await sleep(200);
+      }
+    }
+
+    const appEntry = async (suffix: string) =>
+      (await listProcesses(localEngine(loaded.config, loaded.baseDir).paths)).find(
+        (p) => p.kind === 'app' && p.id.endsWith(suffix),
+      );
+
+    /** Nothing of the drill is left: processes, instance, secret; its report says it was interrupted by `signal`. */
+    async function expectCleanedUp(drillId: string, signal: string, during: string, stopped: ProcessEntry) {
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      expect(await drillProcessesLeft()).toEqual([]);
+      expect(isProcessAlive(stopped.pid)).toBe(false);
+      expect(
+        existsSync(
+          join(engine.paths.instances, drillInstanceId(loaded.config.drill.instancePrefix, drillId)),
+        ),
+      ).toBe(false);
+      expect(existsSync(join(engine.paths.drills, drillId, 'secret.json'))).toBe(false);
+      const report = JSON.parse(readFileSync(join(engine.paths.root, 'reports', `${drillId}.json`), 'utf8'));
+      expect(report).toMatchObject({ passed: false, interrupted: { signal, during } });
+      expect(report.interrupted.cleaned.join(' ')).toContain(
+        drillInstanceId(loaded.config.drill.instancePrefix, drillId),
+      );
+      expect(report.escalations).toEqual([]);
+      expect(readFileSync(join(engine.paths.root, 'reports', `${drillId}.md`), 'utf8')).toMatch(
+        new RegExp(`: INTERRUPTED\\n\\n> Interrupted by ${signal} during ${during}`),
+      );
+      const summary = readFileSync(join(engine.paths.root, 'notifications.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { kind: string; drillId: string; subject: string })
+        .filter((n) => n.drillId === drillId);
+      expect(summary).toEqual([
+        expect.objectContaining({ kind: 'summary', subject: expect.stringContaining('INTERRUPTED') }),
+      ]);
+    }
+
+    it('SIGINT during migrate: cleanup meanwhile skips the live drill; then nothing is left and the report says so (exit 130)', async () => {
+      const script = join(dir, 'slow-migrate.mjs');
+      writeFileSync(script, "console.log('slow-migrate: migrating'); setTimeout(() => {}, 300000);\n");
+      const config = writeConfig(dir, 'slow-migrate.json', {
+        app: {
+          ...committed().app,
+          repoPath: join(REPO, 'examples', 'bt-cts'),
+          migrateCommand: `node ${script}`,
+        },
+      });
+      const run = drillChild(config);
+      const migrate = await until('the migrate command', () => appEntry('-migrate'), run.err);
+      const drillId = migrate.drillId as string;
+      const instanceId = drillInstanceId(loaded.config.drill.instancePrefix, drillId);
+      // `local cleanup` while the drill runs leaves its instance, its migrate command and its secret alone.
+      const cleanup = await cliRun(['local', 'cleanup']);
+      expect(cleanup.code).toBe(0);
+      expect(cleanup.out).toContain(
+        `skipped instance ${instanceId}: its drill ${drillId} is running (pid ${run.child.pid}`,
+      );
+      const engine = localEngine(loaded.config, loaded.baseDir);
+      expect((await engine.describeInstance(instanceId))?.status).toBe('available');
+      expect(isProcessAlive(migrate.pid)).toBe(true);
+      expect(existsSync(join(engine.paths.drills, drillId, 'secret.json'))).toBe(true);
+
+      run.child.kill('SIGINT');
+      expect(await run.exit, run.err()).toBe(130);
+      expect(run.err()).toContain(
+        'recovery-drill drill: interrupted by SIGINT during Run migrations; cleaned up: ',
+      );
+      expect(run.err()).toMatch(/report \(interrupted\): \S+\.md/);
+      await expectCleanedUp(drillId, 'SIGINT', 'Run migrations', migrate);
+    }, 240_000);
+
+    it('SIGTERM during a smoke check: the app is stopped, nothing is left, the report says so (exit 143)', async () => {
+      const script = join(dir, 'never-ready.mjs');
+      writeFileSync(
+        script,
+        `import { createServer } from 'node:http';
+createServer((req, res) => {
+  res.writeHead(req.url === '/health' ? 200 : 503, { 'content-type': 'application/json' });
+  res.end(req.url === '/health' ? '{"status":"ok"}' : '{"status":"not_ready"}');
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`,
+      );
+      const config = writeConfig(dir, 'never-ready.json', {
+        app: {
+          ...committed().app,
+          repoPath: join(REPO, 'examples', 'bt-cts'),
+          startCommand: `node ${script}`,
+        },
+        smoke: { readyBudgetSeconds: 600 },
+      });
+      const run = drillChild(config);
+      await until('the readiness check', () => run.err().includes('✓ Smoke: health'), run.err);
+      const app = (await appEntry('-app')) as ProcessEntry;
+      expect(isProcessAlive(app.pid)).toBe(true);
+      run.child.kill('SIGTERM');
+      expect(await run.exit, run.err()).toBe(143);
+      expect(run.err()).toContain(
+        'recovery-drill drill: interrupted by SIGTERM during Smoke: ready; cleaned up: ',
+      );
+      await expectCleanedUp(app.drillId as string, 'SIGTERM', 'Smoke: ready', app);
+    }, 240_000);
   });
 
   describe('recovery-drill drill --local', () => {
