@@ -33,7 +33,6 @@ import {
   type DrillReport,
   describeAppVerdict,
   renderReportMarkdown,
-  reportVerdict,
   summaryLine,
 } from '../core/report.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';

@@ -76,7 +76,6 @@ import {
   listProcesses,
   type ProcessEntry,
   readJson,
-  readJsonSync,
   readRegistry,
   registerProcess,
   type StatePaths,

@@ -18,7 +18,7 @@ import {
   type MessageContext,
   renderEscalation,
 } from '../../core/messages.ts';
-import { type DrillReport, renderReportMarkdown, reportVerdict, summaryLine } from '../../core/report.ts';
+import { type DrillReport, renderReportMarkdown, summaryLine } from '../../core/report.ts';
 import { renderReportHtml } from '../../core/report-html.ts';
 import { withLock } from '../../local/lock.ts';
 import type { Notifier, ReportStore } from '../ports.ts';
