@@ -471,25 +471,7 @@ export async function applyDatabaseFault(
           : target.kind === 'uuid'
             ? 'gen_random_uuid()'
             : `(SELECT coalesce(min(${ident(target.parentColumn)}), 0) - 1 FROM public.${ident(target.parent)})`;
-      const child = `public.${ident(target.child)}`;
-      const column = ident(target.column);
-      await client.query('BEGIN');
-      let set: string | undefined;
-      try {
-        // Replica mode skips the foreign key's triggers: the row is written as a broken restore would leave it.
-        await client.query('SET LOCAL session_replication_role = replica');
-        set = (
-          await client.query<{ value: string }>(
-            `UPDATE ${child} SET ${column} = ${value}
-              WHERE ctid = (SELECT ctid FROM ${child} WHERE ${column} IS NOT NULL LIMIT 1)
-              RETURNING ${column}::text AS value`,
-          )
-        ).rows[0]?.value;
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      const set = await setOneRow(client, target.child, target.column, value);
       return (
         `one "${target.child}" row's "${target.column}" set to ${JSON.stringify(set)}, which no "${target.parent}"."${target.parentColumn}" holds ` +
         `(foreign key ${target.constraint} bypassed with session_replication_role = replica)`
@@ -498,26 +480,7 @@ export async function applyDatabaseFault(
     case 'integrity-future-row': {
       const target = await findFutureRowTarget(client, config);
       if (!target) throw new FaultMissedError('no critical table holds a value in integrity.timestampColumn');
-      const table = `public.${ident(target.table)}`;
-      const column = ident(target.column);
-      await client.query('BEGIN');
-      let set: string | undefined;
-      try {
-        // Stored and read in UTC, as the integrity check reads it.
-        await client.query("SET LOCAL TIME ZONE 'UTC'");
-        await client.query('SET LOCAL session_replication_role = replica');
-        set = (
-          await client.query<{ value: string }>(
-            `UPDATE ${table} SET ${column} = now() + interval '1 day'
-              WHERE ctid = (SELECT ctid FROM ${table} WHERE ${column} IS NOT NULL LIMIT 1)
-              RETURNING ${column}::text AS value`,
-          )
-        ).rows[0]?.value;
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      const set = await setOneRow(client, target.table, target.column, "now() + interval '1 day'");
       return `one "${target.table}" row's "${target.column}" (integrity.timestampColumn) set to ${set} UTC, a day after the restore target`;
     }
     case 'migration-failure': {
@@ -584,6 +547,38 @@ async function onDrillDatabase<T>(
     return await action(client);
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Sets `column` of one row of `table` (one whose value is not null) to the SQL expression `value`,
+ * in one transaction, in replica mode (no foreign-key or other triggers: written as a broken restore
+ * would leave it) and in UTC (as the integrity check reads times). Returns the value set, as text.
+ */
+async function setOneRow(
+  client: pg.ClientBase,
+  table: string,
+  column: string,
+  value: string,
+): Promise<string | undefined> {
+  const relation = `public.${ident(table)}`;
+  const col = ident(column);
+  await client.query('BEGIN');
+  try {
+    await client.query("SET LOCAL TIME ZONE 'UTC'");
+    await client.query('SET LOCAL session_replication_role = replica');
+    const set = (
+      await client.query<{ value: string }>(
+        `UPDATE ${relation} SET ${col} = ${value}
+          WHERE ctid = (SELECT ctid FROM ${relation} WHERE ${col} IS NOT NULL LIMIT 1)
+          RETURNING ${col}::text AS value`,
+      )
+    ).rows[0]?.value;
+    await client.query('COMMIT');
+    return set;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
 }
 
