@@ -19,6 +19,7 @@ import pg from 'pg';
 import { DEFAULT_HEARTBEAT_SCHEMA, heartbeatTableName } from '../core/heartbeat.ts';
 import { redactCredentials } from '../core/redact.ts';
 import { ensureHeartbeatTable, writeHeartbeat } from '../shared/heartbeat-db.ts';
+import { startPeriodicWriter } from '../shared/periodic-writer.ts';
 import {
   isRegisteredAlive,
   listProcesses,
@@ -82,72 +83,31 @@ export function startHeartbeatLoop(databaseUrl: string, options: HeartbeatLoopOp
   const intervalMs = checkInterval('intervalMs', options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
   const log = options.log ?? (() => {});
 
-  let client: pg.Client | null = null;
   let beats = 0;
-  let stopping = false;
-  let outage = false;
-  let timer: NodeJS.Timeout | null = null;
-  let inFlight: Promise<void> = Promise.resolve();
-
-  async function dropClient(): Promise<void> {
-    const old = client;
-    client = null;
-    await old?.end().catch(() => {});
-  }
-
-  async function beatOnce(): Promise<void> {
-    try {
-      if (!client) {
-        const fresh = new pg.Client({
-          connectionString: databaseUrl,
-          application_name: 'recovery-drill-heartbeat',
-        });
-        // A connection that dies between beats must not crash the process: the next beat reconnects.
-        fresh.on('error', () => {
-          if (client === fresh) client = null;
-        });
-        await fresh.connect();
-        client = fresh;
-        await ensureHeartbeatTable(fresh, { schema });
-      }
+  log({ level: 'info', msg: 'heartbeat started', schema, retentionDays, intervalMs });
+  const writer = startPeriodicWriter({
+    intervalMs,
+    createClient: () =>
+      new pg.Client({ connectionString: databaseUrl, application_name: 'recovery-drill-heartbeat' }),
+    onConnect: (client) => ensureHeartbeatTable(client, { schema }),
+    write: async (client) => {
       const beat = await writeHeartbeat(client, { schema, retentionDays });
       beats += 1;
       if (beats === 1) log({ level: 'info', msg: 'first heartbeat written', at: beat.at.toISOString() });
-      if (outage) {
-        outage = false;
-        log({ level: 'info', msg: 'database reachable again, beating', at: beat.at.toISOString() });
-      }
-    } catch (error) {
-      if (!outage) {
-        outage = true;
-        log({ level: 'warn', msg: 'heartbeat failed; retrying at the next beat', error: describe(error) });
-      }
-      await dropClient();
-    }
-  }
-
-  function schedule(): void {
-    if (stopping) return;
-    timer = setTimeout(() => {
-      timer = null;
-      inFlight = beatOnce().then(schedule);
-    }, intervalMs);
-  }
-
-  log({ level: 'info', msg: 'heartbeat started', schema, retentionDays, intervalMs });
-  inFlight = beatOnce().then(schedule);
+    },
+    log,
+    messages: {
+      failed: 'heartbeat failed; retrying at the next beat',
+      recovered: 'database reachable again, beating',
+    },
+    describeError: describe,
+  });
 
   let stopped: Promise<void> | undefined;
   return {
     beats: () => beats,
     stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        if (timer) clearTimeout(timer);
-        await inFlight;
-        await dropClient();
-        log({ level: 'info', msg: 'heartbeat stopped', beats });
-      })();
+      stopped ??= writer.stop().then(() => log({ level: 'info', msg: 'heartbeat stopped', beats }));
       return stopped;
     },
   };

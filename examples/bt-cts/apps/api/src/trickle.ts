@@ -14,6 +14,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
+import { startPeriodicWriter } from '../../../../../functions/shared/periodic-writer.ts';
 import { startOfToday } from './business-day.ts';
 import { createClient, describeError, utc } from './db.ts';
 import { SQL_NEW_ID } from './ids.ts';
@@ -163,32 +164,14 @@ export function startTrickle(databaseUrl: string, options: TrickleOptions = {}):
     throw new Error(`intervalMs: expected an integer from 10 to 3600000; got ${JSON.stringify(intervalMs)}`);
   const log = options.log ?? (() => {});
 
-  let client: pg.Client | null = null;
   let written = 0;
-  let stopping = false;
-  let outage = false;
-  let timer: NodeJS.Timeout | null = null;
-  let inFlight: Promise<void> = Promise.resolve();
   /** The business day whose load was checked (epoch ms of its local midnight). */
   let checkedDay: number | null = null;
-
-  async function dropClient(): Promise<void> {
-    const old = client;
-    client = null;
-    await old?.end().catch(() => {});
-  }
-
-  async function writeOnce(): Promise<void> {
-    try {
-      if (!client) {
-        const fresh = createClient(databaseUrl, 'bt-cts-trickle');
-        // A connection that dies between writes must not crash the process: the next write reconnects.
-        fresh.on('error', () => {
-          if (client === fresh) client = null;
-        });
-        await fresh.connect();
-        client = fresh;
-      }
+  log({ level: 'info', msg: 'trickle started', intervalMs });
+  const writer = startPeriodicWriter({
+    intervalMs,
+    createClient: () => createClient(databaseUrl, 'bt-cts-trickle'),
+    write: async (client) => {
       const today = startOfToday();
       if (checkedDay !== today.getTime()) {
         const accounts = await loadToday(client, today);
@@ -203,41 +186,17 @@ export function startTrickle(databaseUrl: string, options: TrickleOptions = {}):
       }
       const result = await client.query(WRITE);
       written += result.rowCount ?? 0;
-      if (outage) {
-        outage = false;
-        log({ level: 'info', msg: 'database reachable again, writing' });
-      }
-    } catch (error) {
-      if (!outage) {
-        outage = true;
-        log({ level: 'warn', msg: 'write failed; retrying', error: describeError(error) });
-      }
-      await dropClient();
-    }
-  }
-
-  function schedule(): void {
-    if (stopping) return;
-    timer = setTimeout(() => {
-      timer = null;
-      inFlight = writeOnce().then(schedule);
-    }, intervalMs);
-  }
-
-  log({ level: 'info', msg: 'trickle started', intervalMs });
-  inFlight = writeOnce().then(schedule);
+    },
+    log,
+    messages: { failed: 'write failed; retrying', recovered: 'database reachable again, writing' },
+    describeError,
+  });
 
   let stopped: Promise<void> | undefined;
   return {
     written: () => written,
     stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        if (timer) clearTimeout(timer);
-        await inFlight;
-        await dropClient();
-        log({ level: 'info', msg: 'trickle stopped', written });
-      })();
+      stopped ??= writer.stop().then(() => log({ level: 'info', msg: 'trickle stopped', written }));
       return stopped;
     },
   };
