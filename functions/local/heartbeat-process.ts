@@ -10,28 +10,18 @@
  * CLI: `DATABASE_URL=... HEARTBEAT_SCHEMA=recovery_drill HEARTBEAT_RETENTION_DAYS=3
  * HEARTBEAT_INTERVAL_MS=60000 node --import tsx functions/local/heartbeat-process.ts`.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { DEFAULT_HEARTBEAT_SCHEMA, heartbeatTableName } from '../core/heartbeat.ts';
 import { redactCredentials } from '../core/redact.ts';
 import { ensureHeartbeatTable, writeHeartbeat } from '../shared/heartbeat-db.ts';
 import { startPeriodicWriter } from '../shared/periodic-writer.ts';
-import {
-  isRegisteredAlive,
-  listProcesses,
-  registerProcess,
-  type StatePaths,
-  stopRegistered,
-} from './state.ts';
+import { startDetachedScript } from './detached.ts';
+import { isRegisteredAlive, listProcesses, type StatePaths, stopRegistered } from './state.ts';
 
 /** This file: what the detached process runs, and the marker that proves a pid is ours. */
 export const HEARTBEAT_SCRIPT = fileURLToPath(import.meta.url);
-/** The repository root: where `node --import tsx` resolves tsx from. */
-const PROJECT_ROOT = resolve(dirname(HEARTBEAT_SCRIPT), '..', '..');
 /** One beat a minute, as the AWS function's default schedule. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 60_000;
 /** The registry id of the source's heartbeat writer (one per source). */
@@ -140,37 +130,23 @@ export async function startHeartbeatProcess(
   const schema = options.schema ?? DEFAULT_HEARTBEAT_SCHEMA;
   heartbeatTableName(schema);
   const intervalMs = checkInterval('intervalMs', options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
-  const logFile = options.logFile ?? join(paths.sourceDir, 'heartbeat.log');
-  await mkdir(dirname(logFile), { recursive: true });
-  const logFd = openSync(logFile, 'a', 0o600);
-  try {
+  const pid = await startDetachedScript(paths, {
+    kind: 'heartbeat',
+    id: REGISTRY_ID,
     // The state folder on its command line: what the registry proves the writer by.
-    const child = spawn(process.execPath, ['--import', 'tsx', HEARTBEAT_SCRIPT, paths.root], {
-      cwd: PROJECT_ROOT,
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: {
-        ...process.env,
-        DATABASE_URL: options.databaseUrl,
-        HEARTBEAT_SCHEMA: schema,
-        HEARTBEAT_RETENTION_DAYS: String(options.retentionDays ?? 3),
-        HEARTBEAT_INTERVAL_MS: String(intervalMs),
-      },
-    });
-    child.unref();
-    if (child.pid === undefined) throw new Error('could not start the heartbeat writer');
-    await registerProcess(paths, {
-      kind: 'heartbeat',
-      id: REGISTRY_ID,
-      pid: child.pid,
-      dataDir: null,
-      port: null,
-      marker: HEARTBEAT_SCRIPT,
-    });
-    return { pid: child.pid, started: true };
-  } finally {
-    closeSync(logFd);
-  }
+    args: [HEARTBEAT_SCRIPT, paths.root],
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      HEARTBEAT_SCHEMA: schema,
+      HEARTBEAT_RETENTION_DAYS: String(options.retentionDays ?? 3),
+      HEARTBEAT_INTERVAL_MS: String(intervalMs),
+    },
+    logFile: options.logFile ?? join(paths.sourceDir, 'heartbeat.log'),
+    marker: HEARTBEAT_SCRIPT,
+    what: 'the heartbeat writer',
+  });
+  return { pid, started: true };
 }
 
 async function runningHeartbeatEntry(paths: StatePaths) {

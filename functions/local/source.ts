@@ -5,11 +5,9 @@
  * writer beside it (the example's trickle writer, or your `trafficCommand`) so that RPO is
  * measured against live traffic. It keeps running after the CLI that started it has exited.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describeExit, formatTail } from '../core/command.ts';
 import { InputError } from '../core/errors.ts';
@@ -30,6 +28,7 @@ import {
   startCluster,
   stopServer,
 } from './cluster.ts';
+import { PROJECT_ROOT, startDetachedScript } from './detached.ts';
 import { startHeartbeatProcess, stopHeartbeatProcess } from './heartbeat-process.ts';
 import { sourceLockFile, withLock } from './lock.ts';
 import { runLogged, urlPassword } from './logged-command.ts';
@@ -45,7 +44,7 @@ import {
 } from './state.ts';
 
 /** The repository root: where `node --import tsx` resolves tsx from. */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { PROJECT_ROOT };
 
 /** Secrets of the local source (file mode 0600). */
 export interface SourceCredentials {
@@ -211,28 +210,16 @@ async function startTrickle(paths: StatePaths, url: string, app: AppSourceSpec |
     return;
   }
   if (!existsSync(TRICKLE_SCRIPT)) return;
-  const logFd = openSync(join(paths.sourceDir, 'trickle.log'), 'a', 0o600);
-  try {
+  await startDetachedScript(paths, {
+    kind: 'trickle',
+    id: 'source',
     // The state folder on its command line: what the registry proves the writer by.
-    const child = spawn(process.execPath, ['--import', 'tsx', TRICKLE_SCRIPT, paths.root], {
-      cwd: PROJECT_ROOT,
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, DATABASE_URL: url },
-    });
-    child.unref();
-    if (child.pid === undefined) throw new ClusterError('could not start the trickle writer');
-    await registerProcess(paths, {
-      kind: 'trickle',
-      id: 'source',
-      pid: child.pid,
-      dataDir: null,
-      port: null,
-      marker: TRICKLE_SCRIPT,
-    });
-  } finally {
-    closeSync(logFd);
-  }
+    args: [TRICKLE_SCRIPT, paths.root],
+    env: { ...process.env, DATABASE_URL: url },
+    logFile: join(paths.sourceDir, 'trickle.log'),
+    marker: TRICKLE_SCRIPT,
+    what: 'the trickle writer',
+  });
 }
 
 /** The app's `trafficCommand`, kept running (and its output redacted into `source/traffic.log`) by the traffic runner. */
@@ -243,31 +230,20 @@ async function startTraffic(
   command: string,
 ): Promise<void> {
   const logFile = join(paths.sourceDir, 'traffic.log');
-  const logFd = openSync(logFile, 'a', 0o600);
-  try {
-    const child = spawn(process.execPath, ['--import', 'tsx', TRAFFIC_RUNNER, logFile], {
-      cwd: PROJECT_ROOT,
-      detached: true,
-      stdio: ['ignore', 'ignore', logFd],
-      env: {
-        ...appCommandEnv(app.env, url),
-        RECOVERY_DRILL_TRAFFIC: JSON.stringify({ command, cwd: app.repoPath }),
-      },
-    });
-    child.unref();
-    if (child.pid === undefined) throw new ClusterError(`could not start the traffic command ${command}`);
-    await registerProcess(paths, {
-      kind: 'trickle',
-      id: 'source',
-      pid: child.pid,
-      dataDir: null,
-      port: null,
-      marker: logFile,
-      group: true,
-    });
-  } finally {
-    closeSync(logFd);
-  }
+  await startDetachedScript(paths, {
+    kind: 'trickle',
+    id: 'source',
+    args: [TRAFFIC_RUNNER, logFile],
+    env: {
+      ...appCommandEnv(app.env, url),
+      RECOVERY_DRILL_TRAFFIC: JSON.stringify({ command, cwd: app.repoPath }),
+    },
+    logFile,
+    stdout: 'ignore',
+    marker: logFile,
+    group: true,
+    what: `the traffic command ${command}`,
+  });
 }
 
 /** Runs the app's migrate command, then its seed command, on the fresh database; throws naming the one that failed. */
