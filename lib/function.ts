@@ -109,3 +109,21 @@ export function functionLogsAndRole(
   );
   return { logGroup, role };
 }
+
+/**
+ * What a function in a VPC needs to attach to its subnets (the managed policy's actions, which take
+ * no resource ARN: the network interfaces do not exist yet).
+ */
+export function vpcAttachStatement(sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: [
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ],
+    resources: ['*'],
+  });
+}

@@ -24,7 +24,7 @@ import { InputError } from '../functions/core/errors.ts';
 import { DEFAULT_HEARTBEAT_SCHEMA, SECRET_ID_PATTERN } from '../functions/core/heartbeat.ts';
 import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
 import { PROJECT_ROOT } from './backup-functions.ts';
-import { functionLogsAndRole, projectFunction } from './function.ts';
+import { functionLogsAndRole, projectFunction, vpcAttachStatement } from './function.ts';
 import { checkInteger, checkPattern, withDefaults } from './props.ts';
 
 export interface HeartbeatProps {
@@ -101,19 +101,7 @@ export class Heartbeat extends Construct {
         resources: [secretArn],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'AttachToSourceSubnets',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
-    );
+    role.addToPolicy(vpcAttachStatement('AttachToSourceSubnets'));
     const fn = projectFunction(this, 'Function', {
       entry: 'functions/heartbeat.ts',
       projectRoot: p.projectRoot,

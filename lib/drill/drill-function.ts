@@ -13,7 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { shellQuote } from '../artifacts.ts';
-import { functionLogsAndRole, projectFunction } from '../function.ts';
+import { functionLogsAndRole, projectFunction, vpcAttachStatement } from '../function.ts';
 
 export interface DrillFunctionSpec {
   /** Construct id (a contract: renaming replaces the function). */
@@ -45,19 +45,7 @@ export function createDrillFunction(
 
   const { logGroup, role } = functionLogsAndRole(scope, spec.id, spec.description, options.logRetention);
   if (spec.vpc) {
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'AttachToDrillSubnets',
-        actions: [
-          'ec2:CreateNetworkInterface',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DeleteNetworkInterface',
-          'ec2:AssignPrivateIpAddresses',
-          'ec2:UnassignPrivateIpAddresses',
-        ],
-        resources: ['*'],
-      }),
-    );
+    role.addToPolicy(vpcAttachStatement('AttachToDrillSubnets'));
   }
   const fn = projectFunction(scope, spec.id, {
     entry: spec.entry,
