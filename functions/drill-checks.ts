@@ -2,8 +2,8 @@
  * Drill function "checks". Drift, migration verification, smoke, integrity and evaluation: the steps that read the drill database and call the app.
  * Configuration and environment are read at cold start: a broken deployment fails the first step.
  */
-import { coldStartDeps } from './drill/aws/deps.ts';
-import { drillStepRunner } from './drill/aws/step-handler.ts';
+import { coldStartDeps } from './drill/adapters/aws/deps.ts';
+import { drillStepRunner } from './drill/adapters/aws/step-handler.ts';
 import { jobLogger, lambdaHandler } from './shared/powertools.ts';
 
 export const handler = lambdaHandler(drillStepRunner('checks', coldStartDeps(), jobLogger));

@@ -2,8 +2,8 @@
  * Drill function "control". Restore, wait, secret, app start and cleanup: the steps that create and remove drill resources (RDS, Secrets Manager, ECS).
  * Configuration and environment are read at cold start: a broken deployment fails the first step.
  */
-import { coldStartDeps } from './drill/aws/deps.ts';
-import { drillStepRunner } from './drill/aws/step-handler.ts';
+import { coldStartDeps } from './drill/adapters/aws/deps.ts';
+import { drillStepRunner } from './drill/adapters/aws/step-handler.ts';
 import { jobLogger, lambdaHandler } from './shared/powertools.ts';
 
 export const handler = lambdaHandler(drillStepRunner('control', coldStartDeps(), jobLogger));

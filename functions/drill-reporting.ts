@@ -2,9 +2,9 @@
  * Drill function "reporting". Report and notification: the steps that write to the backup bucket and the escalation topic.
  * Configuration and environment are read at cold start: a broken deployment fails the first step.
  */
-import { coldStartDeps } from './drill/aws/deps.ts';
-import { passedDrillRecorder } from './drill/aws/drill-metrics.ts';
-import { drillStepRunner, reportHook } from './drill/aws/step-handler.ts';
+import { coldStartDeps } from './drill/adapters/aws/deps.ts';
+import { passedDrillRecorder } from './drill/adapters/aws/drill-metrics.ts';
+import { drillStepRunner, reportHook } from './drill/adapters/aws/step-handler.ts';
 import { jobLogger, jobMetrics, lambdaHandler } from './shared/powertools.ts';
 
 export const handler = lambdaHandler(

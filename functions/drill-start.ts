@@ -6,10 +6,10 @@
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Config } from './core/config.ts';
-import { loadBundledConfig } from './drill/aws/deps.ts';
-import { readStartEnv } from './drill/aws/env.ts';
-import { restorableWindowOf } from './drill/aws/rds-recovery.ts';
-import { type SfnApi, type StartedDrill, startDrill } from './drill/aws/start.ts';
+import { loadBundledConfig } from './drill/adapters/aws/deps.ts';
+import { readStartEnv } from './drill/adapters/aws/env.ts';
+import { restorableWindowOf } from './drill/adapters/aws/rds-recovery.ts';
+import { type SfnApi, type StartedDrill, startDrill } from './drill/adapters/aws/start.ts';
 import type { RdsApi } from './shared/aws/rds-snapshots.ts';
 import { jobLogger, lambdaHandler, traced } from './shared/powertools.ts';
 

@@ -9,8 +9,8 @@ import {
   trendOf,
 } from '../../functions/core/history.ts';
 import { redactCredentials } from '../../functions/core/redact.ts';
-import { REPORT_INDEX_KEY } from '../../functions/drill/aws/s3-stores.ts';
-import { FolderReportStore } from '../../functions/drill/local/reports.ts';
+import { REPORT_INDEX_KEY } from '../../functions/drill/adapters/aws/s3-stores.ts';
+import { FolderReportStore } from '../../functions/drill/adapters/local/reports.ts';
 import { statePaths } from '../../functions/local/state.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { clientConfig, DRILL_STACK_NAME } from './start.ts';

@@ -5,10 +5,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DrillInputError, validateDrillInput } from '../../functions/core/drill-input.ts';
 import { showValue } from '../../functions/core/errors.ts';
 import { redactCredentials } from '../../functions/core/redact.ts';
-import { followExecution } from '../../functions/drill/aws/follow.ts';
-import { restorableWindowOf } from '../../functions/drill/aws/rds-recovery.ts';
-import { parseS3Url } from '../../functions/drill/aws/s3-stores.ts';
-import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/aws/start.ts';
+import { followExecution } from '../../functions/drill/adapters/aws/follow.ts';
+import { restorableWindowOf } from '../../functions/drill/adapters/aws/rds-recovery.ts';
+import { parseS3Url } from '../../functions/drill/adapters/aws/s3-stores.ts';
+import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { type Command, type CommandIo, EXIT, stringOption, UsageError } from './types.ts';
 

@@ -7,7 +7,7 @@
  */
 import { describeExit, formatTail } from '../core/command.ts';
 import { redactCredentials } from '../core/redact.ts';
-import type { AppExit, DrillDeps } from './ports.ts';
+import type { AppExit, DrillDeps } from './ports/drill-deps.ts';
 
 /** How long a failed check waits for the app's exit to be seen before it reports the failure alone. */
 const EXIT_GRACE_MS = 1000;

@@ -35,11 +35,11 @@ import {
   renderReportMarkdown,
   summaryLine,
 } from '../core/report.ts';
-import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
 import { newestHeartbeat } from '../shared/heartbeat-db.ts';
 import { whileAppRuns } from './app-exit.ts';
 import { checkIntegrity, type IntegrityResult } from './integrity.ts';
-import type { ConnectionInfo, DrillDeps } from './ports.ts';
+import { DRILL_ID_TAG, type InstanceDescription } from './ports/database-recovery.ts';
+import type { ConnectionInfo, DrillDeps } from './ports/drill-deps.ts';
 import { readAppliedMigrationsAt } from './prisma.ts';
 import {
   errorCodeOf,

@@ -9,7 +9,7 @@ import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { BackupIntegrityError } from '../ports/database-recovery.ts';
+import { BackupIntegrityError } from '../drill/ports/database-recovery.ts';
 import { buildManifest, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
 import { giveToServer, serverUser } from './cluster.ts';
 import { DamagedStateError, readJson, type StatePaths, writeJson } from './state.ts';

@@ -23,7 +23,7 @@ import {
   type RestoreRequest,
   RestoreTimeOutOfRangeError,
   type SnapshotInfo,
-} from '../ports/database-recovery.ts';
+} from '../drill/ports/database-recovery.ts';
 import {
   type ArchiveSummary,
   archivedSegments,

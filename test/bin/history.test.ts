@@ -9,8 +9,8 @@ import type { CommandIo } from '../../bin/commands/types.ts';
 import type { StepOutcome } from '../../functions/core/escalations.ts';
 import { evaluateRecovery } from '../../functions/core/evaluate.ts';
 import { buildReport, type DrillReport, renderReportMarkdown } from '../../functions/core/report.ts';
-import { S3ReportStore } from '../../functions/drill/aws/s3-stores.ts';
-import { FolderReportStore } from '../../functions/drill/local/reports.ts';
+import { S3ReportStore } from '../../functions/drill/adapters/aws/s3-stores.ts';
+import { FolderReportStore } from '../../functions/drill/adapters/local/reports.ts';
 import { createBucket, motoClients, REGION } from '../functions/drill/aws/support.ts';
 import { MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
 

@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli.ts';
 import type { CommandIo } from '../../bin/commands/types.ts';
-import { followExecution } from '../../functions/drill/aws/follow.ts';
+import { followExecution } from '../../functions/drill/adapters/aws/follow.ts';
 import { createSource, motoClients, REGION } from '../functions/drill/aws/support.ts';
 import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
 

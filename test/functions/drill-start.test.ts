@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StartedDrill } from '../../functions/drill/aws/start.ts';
+import type { StartedDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { MOTO_ACCOUNT_ID, type Moto, startMoto } from '../support/moto.ts';
 import { createSource, motoClients, REGION, useLambdaEnvironment } from './drill/aws/support.ts';
 

@@ -3,10 +3,10 @@
  * adapter makes, so that the same drill steps run against RDS and against the local embedded
  * PostgreSQL engine (`functions/local/local-recovery.ts`).
  */
-import { InputError } from '../core/errors.ts';
-import type { RestorePointSource } from '../core/evaluate.ts';
+import { InputError } from '../../core/errors.ts';
+import type { RestorePointSource } from '../../core/evaluate.ts';
 
-export { RESTORE_POINT_SOURCES, type RestorePointSource } from '../core/evaluate.ts';
+export { RESTORE_POINT_SOURCES, type RestorePointSource } from '../../core/evaluate.ts';
 
 /** Tag that marks an instance as a drill's own: the only instances a drill may delete. */
 export const DRILL_ID_TAG = 'recovery-drill:drill-id';

@@ -3,11 +3,11 @@
  * Secrets Manager, ECS, S3, SNS) and a local one (embedded PostgreSQL, files, child processes).
  * The steps in `steps.ts` only ever talk to these.
  */
-import type { Config } from '../core/config.ts';
-import type { ExpectedMigration } from '../core/drift.ts';
-import type { Escalation } from '../core/escalations.ts';
-import type { DrillReport } from '../core/report.ts';
-import type { DatabaseRecoveryPort, InstanceDescription } from '../ports/database-recovery.ts';
+import type { Config } from '../../core/config.ts';
+import type { ExpectedMigration } from '../../core/drift.ts';
+import type { Escalation } from '../../core/escalations.ts';
+import type { DrillReport } from '../../core/report.ts';
+import type { DatabaseRecoveryPort, InstanceDescription } from './database-recovery.ts';
 
 /** Where a drill database can be reached, without its password. */
 export interface ConnectionInfo {

@@ -8,7 +8,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../../functions/core/config.ts';
-import { checkIntegrity } from '../../../functions/drill/integrity.ts';
 import {
   applyDatabaseFault,
   FAULTS,
@@ -17,7 +16,8 @@ import {
   faultCatalogProblem,
   faultConfigProblem,
   sessionFaultProblem,
-} from '../../../functions/drill/local/faults.ts';
+} from '../../../functions/drill/adapters/local/faults.ts';
+import { checkIntegrity } from '../../../functions/drill/integrity.ts';
 import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
 
 type Cluster = Awaited<ReturnType<typeof createTemporaryCluster>>;

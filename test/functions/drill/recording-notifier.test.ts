@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEscalation } from '../../../functions/core/escalations.ts';
 import { buildReport, type DrillReport } from '../../../functions/core/report.ts';
-import { type LocalNotification, RecordingNotifier } from '../../../functions/drill/local/reports.ts';
+import {
+  type LocalNotification,
+  RecordingNotifier,
+} from '../../../functions/drill/adapters/local/reports.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {

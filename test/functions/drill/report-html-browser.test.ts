@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepOutcome } from '../../../functions/core/escalations.ts';
 import { evaluateRecovery } from '../../../functions/core/evaluate.ts';
 import { buildReport, type DrillReport, renderReportMarkdown } from '../../../functions/core/report.ts';
-import { FolderReportStore } from '../../../functions/drill/local/reports.ts';
+import { FolderReportStore } from '../../../functions/drill/adapters/local/reports.ts';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';

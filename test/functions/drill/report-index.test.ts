@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FolderReportStore, LOCAL_INDEX_FILE } from '../../../functions/drill/local/reports.ts';
+import { FolderReportStore, LOCAL_INDEX_FILE } from '../../../functions/drill/adapters/local/reports.ts';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'rd-index-'));
@@ -17,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A process that writes one drill's report into `folder` at `at` (Unix ms), as a finishing drill does. */
 const WRITER = `
 import { buildReport, renderReportMarkdown } from ${JSON.stringify(join(REPO, 'functions/core/report.ts'))};
-import { FolderReportStore } from ${JSON.stringify(join(REPO, 'functions/drill/local/reports.ts'))};
+import { FolderReportStore } from ${JSON.stringify(join(REPO, 'functions/drill/adapters/local/reports.ts'))};
 const [folder, drillId, at] = process.argv.slice(2);
 const report = buildReport({
   drillId,

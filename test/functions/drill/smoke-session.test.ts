@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../../functions/core/config.ts';
 import type { DrillReport } from '../../../functions/core/report.ts';
-import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/local/reports.ts';
-import { FileSecretStore } from '../../../functions/drill/local/secrets.ts';
-import type { DrillDeps } from '../../../functions/drill/ports.ts';
-import { type DrillState, runStep } from '../../../functions/drill/steps.ts';
+import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/adapters/local/reports.ts';
+import { FileSecretStore } from '../../../functions/drill/adapters/local/secrets.ts';
 import type {
   DatabaseRecoveryPort,
   InstanceDescription,
-} from '../../../functions/ports/database-recovery.ts';
+} from '../../../functions/drill/ports/database-recovery.ts';
+import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
+import { type DrillState, runStep } from '../../../functions/drill/steps.ts';
 import {
   appRecoveryArithmetic,
   type ContractApp,

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../../functions/core/config.ts';
 import type { DrillReport } from '../../../functions/core/report.ts';
-import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/local/reports.ts';
-import { FileSecretStore } from '../../../functions/drill/local/secrets.ts';
-import type { DrillDeps } from '../../../functions/drill/ports.ts';
+import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/adapters/local/reports.ts';
+import { FileSecretStore } from '../../../functions/drill/adapters/local/secrets.ts';
+import type { DatabaseRecoveryPort } from '../../../functions/drill/ports/database-recovery.ts';
+import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
 import { type DrillState, runStep } from '../../../functions/drill/steps.ts';
-import type { DatabaseRecoveryPort } from '../../../functions/ports/database-recovery.ts';
 import type { ContractApp } from '../../support/contract-app.ts';
 
 /** Where the state machine stores each step's result (`lib/drill/drill-state-machine.ts`). */

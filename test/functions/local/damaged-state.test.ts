@@ -13,10 +13,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../bin/cli.ts';
 import { parseConfig } from '../../../functions/core/config.ts';
+import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
 import { backupDir } from '../../../functions/local/backup.ts';
 import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import { buildBlockIndex } from '../../../functions/local/verify.ts';
-import { DRILL_ID_TAG } from '../../../functions/ports/database-recovery.ts';
 import { buildManifest } from '../../../functions/shared/checksums.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 

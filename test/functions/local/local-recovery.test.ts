@@ -7,13 +7,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config.ts';
 import { InputError } from '../../../functions/core/errors.ts';
-import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import {
   BackupIntegrityError,
   DRILL_ID_TAG,
   NotADrillInstanceError,
   RestoreTimeOutOfRangeError,
-} from '../../../functions/ports/database-recovery.ts';
+} from '../../../functions/drill/ports/database-recovery.ts';
+import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 /** The source's schema for these tests: one table of labelled rows, each stamped at its commit. */

@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../bin/cli.ts';
 import type { CommandIo } from '../../../bin/commands/types.ts';
 import { parseConfig } from '../../../functions/core/config.ts';
+import {
+  DRILL_ID_TAG,
+  RestoreTimeOutOfRangeError,
+} from '../../../functions/drill/ports/database-recovery.ts';
 import { type BackupRecord, readBackup } from '../../../functions/local/backup.ts';
 import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import {
@@ -16,7 +20,6 @@ import {
   pruneLocal,
 } from '../../../functions/local/retention.ts';
 import { readJson, writeJson } from '../../../functions/local/state.ts';
-import { DRILL_ID_TAG, RestoreTimeOutOfRangeError } from '../../../functions/ports/database-recovery.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 /** The source's schema for these tests: one table of labelled rows. */

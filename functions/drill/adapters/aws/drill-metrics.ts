@@ -5,14 +5,14 @@
  * says something the report does not.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DrillReport } from '../../core/report.ts';
-import { recordPassedDrill } from '../../shared/jobs/last-passed-drill.ts';
+import type { DrillReport } from '../../../core/report.ts';
+import { recordPassedDrill } from '../../../shared/jobs/last-passed-drill.ts';
 import {
   ENVIRONMENT_DIMENSION,
   type JobMetrics,
   type MetricUnitName,
   traced,
-} from '../../shared/powertools.ts';
+} from '../../../shared/powertools.ts';
 
 /** One metric to publish; `dimensions` are added to `service` (always) and `environment`. */
 export interface DrillMetric {

@@ -11,8 +11,8 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import type { AppHandle, AppRunner } from '../ports.ts';
-import { DrillStepError } from '../steps.ts';
+import type { AppHandle, AppRunner } from '../../ports/drill-deps.ts';
+import { DrillStepError } from '../../steps.ts';
 import type { AppTaskSettings } from './env.ts';
 
 export type EcsApi = Pick<ECSClient, 'send'>;

@@ -3,7 +3,7 @@
  * describe the drill itself come from the bundled configuration; only what exists after deploy
  * (ARNs, names of resources the stack created) travels here.
  */
-import { EnvironmentError } from '../../shared/env.ts';
+import { EnvironmentError } from '../../../shared/env.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

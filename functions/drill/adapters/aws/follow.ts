@@ -8,8 +8,8 @@ import {
   GetExecutionHistoryCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { redactCredentials } from '../../core/redact.ts';
-import { causeText } from '../steps.ts';
+import { redactCredentials } from '../../../core/redact.ts';
+import { causeText } from '../../steps.ts';
 import type { SfnApi } from './start.ts';
 
 export interface FollowOptions {

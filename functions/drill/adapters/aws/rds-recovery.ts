@@ -10,9 +10,18 @@ import {
   DescribeDBInstancesCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
-import { InputError } from '../../core/errors.ts';
-import { SOURCE_TAG } from '../../core/retention.ts';
-import { toIsoUtc } from '../../core/time.ts';
+import { InputError } from '../../../core/errors.ts';
+import { SOURCE_TAG } from '../../../core/retention.ts';
+import { toIsoUtc } from '../../../core/time.ts';
+import {
+  deleteManagedSnapshot,
+  ensureSnapshot,
+  listManualSnapshots,
+  type RdsApi,
+  recordToTags,
+  tagsToRecord,
+  toSnapshotRecord,
+} from '../../../shared/aws/rds-snapshots.ts';
 import {
   type DatabaseRecoveryPort,
   DRILL_ID_TAG,
@@ -26,15 +35,6 @@ import {
   RestoreTimeOutOfRangeError,
   type SnapshotInfo,
 } from '../../ports/database-recovery.ts';
-import {
-  deleteManagedSnapshot,
-  ensureSnapshot,
-  listManualSnapshots,
-  type RdsApi,
-  recordToTags,
-  tagsToRecord,
-  toSnapshotRecord,
-} from '../../shared/aws/rds-snapshots.ts';
 
 /** Tag holding the requested target (`latest` or ISO UTC), so a describe can report it back. */
 export const TARGET_TIME_TAG = 'recovery-drill:target-time';

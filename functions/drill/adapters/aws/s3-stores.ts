@@ -4,7 +4,7 @@
  * bucket's default), and the migrations shipped with the app are read from the captured
  * artifacts, the same files the backups were taken with.
  */
-import { migrationsFromManifest } from '../../core/drift.ts';
+import { migrationsFromManifest } from '../../../core/drift.ts';
 import {
   type HistoryIndex,
   historyEntryOf,
@@ -12,13 +12,13 @@ import {
   previousMeasured,
   withEntry,
   withPreviousComparison,
-} from '../../core/history.ts';
-import { type DrillReport, renderReportMarkdown } from '../../core/report.ts';
-import { renderReportHtml } from '../../core/report-html.ts';
-import { getJson, putObject, type S3Api } from '../../shared/aws/s3-objects.ts';
-import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../shared/jobs/artifacts.ts';
-import type { ArtifactSource, ReportStore } from '../ports.ts';
-import { DrillStepError } from '../steps.ts';
+} from '../../../core/history.ts';
+import { type DrillReport, renderReportMarkdown } from '../../../core/report.ts';
+import { renderReportHtml } from '../../../core/report-html.ts';
+import { getJson, putObject, type S3Api } from '../../../shared/aws/s3-objects.ts';
+import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../../shared/jobs/artifacts.ts';
+import type { ArtifactSource, ReportStore } from '../../ports/drill-deps.ts';
+import { DrillStepError } from '../../steps.ts';
 
 export function reportKeys(drillId: string): { json: string; markdown: string; html: string } {
   return {

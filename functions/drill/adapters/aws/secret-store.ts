@@ -12,10 +12,10 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import type { RdsApi } from '../../../shared/aws/rds-snapshots.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
-import type { RdsApi } from '../../shared/aws/rds-snapshots.ts';
-import type { ConnectionInfo, DrillSecretStore } from '../ports.ts';
-import { DrillStepError } from '../steps.ts';
+import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
+import { DrillStepError } from '../../steps.ts';
 
 export type SecretsApi = Pick<SecretsManagerClient, 'send'>;
 

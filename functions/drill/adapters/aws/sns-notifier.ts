@@ -9,11 +9,16 @@ import {
   type EscalationClass,
   SEVERITIES,
   STEP_ESCALATION,
-} from '../../core/escalations.ts';
-import type { MessageLinks } from '../../core/messages.ts';
-import { redactCredentials } from '../../core/redact.ts';
-import { type DrillReport, describeHeartbeat, describeTargetTime, rpoUnproven } from '../../core/report.ts';
-import type { DynamoApi } from '../../shared/aws/incidents.ts';
+} from '../../../core/escalations.ts';
+import type { MessageLinks } from '../../../core/messages.ts';
+import { redactCredentials } from '../../../core/redact.ts';
+import {
+  type DrillReport,
+  describeHeartbeat,
+  describeTargetTime,
+  rpoUnproven,
+} from '../../../core/report.ts';
+import type { DynamoApi } from '../../../shared/aws/incidents.ts';
 import {
   escalateFolded,
   type PublishContext,
@@ -21,8 +26,8 @@ import {
   resolveFolded,
   type SnsApi,
   subjectLine,
-} from '../../shared/aws/notify.ts';
-import type { Notifier } from '../ports.ts';
+} from '../../../shared/aws/notify.ts';
+import type { Notifier } from '../../ports/drill-deps.ts';
 
 /** `class` attribute of the summary message (not an escalation class: filter policies tell them apart). */
 export const SUMMARY_CLASS = 'DRILL_SUMMARY';

@@ -4,8 +4,8 @@
  * the drill id so the console, the logs, the instance name and the report all say the same id.
  */
 import { ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type DrillInput, type RestorableWindow, validateDrillInput } from '../../core/drill-input.ts';
-import { newDrillId } from '../steps.ts';
+import { type DrillInput, type RestorableWindow, validateDrillInput } from '../../../core/drill-input.ts';
+import { newDrillId } from '../../steps.ts';
 
 export type SfnApi = Pick<SFNClient, 'send'>;
 

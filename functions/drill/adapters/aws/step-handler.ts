@@ -5,11 +5,11 @@
  * and the outcome, never the state (it holds only references, and still stays out of the logs).
  */
 
-import type { DrillReport } from '../../core/report.ts';
-import type { JobLogger, JobMetrics } from '../../shared/powertools.ts';
-import type { DrillDeps } from '../ports.ts';
-import { type DrillFunctionGroup, TASK_STATES } from '../states.ts';
-import { type DrillState, DrillStepError, runStep } from '../steps.ts';
+import type { DrillReport } from '../../../core/report.ts';
+import type { JobLogger, JobMetrics } from '../../../shared/powertools.ts';
+import type { DrillDeps } from '../../ports/drill-deps.ts';
+import { type DrillFunctionGroup, TASK_STATES } from '../../states.ts';
+import { type DrillState, DrillStepError, runStep } from '../../steps.ts';
 import { publishDrillMetrics } from './drill-metrics.ts';
 
 /** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */

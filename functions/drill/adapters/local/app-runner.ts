@@ -10,9 +10,9 @@
  */
 import { createServer, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { describeExit, formatTail } from '../../core/command.ts';
-import { freePort } from '../../local/cluster.ts';
-import { type LoggedProcess, spawnLogged, urlPassword } from '../../local/logged-command.ts';
+import { describeExit, formatTail } from '../../../core/command.ts';
+import { freePort } from '../../../local/cluster.ts';
+import { type LoggedProcess, spawnLogged, urlPassword } from '../../../local/logged-command.ts';
 import {
   drillMarker,
   isRegisteredAlive,
@@ -22,8 +22,8 @@ import {
   type StatePaths,
   stopRegistered,
   unregisterProcess,
-} from '../../local/state.ts';
-import type { AppExit, AppHandle, AppRunner, DrillSecretStore } from '../ports.ts';
+} from '../../../local/state.ts';
+import type { AppExit, AppHandle, AppRunner, DrillSecretStore } from '../../ports/drill-deps.ts';
 
 export interface LocalAppRunnerOptions {
   readonly paths: StatePaths;

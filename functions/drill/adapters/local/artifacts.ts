@@ -1,8 +1,8 @@
 /** Locally, the migrations "captured with the backup" are the ones the app checkout ships now. */
 import { join } from 'node:path';
-import { migrationsFromManifest } from '../../core/drift.ts';
-import { buildManifest } from '../../shared/checksums.ts';
-import type { ArtifactSource } from '../ports.ts';
+import { migrationsFromManifest } from '../../../core/drift.ts';
+import { buildManifest } from '../../../shared/checksums.ts';
+import type { ArtifactSource } from '../../ports/drill-deps.ts';
 
 export class CheckoutArtifactSource implements ArtifactSource {
   constructor(

@@ -13,13 +13,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Config } from '../../core/config.ts';
-import { InputError } from '../../core/errors.ts';
-import type { EscalationClass } from '../../core/escalations.ts';
+import type { Config } from '../../../core/config.ts';
+import { InputError } from '../../../core/errors.ts';
+import type { EscalationClass } from '../../../core/escalations.ts';
 import type { DatabaseRecoveryPort } from '../../ports/database-recovery.ts';
-import type { DrillDeps } from '../ports.ts';
-import type { DrillTaskStep } from '../states.ts';
-import type { DrillState } from '../steps.ts';
+import type { DrillDeps } from '../../ports/drill-deps.ts';
+import type { DrillTaskStep } from '../../states.ts';
+import type { DrillState } from '../../steps.ts';
 
 export interface FaultSpec {
   /** What a person reads in `--help` and in the drill's output. */

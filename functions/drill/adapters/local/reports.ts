@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Escalation } from '../../core/escalations.ts';
+import type { Escalation } from '../../../core/escalations.ts';
 import {
   type HistoryIndex,
   historyEntryOf,
@@ -11,17 +11,17 @@ import {
   previousMeasured,
   withEntry,
   withPreviousComparison,
-} from '../../core/history.ts';
+} from '../../../core/history.ts';
 import {
   type ChatbotNotification,
   type MessageAttributes,
   type MessageContext,
   renderEscalation,
-} from '../../core/messages.ts';
-import { type DrillReport, renderReportMarkdown, summaryLine } from '../../core/report.ts';
-import { renderReportHtml } from '../../core/report-html.ts';
-import { withLock } from '../../local/lock.ts';
-import type { Notifier, ReportStore } from '../ports.ts';
+} from '../../../core/messages.ts';
+import { type DrillReport, renderReportMarkdown, summaryLine } from '../../../core/report.ts';
+import { renderReportHtml } from '../../../core/report-html.ts';
+import { withLock } from '../../../local/lock.ts';
+import type { Notifier, ReportStore } from '../../ports/drill-deps.ts';
 
 /** The index of every report in a reports folder, beside the reports. */
 export const LOCAL_INDEX_FILE = 'index.json';

@@ -4,20 +4,25 @@
  * over the local adapters (embedded PostgreSQL, child processes, folders).
  */
 import { join } from 'node:path';
-import type { Config } from '../../core/config.ts';
-import { PREPARE_STEP } from '../../core/escalations.ts';
-import { redactCredentials } from '../../core/redact.ts';
-import type { DrillReport } from '../../core/report.ts';
-import { appRoot, LocalRecovery } from '../../local/local-recovery.ts';
-import { acquireLock, drillLockFile } from '../../local/lock.ts';
-import { pruneAfterBackup } from '../../local/retention.ts';
-import { SourceCommandError } from '../../local/source.ts';
-import { statePaths } from '../../local/state.ts';
-import type { LoadedConfig } from '../../shared/config-file.ts';
-import { type LocalRunEvent, runDefinitionLocally } from '../local-state-machine.ts';
-import type { DrillDeps } from '../ports.ts';
-import { MIGRATE_TASK_FIELD, RUN_MIGRATIONS_STATE, TASK_STATES, WAIT_FOR_RESTORE_STATE } from '../states.ts';
-import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../steps.ts';
+import type { Config } from '../../../core/config.ts';
+import { PREPARE_STEP } from '../../../core/escalations.ts';
+import { redactCredentials } from '../../../core/redact.ts';
+import type { DrillReport } from '../../../core/report.ts';
+import { appRoot, LocalRecovery } from '../../../local/local-recovery.ts';
+import { acquireLock, drillLockFile } from '../../../local/lock.ts';
+import { pruneAfterBackup } from '../../../local/retention.ts';
+import { SourceCommandError } from '../../../local/source.ts';
+import { statePaths } from '../../../local/state.ts';
+import type { LoadedConfig } from '../../../shared/config-file.ts';
+import { type LocalRunEvent, runDefinitionLocally } from '../../local-state-machine.ts';
+import type { DrillDeps } from '../../ports/drill-deps.ts';
+import {
+  MIGRATE_TASK_FIELD,
+  RUN_MIGRATIONS_STATE,
+  TASK_STATES,
+  WAIT_FOR_RESTORE_STATE,
+} from '../../states.ts';
+import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../../steps.ts';
 import { LocalAppRunner } from './app-runner.ts';
 import { CheckoutArtifactSource } from './artifacts.ts';
 import {

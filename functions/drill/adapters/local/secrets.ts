@@ -4,10 +4,10 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LocalRecovery } from '../../local/local-recovery.ts';
+import type { LocalRecovery } from '../../../local/local-recovery.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
-import type { ConnectionInfo, DrillSecretStore } from '../ports.ts';
-import { DrillStepError } from '../steps.ts';
+import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
+import { DrillStepError } from '../../steps.ts';
 
 const PREFIX = 'local-secret:';
 

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EcsAppRunner, STAGING_HANDLE } from '../../../../functions/drill/aws/ecs-app-runner.ts';
+import { EcsAppRunner, STAGING_HANDLE } from '../../../../functions/drill/adapters/aws/ecs-app-runner.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
 import { createAppTask, defaultNetwork, motoClients, REGION } from './support.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readDrillEnv, readStartEnv } from '../../../../functions/drill/aws/env.ts';
+import { readDrillEnv, readStartEnv } from '../../../../functions/drill/adapters/aws/env.ts';
 import { EnvironmentError } from '../../../../functions/shared/env.ts';
 
 const complete = (): Record<string, string> => ({

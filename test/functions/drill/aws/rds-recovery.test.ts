@@ -16,12 +16,12 @@ import {
   RESTORE_POINT_SOURCE_TAG,
   RESTORE_POINT_TAG,
   TARGET_TIME_TAG,
-} from '../../../../functions/drill/aws/rds-recovery.ts';
+} from '../../../../functions/drill/adapters/aws/rds-recovery.ts';
 import {
   DRILL_ID_TAG,
   NotADrillInstanceError,
   RestoreTimeOutOfRangeError,
-} from '../../../../functions/ports/database-recovery.ts';
+} from '../../../../functions/drill/ports/database-recovery.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
 import { createPlainInstance, createSource, defaultNetwork, motoClients, REGION } from './support.ts';
 

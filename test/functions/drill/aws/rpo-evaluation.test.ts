@@ -24,7 +24,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../../../functions/core/config.ts';
-import { RdsRecovery } from '../../../../functions/drill/aws/rds-recovery.ts';
+import { RdsRecovery } from '../../../../functions/drill/adapters/aws/rds-recovery.ts';
 import { createTemporaryCluster, type StartedCluster } from '../../../../functions/local/cluster.ts';
 import { ensureHeartbeatTable, writeHeartbeat } from '../../../../functions/shared/heartbeat-db.ts';
 import { type ContractApp, startContractApp } from '../../../support/contract-app.ts';

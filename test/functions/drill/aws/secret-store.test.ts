@@ -1,9 +1,9 @@
 import { DescribeDBInstancesCommand, type RDSClient } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeRdsInstance } from '../../../../functions/drill/aws/rds-recovery.ts';
-import { SecretsManagerDrillSecret } from '../../../../functions/drill/aws/secret-store.ts';
-import type { InstanceDescription } from '../../../../functions/ports/database-recovery.ts';
+import { describeRdsInstance } from '../../../../functions/drill/adapters/aws/rds-recovery.ts';
+import { SecretsManagerDrillSecret } from '../../../../functions/drill/adapters/aws/secret-store.ts';
+import type { InstanceDescription } from '../../../../functions/drill/ports/database-recovery.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
 import { createDrillSecret, createPlainInstance, createSource, motoClients } from './support.ts';
 

@@ -7,7 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnsNotifier, SUMMARY_CLASS } from '../../../../functions/drill/aws/sns-notifier.ts';
+import { SnsNotifier, SUMMARY_CLASS } from '../../../../functions/drill/adapters/aws/sns-notifier.ts';
 import { MOTO_CREDENTIALS, type Moto, startMoto } from '../../../support/moto.ts';
 import { drillReport, motoClients, REGION } from './support.ts';
 
