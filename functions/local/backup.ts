@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Dirent } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { BackupIntegrityError } from '../drill/ports/database-recovery.ts';
@@ -14,6 +14,7 @@ import { buildManifest, type ManifestEntry, type ManifestMismatch } from '../sha
 import { giveToServer, serverUser } from './cluster.ts';
 import { DamagedStateError, readJson, type StatePaths, writeJson } from './state.ts';
 import { type BlockEntry, buildBlockIndex, verifyBackup } from './verify.ts';
+import { WAL_SEGMENT_NAME } from './wal.ts';
 
 /** What is known about one backup (`backups/<id>/backup.json`). */
 export interface BackupRecord {
@@ -386,4 +387,21 @@ function describeMismatch(mismatch: ManifestMismatch): string {
     default:
       return `SHA-256 ${mismatch.actual} differs from the manifest's ${mismatch.expected}`;
   }
+}
+
+/**
+ * The first WAL segment a restore from this backup reads: the earlier of what backup.json
+ * recorded and what its `backup_label` (which recovery itself reads) says; null when neither is known.
+ */
+export async function startSegmentOf(paths: StatePaths, backup: BackupRecord): Promise<string | null> {
+  const candidates: string[] = [];
+  if (backup.startWalFile && WAL_SEGMENT_NAME.test(backup.startWalFile)) candidates.push(backup.startWalFile);
+  try {
+    const label = await readFile(join(backupDir(paths, backup.id), 'data', 'backup_label'), 'utf8');
+    const file = /^START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)$/m.exec(label)?.[1];
+    if (file) candidates.push(file);
+  } catch {
+    // no label: backup.json alone decides
+  }
+  return candidates.sort((a, b) => a.slice(8).localeCompare(b.slice(8)))[0] ?? null;
 }

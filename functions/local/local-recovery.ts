@@ -41,6 +41,7 @@ import {
   listBackups,
   listBackupsChecked,
   readBackup,
+  startSegmentOf,
   takeBackup,
 } from './backup.ts';
 import {
@@ -85,6 +86,23 @@ import {
   withInterruptUndo,
   writeJson,
 } from './state.ts';
+import { checkWalSequence, formatLsn, parseLsn, segmentOfLsn, type WalCheck } from './wal-check.ts';
+
+/**
+ * The archive cannot give a restore what it asks for: a segment between the backup's start and the
+ * target is missing or damaged, so replay would stop early and (for "latest") promote as if it
+ * were the end. Nothing is created; the message names the segment and the last commit before it.
+ */
+export class ArchiveIncompleteError extends Error {
+  constructor(
+    message: string,
+    /** The missing or damaged segment. */
+    readonly segment: string | null,
+  ) {
+    super(message);
+    this.name = 'ArchiveIncompleteError';
+  }
+}
 
 /** How long a "latest" restore waits for the source's switched WAL segment to be archived. */
 const COVERAGE_WAIT_MS = 30_000;
@@ -491,6 +509,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     // the target.
     const replayAll =
       target === 'latest' || coverage.lastCommitAt === null || target >= coverage.lastCommitAt;
+    const wal = await this.checkArchive(segments, backup, replayAll ? null : target, shown);
     // P: a restore to a time within the coverage holds every commit up to that time; a "latest"
     // restore every commit up to the end of the coverage.
     const restorePointAt = target === 'latest' ? coverage.end : target;
@@ -519,15 +538,67 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     await this.writeInstance(record);
     return withInterruptUndo(
       (signal) =>
-        this.restoreInto(record, dataDir, replayAll, credentials.password, signal, started, segments, backup),
+        this.restoreInto(
+          record,
+          dataDir,
+          replayAll ? wal : null,
+          credentials.password,
+          signal,
+          started,
+          segments,
+          backup,
+        ),
       () => this.removeInstance(instanceId),
     );
+  }
+
+  /**
+   * Reads the archived WAL the restore will replay, from the backup's first segment to the
+   * target (or, for a restore that replays everything, to the end of the archive), as recovery
+   * reads it; refuses a gap or damage before anything is created (see {@link checkWalSequence}).
+   * @returns the whole walk: where a replay of everything must end.
+   */
+  private async checkArchive(
+    segments: readonly string[],
+    backup: BackupRecord,
+    target: Date | null,
+    shown: string,
+  ): Promise<WalCheck & { status: 'complete' }> {
+    const from = await startSegmentOf(this.paths, backup);
+    const cannot = `the WAL archive cannot restore ${shown} from backup ${backup.id}`;
+    if (!from)
+      throw new ArchiveIncompleteError(
+        `${cannot}: the backup records no first WAL segment (backup.json startWalFile, data/backup_label); take a new backup (recovery-drill local backup)`,
+        null,
+      );
+    const wal = await checkWalSequence({
+      dir: this.paths.walArchive,
+      segments,
+      from,
+      ...(target ? { stopAfter: BigInt(target.getTime()) * 1000n } : {}),
+    });
+    if (wal.status !== 'complete') {
+      const reached = wal.lastCommitAt
+        ? `the last commit before it is at ${wal.lastCommitAt.toISOString()}`
+        : 'no commit after the backup started comes before it';
+      throw new ArchiveIncompleteError(
+        `${cannot}: ${wal.detail}. A restore would stop there and lose every later commit (${reached}). Put the segment back into ${this.paths.walArchive} from a copy of the archive, or take a new backup (recovery-drill local backup) and drill again: points before it stay unrestorable.`,
+        wal.segment,
+      );
+    }
+    if (target && !wal.reachedTarget)
+      throw new ArchiveIncompleteError(
+        `${cannot}: the archived WAL ends in segment ${wal.last} before the first commit after the target${wal.lastCommitAt ? ` (its last commit is at ${wal.lastCommitAt.toISOString()})` : ''}`,
+        wal.last,
+      );
+    return wal;
   }
 
   private async restoreInto(
     record: InstanceRecord,
     dataDir: string,
-    replayAll: boolean,
+    /** For a restore that replays everything, the archive walk it must reach the end of. */
+    replayAll: (WalCheck & { status: 'complete' }) | null,
     password: string,
     signal: AbortSignal,
     started: number,
@@ -632,7 +703,7 @@ export class LocalRecovery implements DatabaseRecoveryPort {
   private async confirmRecovered(
     url: string,
     logFile: string,
-    replayAll: boolean,
+    replayAll: (WalCheck & { status: 'complete' }) | null,
     record: InstanceRecord,
   ): Promise<string | null> {
     const client = new pg.Client({ connectionString: url });
@@ -648,12 +719,14 @@ export class LocalRecovery implements DatabaseRecoveryPort {
         ).rows[0];
         if (row && !row.recovering) {
           const log = await readFile(logFile, 'utf8').catch(() => '');
+          const replayedCommit = row.replayed ? row.replayed.toISOString() : null;
           if (!replayAll && !/recovery stopping before (commit|abort) of transaction/.test(log)) {
             throw new Error(
               `recovery finished without reaching the target ${record.targetTime}: ${await logTail(logFile, 10)}`,
             );
           }
-          return row.replayed ? row.replayed.toISOString() : null;
+          if (replayAll) await this.confirmReplayEnd(client, replayAll, replayedCommit);
+          return replayedCommit;
         }
         if (Date.now() > deadline)
           throw new Error(`recovery did not finish in time: ${await logTail(logFile, 10)}`);
@@ -662,6 +735,29 @@ export class LocalRecovery implements DatabaseRecoveryPort {
     } finally {
       await client.end().catch(() => undefined);
     }
+  }
+
+  /**
+   * A restore that replays everything must end where the archive it read ends: replay that
+   * stopped earlier (a segment that went missing or bad after the check) promoted a short copy.
+   */
+  private async confirmReplayEnd(
+    client: pg.Client,
+    wal: WalCheck & { status: 'complete' },
+    replayedCommit: string | null,
+  ): Promise<void> {
+    const { rows } = await client.query<{ lsn: string | null }>(
+      'select pg_last_wal_replay_lsn()::text as lsn',
+    );
+    const text = rows[0]?.lsn;
+    const replayed = text ? parseLsn(text) : null;
+    if (replayed !== null && replayed >= wal.endLsn) return;
+    const segment = replayed === null ? null : segmentOfLsn(replayed, wal.timeline, wal.segmentSize);
+    const where =
+      replayed === null ? 'replay reported no position' : `replay ended at ${text} in segment ${segment}`;
+    throw new Error(
+      `recovery stopped short of the archive: ${where}, before the end of the archived WAL at ${formatLsn(wal.endLsn)} (segment ${wal.last}); the last replayed commit is at ${replayedCommit ?? 'none'}${wal.lastCommitAt ? `, the archive's last at ${wal.lastCommitAt.toISOString()}` : ''}. ${segment ? `Segment ${segment} became missing, damaged or unreadable to the server after the archive was checked` : 'Read the server log'}: every commit after the last replayed one is missing from this copy.`,
+    );
   }
 
   async describeInstance(instanceId: string): Promise<InstanceDescription | null> {

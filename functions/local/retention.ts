@@ -21,7 +21,7 @@
  *   removed, so a backup that remains always has every segment it needs.
  */
 import type { Dirent } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../core/config.ts';
 import {
@@ -32,7 +32,7 @@ import {
 } from '../core/retention.ts';
 import { parseIsoWithZone } from '../core/time.ts';
 import { readWalIndex } from './archive.ts';
-import { type BackupRecord, backupDir, deleteBackup, readBackup } from './backup.ts';
+import { type BackupRecord, deleteBackup, readBackup, startSegmentOf } from './backup.ts';
 import { isProcessAlive } from './cluster.ts';
 import type { InstanceRecord } from './local-recovery.ts';
 import { readJson, type StatePaths, writeJson } from './state.ts';
@@ -196,23 +196,6 @@ const positionOf = (name: string) => name.slice(8, 24);
 
 const BACKUP_HISTORY_NAME = /^[0-9A-F]{24}\.[0-9A-F]{8}\.backup$/;
 const PARTIAL_NAME = /^[0-9A-F]{24}\.partial$/;
-
-/**
- * The first WAL segment a restore from this backup reads: the earlier of what backup.json
- * recorded and what its `backup_label` (which recovery itself reads) says; null when neither is known.
- */
-async function startSegmentOf(paths: StatePaths, backup: BackupRecord): Promise<string | null> {
-  const candidates: string[] = [];
-  if (backup.startWalFile && WAL_SEGMENT_NAME.test(backup.startWalFile)) candidates.push(backup.startWalFile);
-  try {
-    const label = await readFile(join(backupDir(paths, backup.id), 'data', 'backup_label'), 'utf8');
-    const file = /^START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)$/m.exec(label)?.[1];
-    if (file) candidates.push(file);
-  } catch {
-    // no label: backup.json alone decides
-  }
-  return candidates.sort((a, b) => positionOf(a).localeCompare(positionOf(b)))[0] ?? null;
-}
 
 interface ArchiveListing {
   readonly files: ArchiveFile[];

@@ -135,7 +135,7 @@ export function summarizeSegment(segment: Buffer): SegmentSummary {
 }
 
 /** The xact_time of a commit/abort record body (after the record header), as Unix microseconds. */
-function transactionTime(body: Buffer): bigint | null {
+export function transactionTime(body: Buffer): bigint | null {
   let offset = 0;
   let mainLength = -1;
   while (offset < body.length) {
