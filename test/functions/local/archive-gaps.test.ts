@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveIncompleteError, LocalRecovery } from '../../../functions/local/local-recovery.ts';
-import { DRILL_ID_TAG } from '../../../functions/ports/database-recovery.ts';
+import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
 import { type ContractApp, startContractApp } from '../../support/contract-app.ts';
 import { createCriticalTables, criticalRows, writeBusiness } from '../../support/critical-tables.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
