@@ -37,9 +37,11 @@ import {
 } from '../core/report.ts';
 import { newestHeartbeat } from '../shared/heartbeat-db.ts';
 import { whileAppRuns } from './app-exit.ts';
+import { drillInstanceId } from './drill-id.ts';
 import { checkIntegrity, type IntegrityResult } from './integrity.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from './ports/database-recovery.ts';
 import type { ConnectionInfo, DrillDeps } from './ports/drill-deps.ts';
+import { causeText, DrillStepError } from './ports/errors.ts';
 import { readAppliedMigrationsAt } from './prisma.ts';
 import {
   errorCodeOf,
@@ -54,13 +56,9 @@ import {
 } from './smoke.ts';
 import { DRILL_TASK_STEPS, type DrillTaskStep, TASK_STATES } from './states.ts';
 
-/** Named errors of the steps (the state machine's `Catch` records them; the report maps steps to classes). */
-export class DrillStepError extends Error {
-  constructor(name: string, message: string, options?: ErrorOptions) {
-    super(redactCredentials(message), options);
-    this.name = name;
-  }
-}
+// Re-exported: callers name them from the steps as they always did.
+export { drillInstanceId, newDrillId } from './drill-id.ts';
+export { causeText, DrillStepError } from './ports/errors.ts';
 
 interface Timed {
   startedAt: string;
@@ -120,32 +118,6 @@ export interface DrillState {
   };
   failures?: Partial<Record<string, { Error: string; Cause: string }>>;
   [key: string]: unknown;
-}
-
-const MAX_INSTANCE_ID = 63;
-
-/** RDS-valid instance name for a drill: the prefix, then the drill id. */
-export function drillInstanceId(prefix: string, drillId: string): string {
-  const id = `${prefix}-${drillId}`
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/-+/g, '-')
-    .slice(0, MAX_INSTANCE_ID)
-    .replace(/-$/, '');
-  return id;
-}
-
-/** A fresh drill id: UTC time plus randomness, valid as an execution name and inside an instance name. */
-export function newDrillId(now: Date, random = Math.random): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'z')
-    .toLowerCase();
-  const suffix = Math.floor(random() * 0xffff)
-    .toString(16)
-    .padStart(4, '0');
-  return `${stamp}-${suffix}`;
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -770,18 +742,6 @@ async function cleanup(state: DrillState, deps: DrillDeps) {
       detail: `removed ${removed.length > 0 ? removed.join(', ') : 'nothing'}${kept.length > 0 ? `; kept ${kept.join(', ')} (--keep)` : ''}`,
     };
   });
-}
-
-/** Human text of a caught error's Cause (a Lambda error JSON in AWS, the message locally). */
-export function causeText(cause: unknown): string {
-  if (typeof cause !== 'string') return JSON.stringify(cause ?? '');
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
-  } catch {
-    // not JSON: the message itself
-  }
-  return cause;
 }
 
 /** The step outcomes of an execution state, in drill order, failures included. */

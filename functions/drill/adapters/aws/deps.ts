@@ -18,7 +18,7 @@ import type { S3Api } from '../../../shared/aws/s3-objects.ts';
 import { loadConfig } from '../../../shared/config-file.ts';
 import { traced } from '../../../shared/powertools.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../steps.ts';
+import { DrillStepError } from '../../ports/errors.ts';
 import { type EcsApi, EcsAppRunner } from './ecs-app-runner.ts';
 import { type DrillEnv, readDrillEnv } from './env.ts';
 import { RdsRecovery } from './rds-recovery.ts';

@@ -12,7 +12,7 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import type { AppHandle, AppRunner } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../steps.ts';
+import { DrillStepError } from '../../ports/errors.ts';
 import type { AppTaskSettings } from './env.ts';
 
 export type EcsApi = Pick<ECSClient, 'send'>;

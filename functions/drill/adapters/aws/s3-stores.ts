@@ -18,7 +18,7 @@ import { renderReportHtml } from '../../../core/report-html.ts';
 import { getJson, putObject, type S3Api } from '../../../shared/aws/s3-objects.ts';
 import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../../shared/jobs/artifacts.ts';
 import type { ArtifactSource, ReportStore } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../steps.ts';
+import { DrillStepError } from '../../ports/errors.ts';
 
 export function reportKeys(drillId: string): { json: string; markdown: string; html: string } {
   return {

@@ -15,7 +15,7 @@ import {
 import type { RdsApi } from '../../../shared/aws/rds-snapshots.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
 import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../steps.ts';
+import { DrillStepError } from '../../ports/errors.ts';
 
 export type SecretsApi = Pick<SecretsManagerClient, 'send'>;
 

@@ -5,7 +5,7 @@
  */
 import { ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type DrillInput, type RestorableWindow, validateDrillInput } from '../../../core/drill-input.ts';
-import { newDrillId } from '../../steps.ts';
+import { newDrillId } from '../../drill-id.ts';
 
 export type SfnApi = Pick<SFNClient, 'send'>;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { LocalRecovery } from '../../../local/local-recovery.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
 import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../steps.ts';
+import { DrillStepError } from '../../ports/errors.ts';
 
 const PREFIX = 'local-secret:';
 
