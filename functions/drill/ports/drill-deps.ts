@@ -62,13 +62,8 @@ export interface AppExit {
   readonly logTail: readonly string[];
 }
 
-/** Runs the app's own commands against a drill database. */
+/** Runs the app against a drill database, for the smoke checks. */
 export interface AppRunner {
-  /** Runs the migrate command to completion (local engine only; AWS runs it as the `Run migrations` ECS task). */
-  migrate(
-    drillId: string,
-    secretRef: string,
-  ): Promise<{ exitCode: number; stoppedReason: string; taskArn: string }>;
   /** Starts the app against the drill database (or returns the configured staging URL). */
   start(drillId: string, secretRef: string): Promise<AppHandle>;
   /** Stops everything this drill started. Returns what was stopped. Idempotent. */
@@ -79,6 +74,23 @@ export interface AppRunner {
    * Null (or absent) when the runner cannot watch the app (ECS, a staging URL).
    */
   exited?(drillId: string): Promise<AppExit> | null;
+}
+
+/** How the app's migrate command ended, in the shape of the ECS task result the state machine keeps. */
+export interface MigrateTaskResult {
+  readonly exitCode: number;
+  readonly stoppedReason: string;
+  readonly taskArn: string;
+}
+
+/**
+ * The `Run migrations` state: the app's migrate command, to completion, against the drill database.
+ * No step calls it, so it is not in {@link DrillDeps}: in AWS the state machine runs the command
+ * itself as an ECS task of the app's image (`lib/drill/drill-state-machine.ts`); the local engine
+ * binds that state to its implementation of this port.
+ */
+export interface MigrationRunner {
+  migrate(drillId: string, secretRef: string): Promise<MigrateTaskResult>;
 }
 
 /** The migrations the app shipped with the backup being restored (from the captured artifacts). */

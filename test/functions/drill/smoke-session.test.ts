@@ -103,7 +103,6 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
       recovery: { describeInstance: async () => null } as unknown as DatabaseRecoveryPort,
       secrets,
       app: {
-        migrate: () => Promise.reject(new Error('not part of these steps')),
         start: () => Promise.reject(new Error('not part of these steps')),
         stopAll: async () => [],
       },

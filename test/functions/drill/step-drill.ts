@@ -109,7 +109,6 @@ export async function runStepDrill(options: StepDrillOptions): Promise<StepDrill
     recovery: options.recovery,
     secrets: new FileSecretStore(options.dir, { instanceUrl: options.instanceUrl }),
     app: {
-      migrate: () => Promise.reject(new Error('no migrations in these drills')),
       start: () => Promise.reject(new Error('the app is already running')),
       stopAll: async () => [],
     },

@@ -54,14 +54,6 @@ export class EcsAppRunner implements AppRunner {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** In AWS the `Run migrations` state runs the migrate command as an ECS task; no function does. */
-  async migrate(): Promise<{ exitCode: number; stoppedReason: string; taskArn: string }> {
-    throw new DrillStepError(
-      'UnsupportedStepError',
-      'in AWS the migrate command runs as the "Run migrations" ECS task of the state machine, not in a function',
-    );
-  }
-
   async start(drillId: string, _secretRef: string): Promise<AppHandle> {
     if (this.options.stagingBaseUrl) {
       return { baseUrl: this.options.stagingBaseUrl.replace(/\/+$/, ''), handle: STAGING_HANDLE };

@@ -23,7 +23,14 @@ import {
   stopRegistered,
   unregisterProcess,
 } from '../../../local/state.ts';
-import type { AppExit, AppHandle, AppRunner, DrillSecretStore } from '../../ports/drill-deps.ts';
+import type {
+  AppExit,
+  AppHandle,
+  AppRunner,
+  DrillSecretStore,
+  MigrateTaskResult,
+  MigrationRunner,
+} from '../../ports/drill-deps.ts';
 
 export interface LocalAppRunnerOptions {
   readonly paths: StatePaths;
@@ -83,7 +90,7 @@ interface RunningApp {
   readonly unexpected: Promise<AppExit>;
 }
 
-export class LocalAppRunner implements AppRunner {
+export class LocalAppRunner implements AppRunner, MigrationRunner {
   private readonly apps = new Map<string, RunningApp>();
 
   constructor(private readonly options: LocalAppRunnerOptions) {}
@@ -134,7 +141,7 @@ export class LocalAppRunner implements AppRunner {
     return run;
   }
 
-  async migrate(drillId: string, secretRef: string) {
+  async migrate(drillId: string, secretRef: string): Promise<MigrateTaskResult> {
     const run = await this.spawnTracked(drillId, 'migrate', this.options.migrateCommand, secretRef, {});
     const { code, signal } = await run.exited;
     await unregisterProcess(this.options.paths, 'app', `${drillId}-migrate`);

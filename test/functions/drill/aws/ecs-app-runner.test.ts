@@ -74,10 +74,6 @@ describe('ECS app runner against moto', () => {
     });
     expect(await running('d4')).toEqual([]);
   });
-
-  it('refuses to run the migrate command itself: the state machine runs it as an ECS task', async () => {
-    await expect(runner().migrate()).rejects.toMatchObject({ name: 'UnsupportedStepError' });
-  });
 });
 
 // moto reports a Fargate task RUNNING at once; the wait for PROVISIONING → RUNNING, a task that stops
