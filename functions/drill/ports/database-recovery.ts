@@ -47,11 +47,11 @@ export interface RestoreRequest {
   tags: Record<string, string>;
 }
 
+/**
+ * The calls the drill's steps make on the database service, and no more: backups are taken by the
+ * snapshot function in AWS and by the local engine's facade (`functions/local/engine.ts`) locally.
+ */
 export interface DatabaseRecoveryPort {
-  /** A full backup now (RDS: CreateDBSnapshot). */
-  createSnapshot(id: string, tags: Record<string, string>): Promise<SnapshotInfo>;
-  listSnapshots(): Promise<SnapshotInfo[]>;
-  deleteSnapshot(id: string): Promise<void>;
   /** Earliest and latest time a restore can reach; null when nothing is restorable yet. */
   restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }>;
   /**

@@ -13,15 +13,7 @@ import {
 import { InputError } from '../../../core/errors.ts';
 import { SOURCE_TAG } from '../../../core/retention.ts';
 import { toIsoUtc } from '../../../core/time.ts';
-import {
-  deleteManagedSnapshot,
-  ensureSnapshot,
-  listManualSnapshots,
-  type RdsApi,
-  recordToTags,
-  tagsToRecord,
-  toSnapshotRecord,
-} from '../../../shared/aws/rds-snapshots.ts';
+import { type RdsApi, recordToTags, tagsToRecord } from '../../../shared/aws/rds-snapshots.ts';
 import {
   type DatabaseRecoveryPort,
   DRILL_ID_TAG,
@@ -33,7 +25,6 @@ import {
   type RestorePointSource,
   type RestoreRequest,
   RestoreTimeOutOfRangeError,
-  type SnapshotInfo,
 } from '../../ports/database-recovery.ts';
 
 /** Tag holding the requested target (`latest` or ISO UTC), so a describe can report it back. */
@@ -159,47 +150,12 @@ export function describeRdsInstance(instance: DBInstance): InstanceDescription {
   };
 }
 
-function toSnapshotInfo(snapshot: Parameters<typeof toSnapshotRecord>[0], listedAt: Date): SnapshotInfo {
-  const record = toSnapshotRecord(snapshot, listedAt);
-  const status =
-    record.status === 'available' ? 'available' : record.status === 'creating' ? 'creating' : 'failed';
-  return {
-    id: record.id,
-    createdAt: record.createdAt,
-    status,
-    sizeBytes: snapshot.AllocatedStorage ? snapshot.AllocatedStorage * 1024 ** 3 : null,
-    tags: record.tags,
-  };
-}
-
 export class RdsRecovery implements DatabaseRecoveryPort {
   constructor(
     private readonly rds: RdsApi,
     private readonly options: RdsRecoveryOptions,
     private readonly now: () => Date = () => new Date(),
   ) {}
-
-  async createSnapshot(id: string, tags: Record<string, string>): Promise<SnapshotInfo> {
-    const { snapshot } = await ensureSnapshot(this.rds, this.options.region, {
-      id,
-      sourceDbInstanceId: this.options.sourceDbInstanceId,
-      tags,
-    });
-    return toSnapshotInfo(snapshot, this.now());
-  }
-
-  async listSnapshots(): Promise<SnapshotInfo[]> {
-    const listing = await listManualSnapshots(this.rds, this.options.region);
-    if (!listing.complete) throw new Error(`the snapshot listing is incomplete: ${listing.error}`);
-    const listedAt = this.now();
-    return listing.snapshots
-      .filter((s) => s.DBInstanceIdentifier === this.options.sourceDbInstanceId)
-      .map((s) => toSnapshotInfo(s, listedAt));
-  }
-
-  async deleteSnapshot(id: string): Promise<void> {
-    await deleteManagedSnapshot(this.rds, this.options.region, id, this.options.sourceDbInstanceId);
-  }
 
   restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }> {
     return restorableWindowOf(this.rds, this.options.sourceDbInstanceId);

@@ -1,5 +1,4 @@
 import {
-  CreateDBSnapshotCommand,
   CreateDBSubnetGroupCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
@@ -9,7 +8,6 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../../../functions/core/errors.ts';
-import { MANAGED_TAG, SOURCE_TAG } from '../../../../functions/core/retention.ts';
 import {
   mapStatus,
   RdsRecovery,
@@ -161,25 +159,6 @@ describe('RDS recovery adapter against moto', () => {
       /not named "recovery-drill-/,
     );
     expect(await exists('reporting-replica')).toBe(true);
-  });
-
-  it('takes, lists and deletes managed snapshots of the source, and refuses to delete an unmanaged one', async () => {
-    const managed = { [MANAGED_TAG]: 'true', [SOURCE_TAG]: SOURCE };
-    const taken = await recovery().createSnapshot('rd-bt-cts-prod-2026-11-26', managed);
-    expect(taken).toMatchObject({ id: 'rd-bt-cts-prod-2026-11-26', tags: managed });
-    await rds.send(
-      new CreateDBSnapshotCommand({
-        DBInstanceIdentifier: SOURCE,
-        DBSnapshotIdentifier: 'by-hand-before-upgrade',
-      }),
-    );
-    const listed = (await recovery().listSnapshots()).map((s) => s.id).sort();
-    expect(listed).toEqual(['by-hand-before-upgrade', 'rd-bt-cts-prod-2026-11-26']);
-    await expect(recovery().deleteSnapshot('by-hand-before-upgrade')).rejects.toMatchObject({
-      name: 'UnmanagedSnapshotError',
-    });
-    await recovery().deleteSnapshot('rd-bt-cts-prod-2026-11-26');
-    expect((await recovery().listSnapshots()).map((s) => s.id)).toEqual(['by-hand-before-upgrade']);
   });
 
   it('refuses a restore without the drill prefix, the drill tag or the isolated subnet group, creating nothing', async () => {
