@@ -3,7 +3,7 @@
  * Configuration and environment are read at cold start: a broken deployment fails the first step.
  */
 import { coldStartDeps } from './drill/adapters/aws/deps.ts';
-import { drillStepRunner } from './drill/adapters/aws/step-handler.ts';
+import { drillStepRunner } from './drill/drivers/aws/step-handler.ts';
 import { jobLogger, lambdaHandler } from './shared/powertools.ts';
 
 export const handler = lambdaHandler(drillStepRunner('control', coldStartDeps(), jobLogger));

@@ -4,7 +4,7 @@
  */
 import { coldStartDeps } from './drill/adapters/aws/deps.ts';
 import { passedDrillRecorder } from './drill/adapters/aws/drill-metrics.ts';
-import { drillStepRunner, reportHook } from './drill/adapters/aws/step-handler.ts';
+import { drillStepRunner, reportHook } from './drill/drivers/aws/step-handler.ts';
 import { jobLogger, jobMetrics, lambdaHandler } from './shared/powertools.ts';
 
 export const handler = lambdaHandler(

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../../bin/cli.ts';
-import { runLocalDrill } from '../../../functions/drill/adapters/local/run.ts';
+import { runLocalDrill } from '../../../functions/drill/drivers/local/run.ts';
 import { loadConfig } from '../../../functions/shared/config-file.ts';
 import { drillDefinition } from '../../../lib/drill/definition.ts';
 

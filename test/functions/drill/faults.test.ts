@@ -16,7 +16,7 @@ import {
   faultCatalogProblem,
   faultConfigProblem,
   sessionFaultProblem,
-} from '../../../functions/drill/adapters/local/faults.ts';
+} from '../../../functions/drill/drivers/local/faults.ts';
 import { checkIntegrity } from '../../../functions/drill/integrity.ts';
 import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
 

@@ -7,10 +7,10 @@
 
 import type { DrillReport } from '../../../core/report.ts';
 import type { JobLogger, JobMetrics } from '../../../shared/powertools.ts';
+import { publishDrillMetrics } from '../../adapters/aws/drill-metrics.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
 import { type DrillFunctionGroup, TASK_STATES } from '../../states.ts';
 import { type DrillState, DrillStepError, runStep } from '../../steps.ts';
-import { publishDrillMetrics } from './drill-metrics.ts';
 
 /** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */
 export interface DrillStepEvent {

@@ -14,6 +14,10 @@ import { pruneAfterBackup } from '../../../local/retention.ts';
 import { SourceCommandError } from '../../../local/source.ts';
 import { statePaths } from '../../../local/state.ts';
 import type { LoadedConfig } from '../../../shared/config-file.ts';
+import { LocalAppRunner } from '../../adapters/local/app-runner.ts';
+import { CheckoutArtifactSource } from '../../adapters/local/artifacts.ts';
+import { FolderReportStore, RecordingNotifier } from '../../adapters/local/reports.ts';
+import { FileSecretStore } from '../../adapters/local/secrets.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../../local-state-machine.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
 import {
@@ -23,8 +27,6 @@ import {
   WAIT_FOR_RESTORE_STATE,
 } from '../../states.ts';
 import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../../steps.ts';
-import { LocalAppRunner } from './app-runner.ts';
-import { CheckoutArtifactSource } from './artifacts.ts';
 import {
   type FaultName,
   type FaultPlan,
@@ -32,8 +34,6 @@ import {
   faultConfigProblem,
   planFault,
 } from './faults.ts';
-import { FolderReportStore, RecordingNotifier } from './reports.ts';
-import { FileSecretStore } from './secrets.ts';
 
 export interface LocalDrillOptions {
   readonly loaded: LoadedConfig;

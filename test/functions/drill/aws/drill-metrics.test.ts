@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { DrillReport } from '../../../../functions/core/report.ts';
 import { drillMetrics, publishDrillMetrics } from '../../../../functions/drill/adapters/aws/drill-metrics.ts';
-import { drillStepRunner, reportHook } from '../../../../functions/drill/adapters/aws/step-handler.ts';
+import { drillStepRunner, reportHook } from '../../../../functions/drill/drivers/aws/step-handler.ts';
 import type { DrillDeps } from '../../../../functions/drill/ports/drill-deps.ts';
 import type { DrillState } from '../../../../functions/drill/steps.ts';
 import { createMetrics, type JobMetrics, metricsSink } from '../../../../functions/shared/powertools.ts';
