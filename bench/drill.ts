@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DEFAULT_POLLING, simulatePolling } from '../functions/core/polling.ts';
-import { localEngine, prepareSource, runLocalDrill } from '../functions/drill/drivers/local/run.ts';
+import { runLocalDrill } from '../functions/drill/drivers/local/run.ts';
+import { localEngine, prepareSource } from '../functions/local/engine.ts';
 import { loadConfig } from '../functions/shared/config-file.ts';
 import { drillDefinition } from '../lib/drill/definition.ts';
 

@@ -5,15 +5,12 @@
  */
 import type { Config } from '../../functions/core/config.ts';
 import { InputError } from '../../functions/core/errors.ts';
-import { type CleanupResult, LocalRecovery, type LocalStatus } from '../../functions/local/local-recovery.ts';
+import { LocalEngine } from '../../functions/local/engine.ts';
+import type { CleanupResult, LocalStatus } from '../../functions/local/local-recovery.ts';
 import {
   formatPrune,
   formatRetentionStatus,
   type LocalRetentionStatus,
-  localRetentionPolicy,
-  localRetentionStatus,
-  pruneAfterBackup,
-  pruneLocal,
 } from '../../functions/local/retention.ts';
 import { SourceCommandError } from '../../functions/local/source.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
@@ -24,10 +21,10 @@ const configHelp = {
   config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
 };
 
-function engineFor(values: OptionValues, io: CommandIo): { engine: LocalRecovery; config: Config } {
+function engineFor(values: OptionValues, io: CommandIo): { engine: LocalEngine; config: Config } {
   const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
   return {
-    engine: new LocalRecovery({
+    engine: new LocalEngine({
       config: loaded.config,
       baseDir: loaded.baseDir,
       notice: (line) => io.err(line),
@@ -110,7 +107,7 @@ export const localSourceStart: Command = {
   optionHelp: configHelp,
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
-    let result: Awaited<ReturnType<LocalRecovery['startSource']>>;
+    let result: Awaited<ReturnType<LocalEngine['startSource']>>;
     try {
       result = await engine.startSource();
     } catch (error) {
@@ -146,9 +143,9 @@ export const localSourceStop: Command = {
 };
 
 const statusRun: Command['run'] = async ({ values, io }) => {
-  const { engine, config } = engineFor(values, io);
+  const { engine } = engineFor(values, io);
   const status = await engine.status();
-  const retention = await localRetentionStatus(engine.paths, config);
+  const retention = await engine.retentionStatus();
   io.out(values.json ? JSON.stringify({ ...status, retention }, null, 2) : formatStatus(status, retention));
   return EXIT.ok;
 };
@@ -201,13 +198,13 @@ export const localBackup: Command = {
   options: { ...configOption, id: { type: 'string' } },
   optionHelp: { ...configHelp, id: 'backup id (default: local-YYYYMMDD-HHMMSS, UTC)' },
   async run({ values, io }) {
-    const { engine, config } = engineFor(values, io);
+    const { engine } = engineFor(values, io);
     const id = stringOption(values, 'id') ?? defaultBackupId();
     const started = Date.now();
     const snapshot = await engine.createSnapshot(id, { 'recovery-drill:managed': 'true' });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     io.out(`backup ${snapshot.id} ${snapshot.status}: ${mib(snapshot.sizeBytes)} in ${seconds} s`);
-    io.out(await pruneAfterBackup(engine.paths, config));
+    io.out(await engine.pruneAfterBackup());
     const window = await engine.restorableWindow();
     io.out(`restorable: earliest ${iso(window.earliest)}, latest ${iso(window.latest)}`);
     return EXIT.ok;
@@ -226,10 +223,8 @@ export const localPrune: Command = {
     json: 'print the plan and its outcome as JSON',
   },
   async run({ values, io }) {
-    const { engine, config } = engineFor(values, io);
-    const result = await pruneLocal(engine.paths, localRetentionPolicy(config), {
-      dryRun: values['dry-run'] === true,
-    });
+    const { engine } = engineFor(values, io);
+    const result = await engine.prune({ dryRun: values['dry-run'] === true });
     if (values.json) io.out(JSON.stringify(result, null, 2));
     else {
       for (const line of formatPrune(result)) io.out(line);

@@ -24,9 +24,10 @@ import { main } from '../../../bin/cli.ts';
 import type { ConfigInput } from '../../../functions/core/config.ts';
 import { DRILL_STEPS } from '../../../functions/core/escalations.ts';
 import { FAULTS, type FaultName } from '../../../functions/drill/drivers/local/faults.ts';
-import { localEngine, prepareSource, runLocalDrill } from '../../../functions/drill/drivers/local/run.ts';
+import { runLocalDrill } from '../../../functions/drill/drivers/local/run.ts';
 import { drillInstanceId } from '../../../functions/drill/steps.ts';
 import { isProcessAlive } from '../../../functions/local/cluster.ts';
+import { localEngine, prepareSource } from '../../../functions/local/engine.ts';
 import { startHeartbeatProcess, stopHeartbeatProcess } from '../../../functions/local/heartbeat-process.ts';
 import { readCredentials } from '../../../functions/local/source.ts';
 import { listProcesses, type ProcessEntry, stopRegistered } from '../../../functions/local/state.ts';
@@ -568,7 +569,7 @@ setTimeout(() => { console.error('dying-app: SESSION_SECRET is not set'); proces
         `skipped instance ${instanceId}: its drill ${drillId} is running (pid ${run.child.pid}`,
       );
       const engine = localEngine(loaded.config, loaded.baseDir);
-      expect((await engine.describeInstance(instanceId))?.status).toBe('available');
+      expect((await engine.recovery.describeInstance(instanceId))?.status).toBe('available');
       expect(isProcessAlive(migrate.pid)).toBe(true);
       expect(existsSync(join(engine.paths.drills, drillId, 'secret.json'))).toBe(true);
 

@@ -4,14 +4,12 @@
  * over the local adapters (embedded PostgreSQL, child processes, folders).
  */
 import { join } from 'node:path';
-import type { Config } from '../../../core/config.ts';
 import { PREPARE_STEP } from '../../../core/escalations.ts';
 import { redactCredentials } from '../../../core/redact.ts';
 import type { DrillReport } from '../../../core/report.ts';
-import { appRoot, LocalRecovery } from '../../../local/local-recovery.ts';
+import { localEngine, prepareSource } from '../../../local/engine.ts';
+import { appRoot } from '../../../local/local-recovery.ts';
 import { acquireLock, drillLockFile } from '../../../local/lock.ts';
-import { pruneAfterBackup } from '../../../local/retention.ts';
-import { SourceCommandError } from '../../../local/source.ts';
 import { statePaths } from '../../../local/state.ts';
 import type { LoadedConfig } from '../../../shared/config-file.ts';
 import { LocalAppRunner } from '../../adapters/local/app-runner.ts';
@@ -85,51 +83,6 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** The local engine of one configuration (`notice`: waiting for a lock, a stale file removed). */
-export function localEngine(config: Config, baseDir: string, notice?: (line: string) => void) {
-  return new LocalRecovery({ config, baseDir, ...(notice ? { notice } : {}) });
-}
-
-/** A failure while preparing the source: what was being done, in the error's own words. */
-class PrepareError extends Error {
-  constructor(what: string, cause: unknown) {
-    super(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = cause instanceof Error ? cause.name : 'PrepareError';
-  }
-}
-
-/** Makes sure the source runs and has a recent full backup (what the scheduled jobs do in AWS). */
-export async function prepareSource(
-  recovery: LocalRecovery,
-  config: Config,
-  progress: (line: string) => void,
-): Promise<void> {
-  let started: Awaited<ReturnType<LocalRecovery['startSource']>>;
-  try {
-    started = await recovery.startSource();
-  } catch (error) {
-    // A migrate or seed command of a new source says for itself what failed.
-    if (error instanceof SourceCommandError) throw error;
-    throw new PrepareError('starting the local source', error);
-  }
-  progress(
-    `source: ${started.created ? 'created, provisioned and started' : started.alreadyRunning ? 'running' : 'started'}`,
-  );
-  const snapshots = (await recovery.listSnapshots()).filter((s) => s.status === 'available');
-  const newest = snapshots.map((s) => Date.parse(s.createdAt)).sort((a, b) => b - a)[0];
-  const maxAgeMs = config.local.backupMaxAgeHours * 3_600_000;
-  if (newest === undefined || Date.now() - newest > maxAgeMs) {
-    const id = `local-${new Date().toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
-    progress(`backup: none newer than ${config.local.backupMaxAgeHours} h, taking ${id}`);
-    try {
-      await recovery.createSnapshot(id, { 'recovery-drill:managed': 'true' });
-    } catch (error) {
-      throw new PrepareError(`taking backup ${id} of the running source`, error);
-    }
-    progress(await pruneAfterBackup(recovery.paths, config));
-  }
-}
-
 /** Where each Task state's result lands in the execution state (the definition's ResultPath). */
 const RESULT_FIELDS: Readonly<Record<string, readonly string[]>> = {
   validate: ['drill'],
@@ -163,7 +116,8 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
   const { config, baseDir } = options.loaded;
   const progress = options.progress ?? (() => undefined);
   const paths = statePaths(config, baseDir);
-  const realRecovery = localEngine(config, baseDir, progress);
+  const engine = localEngine(config, baseDir, progress);
+  const realRecovery = engine.recovery;
   const drillId = options.drillId ?? newDrillId(new Date());
   const fault = options.inject ?? null;
   const result = (
@@ -286,7 +240,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     if (!options.skipBackup) {
       preparing = true;
       try {
-        inFlight = prepareSource(realRecovery, config, progress);
+        inFlight = prepareSource(engine, config, progress);
         await inFlight;
       } catch (error) {
         if (signalled) throw error;
