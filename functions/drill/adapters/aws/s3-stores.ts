@@ -5,20 +5,19 @@
  * artifacts, the same files the backups were taken with.
  */
 import { migrationsFromManifest } from '../../../core/drift.ts';
-import {
-  type HistoryIndex,
-  historyEntryOf,
-  parseHistoryIndex,
-  previousMeasured,
-  withEntry,
-  withPreviousComparison,
-} from '../../../core/history.ts';
-import { type DrillReport, renderReportMarkdown } from '../../../core/report.ts';
-import { renderReportHtml } from '../../../core/report-html.ts';
+import { type HistoryIndex, parseHistoryIndex } from '../../../core/history.ts';
+import type { DrillReport } from '../../../core/report.ts';
 import { getJson, putObject, type S3Api } from '../../../shared/aws/s3-objects.ts';
 import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../../shared/jobs/artifacts.ts';
 import type { ArtifactSource, ReportStore } from '../../ports/drill-deps.ts';
 import { DrillStepError } from '../../ports/errors.ts';
+import { archiveReport, indexText, type ReportDocument } from '../report-archive.ts';
+
+const CONTENT_TYPES: Readonly<Record<ReportDocument, string>> = {
+  json: 'application/json',
+  markdown: 'text/markdown; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+};
 
 export function reportKeys(drillId: string): { json: string; markdown: string; html: string } {
   return {
@@ -56,30 +55,22 @@ export class S3ReportStore implements ReportStore {
    */
   async write(report: DrillReport, markdown: string): Promise<{ json: string; markdown: string }> {
     const keys = reportKeys(report.drillId);
-    // An unreadable index (e.g. AccessDenied: a missing key answers 403 to a role that may not
-    // list the bucket) must not cost the report itself: write it, and leave the index alone
-    // rather than overwrite the history with one drill.
-    const index = await readReportIndex(this.s3, this.bucket).catch(() => null);
-    const compared = index ? withPreviousComparison(report, previousMeasured(index, report)) : report;
-    const text = compared === report ? markdown : renderReportMarkdown(compared);
-    await putObject(this.s3, this.bucket, keys.json, `${JSON.stringify(compared, null, 2)}\n`, {
-      contentType: 'application/json',
-    });
-    await putObject(this.s3, this.bucket, keys.markdown, text, {
-      contentType: 'text/markdown; charset=utf-8',
-    });
-    await putObject(this.s3, this.bucket, keys.html, renderReportHtml(compared), {
-      contentType: 'text/html; charset=utf-8',
-    });
-    if (index) {
-      await putObject(
-        this.s3,
-        this.bucket,
-        REPORT_INDEX_KEY,
-        `${JSON.stringify(withEntry(index, historyEntryOf(compared)), null, 2)}\n`,
-        { contentType: 'application/json' },
-      );
-    }
+    await archiveReport(
+      {
+        // An unreadable index (e.g. AccessDenied: a missing key answers 403 to a role that may not
+        // list the bucket) must not cost the report itself: write it, and leave the index alone
+        // rather than overwrite the history with one drill.
+        readIndex: () => readReportIndex(this.s3, this.bucket).catch(() => null),
+        put: (document, text) =>
+          putObject(this.s3, this.bucket, keys[document], text, { contentType: CONTENT_TYPES[document] }),
+        addToIndex: (entry, read) =>
+          putObject(this.s3, this.bucket, REPORT_INDEX_KEY, indexText(read, entry), {
+            contentType: CONTENT_TYPES.json,
+          }),
+      },
+      report,
+      markdown,
+    );
     return { json: `s3://${this.bucket}/${keys.json}`, markdown: `s3://${this.bucket}/${keys.markdown}` };
   }
 }

@@ -4,24 +4,17 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Escalation } from '../../../core/escalations.ts';
-import {
-  type HistoryIndex,
-  historyEntryOf,
-  parseHistoryIndex,
-  previousMeasured,
-  withEntry,
-  withPreviousComparison,
-} from '../../../core/history.ts';
+import { type HistoryIndex, historyEntryOf, parseHistoryIndex, withEntry } from '../../../core/history.ts';
 import {
   type ChatbotNotification,
   type MessageAttributes,
   type MessageContext,
   renderEscalation,
 } from '../../../core/messages.ts';
-import { type DrillReport, renderReportMarkdown, summaryLine } from '../../../core/report.ts';
-import { renderReportHtml } from '../../../core/report-html.ts';
+import { type DrillReport, summaryLine } from '../../../core/report.ts';
 import { withLock } from '../../../local/lock.ts';
 import type { Notifier, ReportStore } from '../../ports/drill-deps.ts';
+import { archiveReport, indexText } from '../report-archive.ts';
 
 /** The index of every report in a reports folder, beside the reports. */
 export const LOCAL_INDEX_FILE = 'index.json';
@@ -87,27 +80,25 @@ export class FolderReportStore implements ReportStore {
    */
   async write(report: DrillReport, markdown: string): Promise<{ json: string; markdown: string }> {
     await mkdir(this.dir, { recursive: true });
-    const compared = withPreviousComparison(report, previousMeasured(await this.readIndex(), report));
-    const text = compared === report ? markdown : renderReportMarkdown(compared);
     const json = join(this.dir, `${report.drillId}.json`);
     const md = join(this.dir, `${report.drillId}.md`);
-    const html = join(this.dir, `${report.drillId}.html`);
-    await writeWhole(json, `${JSON.stringify(compared, null, 2)}\n`);
-    await writeWhole(md, text);
-    await writeWhole(html, renderReportHtml(compared));
+    const paths = { json, markdown: md, html: join(this.dir, `${report.drillId}.html`) };
     const indexPath = join(this.dir, LOCAL_INDEX_FILE);
-    await withLock(
-      `${indexPath}.lock`,
-      `index entry of drill ${report.drillId}`,
-      async () => {
-        // Read again under the lock (a damaged index is rebuilt from the reports, this one included).
-        const index = await this.readIndex();
-        await writeWhole(
-          indexPath,
-          `${JSON.stringify(withEntry(index, historyEntryOf(compared)), null, 2)}\n`,
-        );
+    await archiveReport(
+      {
+        readIndex: () => this.readIndex(),
+        put: (document, text) => writeWhole(paths[document], text),
+        addToIndex: (entry) =>
+          withLock(
+            `${indexPath}.lock`,
+            `index entry of drill ${report.drillId}`,
+            // Read again under the lock (a damaged index is rebuilt from the reports, this one included).
+            async () => writeWhole(indexPath, indexText(await this.readIndex(), entry)),
+            { waitMs: 120_000 },
+          ),
       },
-      { waitMs: 120_000 },
+      report,
+      markdown,
     );
     return { json, markdown: md };
   }
