@@ -29,6 +29,28 @@ export interface RestorableWindow {
   latest: Date | null;
 }
 
+/**
+ * Why a restore cannot reach `target` within `window`, as the expectation an error names; null when
+ * it can. The one rule for the drill's input and for both engines: a target before the earliest
+ * restorable time or after the latest is refused. A bound nobody knows refuses nothing, unless the
+ * engine needs the latest to prove the target's commits are kept (`notes.latestRequired`, named
+ * when it is unknown). `notes.earliest`/`notes.latest` say, in brackets, what the bound is.
+ */
+export function outsideWindow(
+  target: Date,
+  window: RestorableWindow,
+  notes: { readonly earliest?: string; readonly latest?: string; readonly latestRequired?: string } = {},
+): string | null {
+  const ms = target.getTime();
+  const note = (text: string | undefined) => (text ? ` (${text})` : '');
+  if (window.earliest && ms < window.earliest.getTime())
+    return `a time at or after the earliest restorable time ${toIsoUtc(window.earliest.getTime())}${note(notes.earliest)}`;
+  if (!window.latest) return notes.latestRequired ?? null;
+  if (ms > window.latest.getTime())
+    return `a time at or before the latest restorable time ${toIsoUtc(window.latest.getTime())}${note(notes.latest)}; use "latest" for it`;
+  return null;
+}
+
 /** Every problem of one drill request. The state machine catches it by name and creates nothing. */
 export class DrillInputError extends InputProblemsError {
   declare readonly problems: { field: string; value: unknown; expected: string }[];
@@ -125,20 +147,10 @@ export function validateDrillInput(
         value: rawTarget,
         expected: `a time at most ${MAX_TARGET_AGE_DAYS} days back (not before ${toIsoUtc(nowMs - MAX_TARGET_AGE_DAYS * MS_PER_DAY)}): point-in-time recovery keeps no more`,
       });
-    } else if (context.window?.earliest && ms < context.window.earliest.getTime()) {
-      problems.push({
-        field: 'targetTime',
-        value: rawTarget,
-        expected: `a time at or after the earliest restorable time ${toIsoUtc(context.window.earliest.getTime())}`,
-      });
-    } else if (context.window?.latest && ms > context.window.latest.getTime()) {
-      problems.push({
-        field: 'targetTime',
-        value: rawTarget,
-        expected: `a time at or before the latest restorable time ${toIsoUtc(context.window.latest.getTime())}; use "latest" for it`,
-      });
     } else {
-      targetTime = toIsoUtc(ms);
+      const outside = context.window ? outsideWindow(new Date(ms), context.window) : null;
+      if (outside) problems.push({ field: 'targetTime', value: rawTarget, expected: outside });
+      else targetTime = toIsoUtc(ms);
     }
   }
 

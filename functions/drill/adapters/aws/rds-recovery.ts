@@ -10,6 +10,7 @@ import {
   DescribeDBInstancesCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
+import { outsideWindow } from '../../../core/drill-input.ts';
 import { InputError } from '../../../core/errors.ts';
 import { SOURCE_TAG } from '../../../core/retention.ts';
 import { toIsoUtc } from '../../../core/time.ts';
@@ -228,18 +229,18 @@ export class RdsRecovery implements DatabaseRecoveryPort {
       const window = await this.restorableWindow();
       const earliest = window.earliest ? toIsoUtc(window.earliest.getTime()) : 'unknown';
       const latest = window.latest ? toIsoUtc(window.latest.getTime()) : 'unknown';
-      if (
-        (window.earliest && targetTime < window.earliest) ||
-        // Without a LatestRestorableTime nothing proves the target's commits are in the logs.
-        !window.latest ||
-        targetTime > window.latest ||
-        targetTime > this.now()
-      ) {
-        throw new RestoreTimeOutOfRangeError(
-          toIsoUtc(targetTime.getTime()),
-          `a time within the restorable window [${earliest}, ${latest}] of ${this.options.sourceDbInstanceId}`,
-        );
-      }
+      const of = `the restorable window [${earliest}, ${latest}] of ${this.options.sourceDbInstanceId}`;
+      const outside =
+        outsideWindow(targetTime, window, {
+          earliest: of,
+          latest: of,
+          // Without a LatestRestorableTime nothing proves the target's commits are in the logs.
+          latestRequired: `a time within ${of}: the source reports no LatestRestorableTime (are automated backups on?)`,
+        }) ??
+        (targetTime > this.now()
+          ? `a time not in the future (now is ${toIsoUtc(this.now().getTime())}), within ${of}`
+          : null);
+      if (outside) throw new RestoreTimeOutOfRangeError(toIsoUtc(targetTime.getTime()), outside);
       restoreTime = targetTime;
       restorePointAt = targetTime;
       restorePointSource = 'requested-time';
