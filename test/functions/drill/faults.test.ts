@@ -10,12 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../../functions/core/config.ts';
 import {
   applyDatabaseFault,
+  sessionFaultProblem,
+} from '../../../functions/drill/drivers/local/fault-appliers.ts';
+import { faultCatalogProblem } from '../../../functions/drill/drivers/local/fault-targets.ts';
+import {
   FAULTS,
   FaultMissedError,
   type FaultName,
-  faultCatalogProblem,
   faultConfigProblem,
-  sessionFaultProblem,
 } from '../../../functions/drill/drivers/local/faults.ts';
 import { checkIntegrity } from '../../../functions/drill/integrity.ts';
 import { createTemporaryCluster } from '../../../functions/local/cluster.ts';

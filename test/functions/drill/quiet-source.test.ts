@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planFault } from '../../../functions/drill/drivers/local/faults.ts';
+import { planFault } from '../../../functions/drill/drivers/local/fault-plan.ts';
 import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
 import { summarizeArchive, switchAndMarkCoverage } from '../../../functions/local/archive.ts';
 import {

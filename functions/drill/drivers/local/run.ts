@@ -25,13 +25,8 @@ import {
   WAIT_FOR_RESTORE_STATE,
 } from '../../states.ts';
 import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../../steps.ts';
-import {
-  type FaultName,
-  type FaultPlan,
-  FaultRefusedError,
-  faultConfigProblem,
-  planFault,
-} from './faults.ts';
+import { type FaultPlan, planFault } from './fault-plan.ts';
+import { type FaultName, FaultRefusedError, faultConfigProblem } from './faults.ts';
 
 export interface LocalDrillOptions {
   readonly loaded: LoadedConfig;
