@@ -15,15 +15,12 @@
  * - Everything else managed is deleted, oldest first, at most `maxDeletionsPerRun` per plan.
  * - An incomplete listing deletes nothing (`blocked` says why).
  */
+import { MANAGED_TAG, MANAGED_TAG_VALUE } from './contracts.ts';
 import { InputError, type InputProblem, InputProblemsError } from './errors.ts';
+import { firstDuplicate, orderByTimeThenId } from './retention-fast-path.ts';
 import { ISO_WITH_ZONE_EXPECTED, MS_PER_DAY, parseIsoWithZone, toIsoUtc } from './time.ts';
 
-/** Set to `true` on every snapshot this project creates: the only snapshots pruning may delete. */
-export const MANAGED_TAG = 'recovery-drill:managed';
-/** `daily` or `monthly`: what the snapshot was taken as (informational; the planner decides by date). */
-export const TIER_TAG = 'recovery-drill:tier';
-/** Identifier of the database the snapshot was taken of, so copies in another region stay traceable. */
-export const SOURCE_TAG = 'recovery-drill:source';
+export { MANAGED_TAG, SOURCE_TAG, TIER_TAG } from './contracts.ts';
 
 /** A snapshot as listed by RDS (or the local engine), reduced to what retention decides on. */
 export interface SnapshotRecord {
@@ -65,7 +62,7 @@ export interface RetentionPlan {
 
 /** Whether pruning may ever delete this snapshot. */
 export function isManaged(s: SnapshotRecord): boolean {
-  return s.type === 'manual' && s.status === 'available' && s.tags[MANAGED_TAG] === 'true';
+  return s.type === 'manual' && s.status === 'available' && s.tags[MANAGED_TAG] === MANAGED_TAG_VALUE;
 }
 
 function unmanagedReasons(s: SnapshotRecord): string[] {
@@ -74,7 +71,7 @@ function unmanagedReasons(s: SnapshotRecord): string[] {
     reasons.push(`not managed: ${s.type} snapshot (RDS expires it on its own schedule)`);
   if (s.status !== 'available')
     reasons.push(`not managed: status ${JSON.stringify(s.status)} (only "available" snapshots are pruned)`);
-  if (s.tags[MANAGED_TAG] !== 'true')
+  if (s.tags[MANAGED_TAG] !== MANAGED_TAG_VALUE)
     reasons.push(`not managed: no tag ${MANAGED_TAG}=true (not created by recovery-drill)`);
   return reasons;
 }
@@ -104,113 +101,13 @@ function dayLabel(day: number): string {
 }
 const monthOf = (day: number): string => dayLabel(day).slice(0, 7);
 
-/**
- * Indices of `times` ordered by (time, id), without a comparison sort (1.7 million comparator
- * calls for 100 000 snapshots): a stable LSD radix sort, 11 bits a pass over typed arrays; only
- * runs of equal times (rare) are then ordered by id.
- */
-function orderByTimeThenId(times: Float64Array, ids: readonly string[]): Uint32Array {
-  const n = times.length;
-  let order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  if (n < 2) return order;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const t = times[i] as number;
-    if (t < min) min = t;
-    if (t > max) max = t;
-  }
-  // Each time relative to the earliest, split into two 32-bit halves the bit operators can use.
-  const low = new Uint32Array(n);
-  const high = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const key = (times[i] as number) - min;
-    const hi = Math.floor(key / 4_294_967_296);
-    high[i] = hi;
-    low[i] = key - hi * 4_294_967_296;
-  }
-  const range = max - min;
-  let next = new Uint32Array(n);
-  const counts = new Uint32Array(2048);
-  for (const [half, shift, bits] of [
-    [low, 0, 11],
-    [low, 11, 11],
-    [low, 22, 10],
-    [high, 0, 11],
-    [high, 11, 11],
-  ] as const) {
-    // Skip passes above the highest bit of the range (a six-year history needs four).
-    if (half === high ? range < 2 ** (32 + shift) : range < 2 ** shift) break;
-    const mask = (1 << bits) - 1;
-    counts.fill(0);
-    for (let i = 0; i < n; i++) (counts[((half[i] as number) >>> shift) & mask] as number)++;
-    let sum = 0;
-    for (let d = 0; d <= mask; d++) {
-      const c = counts[d] as number;
-      counts[d] = sum;
-      sum += c;
-    }
-    for (let i = 0; i < n; i++) {
-      const index = order[i] as number;
-      const digit = ((half[index] as number) >>> shift) & mask;
-      next[counts[digit] as number] = index;
-      counts[digit] = (counts[digit] as number) + 1;
-    }
-    [order, next] = [next, order];
-  }
-  for (let start = 0; start < n; ) {
-    const t = times[order[start] as number] as number;
-    let end = start + 1;
-    while (end < n && times[order[end] as number] === t) end++;
-    if (end - start > 1) {
-      const run = Array.from(order.subarray(start, end)).sort((a, b) =>
-        (ids[a] as string) < (ids[b] as string) ? -1 : 1,
-      );
-      order.set(run, start);
-    }
-    start = end;
-  }
-  return order;
-}
-
-/**
- * Index of the first id seen before, or -1. An open-addressing table in a typed array (off the
- * garbage-collected heap) instead of a Set of 100 000 strings, which the young-generation
- * collector would copy while the plan is built.
- */
-function firstDuplicate(ids: readonly string[]): number {
-  const n = ids.length;
-  let size = 16;
-  while (size < n * 2) size *= 2;
-  const mask = size - 1;
-  const table = new Int32Array(size).fill(-1);
-  for (let i = 0; i < n; i++) {
-    const id = ids[i] as string;
-    // FNV-1a over the UTF-16 code units.
-    let hash = 0x811c9dc5;
-    for (let c = 0; c < id.length; c++) hash = Math.imul(hash ^ id.charCodeAt(c), 0x01000193);
-    let slot = hash & mask;
-    for (;;) {
-      const j = table[slot] as number;
-      if (j === -1) {
-        table[slot] = i;
-        break;
-      }
-      if (ids[j] === id) return i;
-      slot = (slot + 1) & mask;
-    }
-  }
-  return -1;
-}
-
 /** Reasons by tagged-or-not, type and status: a handful of distinct strings, built once. */
 const unmanagedReasonsCache = [
   new Map<string, Map<string, string[]>>(),
   new Map<string, Map<string, string[]>>(),
 ];
 function unmanagedReasonsOf(s: SnapshotRecord): string[] {
-  const byType = unmanagedReasonsCache[s.tags[MANAGED_TAG] === 'true' ? 0 : 1] as Map<
+  const byType = unmanagedReasonsCache[s.tags[MANAGED_TAG] === MANAGED_TAG_VALUE ? 0 : 1] as Map<
     string,
     Map<string, string[]>
   >;
