@@ -6,16 +6,15 @@ import {
 } from '@aws-sdk/client-rds';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../functions/core/errors.ts';
-import { ForeignSnapshotError, tagsToRecord } from '../../functions/shared/aws/rds-snapshots.ts';
-import type { SnapshotEnv } from '../../functions/shared/env.ts';
 import {
   exportTaskIdFor,
   parseSnapshotEvent,
-  runSnapshot,
-  type SnapshotDeps,
   snapshotIdFor,
   utcDay,
-} from '../../functions/shared/jobs/snapshot.ts';
+} from '../../functions/core/snapshot-naming.ts';
+import { ForeignSnapshotError, tagsToRecord } from '../../functions/shared/aws/rds-snapshots.ts';
+import type { SnapshotEnv } from '../../functions/shared/env.ts';
+import { runSnapshot, type SnapshotDeps } from '../../functions/shared/jobs/snapshot.ts';
 import {
   COPY_REGION,
   clientConfig,

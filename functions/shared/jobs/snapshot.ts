@@ -5,9 +5,29 @@
  * created" event and an engineer re-running it by hand can all call it safely.
  */
 import type { DBSnapshot } from '@aws-sdk/client-rds';
+import {
+  ARTIFACTS_TAG,
+  MANAGED_TAG,
+  MANAGED_TAG_VALUE,
+  SOURCE_TAG,
+  TAG_PREFIX,
+  TIER_TAG,
+} from '../../core/contracts.ts';
 import { InputError } from '../../core/errors.ts';
 import { createEscalation } from '../../core/escalations.ts';
-import { MANAGED_TAG, SOURCE_TAG, TIER_TAG } from '../../core/retention.ts';
+import {
+  copyIdFor,
+  dayOfSnapshotId,
+  exportTaskIdFor,
+  needsFollowUp,
+  parseSnapshotEvent,
+  type SnapshotTier,
+  type SnapshotTrigger,
+  snapshotIdFor,
+  tierFor,
+  tierOfTag,
+  utcDay,
+} from '../../core/snapshot-naming.ts';
 import { escalateOrLog, type SnsApi } from '../aws/notify.ts';
 import {
   ensureCopy,
@@ -22,17 +42,11 @@ import {
   shareSnapshot,
   tagsToRecord,
 } from '../aws/rds-snapshots.ts';
-import { sha256Hex } from '../checksums.ts';
 import type { SnapshotEnv } from '../env.ts';
 import type { JobLogger, JobMetrics } from '../powertools.ts';
 
-/** Tag holding the artifacts version the snapshot belongs to (contract with the stack). */
-export const ARTIFACTS_TAG = 'recovery-drill:artifacts';
-
 /** Warn from this share of the manual-snapshot quota on: days of notice before snapshots start failing. */
 export const QUOTA_WARNING_RATIO = 0.9;
-/** Days back a run looks for snapshots whose copy, share or export is still missing. */
-export const CATCH_UP_DAYS = 7;
 
 /** Everything the job touches, passed in so tests run it against moto. */
 export interface SnapshotDeps {
@@ -71,7 +85,7 @@ export interface SnapshotResult {
   /** The day's snapshot (or the event's), null when an event was not about one of ours. */
   readonly snapshotId: string | null;
   readonly created: boolean;
-  readonly tier: 'daily' | 'monthly' | null;
+  readonly tier: SnapshotTier | null;
   readonly copies: { id: string; region: string; created: boolean }[];
   readonly sharedWith: string | null;
   /** Copies newly shared with `sharedWith` by this run. */
@@ -80,84 +94,6 @@ export interface SnapshotResult {
   readonly manualSnapshots: { region: string; count: number }[];
   /** Why the run did nothing, or null. */
   readonly skipped: string | null;
-}
-
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** The UTC day of an instant: snapshot ids are per UTC day whatever the schedule's time zone. */
-export function utcDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
-
-/** `rd-<sourceId>-<YYYY-MM-DD>`: one snapshot per source and UTC day, so a re-run finds it. */
-export function snapshotIdFor(sourceDbInstanceId: string, day: string): string {
-  return `rd-${sourceDbInstanceId}-${day}`;
-}
-
-/**
- * The copy keeps the source's id in another region; a copy in the same region (isolation by
- * account only) cannot, and gets `-copy`.
- */
-export function copyIdFor(id: string, sourceRegion: string, copyRegion: string): string {
-  return sourceRegion === copyRegion ? `${id}-copy` : id;
-}
-
-/** Export task ids are at most 60 characters: long source ids are shortened with a hash suffix. */
-export function exportTaskIdFor(snapshotId: string): string {
-  if (snapshotId.length <= 60) return snapshotId;
-  const day = snapshotId.slice(-10);
-  const hash = sha256Hex(snapshotId).slice(0, 8);
-  const head = snapshotId.slice(0, 60 - 1 - 8 - 1 - 10).replace(/-+$/, '');
-  return `${head}-${hash}-${day}`;
-}
-
-function dayOf(snapshotId: string, sourceDbInstanceId: string): string | null {
-  const prefix = `rd-${sourceDbInstanceId}-`;
-  if (!snapshotId.startsWith(prefix)) return null;
-  const day = snapshotId.slice(prefix.length);
-  return DAY.test(day) && validDay(day) ? day : null;
-}
-
-function validDay(day: string): boolean {
-  const m = DAY.exec(day);
-  if (!m) return false;
-  const date = new Date(`${day}T00:00:00Z`);
-  return !Number.isNaN(date.getTime()) && utcDay(date) === day;
-}
-
-type Parsed = { trigger: 'schedule'; date: string | null } | { trigger: 'rds-event'; snapshotId: string };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** @throws InputError naming the field, before anything is created. */
-export function parseSnapshotEvent(event: unknown): Parsed {
-  if (event === undefined || event === null) return { trigger: 'schedule', date: null };
-  if (!isRecord(event))
-    throw new InputError('event', event, 'an object: {}, { "date": "YYYY-MM-DD" } or an RDS event');
-  if (event.source === 'aws.rds') {
-    const detail = isRecord(event.detail) ? event.detail : {};
-    const raw = detail.SourceIdentifier ?? detail.SourceArn;
-    if (typeof raw !== 'string' || raw === '') {
-      throw new InputError('detail.SourceIdentifier', raw, 'the snapshot id of the RDS snapshot event');
-    }
-    const snapshotId = raw.startsWith('arn:') ? (raw.split(':snapshot:')[1] ?? '') : raw;
-    return { trigger: 'rds-event', snapshotId };
-  }
-  for (const key of Object.keys(event)) {
-    if (key !== 'date')
-      throw new InputError(
-        key,
-        event[key],
-        'no such field (a scheduled event is {} or { "date": "YYYY-MM-DD" })',
-      );
-  }
-  if (event.date === undefined) return { trigger: 'schedule', date: null };
-  if (typeof event.date !== 'string' || !validDay(event.date)) {
-    throw new InputError('date', event.date, 'a UTC day as YYYY-MM-DD');
-  }
-  return { trigger: 'schedule', date: event.date };
 }
 
 /**
@@ -201,7 +137,7 @@ function requireComplete(listing: SnapshotListing, what: string): SnapshotListin
   return listing;
 }
 
-async function snapshotRun(parsed: Parsed, now: Date, deps: SnapshotDeps): Promise<SnapshotResult> {
+async function snapshotRun(parsed: SnapshotTrigger, now: Date, deps: SnapshotDeps): Promise<SnapshotResult> {
   const { env, logger } = deps;
   const today = utcDay(now);
   const listingOptions = deps.pageRetry ? { retry: deps.pageRetry } : {};
@@ -214,11 +150,11 @@ async function snapshotRun(parsed: Parsed, now: Date, deps: SnapshotDeps): Promi
   let date = today;
   let snapshotId: string | null;
   let created = false;
-  let tier: 'daily' | 'monthly' | null = null;
+  let tier: SnapshotTier | null = null;
   let candidates: DBSnapshot[];
 
   if (parsed.trigger === 'rds-event') {
-    const day = dayOf(parsed.snapshotId, env.sourceDbInstanceId);
+    const day = dayOfSnapshotId(parsed.snapshotId, env.sourceDbInstanceId);
     const snapshot = ours.find((s) => s.DBSnapshotIdentifier === parsed.snapshotId);
     if (day === null || !snapshot) {
       logger.info('RDS event is not about a recovery-drill snapshot of this source: nothing to do', {
@@ -233,7 +169,7 @@ async function snapshotRun(parsed: Parsed, now: Date, deps: SnapshotDeps): Promi
     }
     date = day;
     snapshotId = parsed.snapshotId;
-    tier = (tagsToRecord(snapshot.TagList)[TIER_TAG] as 'daily' | 'monthly' | undefined) ?? null;
+    tier = tierOfTag(tagsToRecord(snapshot.TagList)[TIER_TAG]);
     candidates = [snapshot];
   } else {
     date = parsed.date ?? today;
@@ -241,24 +177,21 @@ async function snapshotRun(parsed: Parsed, now: Date, deps: SnapshotDeps): Promi
     snapshotId = snapshotIdFor(env.sourceDbInstanceId, date);
     const id = snapshotId;
     if (date === today) {
-      const month = date.slice(0, 7);
-      const earlierThisMonth = ours.some(
-        (s) =>
-          s.DBSnapshotIdentifier !== id &&
-          s.Status !== 'failed' &&
-          (s.SnapshotCreateTime ? utcDay(s.SnapshotCreateTime).slice(0, 7) === month : false),
+      tier = tierFor(
+        id,
+        date,
+        ours.map((s) => ({
+          id: s.DBSnapshotIdentifier ?? '',
+          status: s.Status ?? 'unknown',
+          createdAt: s.SnapshotCreateTime ?? null,
+          tier: tagsToRecord(s.TagList)[TIER_TAG],
+        })),
       );
-      const existing = ours.find((s) => s.DBSnapshotIdentifier === id);
-      tier = existing
-        ? ((tagsToRecord(existing.TagList)[TIER_TAG] as 'daily' | 'monthly' | undefined) ?? null)
-        : earlierThisMonth
-          ? 'daily'
-          : 'monthly';
       const ensured = await ensureSnapshot(deps.sourceRds, env.sourceRegion, {
         id,
         sourceDbInstanceId: env.sourceDbInstanceId,
         tags: {
-          [MANAGED_TAG]: 'true',
+          [MANAGED_TAG]: MANAGED_TAG_VALUE,
           [TIER_TAG]: tier ?? 'daily',
           [SOURCE_TAG]: env.sourceDbInstanceId,
           [ARTIFACTS_TAG]: env.artifactsVersion,
@@ -284,10 +217,10 @@ async function snapshotRun(parsed: Parsed, now: Date, deps: SnapshotDeps): Promi
       );
     }
     // Catch up: recent snapshots whose copy, share or export an earlier run could not do yet.
-    const oldest = utcDay(new Date(now.getTime() - CATCH_UP_DAYS * 86_400_000));
+    const run = { date, explicit: parsed.date !== null };
     candidates = ours.filter((s) => {
-      const day = dayOf(s.DBSnapshotIdentifier ?? '', env.sourceDbInstanceId);
-      return day !== null && (parsed.date && date !== today ? day === date : day >= oldest && day <= today);
+      const day = dayOfSnapshotId(s.DBSnapshotIdentifier ?? '', env.sourceDbInstanceId);
+      return day !== null && needsFollowUp(day, run, now);
     });
   }
 
@@ -359,7 +292,7 @@ async function followUp(candidates: DBSnapshot[], deps: SnapshotDeps) {
     }
     const sourceArn = snapshot.DBSnapshotArn ?? '';
     const tags = Object.fromEntries(
-      Object.entries(tagsToRecord(snapshot.TagList)).filter(([key]) => key.startsWith('recovery-drill:')),
+      Object.entries(tagsToRecord(snapshot.TagList)).filter(([key]) => key.startsWith(TAG_PREFIX)),
     );
     const copyId = copyIdFor(id, env.sourceRegion, env.copyRegion);
     const copy = await ensureCopy(deps.copyRds, env.copyRegion, {
