@@ -7,7 +7,7 @@
  * subscription filter (e.g. page only on `critical`). All texts come from `core/messages.ts`.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { Escalation } from '../../core/escalations.ts';
+import type { Escalation, EscalationClass } from '../../core/escalations.ts';
 import {
   incidentId,
   type MessageContext,
@@ -17,7 +17,13 @@ import {
   renderResolution,
 } from '../../core/messages.ts';
 import { redactCredentials } from '../../core/redact.ts';
-import { type DynamoApi, markNotified, observeIncident, resolveIncident } from './incidents.ts';
+import {
+  type DynamoApi,
+  markNotified,
+  observeIncident,
+  type ResolvedIncident,
+  resolveIncident,
+} from './incidents.ts';
 
 export type { Resolution } from '../../core/messages.ts';
 
@@ -104,6 +110,8 @@ export interface FoldingTarget {
 
 /** What a folded publish did. */
 export interface FoldedOutcome {
+  /** True when this observation opened the incident (none was open before). */
+  readonly opened: boolean;
   /** False when on-call was already told about this open incident: the repeat was only counted. */
   readonly published: boolean;
   readonly observations: number;
@@ -131,15 +139,44 @@ export async function escalateFolded(
     now,
     redactCredentials(escalation.message),
   );
-  if (seen.notifiedAt !== null)
-    return { published: false, observations: seen.observations, openedAt: seen.openedAt };
+  const outcome = { opened: seen.opened, observations: seen.observations, openedAt: seen.openedAt };
+  if (seen.notifiedAt !== null) return { ...outcome, published: false };
   await publishEscalation(target.sns, target.topicArn, target.environment, escalation, {
     source: subjectKey,
     ...context,
     occurrences: { count: seen.observations, since: seen.openedAt },
   });
   await markNotified(target.ddb, target.table, key, now);
-  return { published: true, observations: seen.observations, openedAt: seen.openedAt };
+  return { ...outcome, published: true };
+}
+
+/** What closing an incident did: the incident that was open (null: none), and whether on-call was told. */
+export interface FoldedResolution {
+  readonly closed: ResolvedIncident | null;
+  readonly published: boolean;
+}
+
+/**
+ * Closes the open incident of `cls` and the subject key, and tells on-call when they had been
+ * told it opened (an incident never announced closes silently). The resolution is built from the
+ * closed incident, so its message can say how long the incident lasted.
+ */
+export async function foldResolution(
+  target: FoldingTarget,
+  subjectKey: string,
+  cls: EscalationClass,
+  resolution: (closed: ResolvedIncident) => Resolution,
+  now: Date,
+  context: PublishContext = {},
+): Promise<FoldedResolution> {
+  const closed = await resolveIncident(target.ddb, target.table, incidentId(cls, subjectKey), now);
+  if (!closed || closed.notifiedAt === null) return { closed, published: false };
+  await publishResolution(target.sns, target.topicArn, target.environment, resolution(closed), {
+    source: subjectKey,
+    ...context,
+    occurrences: { count: closed.observations, since: closed.openedAt },
+  });
+  return { closed, published: true };
 }
 
 /**
@@ -153,19 +190,8 @@ export async function resolveFolded(
   now: Date,
   context: PublishContext = {},
 ): Promise<boolean> {
-  const closed = await resolveIncident(
-    target.ddb,
-    target.table,
-    incidentId(resolution.class, subjectKey),
-    now,
-  );
-  if (!closed || closed.notifiedAt === null) return false;
-  await publishResolution(target.sns, target.topicArn, target.environment, resolution, {
-    source: subjectKey,
-    ...context,
-    occurrences: { count: closed.observations, since: closed.openedAt },
-  });
-  return true;
+  return (await foldResolution(target, subjectKey, resolution.class, () => resolution, now, context))
+    .published;
 }
 
 /**

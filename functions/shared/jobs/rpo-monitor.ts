@@ -6,8 +6,9 @@
  */
 import { type DBSnapshot, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { createEscalation } from '../../core/escalations.ts';
-import { type DynamoApi, markNotified, observeIncident, resolveIncident } from '../aws/incidents.ts';
-import { publishEscalation, publishResolution, type SnsApi } from '../aws/notify.ts';
+import { incidentId } from '../../core/messages.ts';
+import type { DynamoApi } from '../aws/incidents.ts';
+import { escalateFolded, type FoldingTarget, foldResolution, type SnsApi } from '../aws/notify.ts';
 import {
   isOurs,
   listManualSnapshots,
@@ -64,7 +65,7 @@ export interface RpoCheck {
 
 /** One incident per source instance, so two protected databases never silence each other. */
 export function incidentKey(sourceDbInstanceId: string): string {
-  return `incident#BACKUP_STALE#${sourceDbInstanceId}`;
+  return incidentId('BACKUP_STALE', sourceDbInstanceId);
 }
 
 const minutes = (ms: number) => Math.round((ms / 60_000) * 100) / 100;
@@ -175,7 +176,6 @@ export async function runRpoMonitor(_event: unknown, deps: RpoMonitorDeps): Prom
   metrics.addMetric('BackupStale', 'Count', stale ? 1 : 0);
   const drillAge = await daysSinceLastPassedDrill(deps.ddb, env.stateTable, env.environment, now);
   metrics.addMetric('DaysSinceLastPassedDrill', 'None', drillAge.days);
-  const key = incidentKey(env.sourceDbInstanceId);
   const jobId = `rpo-monitor/${env.sourceDbInstanceId}`;
   const evidence = {
     latestRestorableTime: lrt instanceof Date ? lrt.toISOString() : null,
@@ -194,39 +194,45 @@ export async function runRpoMonitor(_event: unknown, deps: RpoMonitorDeps): Prom
     stale,
   };
 
+  // One incident per source, folded as every escalation is (notify.ts): told once, then counted.
+  const incidents: FoldingTarget = {
+    sns: deps.sns,
+    ddb: deps.ddb,
+    topicArn: env.topicArn,
+    table: env.stateTable,
+    environment: env.environment,
+  };
   if (stale) {
-    const observation = await observeIncident(deps.ddb, env.stateTable, key, now, reasons.join('; '));
+    const folded = await escalateFolded(
+      incidents,
+      env.sourceDbInstanceId,
+      createEscalation('BACKUP_STALE', jobId, reasons.join('; '), evidence),
+      now,
+    );
     logger.warn('backups are stale', {
       reasons,
-      incidentOpenedAt: observation.openedAt,
-      observations: observation.observations,
+      incidentOpenedAt: folded.openedAt,
+      observations: folded.observations,
     });
-    if (observation.notifiedAt !== null) return { ...base, incident: 'continuing', published: false };
-    await publishEscalation(
-      deps.sns,
-      env.topicArn,
-      env.environment,
-      createEscalation('BACKUP_STALE', jobId, reasons.join('; '), {
-        ...evidence,
-        incidentOpenedAt: observation.openedAt,
-      }),
-      { source: env.sourceDbInstanceId },
-    );
-    await markNotified(deps.ddb, env.stateTable, key, now);
-    return { ...base, incident: observation.opened ? 'opened' : 'continuing', published: true };
+    if (!folded.published) return { ...base, incident: 'continuing', published: false };
+    return { ...base, incident: folded.opened ? 'opened' : 'continuing', published: true };
   }
 
-  const resolved = await resolveIncident(deps.ddb, env.stateTable, key, now);
-  if (!resolved) return { ...base, incident: 'none', published: false };
-  logger.info('backups are fresh again: incident resolved', { openedAt: resolved.openedAt });
-  if (resolved.notifiedAt === null) return { ...base, incident: 'resolved', published: false };
-  await publishResolution(deps.sns, env.topicArn, env.environment, {
-    class: 'BACKUP_STALE',
-    id: jobId,
-    message:
-      `Backups are within the RPO target again (restorable-time lag ${lagMinutes} min, target ${target} min). ` +
-      `The incident opened at ${resolved.openedAt} is closed after ${resolved.observations} stale check(s).`,
-    evidence: { ...evidence, incidentOpenedAt: resolved.openedAt, resolvedAt: now.toISOString() },
-  });
-  return { ...base, incident: 'resolved', published: true };
+  const { closed, published } = await foldResolution(
+    incidents,
+    env.sourceDbInstanceId,
+    'BACKUP_STALE',
+    (incident) => ({
+      class: 'BACKUP_STALE',
+      id: jobId,
+      message:
+        `Backups are within the RPO target again (restorable-time lag ${lagMinutes} min, target ${target} min). ` +
+        `The incident opened at ${incident.openedAt} is closed after ${incident.observations} stale check(s).`,
+      evidence: { ...evidence, incidentOpenedAt: incident.openedAt, resolvedAt: now.toISOString() },
+    }),
+    now,
+  );
+  if (!closed) return { ...base, incident: 'none', published: false };
+  logger.info('backups are fresh again: incident resolved', { openedAt: closed.openedAt });
+  return { ...base, incident: 'resolved', published };
 }
