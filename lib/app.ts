@@ -9,7 +9,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type Config, ConfigError } from '../functions/core/config.ts';
 import { readAppArtifacts } from './artifacts.ts';
-import { PROJECT_ROOT } from './backup-functions.ts';
+import { PROJECT_ROOT } from './function.ts';
 import { RecoveryDrillIsolationStack } from './isolation-stack.ts';
 import { RecoveryDrillStack } from './recovery-drill-stack.ts';
 

@@ -4,6 +4,7 @@
  * X-Ray tracing on. Every function of the stack is made here, so they all build the same way.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +12,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+
+/** Folder holding `package-lock.json` and `functions/`: where the entries are bundled from. */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface ProjectFunctionProps {
   /** Entry file relative to the project root. */

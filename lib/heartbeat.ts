@@ -23,8 +23,7 @@ import type { Config } from '../functions/core/config.ts';
 import { InputError } from '../functions/core/errors.ts';
 import { DEFAULT_HEARTBEAT_SCHEMA, SECRET_ID_PATTERN } from '../functions/core/heartbeat.ts';
 import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
-import { PROJECT_ROOT } from './backup-functions.ts';
-import { functionLogsAndRole, projectFunction, vpcAttachStatement } from './function.ts';
+import { functionLogsAndRole, PROJECT_ROOT, projectFunction, vpcAttachStatement } from './function.ts';
 import { checkInteger, checkPattern, withDefaults } from './props.ts';
 
 export interface HeartbeatProps {

@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config.ts';
 import { buildApp } from '../../lib/app.ts';
-import { PROJECT_ROOT } from '../../lib/backup-functions.ts';
+import { PROJECT_ROOT } from '../../lib/function.ts';
 import {
   appFiles,
   makeApp,

@@ -13,7 +13,7 @@ import { App } from 'aws-cdk-lib';
 import { expect } from 'vitest';
 import { type Config, type ConfigInput, parseConfig } from '../../functions/core/config.ts';
 import { cdkJsonContext } from '../../lib/app.ts';
-import { PROJECT_ROOT } from '../../lib/backup-functions.ts';
+import { PROJECT_ROOT } from '../../lib/function.ts';
 
 /** Files of a minimal BT-CTS checkout, relative to its root (the config's default app paths). */
 export function appFiles(): Record<string, string> {

@@ -12,7 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../functions/core/config.ts';
 import { buildApp } from '../../lib/app.ts';
-import { PROJECT_ROOT } from '../../lib/backup-functions.ts';
+import { PROJECT_ROOT } from '../../lib/function.ts';
 import { appFiles, makeApp, makeConfig, makeTree, removeDir } from './fixtures.ts';
 
 const run = promisify(execFile);

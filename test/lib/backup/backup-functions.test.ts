@@ -2,11 +2,11 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../functions/core/errors.ts';
-import { BackupFunctions, type BackupFunctionsProps } from '../../lib/backup-functions.ts';
-import { BackupStore } from '../../lib/backup-store.ts';
-import { RecoveryDrillIsolationStack } from '../../lib/isolation-stack.ts';
-import { makeApp, refusalOf } from './fixtures.ts';
+import { InputError } from '../../../functions/core/errors.ts';
+import { BackupFunctions, type BackupFunctionsProps } from '../../../lib/backup/backup-functions.ts';
+import { BackupStore } from '../../../lib/backup-store.ts';
+import { RecoveryDrillIsolationStack } from '../../../lib/isolation-stack.ts';
+import { makeApp, refusalOf } from '../fixtures.ts';
 
 // Props are validated before any function is bundled, so these cases need no Lambda entry.
 function refusal(overrides: Partial<BackupFunctionsProps>): InputError {

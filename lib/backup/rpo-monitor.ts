@@ -1,0 +1,64 @@
+/**
+ * The RPO monitor's rights: read the source's restorable time and the snapshots of both regions,
+ * and remember open incidents in the state table (through DynamoDB only).
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { acknowledgeWildcardResource } from '../nag.ts';
+import type { BackupFunctionEntry } from './backup-function.ts';
+import { ANY_SNAPSHOT_REASON, type SnapshotGrants } from './managed-snapshots.ts';
+
+export const RPO_MONITOR_ENTRY: BackupFunctionEntry = {
+  id: 'RpoMonitor',
+  file: 'functions/rpo-monitor.ts',
+  timeout: Duration.minutes(1),
+  description:
+    'recovery-drill: escalates when the restorable-time lag or the newest snapshot exceeds the RPO',
+  starReason: 'Only X-Ray.',
+};
+
+/** The statements of the RPO monitor's role. */
+export function grantRpoMonitor(
+  role: iam.Role,
+  grants: SnapshotGrants,
+  stateTable: dynamodb.ITable,
+  stateKey: kms.IKey,
+  sourceRegion: string,
+): void {
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadRestorableTime',
+      actions: ['rds:DescribeDBInstances'],
+      resources: [grants.sourceDbArn],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadSnapshots',
+      actions: ['rds:DescribeDBSnapshots'],
+      resources: [...grants.dbArns, ...grants.anySnapshotArns],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'RememberIncidents',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: [stateTable.tableArn],
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'RememberIncidentsEncrypted',
+      actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      resources: [stateKey.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${sourceRegion}.amazonaws.com` } },
+    }),
+  );
+}
+
+/** Why each wildcard resource of the RPO monitor's role cannot be narrower. */
+export function acknowledgeRpoMonitorRole(role: iam.Role, grants: SnapshotGrants): void {
+  for (const arn of grants.anySnapshotArns) acknowledgeWildcardResource(role, arn, ANY_SNAPSHOT_REASON);
+}
