@@ -1,0 +1,72 @@
+/**
+ * The app's ECS task in the drill cluster: one container of the configured image that migrates
+ * (a command override) and serves, its connection read from the drill secret.
+ */
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+
+const ECR_IMAGE =
+  /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(.+))?$/;
+
+/** An ECR image gets a pull grant for the task's execution role; any other registry is pulled as is. */
+function containerImage(scope: Construct, image: string): ecs.ContainerImage {
+  const ecrImage = ECR_IMAGE.exec(image);
+  if (!ecrImage) return ecs.ContainerImage.fromRegistry(image);
+  const [, account, region, name, tag, digest] = ecrImage;
+  const repository = ecr.Repository.fromRepositoryAttributes(scope, 'AppRepository', {
+    repositoryName: name as string,
+    repositoryArn: `arn:aws:ecr:${region}:${account}:repository/${name}`,
+  });
+  return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
+}
+
+export interface DrillAppTask {
+  readonly cluster: ecs.Cluster;
+  readonly appTask: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+}
+
+export function createDrillAppTask(
+  scope: Construct,
+  vpc: ec2.IVpc,
+  image: string,
+  port: number,
+  drillSecret: secretsmanager.ISecret,
+  retention: logs.RetentionDays,
+): DrillAppTask {
+  // --- the app's task: migrate (command override) and serve ---------------------------------
+  const cluster = new ecs.Cluster(scope, 'Cluster', {
+    vpc,
+    containerInsightsV2: ecs.ContainerInsights.ENABLED,
+  });
+  const taskLogs = new logs.LogGroup(scope, 'AppTaskLogs', {
+    retention,
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  const appTask = new ecs.FargateTaskDefinition(scope, 'AppTask', { cpu: 512, memoryLimitMiB: 1024 });
+  Validations.of(appTask).acknowledge({
+    id: 'AwsSolutions-ECS2',
+    reason:
+      'The only plain environment variable is PORT (the listening port); the connection comes from the drill secret.',
+  });
+  const container = appTask.addContainer('app', {
+    image: containerImage(scope, image),
+    essential: true,
+    portMappings: [{ containerPort: port }],
+    environment: { PORT: String(port) },
+    secrets: { DATABASE_URL: ecs.Secret.fromSecretsManager(drillSecret, 'DATABASE_URL') },
+    logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'drill', logGroup: taskLogs }),
+  });
+
+  Validations.of(appTask.obtainExecutionRole()).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'ecr:GetAuthorizationToken, which every image pull from ECR needs, accepts no resource ARN; the pull itself is limited to the app repository.',
+  });
+  return { cluster, appTask, container };
+}

@@ -1,0 +1,173 @@
+/**
+ * The control function's rights: restore the source into drill-named, drill-tagged instances
+ * only and delete only those, manage their RDS master secrets, write and blank the drill secret,
+ * run and stop the app's task in the drill cluster.
+ */
+import { Aws } from 'aws-cdk-lib';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Config } from '../../functions/core/config.ts';
+import { DRILL_ID_TAG } from '../../functions/drill/ports/database-recovery.ts';
+import { acknowledgeWildcardResource } from '../nag.ts';
+
+/** One exact statement on a function's role: no grant helper, so no wildcard action sneaks in. */
+export function allow(
+  fn: lambda.IFunction,
+  sid: string,
+  actions: string[],
+  resources: string[],
+  conditions?: Record<string, unknown>,
+): void {
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ sid, actions, resources, ...(conditions ? { conditions } : {}) }),
+  );
+}
+
+/** What the control function acts on. */
+export interface ControlTargets {
+  readonly config: Pick<Config, 'source' | 'drill'>;
+  readonly subnetGroup: rds.ISubnetGroup;
+  readonly drillSecret: secretsmanager.ISecret;
+  /** The drill secret's key. */
+  readonly key: kms.IKey;
+  readonly cluster: ecs.ICluster;
+  readonly appTask: ecs.FargateTaskDefinition;
+}
+
+export function grantControl(control: lambda.Function, targets: ControlTargets): void {
+  const { config, subnetGroup, drillSecret, key, cluster, appTask } = targets;
+  const partition = Aws.PARTITION;
+  const account = Aws.ACCOUNT_ID;
+  const region = config.source.region;
+  const prefix = config.drill.instancePrefix;
+  // control: RDS restore into drill-named, drill-tagged instances only; delete only those.
+  const db = (name: string) => `arn:${partition}:rds:${region}:${account}:db:${name}`;
+  const drillDbs = db(`${prefix}-*`);
+  const requestTagged = { Null: { [`aws:RequestTag/${DRILL_ID_TAG}`]: 'false' } };
+  const resourceTagged = { Null: { [`aws:ResourceTag/${DRILL_ID_TAG}`]: 'false' } };
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'DescribeSourceAndDrillInstances',
+      actions: ['rds:DescribeDBInstances'],
+      resources: [db(config.source.dbInstanceIdentifier), drillDbs],
+    }),
+  );
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadRestorableWindow',
+      actions: ['rds:DescribeDBInstanceAutomatedBackups'],
+      resources: [
+        `arn:${partition}:rds:${region}:${account}:auto-backup:*`,
+        db(config.source.dbInstanceIdentifier),
+      ],
+    }),
+  );
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'RestoreIntoTaggedDrillInstance',
+      actions: ['rds:RestoreDBInstanceToPointInTime', 'rds:AddTagsToResource'],
+      resources: [
+        db(config.source.dbInstanceIdentifier),
+        drillDbs,
+        `arn:${partition}:rds:${region}:${account}:subgrp:${subnetGroup.subnetGroupName}`,
+        `arn:${partition}:rds:${region}:${account}:pg:*`,
+        `arn:${partition}:rds:${region}:${account}:og:*`,
+      ],
+      conditions: requestTagged,
+    }),
+  );
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'DeleteOnlyDrillTaggedInstances',
+      actions: ['rds:DeleteDBInstance'],
+      resources: [drillDbs],
+      conditions: resourceTagged,
+    }),
+  );
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadDrillInstanceMasterSecret',
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resources: [`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`],
+      conditions: { StringLike: { 'secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn': drillDbs } },
+    }),
+  );
+  // RDS creates (and deletes) each drill instance's managed master secret on the caller's behalf.
+  allow(
+    control,
+    'ManageDrillInstanceMasterSecret',
+    ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:DeleteSecret'],
+    [`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`],
+  );
+  allow(
+    control,
+    'WriteAndBlankDrillSecret',
+    ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:DescribeSecret'],
+    [drillSecret.secretArn],
+  );
+  allow(control, 'EncryptDrillSecret', ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], [key.keyArn]);
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'RunAndStopAppTask',
+      actions: ['ecs:RunTask'],
+      resources: [appTask.taskDefinitionArn],
+      conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+    }),
+  );
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'FollowAndStopAppTasks',
+      actions: ['ecs:DescribeTasks', 'ecs:StopTask', 'ecs:ListTasks'],
+      resources: [
+        `arn:${partition}:ecs:${region}:${account}:task/${cluster.clusterName}/*`,
+        `arn:${partition}:ecs:${region}:${account}:container-instance/${cluster.clusterName}/*`,
+      ],
+      conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+    }),
+  );
+  control.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'PassAppTaskRoles',
+      actions: ['iam:PassRole'],
+      resources: [appTask.taskRole.roleArn, appTask.obtainExecutionRole().roleArn],
+    }),
+  );
+
+  const controlRole = control.role as iam.Role;
+  for (const [resource, reason] of [
+    [
+      drillDbs,
+      `Drill instances are named "${prefix}-<drill id>" at run time; deleting them also requires the drill-id tag.`,
+    ],
+    [
+      `arn:${partition}:rds:${region}:${account}:auto-backup:*`,
+      'The automated-backup ARN of the source has a generated id; only Describe is allowed on it.',
+    ],
+    [
+      `arn:${partition}:rds:${region}:${account}:pg:*`,
+      "A point-in-time restore uses the source's parameter group, whose name is not part of the configuration; the restore must carry the drill-id tag.",
+    ],
+    [
+      `arn:${partition}:rds:${region}:${account}:og:*`,
+      "A point-in-time restore uses the source's option group, whose name is not part of the configuration; the restore must carry the drill-id tag.",
+    ],
+    [
+      `arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`,
+      'RDS names the managed master secret of each drill instance at random; the statement is limited by its aws:rds:primaryDBInstanceArn tag to drill instances.',
+    ],
+    [
+      `arn:${partition}:ecs:${region}:${account}:task/${cluster.clusterName}/*`,
+      'App tasks get their ids at run time; the statement is limited to the drill cluster.',
+    ],
+    [
+      `arn:${partition}:ecs:${region}:${account}:container-instance/${cluster.clusterName}/*`,
+      'ListTasks is authorized on container instances of the drill cluster (Fargate has none; kept to the cluster).',
+    ],
+  ] as const) {
+    acknowledgeWildcardResource(controlRole, resource, reason);
+  }
+}
