@@ -5,13 +5,12 @@
  * its stack only with `--debug`.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../functions/core/config.ts';
 import { InputError } from '../functions/core/errors.ts';
 import { redactCredentials } from '../functions/core/redact.ts';
 import { commands } from './commands/index.ts';
 import { type Command, type CommandIo, EXIT, UsageError } from './commands/types.ts';
 
-function usageOf(command: Command): string {
+async function usageOf(command: Command): Promise<string> {
   const lines = [`usage: recovery-drill ${command.name} ${command.usage}`.trimEnd(), '', command.summary];
   const options = Object.entries(command.options ?? {});
   if (options.length > 0) {
@@ -22,6 +21,7 @@ function usageOf(command: Command): string {
     }
   }
   lines.push(`  ${'--help'.padEnd(28)} show this help`);
+  if (command.moreHelp) lines.push('', await command.moreHelp());
   return lines.join('\n');
 }
 
@@ -76,7 +76,7 @@ export async function main(args: readonly string[], io: CommandIo = defaultIo): 
   }
   const { command, rest } = found;
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(usageOf(command));
+    io.out(await usageOf(command));
     return EXIT.ok;
   }
   try {
@@ -88,12 +88,14 @@ export async function main(args: readonly string[], io: CommandIo = defaultIo): 
     });
     return await command.run({ values: parsed.values, positionals: parsed.positionals, io });
   } catch (error) {
+    // Imported here, not on top: zod is loaded only by the commands that read the configuration.
+    const { ConfigError } = await import('../functions/core/config.ts');
     if (error instanceof ConfigError || error instanceof InputError || error instanceof UsageError) {
       io.err(`recovery-drill ${command.name}: ${error.message}`);
       return EXIT.badInput;
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`recovery-drill ${command.name}: ${error.message}\n\n${usageOf(command)}`);
+      io.err(`recovery-drill ${command.name}: ${error.message}\n\n${await usageOf(command)}`);
       return EXIT.badInput;
     }
     // Anything else failed the command: one line a person reads (a damaged state file names

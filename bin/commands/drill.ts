@@ -8,7 +8,7 @@ import { localEngine } from '../../functions/local/engine.ts';
 import { SourceCommandError } from '../../functions/local/source.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { drillDefinition } from '../../lib/drill/definition.ts';
-import { type Command, EXIT, stringOption, UsageError } from './types.ts';
+import { type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 /** A connection URL without its password: what a report may hold. */
 function withoutPassword(url: string): string {
@@ -17,42 +17,7 @@ function withoutPassword(url: string): string {
   return parsed.toString();
 }
 
-export const drill: Command = {
-  name: 'drill',
-  usage:
-    '--local [--target-time ISO|latest] [--reason TEXT] [--keep] [--json] [--inject FAULT] [--config FILE]',
-  summary:
-    'Run a full restore drill on this machine: the synthesized state machine against an embedded PostgreSQL.\n' +
-    'Starts (or creates) the local source, takes a backup if none is recent, restores, migrates, starts the\n' +
-    'app (app.startCommand), smoke-tests, checks integrity, measures RPO/RTO, prints the report and cleans up.\n' +
-    'Exit 0: the drill passed; 1: it failed (see the escalations), or it passed although a fault was\n' +
-    'injected; 2: bad input (also a fault that cannot apply to the configured app); 130/143: SIGINT/SIGTERM\n' +
-    'stopped it (it stopped its app, removed the restored copy and its secret, and wrote an "interrupted" report).\n' +
-    'Every failed drill (also while preparing the source, or when its report cannot be written) is reported.\n' +
-    'In AWS, start a drill with `recovery-drill start`.\n\n' +
-    `faults for --inject:\n${Object.entries(FAULTS)
-      .map(([name, spec]) => `  ${name.padEnd(22)} ${spec.does} (${spec.expects ?? 'passes with a warning'})`)
-      .join('\n')}`,
-  options: {
-    local: { type: 'boolean' },
-    'target-time': { type: 'string' },
-    reason: { type: 'string' },
-    'requested-by': { type: 'string' },
-    keep: { type: 'boolean' },
-    json: { type: 'boolean' },
-    inject: { type: 'string' },
-    config: { type: 'string' },
-  },
-  optionHelp: {
-    local: 'run on this machine (the only mode of this command)',
-    'target-time': 'restore to this ISO-8601 time with a zone, or "latest" (default)',
-    reason: 'why this drill runs (recorded in the report, at most 200 characters)',
-    'requested-by': 'who asked for it (recorded in the report)',
-    keep: 'leave the restored database running; its URL (no password) goes in the JSON report',
-    json: 'print only the JSON report on stdout (progress still goes to stderr)',
-    inject: 'break a real part of the drill to prove an escalation (see the list above)',
-    config: 'configuration file',
-  },
+export const drill: CommandRunner = {
   async run({ values, io }) {
     if (!values.local) {
       throw new UsageError('drill runs locally only: pass --local (in AWS, use `recovery-drill start`)');

@@ -1,22 +1,12 @@
 import { heartbeatPgCronSql, heartbeatSetupSql } from '../../functions/core/heartbeat.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { type Command, EXIT, stringOption, UsageError } from './types.ts';
+import { type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 /**
  * `heartbeat sql`: the setup SQL for the DBA, from the configuration in force (schema, retention,
  * schedule), so what the DBA runs and what the function and the drill expect never drift apart.
  */
-export const heartbeatSql: Command = {
-  name: 'heartbeat sql',
-  usage: '[--config FILE] [--pg-cron --database NAME]',
-  summary:
-    'Print the heartbeat setup SQL for the DBA: schema, table and a role that may only insert and trim (or, with --pg-cron, a pg_cron job instead of the function).',
-  options: { config: { type: 'string' }, 'pg-cron': { type: 'boolean' }, database: { type: 'string' } },
-  optionHelp: {
-    config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
-    'pg-cron': 'the pg_cron alternative: the database writes its own heartbeat, no function or role',
-    database: 'with --pg-cron: the application database the job writes into (pg_cron schedules from its own)',
-  },
+export const heartbeatSql: CommandRunner = {
   async run({ values, io }) {
     const { config } = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
     const database = stringOption(values, 'database');

@@ -13,11 +13,9 @@ import { REPORT_INDEX_KEY } from '../../functions/drill/adapters/aws/s3-stores.t
 import { FolderReportStore } from '../../functions/drill/adapters/local/reports.ts';
 import { statePaths } from '../../functions/local/state.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { clientConfig, DRILL_STACK_NAME } from './start.ts';
-import { type Command, EXIT, stringOption, UsageError } from './types.ts';
-
-/** The stack output naming the backup bucket, where the drills' reports and their index live. */
-export const BACKUP_BUCKET_OUTPUT = 'BackupBucketName';
+import { BACKUP_BUCKET_OUTPUT, DRILL_STACK_NAME } from './stack.ts';
+import { clientConfig } from './start.ts';
+import { type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -63,24 +61,7 @@ async function bucketIndex(s3: S3Client, bucket: string): Promise<HistoryIndex> 
  * `history`: every recorded drill with its measured RPO and RTO and the trend, so a slowly
  * growing restore is seen before it misses a target, and an auditor gets the list in one command.
  */
-export const historyCommand: Command = {
-  name: 'history',
-  usage: '[--local] [--json] [--last N] [--bucket NAME] [--config FILE]',
-  summary: 'List past drills with their measured RPO and RTO and the trend (from the bucket, or --local).',
-  options: {
-    local: { type: 'boolean' },
-    json: { type: 'boolean' },
-    last: { type: 'string' },
-    bucket: { type: 'string' },
-    config: { type: 'string' },
-  },
-  optionHelp: {
-    local: "read the local engine's reports (local.stateDir/reports/index.json) instead of the bucket",
-    json: 'print the index entries and the trend as JSON',
-    last: `how many measured drills the trend looks at (default ${TREND_WINDOW})`,
-    bucket: 'the backup bucket (default: output BackupBucketName of RecoveryDrillStack, in source.region)',
-    config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
-  },
+export const historyCommand: CommandRunner = {
   async run({ values, io }) {
     const lastText = stringOption(values, 'last');
     const last = lastText === undefined ? TREND_WINDOW : Number(lastText);

@@ -14,12 +14,7 @@ import {
 } from '../../functions/local/retention.ts';
 import { SourceCommandError } from '../../functions/local/source.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { type Command, type CommandIo, EXIT, type OptionValues, stringOption } from './types.ts';
-
-const configOption = { config: { type: 'string' } } as const;
-const configHelp = {
-  config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
-};
+import { type CommandIo, type CommandRunner, EXIT, type OptionValues, stringOption } from './types.ts';
 
 function engineFor(values: OptionValues, io: CommandIo): { engine: LocalEngine; config: Config } {
   const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
@@ -98,13 +93,7 @@ export function formatStatus(status: LocalStatus, retention?: LocalRetentionStat
   return lines.join('\n');
 }
 
-export const localSourceStart: Command = {
-  name: 'local source start',
-  usage: '[--config FILE]',
-  summary:
-    'Start the local source database (creating, provisioning and seeding it first if there is none); it keeps running after this command returns.',
-  options: configOption,
-  optionHelp: configHelp,
+export const localSourceStart: CommandRunner = {
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
     let result: Awaited<ReturnType<LocalEngine['startSource']>>;
@@ -129,12 +118,7 @@ export const localSourceStart: Command = {
   },
 };
 
-export const localSourceStop: Command = {
-  name: 'local source stop',
-  usage: '[--config FILE]',
-  summary: 'Stop the local source and its trickle writer (its data, backups and archive stay).',
-  options: configOption,
-  optionHelp: configHelp,
+export const localSourceStop: CommandRunner = {
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
     io.out((await engine.stopSource()) ? 'source stopped' : 'source was not running');
@@ -142,7 +126,7 @@ export const localSourceStop: Command = {
   },
 };
 
-const statusRun: Command['run'] = async ({ values, io }) => {
+const statusRun: CommandRunner['run'] = async ({ values, io }) => {
   const { engine } = engineFor(values, io);
   const status = await engine.status();
   const retention = await engine.retentionStatus();
@@ -150,25 +134,9 @@ const statusRun: Command['run'] = async ({ values, io }) => {
   return EXIT.ok;
 };
 
-export const localSourceStatus: Command = {
-  name: 'local source status',
-  usage: '[--config FILE] [--json]',
-  summary:
-    'Show the source, its backups, the archived WAL (size, growth rate, what pruning would remove), the restorable window and restored instances.',
-  options: { ...configOption, json: { type: 'boolean' } },
-  optionHelp: { ...configHelp, json: 'print the status as JSON' },
-  run: statusRun,
-};
+export const localSourceStatus: CommandRunner = { run: statusRun };
 
-export const localStatus: Command = { ...localSourceStatus, name: 'local status' };
-
-export const localSourceUrl: Command = {
-  name: 'local source url',
-  usage: '[--config FILE] [--database NAME]',
-  summary:
-    "Print the running source's connection URL on the last line (it holds the password: keep it out of tickets and logs).",
-  options: { ...configOption, database: { type: 'string' } },
-  optionHelp: { ...configHelp, database: 'database in the URL (default: the application database)' },
+export const localSourceUrl: CommandRunner = {
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
     const database = stringOption(values, 'database');
@@ -190,13 +158,7 @@ function defaultBackupId(now = new Date()): string {
   return `local-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
 }
 
-export const localBackup: Command = {
-  name: 'local backup',
-  usage: '[--config FILE] [--id ID]',
-  summary:
-    'Take a full backup of the running source now (low-level backup API, SHA-256 manifest), then prune old backups and WAL (local.retention).',
-  options: { ...configOption, id: { type: 'string' } },
-  optionHelp: { ...configHelp, id: 'backup id (default: local-YYYYMMDD-HHMMSS, UTC)' },
+export const localBackup: CommandRunner = {
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
     const id = stringOption(values, 'id') ?? defaultBackupId();
@@ -211,17 +173,7 @@ export const localBackup: Command = {
   },
 };
 
-export const localPrune: Command = {
-  name: 'local prune',
-  usage: '[--config FILE] [--dry-run] [--json]',
-  summary:
-    "Apply the retention planner to the local backups (local.retention) and remove archived WAL older than the oldest kept backup's start; prints what it keeps, removes and why (exit 1 when blocked or a deletion failed).",
-  options: { ...configOption, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } },
-  optionHelp: {
-    ...configHelp,
-    'dry-run': 'plan and print, delete nothing',
-    json: 'print the plan and its outcome as JSON',
-  },
+export const localPrune: CommandRunner = {
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
     const result = await engine.prune({ dryRun: values['dry-run'] === true });
@@ -235,17 +187,7 @@ export const localPrune: Command = {
   },
 };
 
-export const localCleanup: Command = {
-  name: 'local cleanup',
-  usage: '[--config FILE] [--force]',
-  summary:
-    'Stop and remove every restored instance and stray process the local engine started, and leftover drill secrets; keep the source and its backups. A running drill is left alone unless --force.',
-  options: { ...configOption, force: { type: 'boolean' } },
-  optionHelp: {
-    ...configHelp,
-    force:
-      'also remove the instance, app and secret of a drill that is still running (that drill then fails)',
-  },
+export const localCleanup: CommandRunner = {
   async run({ values, io }) {
     const { engine } = engineFor(values, io);
     const result = await engine.cleanup({ force: values.force === true });
@@ -279,15 +221,3 @@ export function formatCleanup(result: CleanupResult): string[] {
   if (result.backups.length > 0) lines.push(`removed interrupted backup(s): ${result.backups.join(', ')}`);
   return lines;
 }
-
-/** Every `local ...` command, in the order `--help` lists them. */
-export const localCommands: readonly Command[] = [
-  localSourceStart,
-  localSourceStop,
-  localSourceStatus,
-  localSourceUrl,
-  localStatus,
-  localBackup,
-  localPrune,
-  localCleanup,
-];

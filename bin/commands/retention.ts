@@ -3,24 +3,13 @@ import { resolve } from 'node:path';
 import { parseRetentionInput, planRetention } from '../../functions/core/retention.ts';
 import { parseIsoWithZone } from '../../functions/core/time.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { type Command, EXIT, stringOption, UsageError } from './types.ts';
+import { type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 /**
  * `retention plan`: the prune function's exact decision, offline. On-call engineers run it on a
  * saved listing before trusting a prune run (or after one, to audit it).
  */
-export const retentionPlan: Command = {
-  name: 'retention plan',
-  usage: '--snapshots FILE [--now ISO] [--config FILE]',
-  summary:
-    'Print, as JSON, which snapshots a prune run would delete and why every other one is kept (deletes nothing).',
-  options: { snapshots: { type: 'string' }, now: { type: 'string' }, config: { type: 'string' } },
-  optionHelp: {
-    snapshots: 'JSON file { "complete": true, "snapshots": [{ id, createdAt, type, status, tags }] }',
-    now: 'plan as of this ISO-8601 time with a zone (default: the clock); later snapshots are kept',
-    config:
-      'configuration file with the retention policy (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
-  },
+export const retentionPlan: CommandRunner = {
   async run({ values, io }) {
     const file = stringOption(values, 'snapshots');
     if (!file)

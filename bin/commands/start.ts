@@ -10,11 +10,8 @@ import { restorableWindowOf } from '../../functions/drill/adapters/aws/rds-recov
 import { parseS3Url } from '../../functions/drill/adapters/aws/s3-stores.ts';
 import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { type Command, type CommandIo, EXIT, stringOption, UsageError } from './types.ts';
-
-/** The stack that holds the drill's state machine, and its output naming it. */
-export const DRILL_STACK_NAME = 'RecoveryDrillStack';
-export const DRILL_STATE_MACHINE_OUTPUT = 'DrillStateMachineArn';
+import { DRILL_STACK_NAME, DRILL_STATE_MACHINE_OUTPUT } from './stack.ts';
+import { type CommandIo, type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
@@ -98,29 +95,7 @@ async function printReport(s3: S3Client, output: unknown, io: CommandIo): Promis
  * `start`: starts the deployed drill by hand. Every check that needs no AWS call runs first, so a
  * typo at 3 a.m. costs nothing; `--wait` follows the drill and prints its report.
  */
-export const startCommand: Command = {
-  name: 'start',
-  usage:
-    '[--target-time ISO|latest] [--reason TEXT] [--requested-by WHO] [--wait] [--state-machine-arn ARN] [--region R] [--config FILE]',
-  summary: 'Start a restore drill of the deployed stack (AWS); with --wait, follow it and print its report.',
-  options: {
-    'target-time': { type: 'string' },
-    reason: { type: 'string' },
-    'requested-by': { type: 'string' },
-    wait: { type: 'boolean' },
-    'state-machine-arn': { type: 'string' },
-    region: { type: 'string' },
-    config: { type: 'string' },
-  },
-  optionHelp: {
-    'target-time': 'restore to this ISO-8601 time with a zone, or "latest" (default)',
-    reason: 'why this drill runs (at most 200 characters; lands in the report and notifications)',
-    'requested-by': 'who asked for it (default: $USER)',
-    wait: 'follow the execution step by step, print the report; exit 0 passed, 1 failed',
-    'state-machine-arn': `the drill state machine (default: output ${DRILL_STATE_MACHINE_OUTPUT} of ${DRILL_STACK_NAME})`,
-    region: 'region of the stack and the state machine (default: from the ARN, then source.region)',
-    config: 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)',
-  },
+export const startCommand: CommandRunner = {
   async run({ values, io }) {
     const input: Record<string, string> = {};
     const target = stringOption(values, 'target-time');

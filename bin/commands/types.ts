@@ -21,7 +21,23 @@ export interface CommandIo {
 
 export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-export interface Command {
+/** What a command runs with: its parsed options and positionals, and where it reads and writes. */
+export interface CommandArgs {
+  readonly values: OptionValues;
+  readonly positionals: string[];
+  readonly io: CommandIo;
+}
+
+/**
+ * A command's code, in the command's own module: `index.ts` imports that module only when the
+ * command runs, so `--help` and every other command start without it (and its SDKs).
+ */
+export interface CommandRunner {
+  run(args: CommandArgs): Promise<number>;
+}
+
+/** A command as `--help` shows it, and how it runs (see `CommandRunner`). */
+export interface Command extends CommandRunner {
   /** Words after `recovery-drill`, e.g. `retention plan`. */
   readonly name: string;
   /** Arguments shown after the name in `--help`, e.g. `--snapshots FILE [--now ISO]`. */
@@ -30,7 +46,8 @@ export interface Command {
   readonly options?: NonNullable<ParseArgsConfig['options']>;
   readonly optionHelp?: Readonly<Record<string, string>>;
   readonly allowPositionals?: boolean;
-  run(args: { values: OptionValues; positionals: string[]; io: CommandIo }): Promise<number>;
+  /** Help after the options that needs more than the catalog holds (imported for `COMMAND --help` only). */
+  moreHelp?(): Promise<string>;
 }
 
 /** Reads a string option, or undefined. */

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { describeExit, formatTail } from '../core/command.ts';
 import { InputError } from '../core/errors.ts';
@@ -137,7 +138,11 @@ const PROVISION_MODULE = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api',
 async function defaultProvisioner(): Promise<Provisioner> {
   if (!existsSync(PROVISION_MODULE))
     throw new ClusterError(`the example app's ${PROVISION_MODULE} is missing`);
-  const mod = (await import(PROVISION_MODULE)) as { provisionSource?: Provisioner };
+  // tsImport, not import(): the built CLI (dist/cli) runs without a TypeScript loader.
+  const { tsImport } = await import('tsx/esm/api');
+  const mod = (await tsImport(pathToFileURL(PROVISION_MODULE).href, import.meta.url)) as {
+    provisionSource?: Provisioner;
+  };
   if (typeof mod.provisionSource !== 'function')
     throw new ClusterError(`${PROVISION_MODULE} does not export provisionSource`);
   return mod.provisionSource;
