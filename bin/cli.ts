@@ -1,6 +1,8 @@
 /**
- * The `recovery-drill` command line. Exit codes everywhere: 0 done, 1 a check or drill failed,
- * 2 bad input (the message on stderr names the field and the value), 130/143 a drill stopped by
+ * The `recovery-drill` command line. Exit codes everywhere: 0 done, 1 a check or drill failed or
+ * AWS could not be reached or refused (credentials, a missing stack), 2 bad input that the user can
+ * fix in the command or the configuration (the message on stderr names the field and the value;
+ * found before anything is called), 130/143 a drill stopped by
  * SIGINT/SIGTERM (it cleaned up and reported that). Any other error is one line people read;
  * its stack only with `--debug`.
  */
@@ -8,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { InputError } from '../functions/core/errors.ts';
 import { redactCredentials } from '../functions/core/redact.ts';
 import { commands } from './commands/index.ts';
-import { type Command, type CommandIo, EXIT, UsageError } from './commands/types.ts';
+import { type Command, CommandFailure, type CommandIo, EXIT, UsageError } from './commands/types.ts';
 
 async function usageOf(command: Command): Promise<string> {
   const lines = [`usage: recovery-drill ${command.name} ${command.usage}`.trimEnd(), '', command.summary];
@@ -34,7 +36,7 @@ function overview(): string {
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split('\n')[0]}`),
     '',
     "Run `recovery-drill COMMAND --help` for a command's options; `--debug` (any command) shows an error's stack.",
-    'Exit codes: 0 done, 1 a check or drill failed, 2 bad input, 130/143 a drill interrupted by SIGINT/SIGTERM.',
+    'Exit codes: 0 done, 1 a check or drill failed or AWS was unreachable, 2 bad input in the command or the configuration, 130/143 a drill interrupted by SIGINT/SIGTERM.',
   ].join('\n');
 }
 
@@ -93,6 +95,11 @@ export async function main(args: readonly string[], io: CommandIo = defaultIo): 
     if (error instanceof ConfigError || error instanceof InputError || error instanceof UsageError) {
       io.err(`recovery-drill ${command.name}: ${error.message}`);
       return EXIT.badInput;
+    }
+    if (error instanceof CommandFailure) {
+      io.err(redactCredentials(`recovery-drill ${command.name}: ${error.message}`));
+      if (debug && error.stack) io.err(redactCredentials(error.stack));
+      return EXIT.failed;
     }
     if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`recovery-drill ${command.name}: ${error.message}\n\n${await usageOf(command)}`);

@@ -15,7 +15,7 @@ import { statePaths } from '../../functions/local/state.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { BACKUP_BUCKET_OUTPUT, DRILL_STACK_NAME } from './stack.ts';
 import { clientConfig } from './start.ts';
-import { type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
+import { CommandFailure, type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -25,8 +25,8 @@ async function bucketFromStack(env: NodeJS.ProcessEnv, region: string): Promise<
     const described = await cfn
       .send(new DescribeStacksCommand({ StackName: DRILL_STACK_NAME }))
       .catch((error: Error) => {
-        throw new UsageError(
-          `--bucket: not given, and the stack ${DRILL_STACK_NAME} could not be read in ${region} (${error.name}: ${redactCredentials(error.message)}); pass --bucket or --local`,
+        throw new CommandFailure(
+          `--bucket not given, and the stack ${DRILL_STACK_NAME} could not be read in ${region} (${error.name}: ${redactCredentials(error.message)}); pass --bucket or --local`,
           { cause: error },
         );
       });
@@ -34,8 +34,8 @@ async function bucketFromStack(env: NodeJS.ProcessEnv, region: string): Promise<
       (o) => o.OutputKey === BACKUP_BUCKET_OUTPUT,
     )?.OutputValue;
     if (!value || !BUCKET_NAME.test(value))
-      throw new UsageError(
-        `--bucket: not given, and the stack ${DRILL_STACK_NAME} has no output ${BACKUP_BUCKET_OUTPUT} (deploy the stack, or pass --bucket)`,
+      throw new CommandFailure(
+        `--bucket not given, and the stack ${DRILL_STACK_NAME} has no output ${BACKUP_BUCKET_OUTPUT} (deploy the stack, or pass --bucket)`,
       );
     return value;
   } finally {

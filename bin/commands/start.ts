@@ -11,7 +11,14 @@ import { parseS3Url } from '../../functions/drill/adapters/aws/s3-stores.ts';
 import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { DRILL_STACK_NAME, DRILL_STATE_MACHINE_OUTPUT } from './stack.ts';
-import { type CommandIo, type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
+import {
+  CommandFailure,
+  type CommandIo,
+  type CommandRunner,
+  EXIT,
+  stringOption,
+  UsageError,
+} from './types.ts';
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
@@ -52,15 +59,15 @@ export function clientConfig(env: NodeJS.ProcessEnv, region: string) {
 
 async function stackOutput(cfn: CloudFormationClient, stack: string, output: string): Promise<string> {
   const described = await cfn.send(new DescribeStacksCommand({ StackName: stack })).catch((error: Error) => {
-    throw new UsageError(
-      `--state-machine-arn: not given, and the stack ${stack} could not be read (${error.name}: ${error.message}); pass the ARN or the stack's --region`,
+    throw new CommandFailure(
+      `no drill started: --state-machine-arn not given, and the stack ${stack} could not be read (${error.name}: ${redactCredentials(error.message)}); pass the ARN or the stack's --region`,
       { cause: error },
     );
   });
   const value = described.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === output)?.OutputValue;
   if (!value || !STATE_MACHINE_ARN.test(value)) {
-    throw new UsageError(
-      `--state-machine-arn: not given, and the stack ${stack} has no output ${output} (deploy the drill, or pass the ARN)`,
+    throw new CommandFailure(
+      `no drill started: --state-machine-arn not given, and the stack ${stack} has no output ${output} (deploy the drill, or pass the ARN)`,
     );
   }
   return value;

@@ -11,6 +11,18 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A command failed for a reason outside the command line and the configuration: AWS could not be
+ * reached or refused (no credentials, no such stack or output). Exit 1 with the message; it names
+ * what to do. Exit 2 is only for what the user can fix in the command or the configuration.
+ */
+export class CommandFailure extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CommandFailure';
+  }
+}
+
 /** Where a command writes and what it may read of its surroundings: injected so tests can run commands in-process. */
 export interface CommandIo {
   readonly out: (text: string) => void;

@@ -12,6 +12,7 @@ import { buildReport, type DrillReport, renderReportMarkdown } from '../../funct
 import { S3ReportStore } from '../../functions/drill/adapters/aws/s3-stores.ts';
 import { FolderReportStore } from '../../functions/drill/adapters/local/reports.ts';
 import { createBucket, motoClients, REGION } from '../functions/drill/aws/support.ts';
+import { runCli, withoutAwsCredentials } from '../support/cli-process.ts';
 import { MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
 
 const CONFIG = {
@@ -168,6 +169,41 @@ describe('history command over local drills', () => {
     expect(code).toBe(2);
     expect(err).toContain('--last: expected a whole number of drills from 2 to 1000; got "many"');
   });
+});
+
+describe('history command when AWS cannot be used', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'history-no-aws-'));
+    writeFileSync(join(dir, 'recovery-drill.config.json'), JSON.stringify(CONFIG));
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Nothing the user typed or configured is wrong: exit 1 (not 2), with --bucket or without.
+  for (const [what, args, message] of [
+    [
+      'looking the bucket up in the stack',
+      [],
+      /--bucket not given, and the stack RecoveryDrillStack could not be read in .*CredentialsProviderError/,
+    ],
+    [
+      'with --bucket',
+      ['--bucket', 'backups-bucket'],
+      /could not read s3:\/\/backups-bucket\/reports\/index.json: CredentialsProviderError/,
+    ],
+  ] as const) {
+    it(`exits 1 without credentials, ${what}`, async () => {
+      const { code, stdout, stderr } = await runCli(['history', ...args], {
+        cwd: dir,
+        env: withoutAwsCredentials(dir),
+      });
+      expect(stderr).toMatch(message);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+    });
+  }
 });
 
 describe('history command over the bucket against moto', () => {

@@ -18,6 +18,7 @@ import { main } from '../../bin/cli.ts';
 import type { CommandIo } from '../../bin/commands/types.ts';
 import { followExecution } from '../../functions/drill/adapters/aws/follow.ts';
 import { createSource, motoClients, REGION } from '../functions/drill/aws/support.ts';
+import { runCli, withoutAwsCredentials } from '../support/cli-process.ts';
 import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
 
 const CONFIG = {
@@ -132,6 +133,53 @@ describe('start command input checks', () => {
   });
 });
 
+// Exit 2 is for what the user can fix in the command or the configuration; AWS out of reach (no
+// credentials, no answer) is exit 1, whether the machine is named or looked up in the stack.
+describe('start command when AWS cannot be used', () => {
+  let dir: string;
+  let endpoint: Awaited<ReturnType<typeof countingEndpoint>>;
+  const arn = `arn:aws:states:${REGION}:${MOTO_ACCOUNT_ID}:stateMachine:recovery-drill`;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'start-cli-no-aws-'));
+    writeFileSync(join(dir, 'recovery-drill.config.json'), JSON.stringify(CONFIG));
+    endpoint = await countingEndpoint();
+  });
+  afterAll(async () => {
+    await endpoint?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const [what, args] of [
+    ['looking the machine up in the stack', []],
+    ['with --state-machine-arn', ['--state-machine-arn', arn]],
+  ] as const) {
+    it(`exits 1 without credentials, ${what}, naming the credentials`, async () => {
+      const { code, stdout, stderr } = await runCli(['start', ...args], {
+        cwd: dir,
+        env: withoutAwsCredentials(dir),
+      });
+      expect(stderr).toMatch(/^recovery-drill start: no drill started: .*CredentialsProviderError/m);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+    });
+  }
+
+  it('exits 1 when AWS does not answer, naming the stack it could not read', async () => {
+    const { io, err } = capturedIo(dir, {
+      AWS_ENDPOINT_URL: endpoint.url,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+    });
+    const code = await main(['start'], io);
+    expect(code).toBe(1);
+    expect(err.join('\n')).toMatch(
+      /no drill started: --state-machine-arn not given, and the stack RecoveryDrillStack could not be read/,
+    );
+    expect(endpoint.connections()).toBeGreaterThan(0);
+  });
+});
+
 describe('start command against moto', () => {
   let moto: Moto;
   let sfn: SFNClient;
@@ -225,6 +273,15 @@ describe('start command against moto', () => {
     expect(code).toBe(1);
     expect(err).toMatch(/no drill started: NotFoundError: instance "not-there" does not exist/);
     expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn: own }))).executions).toEqual([]);
+  });
+
+  it('exits 1 when no ARN is given and the stack is not deployed', async () => {
+    const { code, err, out } = await run([]);
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      /no drill started: --state-machine-arn not given, and the stack RecoveryDrillStack could not be read \(ValidationError/,
+    );
+    expect(out).toBe('');
   });
 
   it("finds the machine from the stack's DrillStateMachineArn output when no ARN is given", async () => {
