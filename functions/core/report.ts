@@ -338,10 +338,31 @@ export function summaryLine(report: DrillReport): string {
         : hb.status === 'not-set-up'
           ? 'RPO not proven by data (no heartbeat)'
           : `heartbeat ${hb.status}`;
-  const source = report.restorePointSource ?? 'no source';
+  const point =
+    report.restorePointAt === null
+      ? 'P not known'
+      : `P ${report.restorePointAt} (${report.restorePointSource ?? 'no source'})`;
+  const rpo =
+    report.rpoMinutes !== null
+      ? `RPO ${report.rpoMinutes} min`
+      : `RPO not measured: ${report.restorePointAt === null ? 'no restore point' : 'not evaluated'} (${whyUnmeasured(report)})`;
+  const rto =
+    report.rtoMinutes !== null
+      ? `RTO ${report.rtoMinutes} min`
+      : `RTO not measured: ${report.readyAt === null ? 'the app was never ready' : 'not evaluated'} (${whyUnmeasured(report)})`;
   return redactCredentials(
-    `drill ${report.drillId} ${report.passed ? 'passed' : reportVerdict(report)}: target ${report.requestedTarget}, T ${report.targetTime}, P ${report.restorePointAt ?? '–'} (${source}), ${bound}; RPO ${report.rpoMinutes ?? '–'} min, RTO ${report.rtoMinutes ?? '–'} min${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
+    `drill ${report.drillId} ${report.passed ? 'passed' : reportVerdict(report)}: target ${report.requestedTarget}, T ${report.targetTime}, ${point}, ${bound}; ${rpo}, ${rto}${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
   );
+}
+
+/** Why a drill has no measurement: what stopped it first (for the summary's "not measured: …"). */
+function whyUnmeasured(report: DrillReport): string {
+  if (report.interrupted)
+    return `interrupted by ${report.interrupted.signal} during ${report.interrupted.during}`;
+  const failed = report.steps.find((s) => s.outcome === 'failed');
+  if (failed) return `step ${failed.name} failed`;
+  if (report.dryRun) return 'a dry run restores nothing';
+  return 'the drill ended before it';
 }
 
 /** Makes text safe inside a Markdown table cell. */

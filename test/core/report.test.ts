@@ -230,6 +230,37 @@ describe('drill report', () => {
     expect(summaryLine(report)).toContain('RPO not proven by data (no heartbeat)');
   });
 
+  it('says in the summary why RPO and RTO were not measured, never a dash', () => {
+    const beforeRestore = DRILL_STEPS.map((n) =>
+      n === 'restore'
+        ? step(n, 'failed', 'no restore point')
+        : DRILL_STEPS.indexOf(n) > DRILL_STEPS.indexOf('restore')
+          ? step(n, 'skipped')
+          : step(n),
+    );
+    const failedRestore = summaryLine(
+      buildReport(args({ steps: beforeRestore, restorePointAt: null, readyAt: null, evaluation: null })),
+    );
+    expect(failedRestore).toContain(
+      'P not known, heartbeat not evaluated; RPO not measured: no restore point (step restore failed), RTO not measured: the app was never ready (step restore failed)',
+    );
+    expect(failedRestore).not.toContain('–');
+
+    const neverReady = summaryLine(
+      buildReport(
+        args({
+          steps: failing('smoke-ready', 'HTTP 503'),
+          readyAt: null,
+          evaluation: evaluation({ readyAt: null }),
+        }),
+      ),
+    );
+    expect(neverReady).toContain(
+      'RPO 1 min, RTO not measured: the app was never ready (step smoke-ready failed)',
+    );
+    expect(neverReady).not.toContain('–');
+  });
+
   it('fails a drill with a failed step and derives its escalation and deviation', () => {
     const report = buildReport(args({ steps: failing('integrity', 'AuditLog is empty') }));
     expect(report.passed).toBe(false);
