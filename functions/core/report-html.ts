@@ -3,7 +3,7 @@
  * the bucket or an email attachment on an air-gapped laptop), with the steps drawn as an inline SVG
  * timeline so the slow or failed step is seen at a glance. Every text from the report is escaped.
  */
-import { ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
+import { DRILL_STEPS, ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
 import { redactCredentials } from './redact.ts';
 import {
   type DrillReport,
@@ -42,39 +42,105 @@ function seconds(ms: number): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
 }
 
-/** The steps on one time axis: one `<rect class="step-bar">` per step, coloured by outcome. */
+const TICK_UNITS = [
+  { unit: 's', ms: 1000, steps: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 20, 30] },
+  { unit: 'min', ms: 60_000, steps: [1, 2, 5, 10, 15, 20, 30] },
+  { unit: 'h', ms: 3_600_000, steps: [1, 2, 3, 6, 12, 24, 48, 96, 168] },
+] as const;
+
+/**
+ * Where the timeline's axis is marked: round values (multiples of 1, 2 or 5, or 15 and 30 for
+ * seconds and minutes) in one unit chosen by the span, at most seven marks after 0, so that "+2 min"
+ * reads at a glance where "+1.3 min" or "+37.5 s" beside it would not.
+ */
+export function timelineTicks(spanMs: number): { unit: 's' | 'min' | 'h'; values: number[]; ms: number[] } {
+  const span = Math.max(spanMs, 1);
+  const scale = span < 2 * 60_000 ? TICK_UNITS[0] : span < 2 * 3_600_000 ? TICK_UNITS[1] : TICK_UNITS[2];
+  const inUnit = span / scale.ms;
+  const step = scale.steps.find((s) => inUnit / s <= 7) ?? Math.ceil(inUnit / 7);
+  const values: number[] = [];
+  // Integer multiples, rounded to the step's decimals: 0.1 * 3 is 0.3, not 0.30000000000000004.
+  const decimals = Math.max(0, -Math.floor(Math.log10(step)));
+  for (let i = 0; i * step <= inUnit + 1e-9; i++) values.push(Number((i * step).toFixed(decimals)));
+  return { unit: scale.unit, values, ms: values.map((v) => v * scale.ms) };
+}
+
+/**
+ * The rows of the timeline: the report's steps, and in their place in the drill's order the steps
+ * that did not run (an earlier step failed, the drill was a dry run), as skipped. The report and
+ * notify steps are left out: they run after the report is built, and a failed preparation is listed
+ * only when it failed.
+ */
+export function timelineRows(steps: readonly StepOutcome[]): TimelineRow[] {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const rows: TimelineRow[] = steps
+    .filter((s) => !(DRILL_STEPS as readonly string[]).includes(s.name))
+    .map((step) => ({ step, ran: true }));
+  for (const name of DRILL_STEPS) {
+    const step = byName.get(name);
+    if (step) rows.push({ step, ran: true });
+    else if (name !== 'report' && name !== 'notify')
+      rows.push({
+        step: { name, startedAt: '', endedAt: '', outcome: 'skipped', detail: 'not run' },
+        ran: false,
+      });
+  }
+  return rows;
+}
+
+/** One row of the timeline: a step of the report, or one that did not run (no bar). */
+export interface TimelineRow {
+  readonly step: StepOutcome;
+  readonly ran: boolean;
+}
+
+/**
+ * The steps on one time axis: one `<rect class="step-bar">` per step that ran, coloured by
+ * outcome, and a grey row for each step that did not run.
+ */
 export function renderTimelineSvg(steps: readonly StepOutcome[]): string {
+  const rows = timelineRows(steps);
   const times = steps
     .flatMap((s) => [Date.parse(s.startedAt), Date.parse(s.endedAt)])
     .filter(Number.isFinite);
   const start = times.length > 0 ? Math.min(...times) : 0;
   const end = times.length > 0 ? Math.max(...times) : 0;
   const span = Math.max(end - start, 1);
+  const ticks = timelineTicks(span);
   // Room on the right for the last bar's duration label.
   const plot = WIDTH - LABEL - 80;
-  const height = TOP + steps.length * ROW + 10;
+  const height = TOP + rows.length * ROW + 10;
   const x = (t: number) => LABEL + ((t - start) / span) * plot;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" aria-label="Timeline of the drill's steps" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}">`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const at = LABEL + (plot * i) / 4;
+  ticks.ms.forEach((ms, i) => {
+    const at = x(start + ms);
     parts.push(
       `<line class="tick" x1="${at.toFixed(1)}" y1="${TOP - 8}" x2="${at.toFixed(1)}" y2="${height - 6}" stroke="#ddd"/>`,
-      `<text x="${at.toFixed(1)}" y="${TOP - 12}" font-size="11" text-anchor="middle" fill="#555">+${escapeHtml(seconds((span * i) / 4))}</text>`,
+      `<text class="tick-label" x="${at.toFixed(1)}" y="${TOP - 12}" font-size="11" text-anchor="middle" fill="#555">+${escapeHtml(`${ticks.values[i]} ${ticks.unit}`)}</text>`,
     );
-  }
-  steps.forEach((step, i) => {
+  });
+  rows.forEach(({ step, ran }, i) => {
+    const y = TOP + i * ROW;
+    const grey = step.outcome === 'skipped';
+    parts.push(
+      `<text class="step-label${grey ? ' skipped' : ''}" x="${LABEL - 8}" y="${y + 16}" font-size="12" text-anchor="end" fill="${grey ? OUTCOME_COLOURS.skipped : '#222'}">${escapeHtml(step.name)}</text>`,
+    );
+    if (!ran) {
+      parts.push(
+        `<text class="step-not-run" data-step="${escapeHtml(step.name)}" x="${LABEL + 4}" y="${y + 16}" font-size="11" fill="${OUTCOME_COLOURS.skipped}">skipped: not run</text>`,
+      );
+      return;
+    }
     const s = Date.parse(step.startedAt);
     const e = Date.parse(step.endedAt);
-    const y = TOP + i * ROW;
     const x0 = Number.isFinite(s) ? x(s) : LABEL;
     const w = Number.isFinite(s) && Number.isFinite(e) ? Math.max(x(e) - x0, 2) : 2;
     const took = Number.isFinite(s) && Number.isFinite(e) ? seconds(e - s) : '–';
     parts.push(
-      `<text class="step-label" x="${LABEL - 8}" y="${y + 16}" font-size="12" text-anchor="end" fill="#222">${escapeHtml(step.name)}</text>`,
       `<rect class="step-bar outcome-${escapeHtml(step.outcome)}" data-step="${escapeHtml(step.name)}" data-outcome="${escapeHtml(step.outcome)}" x="${x0.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${ROW - 8}" rx="3" fill="${OUTCOME_COLOURS[step.outcome]}"><title>${escapeHtml(`${step.name}: ${step.outcome}, ${took}: ${step.detail}`)}</title></rect>`,
-      `<text x="${(x0 + w + 4).toFixed(1)}" y="${y + 16}" font-size="11" fill="#444">${escapeHtml(took)}</text>`,
+      `<text x="${(x0 + w + 4).toFixed(1)}" y="${y + 16}" font-size="11" fill="${grey ? OUTCOME_COLOURS.skipped : '#444'}">${escapeHtml(grey ? `${took}, skipped` : took)}</text>`,
     );
   });
   parts.push('</svg>');

@@ -7,6 +7,7 @@ import {
   OUTCOME_COLOURS,
   renderReportHtml,
   renderTimelineSvg,
+  timelineTicks,
 } from '../../functions/core/report-html.ts';
 
 const START = Date.parse('2026-11-26T06:00:00Z');
@@ -85,6 +86,56 @@ describe('drill report HTML page', () => {
     // The restore took 7.9 of 14 minutes: its bar is by far the widest.
     const widths = bars.map((b) => Number(b[4]));
     expect(Math.max(...widths)).toBe(widths[1]);
+  });
+
+  it('marks the axis with round values in one unit, chosen by the span', () => {
+    expect(timelineTicks(14 * 60_000)).toMatchObject({ unit: 'min', values: [0, 2, 4, 6, 8, 10, 12, 14] });
+    expect(timelineTicks(37_500)).toMatchObject({ unit: 's', values: [0, 10, 20, 30] });
+    expect(timelineTicks(300)).toMatchObject({ unit: 's', values: [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3] });
+    expect(timelineTicks(150 * 60_000)).toMatchObject({ unit: 'h', values: [0, 1, 2] });
+    expect(timelineTicks(45 * 60_000)).toMatchObject({ unit: 'min', values: [0, 10, 20, 30, 40] });
+
+    // On the page: every mark in minutes for a 14-minute drill, each at its value on the axis.
+    const svg = renderTimelineSvg(failedDrill().steps);
+    const marks = [...svg.matchAll(/<text class="tick-label" x="([\d.]+)"[^>]*>\+([^<]+)<\/text>/g)].map(
+      (m) => ({ x: Number(m[1]), label: m[2] as string }),
+    );
+    expect(marks.map((m) => m.label)).toEqual([
+      '0 min',
+      '2 min',
+      '4 min',
+      '6 min',
+      '8 min',
+      '10 min',
+      '12 min',
+      '14 min',
+    ]);
+    const gaps = marks.slice(1).map((m, i) => m.x - (marks[i] as { x: number }).x);
+    for (const gap of gaps) expect(gap).toBeCloseTo(gaps[0] as number, 0);
+  });
+
+  it('shows skipped steps grey, and the steps that did not run as grey rows without a bar', () => {
+    const svg = renderTimelineSvg(failedDrill().steps);
+    // The cleanup was skipped: a grey bar, its label grey.
+    expect(svg).toMatch(
+      new RegExp(`data-step="cleanup" data-outcome="skipped"[^>]*fill="${OUTCOME_COLOURS.skipped}"`),
+    );
+    expect(svg).toMatch(
+      new RegExp(`class="step-label skipped"[^>]*fill="${OUTCOME_COLOURS.skipped}">cleanup<`),
+    );
+    // The integrity check never ran (the login failed first): a grey row, no bar.
+    expect(svg).toMatch(
+      new RegExp(`class="step-label skipped"[^>]*fill="${OUTCOME_COLOURS.skipped}">integrity<`),
+    );
+    expect(svg).toContain(`data-step="integrity" x="${170 + 4}"`);
+    expect(svg).toContain('skipped: not run');
+    expect(svg).not.toContain('data-step="integrity" data-outcome');
+    // Steps that ran are not grey.
+    expect(svg).toMatch(/class="step-label" [^>]*fill="#222">smoke-login</);
+    // The report and notify steps run after the report is built: never drawn as not run.
+    expect(svg).not.toContain('>report<');
+    expect(svg).not.toContain('>notify<');
+    expect(renderReportHtml(failedDrill())).toContain(`background:${OUTCOME_COLOURS.skipped}`);
   });
 
   it('shows the verdict, RPO and RTO against their targets, escalations and deviations', () => {
