@@ -1,30 +1,36 @@
 /**
- * Benchmark: the minified bundle of each backup function and its cold initialisation time.
- * Goals (issue 3): each bundle under 250 KB with the SDK clients it uses bundled, and
- * initialisation under 100 ms.
+ * Benchmark: the minified bundle of every Lambda function (each `functions/*.ts` entry) and its
+ * cold initialisation time. Goals (issue 12): each bundle at most 500 KB with the SDK clients it
+ * uses bundled, and initialisation at most 100 ms.
  *
- * Bundles with the stack's own NodejsFunction options (lib/backup-functions.ts: ESM, node22,
- * minified, mainFields module,main, nothing external, the createRequire banner), then imports each
- * bundle in a fresh `node` process with a plausible environment and times the import (module
- * evaluation: SDK clients, Powertools, reading the environment), median of several runs. For
- * comparison it also bundles with `@aws-sdk/*` left to the SDK the Lambda runtime ships.
+ * Bundles with the stack's own NodejsFunction options (lib/function.ts: ESM, node22, minified,
+ * mainFields module,main, nothing external, the createRequire banner), puts the configuration
+ * beside each bundle as the stack does for the drill functions, then imports each bundle in a
+ * fresh `node` process with a plausible environment and times the import (module evaluation: SDK
+ * clients, Powertools, reading the environment and the configuration), median of several runs.
+ * For comparison it also bundles with `@aws-sdk/*` left to the SDK the Lambda runtime ships.
  *
  * Run: `node bin/run-ts.js bench/bundles.ts [--runs N]`
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
+import { BUNDLED_CONFIG_FILE } from '../functions/drill/adapters/aws/deps.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
-const SIZE_GOAL = 250 * 1024;
+const SIZE_GOAL = 500 * 1024;
 const INIT_GOAL_MS = 100;
 
-const ENTRIES = ['snapshot', 'artifacts', 'prune', 'rpo-monitor'] as const;
+/** Every function: each file directly under functions/ is one Lambda entry. */
+const ENTRIES = readdirSync(resolve('functions'))
+  .filter((name) => name.endsWith('.ts'))
+  .map((name) => name.slice(0, -'.ts'.length))
+  .sort();
 
 /** The same options as the stack's NodejsFunction bundling. */
 const BANNER =
@@ -55,10 +61,18 @@ const ENV: Record<string, string> = {
   MAX_DELETIONS_PER_RUN: '20',
   DRY_RUN: 'false',
   RPO_TARGET_MINUTES: '60',
+  STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery-drill',
+  HEARTBEAT_SECRET_ID: 'bt-cts/heartbeat-writer',
+  HEARTBEAT_SCHEMA: 'recovery_drill',
+  HEARTBEAT_RETENTION_DAYS: '7',
 };
 
-async function bundle(entry: string, outdir: string, sdkExternal: boolean) {
-  const outfile = join(outdir, `${entry}${sdkExternal ? '.sdk-external' : ''}.mjs`);
+async function bundle(entry: string, root: string, sdkExternal: boolean) {
+  // One folder per bundle, as in the Lambda package: the configuration lies beside the code.
+  const outdir = join(root, `${entry}${sdkExternal ? '.sdk-external' : ''}`);
+  mkdirSync(outdir, { recursive: true });
+  copyFileSync(resolve('recovery-drill.config.json'), join(outdir, BUNDLED_CONFIG_FILE));
+  const outfile = join(outdir, 'index.mjs');
   const result = await build({
     entryPoints: [resolve('functions', `${entry}.ts`)],
     outfile,
@@ -96,19 +110,36 @@ function biggestPackages(metafile: Metafile, count: number): string {
  * Milliseconds to import the bundle in a fresh node process: wall clock and CPU (user + system).
  * CPU time is the steadier number on a shared, loaded machine; Lambda's init is closer to wall time.
  */
-function initMs(outfile: string): { wall: number; cpu: number } {
+function initMs(outfile: string): { wall: number; cpu: number } | { failed: string } {
   const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(pathToFileURL(outfile).href)}); const u = process.cpuUsage(c); process.stdout.write(JSON.stringify({ wall: performance.now() - t, cpu: (u.user + u.system) / 1000 }));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { PATH: process.env.PATH ?? '', ...ENV },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return JSON.parse(out) as { wall: number; cpu: number };
+  try {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return JSON.parse(out) as { wall: number; cpu: number };
+  } catch (error) {
+    // A bundle that throws while loading is a finding, not the end of the benchmark.
+    const stderr = String((error as { stderr?: string }).stderr ?? error);
+    const line = stderr.split('\n').find((l) => /Error|error:/.test(l)) ?? stderr.split('\n')[0];
+    return { failed: (line ?? '').trim().slice(0, 160) };
+  }
 }
 
-function medianInit(outfile: string): { wall: number; cpu: number } {
-  const samples = Array.from({ length: RUNS }, () => initMs(outfile));
+function medianInit(outfile: string): { wall: number; cpu: number } | { failed: string } {
+  const samples = [];
+  for (let i = 0; i < RUNS; i++) {
+    const sample = initMs(outfile);
+    if ('failed' in sample) return sample;
+    samples.push(sample);
+  }
   return { wall: median(samples.map((s) => s.wall)), cpu: median(samples.map((s) => s.cpu)) };
+}
+
+function initText(init: { wall: number; cpu: number } | { failed: string }): string {
+  if ('failed' in init) return `init failed: ${init.failed}`;
+  return `${init.wall.toFixed(0)} / ${init.cpu.toFixed(0)} ms${init.wall <= INIT_GOAL_MS ? '' : ' (over)'}`;
 }
 
 function median(samples: number[]): number {
@@ -140,19 +171,17 @@ try {
     initMs(full.outfile); // warm the file system cache once
     const fullInit = medianInit(full.outfile);
     const slimInit = medianInit(slim.outfile);
-    const met = full.bytes < SIZE_GOAL && fullInit.wall < INIT_GOAL_MS;
+    const met = full.bytes <= SIZE_GOAL && !('failed' in fullInit) && fullInit.wall <= INIT_GOAL_MS;
     allMet &&= met;
     console.log(
-      `| ${entry} | ${(full.bytes / 1024).toFixed(0)} KB${full.bytes < SIZE_GOAL ? '' : ' (over)'} | ${fullInit.wall.toFixed(0)} / ${fullInit.cpu.toFixed(0)} ms${
-        fullInit.wall < INIT_GOAL_MS ? '' : ' (over)'
-      } | ${(slim.bytes / 1024).toFixed(0)} KB | ${slimInit.wall.toFixed(0)} / ${slimInit.cpu.toFixed(0)} ms | ${biggestPackages(full.metafile, 4)} |`,
+      `| ${entry} | ${(full.bytes / 1024).toFixed(0)} KB${full.bytes <= SIZE_GOAL ? '' : ' (over)'} | ${initText(fullInit)} | ${(slim.bytes / 1024).toFixed(0)} KB | ${initText(slimInit).replace(' (over)', '')} | ${biggestPackages(full.metafile, 4)} |`,
     );
   }
   console.log('');
   console.log(
     allMet
-      ? `every bundle under ${SIZE_GOAL / 1024} KB and ${INIT_GOAL_MS} ms: goals met`
-      : `goals (< ${SIZE_GOAL / 1024} KB with the SDK bundled, < ${INIT_GOAL_MS} ms) NOT met by every function`,
+      ? `every bundle at most ${SIZE_GOAL / 1024} KB and ${INIT_GOAL_MS} ms: goals met`
+      : `goals (≤ ${SIZE_GOAL / 1024} KB with the SDK bundled, ≤ ${INIT_GOAL_MS} ms) NOT met by every function`,
   );
 } finally {
   rmSync(outdir, { recursive: true, force: true });

@@ -57,7 +57,9 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startMoto({ timeoutMs = 30_000 } = {}): Promise<Moto> {
   if (!onPath('moto_server')) {
-    throw new Error('moto_server is not on PATH: install the AWS emulator with pip install "moto[server]"');
+    throw new Error(
+      'moto_server is not on PATH: this test runs against the AWS API emulator moto; install it with `pip install "moto[server]"` (Python 3; `.ci/run` installs it when missing)',
+    );
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;

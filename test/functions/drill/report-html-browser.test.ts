@@ -72,7 +72,7 @@ function failedMigrationDrill(): DrillReport {
 async function chromium(dataDir: string, args: string[]): Promise<string> {
   if (!existsSync(CHROMIUM))
     throw new Error(
-      `${CHROMIUM} is missing: this test opens the report in Debian's headless Chromium (apt-get install chromium; .ci/run installs it)`,
+      `${CHROMIUM} is missing: this test opens the report in Debian's headless Chromium; install it with \`apt-get install chromium\` (\`.ci/run\` installs it when missing)`,
     );
   const { stdout } = await run(
     CHROMIUM,
