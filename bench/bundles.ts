@@ -65,6 +65,13 @@ const ENV: Record<string, string> = {
   HEARTBEAT_SECRET_ID: 'bt-cts/heartbeat-writer',
   HEARTBEAT_SCHEMA: 'recovery_drill',
   HEARTBEAT_RETENTION_DAYS: '7',
+  DRILL_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:recovery-drill/drill-AbCdEf',
+  DRILL_DB_SUBNET_GROUP: 'recovery-drill-isolated',
+  DRILL_DB_SECURITY_GROUP_IDS: 'sg-0123456789abcdef0',
+  ECS_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:123456789012:cluster/recovery-drill',
+  APP_TASK_DEFINITION_ARN: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/bt-cts-api:1',
+  APP_SUBNET_IDS: 'subnet-0123456789abcdef0',
+  APP_SECURITY_GROUP_IDS: 'sg-0123456789abcdef1',
 };
 
 async function bundle(entry: string, root: string, sdkExternal: boolean) {
@@ -122,7 +129,8 @@ function initMs(outfile: string): { wall: number; cpu: number } | { failed: stri
   } catch (error) {
     // A bundle that throws while loading is a finding, not the end of the benchmark.
     const stderr = String((error as { stderr?: string }).stderr ?? error);
-    const line = stderr.split('\n').find((l) => /Error|error:/.test(l)) ?? stderr.split('\n')[0];
+    const line =
+      stderr.split('\n').find((l) => /^[A-Za-z]*Error\b/.test(l.trim())) ?? stderr.trim().split('\n').pop();
     return { failed: (line ?? '').trim().slice(0, 160) };
   }
 }
