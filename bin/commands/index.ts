@@ -72,7 +72,7 @@ const drill: Command = {
     config: 'configuration file',
   },
   async moreHelp() {
-    const { FAULTS } = await import('../../functions/drill/adapters/local/faults.ts');
+    const { FAULTS } = await import('../../functions/drill/drivers/local/faults.ts');
     return `faults for --inject:\n${Object.entries(FAULTS)
       .map(([name, spec]) => `  ${name.padEnd(22)} ${spec.does} (${spec.expects ?? 'passes with a warning'})`)
       .join('\n')}`;
