@@ -86,7 +86,8 @@ import {
   withInterruptUndo,
   writeJson,
 } from './state.ts';
-import { checkWalSequence, formatLsn, parseLsn, segmentOfLsn, type WalCheck } from './wal-check.ts';
+import { checkWalSequence, type WalCheck } from './wal-check.ts';
+import { formatLsn, parseLsn, segmentOfLsn } from './wal-reader.ts';
 
 /**
  * The archive cannot give a restore what it asks for: a segment between the backup's start and the

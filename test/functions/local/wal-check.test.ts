@@ -11,7 +11,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveCommand } from '../../../functions/local/archive.ts';
 import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
-import { checkWalSequence, parseLsn, segmentOfLsn } from '../../../functions/local/wal-check.ts';
+import { checkWalSequence } from '../../../functions/local/wal-check.ts';
+import { parseLsn, segmentOfLsn } from '../../../functions/local/wal-reader.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
