@@ -1,20 +1,15 @@
 /**
  * A full restore drill on this machine: the state machine the stack synthesizes, run by
  * `aws-local-stepfunctions`, every Task bound to the same step code the Lambda functions run,
- * over the local adapters (embedded PostgreSQL, child processes, folders).
+ * over the local adapters (embedded PostgreSQL, child processes, folders; wired in `local-deps.ts`).
  */
-import { join } from 'node:path';
 import { PREPARE_STEP } from '../../../core/escalations.ts';
 import { redactCredentials } from '../../../core/redact.ts';
 import type { DrillReport } from '../../../core/report.ts';
 import { localEngine, prepareSource } from '../../../local/engine.ts';
-import { appRoot } from '../../../local/local-recovery.ts';
 import { acquireLock, drillLockFile } from '../../../local/lock.ts';
 import { statePaths } from '../../../local/state.ts';
 import type { LoadedConfig } from '../../../shared/config-file.ts';
-import { LocalAppRunner } from '../../adapters/local/app-runner.ts';
-import { CheckoutArtifactSource } from '../../adapters/local/artifacts.ts';
-import { FolderReportStore, RecordingNotifier } from '../../adapters/local/reports.ts';
 import { FileSecretStore } from '../../adapters/local/secrets.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../../local-state-machine.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
@@ -27,6 +22,7 @@ import {
 import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../../steps.ts';
 import { type FaultPlan, planFault } from './fault-plan.ts';
 import { type FaultName, FaultRefusedError, faultConfigProblem } from './faults.ts';
+import { localDrillDeps } from './local-deps.ts';
 
 export interface LocalDrillOptions {
   readonly loaded: LoadedConfig;
@@ -153,62 +149,15 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     process.on('SIGTERM', onSignal);
   }
 
-  const secrets = new FileSecretStore(paths.root, realRecovery);
-  const app = new LocalAppRunner({
-    paths,
-    appRoot: appRoot(config, baseDir),
-    migrateCommand: config.app.migrateCommand,
-    startCommand: config.app.startCommand,
-    secrets,
-    env: config.app.env,
-    port: config.app.port,
-    listenTimeoutSeconds: config.smoke.readyBudgetSeconds,
-  });
-  let written: { report: DrillReport; files: { json: string; markdown: string } } | null = null;
-  let published: DrillReport | null = null;
-  const store = new FolderReportStore(join(paths.root, 'reports'));
-  const notifier = new RecordingNotifier(
-    join(paths.root, 'notifications.jsonl'),
-    options.notify ?? (() => undefined),
-  );
-  const baseDeps: DrillDeps = {
-    settings: {
-      config,
-      mode: 'local',
-      restoreTimeoutSeconds: options.restoreTimeoutSeconds ?? config.drill.restoreTimeoutMinutes * 60,
-      keepInstance: options.keep ?? false,
-    },
-    recovery: realRecovery,
-    secrets,
-    app,
-    artifacts: new CheckoutArtifactSource(appRoot(config, baseDir), config.app.migrationsDir),
-    reports: {
-      async write(report, markdown) {
-        const files = await store.write(report, markdown);
-        written = { report, files };
-        return files;
-      },
-    },
-    notifier: {
-      publish(report, escalations) {
-        published = report;
-        return notifier.publish(report, escalations);
-      },
-    },
-    adminPassword: async () => {
-      const password = await realRecovery.adminPassword();
-      if (!password) throw new Error('the local source has no admin password on record');
-      return password;
-    },
-    now: () => new Date(),
-  };
+  const wiring = localDrillDeps(engine, config, baseDir, options);
+  const { app } = wiring;
+  const baseDeps = wiring.deps;
   let deps: DrillDeps = baseDeps;
   let plan: FaultPlan | null = null;
   const faultOutcome = () =>
     fault && plan ? { name: fault, broke: plan.acted(), missed: plan.missed() } : null;
-  const reportFiles = () => (written as { files: { json: string; markdown: string } } | null)?.files ?? null;
-  const theReport = () =>
-    (written as { report: DrillReport } | null)?.report ?? (published as DrillReport | null);
+  const reportFiles = wiring.reportFiles;
+  const theReport = wiring.report;
 
   /** Writes the report of a drill that ends outside the state machine, then publishes it. */
   const reportOutside = async (state: DrillState): Promise<string | null> => {
