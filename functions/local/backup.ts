@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { BackupIntegrityError } from '../drill/ports/database-recovery.ts';
 import { buildManifest, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
-import { giveToServer, serverUser } from './cluster.ts';
+import { giveToServer, serverUser } from './binaries.ts';
 import { DamagedStateError, readJson, type StatePaths, writeJson } from './state.ts';
 import { type BlockEntry, buildBlockIndex, verifyBackup } from './verify.ts';
 import { WAL_SEGMENT_NAME } from './wal.ts';

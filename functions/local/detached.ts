@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClusterError } from './cluster.ts';
+import { ClusterError } from './binaries.ts';
 import { type ProcessKind, registerProcess, type StatePaths } from './state.ts';
 
 /** The repository root: where `node --import tsx` resolves tsx from. */

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isProcessAlive, processStartTicks } from './cluster.ts';
+import { isProcessAlive, processStartTicks } from './processes.ts';
 import type { StatePaths } from './state.ts';
 
 /** Who holds a lock (the lock file's content). */

@@ -33,8 +33,8 @@ import {
 import { parseIsoWithZone } from '../core/time.ts';
 import { readWalIndex } from './archive.ts';
 import { type BackupRecord, deleteBackup, readBackup, startSegmentOf } from './backup.ts';
-import { isProcessAlive } from './cluster.ts';
 import type { InstanceRecord } from './local-recovery.ts';
+import { isProcessAlive } from './processes.ts';
 import { readJson, type StatePaths, writeJson } from './state.ts';
 import { WAL_SEGMENT_NAME } from './wal.ts';
 

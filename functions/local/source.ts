@@ -13,19 +13,13 @@ import pg from 'pg';
 import { describeExit, formatTail } from '../core/command.ts';
 import { InputError } from '../core/errors.ts';
 import { archiveCommand } from './archive.ts';
+import { ClusterError, makePassageDir, makeServerDir, serverUser } from './binaries.ts';
 import {
   attachCluster,
-  ClusterError,
   freePort,
   initCluster,
-  makePassageDir,
-  makeServerDir,
-  notPostmasterOf,
-  ownedPostmaster,
   randomPassword,
-  readPostmasterPid,
   type StartedCluster,
-  serverUser,
   startCluster,
   stopServer,
 } from './cluster.ts';
@@ -33,6 +27,7 @@ import { PROJECT_ROOT, startDetachedScript } from './detached.ts';
 import { startHeartbeatProcess, stopHeartbeatProcess } from './heartbeat-process.ts';
 import { sourceLockFile, withLock } from './lock.ts';
 import { runLogged, urlPassword } from './logged-command.ts';
+import { notPostmasterOf, ownedPostmaster, readPostmasterPid } from './processes.ts';
 import {
   isRegisteredAlive,
   listProcesses,

@@ -12,9 +12,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
-import { isProcessAlive, notPostmasterOf, processCommand, processStartTicks, stopServer } from './cluster.ts';
+import { stopServer } from './cluster.ts';
+import { isProcessAlive, notPostmasterOf, processCommand, processStartTicks } from './processes.ts';
 
-export { processStartTicks } from './cluster.ts';
+export { processStartTicks } from './processes.ts';
 
 /** Where each part of the local engine's state lives. */
 export interface StatePaths {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli.ts';
 import type { CommandIo } from '../../bin/commands/types.ts';
-import { isProcessAlive } from '../../functions/local/cluster.ts';
+import { isProcessAlive } from '../../functions/local/processes.ts';
 import { listProcesses, statePathsAt } from '../../functions/local/state.ts';
 import { postgresProcessesUnder } from '../support/postgres.ts';
 

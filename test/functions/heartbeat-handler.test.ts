@@ -12,12 +12,8 @@ import type { Context } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HEARTBEAT_ROLE, heartbeatSetupSql } from '../../functions/core/heartbeat.ts';
-import {
-  createTemporaryCluster,
-  giveToServer,
-  type StartedCluster,
-  serverUser,
-} from '../../functions/local/cluster.ts';
+import { giveToServer, serverUser } from '../../functions/local/binaries.ts';
+import { createTemporaryCluster, type StartedCluster } from '../../functions/local/cluster.ts';
 import { heartbeatClientConfig } from '../../functions/shared/jobs/heartbeat.ts';
 import { MOTO_CREDENTIALS } from '../support/moto.ts';
 import { postgresProcessesUnder } from '../support/postgres.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../bin/cli.ts';
-import { isProcessAlive } from '../../../functions/local/cluster.ts';
+import { isProcessAlive } from '../../../functions/local/processes.ts';
 import { readCredentials, readSourceRecord } from '../../../functions/local/source.ts';
 import { listProcesses, statePathsAt } from '../../../functions/local/state.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';

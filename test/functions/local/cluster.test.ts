@@ -2,11 +2,8 @@ import { existsSync } from 'node:fs';
 import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createTemporaryCluster,
-  isProcessAlive,
-  type StartedCluster,
-} from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
+import { isProcessAlive } from '../../../functions/local/processes.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 const started: string[] = [];

@@ -5,11 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTemporaryCluster,
-  isProcessAlive,
-  type StartedCluster,
-} from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
 import {
   HEARTBEAT_SCRIPT,
   heartbeatProcessRunning,
@@ -17,6 +13,7 @@ import {
   startHeartbeatProcess,
   stopHeartbeatProcess,
 } from '../../../functions/local/heartbeat-process.ts';
+import { isProcessAlive } from '../../../functions/local/processes.ts';
 import { listProcesses, type StatePaths, statePathsAt } from '../../../functions/local/state.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 

@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { processStartTicks } from '../../../functions/local/cluster.ts';
 import {
   acquireLock,
   LockBusyError,
@@ -16,6 +15,7 @@ import {
   lockHolder,
   withLock,
 } from '../../../functions/local/lock.ts';
+import { processStartTicks } from '../../../functions/local/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rd-lock-'));
 const started: ChildProcess[] = [];

@@ -12,12 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../bin/cli.ts';
-import {
-  notPostmasterOf,
-  ownedPostmaster,
-  processStartEpoch,
-  stopServer,
-} from '../../../functions/local/cluster.ts';
+import { stopServer } from '../../../functions/local/cluster.ts';
+import { notPostmasterOf, ownedPostmaster, processStartEpoch } from '../../../functions/local/processes.ts';
 import {
   drillMarker,
   isRegisteredAlive,
