@@ -11,7 +11,7 @@ import {
   formatPrune,
   formatRetentionStatus,
   type LocalRetentionStatus,
-} from '../../functions/local/retention.ts';
+} from '../../functions/local/retention-status.ts';
 import { SourceCommandError } from '../../functions/local/source.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { type CommandIo, type CommandRunner, EXIT, type OptionValues, stringOption } from './types.ts';

@@ -13,15 +13,9 @@ import {
   type LocalRecoveryOptions,
   type LocalStatus,
 } from './local-recovery.ts';
-import {
-  type LocalPruneResult,
-  type LocalRetentionStatus,
-  localRetentionPolicy,
-  localRetentionStatus,
-  type PruneOptions,
-  pruneAfterBackup,
-  pruneLocal,
-} from './retention.ts';
+import { pruneAfterBackup, pruneLocal } from './retention.ts';
+import { type LocalPruneResult, localRetentionPolicy, type PruneOptions } from './retention-plan.ts';
+import { type LocalRetentionStatus, localRetentionStatus } from './retention-status.ts';
 import { SourceCommandError } from './source.ts';
 import type { StatePaths } from './state.ts';
 

@@ -14,11 +14,9 @@ import {
 } from '../../../functions/drill/ports/database-recovery.ts';
 import { type BackupRecord, readBackup } from '../../../functions/local/backup.ts';
 import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
-import {
-  type LocalRetentionStatus,
-  localRetentionPolicy,
-  pruneLocal,
-} from '../../../functions/local/retention.ts';
+import { pruneLocal } from '../../../functions/local/retention.ts';
+import { localRetentionPolicy } from '../../../functions/local/retention-plan.ts';
+import type { LocalRetentionStatus } from '../../../functions/local/retention-status.ts';
 import { readJson, writeJson } from '../../../functions/local/state.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
