@@ -170,10 +170,26 @@ export const startCommand: CommandRunner = {
     );
     if (!values.wait) return EXIT.ok;
     io.out('');
-    const result = await followExecution(sfn, started.executionArn, {
-      print: io.out,
-      pollMs: Number(io.env.RECOVERY_DRILL_WAIT_POLL_MS) || 5_000,
-    });
+    // Ctrl-C stops only the following: say so, and that the drill in AWS goes on (it cleans up
+    // after itself in its Clean up state), rather than exiting without a word.
+    const onSignal = (signal: NodeJS.Signals) => {
+      io.err(
+        `recovery-drill start: ${signal}: stopped following; nothing here to clean up: the drill keeps running in AWS and removes its instance and secret in its Clean up state (${started.executionArn}); to stop it: aws stepfunctions stop-execution --execution-arn ${started.executionArn}`,
+      );
+      process.exit(signal === 'SIGINT' ? EXIT.interruptedByInt : EXIT.interruptedByTerm);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let result: Awaited<ReturnType<typeof followExecution>>;
+    try {
+      result = await followExecution(sfn, started.executionArn, {
+        print: io.out,
+        pollMs: Number(io.env.RECOVERY_DRILL_WAIT_POLL_MS) || 5_000,
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     const s3 = new S3Client({
       ...clientConfig(io.env, config.source.region),
       forcePathStyle: Boolean(io.env.AWS_ENDPOINT_URL),

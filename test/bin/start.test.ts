@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -304,6 +305,53 @@ describe('start command against moto', () => {
     const { code, out } = await run([]);
     expect(code).toBe(0);
     expect(out).toContain(`execution:     arn:aws:states:${REGION}:${MOTO_ACCOUNT_ID}:execution:from-stack:`);
+  });
+
+  it('with --wait, Ctrl-C stops the following only and says the drill goes on in AWS (exit 130)', async () => {
+    const own = await machine('interrupted-follow');
+    const child = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '..', '..', 'bin', 'recovery-drill.js'),
+        'start',
+        '--state-machine-arn',
+        own,
+        '--wait',
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: dir,
+          AWS_ENDPOINT_URL: moto.endpoint,
+          AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+          USER: 'alice',
+          RECOVERY_DRILL_WAIT_POLL_MS: '100',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const exit = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('execution:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exit).toBe(130);
+    const executionArn = /execution:\s+(\S+)/.exec(out)?.[1] as string;
+    expect(err).toContain(
+      `recovery-drill start: SIGINT: stopped following; nothing here to clean up: the drill keeps running in AWS and removes its instance and secret in its Clean up state (${executionArn})`,
+    );
+    // The drill itself was not stopped.
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(described.status).toBe('RUNNING');
   });
 
   it('with --wait follows the execution until it ends and exits 1 when it did not succeed', async () => {
