@@ -378,48 +378,57 @@ describe('start command against moto', () => {
 // moto's execution history is a fixed placeholder (it runs no state), so the step-by-step lines are
 // checked against a mocked history shaped like a real drill's.
 describe('following a drill execution', () => {
-  it('prints a line per state entered, left or failed, and returns the output once the execution ends', async () => {
+  it('prints one line per task state with its final outcome, and returns the output once the execution ends', async () => {
     const mock = mockClient(SFNClient);
     const at = (s: number) => new Date(Date.UTC(2026, 10, 26, 6, 0, s));
+    const entered = (id: number, s: number, name: string): HistoryEvent => ({
+      id,
+      type: 'TaskStateEntered',
+      timestamp: at(s),
+      stateEnteredEventDetails: { name },
+    });
+    const exited = (id: number, s: number, name: string): HistoryEvent => ({
+      id,
+      type: 'TaskStateExited',
+      timestamp: at(s),
+      stateExitedEventDetails: { name },
+    });
+    const failed = (id: number, s: number, error: string, message: string): HistoryEvent => ({
+      id,
+      type: 'TaskFailed',
+      timestamp: at(s),
+      taskFailedEventDetails: {
+        resourceType: 'lambda',
+        resource: 'invoke',
+        error,
+        cause: JSON.stringify({ errorMessage: message }),
+      },
+    });
     const events: HistoryEvent[] = [
       { id: 1, type: 'ExecutionStarted', timestamp: at(0) },
-      {
-        id: 2,
-        type: 'TaskStateEntered',
-        timestamp: at(1),
-        stateEnteredEventDetails: { name: 'Validate input' },
-      },
-      {
-        id: 3,
-        type: 'TaskStateExited',
-        timestamp: at(2),
-        stateExitedEventDetails: { name: 'Validate input' },
-      },
-      {
-        id: 4,
-        type: 'TaskStateEntered',
-        timestamp: at(3),
-        stateEnteredEventDetails: { name: 'Check data integrity' },
-      },
-      {
-        id: 5,
-        type: 'TaskFailed',
-        timestamp: at(4),
-        taskFailedEventDetails: {
-          resourceType: 'lambda',
-          resource: 'invoke',
-          error: 'IntegrityError',
-          cause: JSON.stringify({ errorMessage: 'orphans in "Account" (postgres://app:s3cret@db:5432/x)' }),
-        },
-      },
-      { id: 6, type: 'TaskStateEntered', timestamp: at(5), stateEnteredEventDetails: { name: 'Clean up' } },
+      entered(2, 1, 'Validate input'),
+      exited(3, 2, 'Validate input'),
+      // A Retry overcame the first failure: its outcome is the success.
+      entered(4, 3, 'Smoke: ready'),
+      failed(5, 4, 'Lambda.ServiceException', 'throttled'),
+      { id: 6, type: 'TaskSucceeded', timestamp: at(6) },
+      exited(7, 6, 'Smoke: ready'),
+      // Caught: the Catch moves on to the cleanup, the state exits. One ✗, no ✓.
+      entered(8, 7, 'Check data integrity'),
+      failed(9, 8, 'IntegrityError', 'orphans in "Account" (postgres://app:s3cret@db:5432/x)'),
+      exited(10, 8, 'Check data integrity'),
+      { id: 11, type: 'WaitStateEntered', timestamp: at(9), stateEnteredEventDetails: { name: 'Pause' } },
+      entered(12, 10, 'Clean up'),
     ];
     const last: HistoryEvent[] = [
-      { id: 7, type: 'TaskStateExited', timestamp: at(6), stateExitedEventDetails: { name: 'Clean up' } },
+      exited(13, 12, 'Clean up'),
+      // Uncaught: the state never exits; its ✗ comes before the execution's end.
+      entered(14, 13, 'Notify'),
+      failed(15, 14, 'SnsError', 'topic gone'),
       {
-        id: 8,
+        id: 16,
         type: 'ExecutionFailed',
-        timestamp: at(7),
+        timestamp: at(15),
         executionFailedEventDetails: { error: 'DrillFailed' },
       },
     ];
@@ -437,13 +446,12 @@ describe('following a drill execution', () => {
       sleep: async () => {},
     });
     expect(lines).toEqual([
-      '06:00:01  → Validate input',
-      '06:00:02  ✓ Validate input',
-      '06:00:03  → Check data integrity',
-      '06:00:04  ✗ Check data integrity: IntegrityError: orphans in "Account" (postgres://app:***@db:5432/x)',
-      '06:00:05  → Clean up',
-      '06:00:06  ✓ Clean up',
-      '06:00:07  execution failed: DrillFailed',
+      '06:00:02  ✓ Validate input (1.0 s)',
+      '06:00:06  ✓ Smoke: ready (3.0 s)',
+      '06:00:08  ✗ Check data integrity (1.0 s): IntegrityError: orphans in "Account" (postgres://app:***@db:5432/x)',
+      '06:00:12  ✓ Clean up (2.0 s)',
+      '06:00:15  ✗ Notify (2.0 s): SnsError: topic gone',
+      '06:00:15  execution failed: DrillFailed',
     ]);
     expect(result).toEqual({ status: 'FAILED', output: { report: { passed: false } } });
     mock.restore();

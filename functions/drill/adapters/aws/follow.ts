@@ -1,6 +1,7 @@
 /**
- * Follows a drill execution from a terminal (`recovery-drill start --wait`): one line per state
- * entered, left or failed, as the execution history records them, until the execution ends.
+ * Follows a drill execution from a terminal (`recovery-drill start --wait`): one line per task
+ * state when it ends, with its final outcome and how long it took (as the local drill prints
+ * them), until the execution ends.
  */
 import {
   DescribeExecutionCommand,
@@ -36,20 +37,76 @@ function short(text: string): string {
   return flat.length > MAX_CAUSE ? `${flat.slice(0, MAX_CAUSE - 3)}...` : flat;
 }
 
-/** The line an event prints, or null for the events a person does not need (scheduled, started, …). */
-export function describeEvent(event: HistoryEvent, currentState: string | null): string | null {
-  const at = clock(event.timestamp);
-  const type = event.type ?? '';
-  if (type.endsWith('StateEntered')) return `${at}  → ${event.stateEnteredEventDetails?.name ?? '?'}`;
-  if (type.endsWith('StateExited')) return `${at}  ✓ ${event.stateExitedEventDetails?.name ?? '?'}`;
-  const failure =
-    event.taskFailedEventDetails ??
-    event.lambdaFunctionFailedEventDetails ??
-    event.taskTimedOutEventDetails ??
-    event.lambdaFunctionTimedOutEventDetails;
-  if (failure) {
-    return `${at}  ✗ ${currentState ?? '?'}: ${failure.error ?? 'failed'}${failure.cause ? `: ${short(causeText(failure.cause))}` : ''}`;
+function seconds(from: Date | undefined, to: Date | undefined): string {
+  if (!from || !to) return '';
+  return ` (${((to.getTime() - from.getTime()) / 1000).toFixed(1)} s)`;
+}
+
+/**
+ * Turns history events into progress lines: one per task state when it ends, `✓` or `✗` by its
+ * final outcome. A caught failure (the task failed, its Catch moved on) is one `✗` line, never
+ * followed by a `✓` for the same state; a failure a Retry then overcame is one `✓` line; a failure
+ * nothing caught is printed before the execution's end.
+ */
+export class ProgressPrinter {
+  private state: string | null = null;
+  private enteredAt: Date | undefined;
+  private failure: string | null = null;
+
+  constructor(private readonly print: (line: string) => void) {}
+
+  event(event: HistoryEvent): void {
+    const at = clock(event.timestamp);
+    const type = event.type ?? '';
+    if (type === 'TaskStateEntered') {
+      this.flushFailure(event.timestamp);
+      this.state = event.stateEnteredEventDetails?.name ?? '?';
+      this.enteredAt = event.timestamp;
+      this.failure = null;
+      return;
+    }
+    const failure =
+      event.taskFailedEventDetails ??
+      event.lambdaFunctionFailedEventDetails ??
+      event.taskTimedOutEventDetails ??
+      event.lambdaFunctionTimedOutEventDetails;
+    if (failure) {
+      this.failure = `${failure.error ?? 'failed'}${failure.cause ? `: ${short(causeText(failure.cause))}` : ''}`;
+      return;
+    }
+    // A Retry ran the task again and it succeeded: the earlier failure is not its outcome.
+    if (type === 'TaskSucceeded' || type === 'LambdaFunctionSucceeded') {
+      this.failure = null;
+      return;
+    }
+    if (type === 'TaskStateExited') {
+      const name = event.stateExitedEventDetails?.name ?? this.state ?? '?';
+      const took = seconds(this.enteredAt, event.timestamp);
+      this.print(this.failure ? `${at}  ✗ ${name}${took}: ${this.failure}` : `${at}  ✓ ${name}${took}`);
+      this.state = null;
+      this.failure = null;
+      return;
+    }
+    if (type.startsWith('Execution') && type !== 'ExecutionStarted') {
+      // The state that failed uncaught never exits: its line comes before the execution's end.
+      this.flushFailure(event.timestamp);
+      const line = executionLine(event, at);
+      if (line) this.print(line);
+    }
   }
+
+  /** A failed state that did not exit (nothing caught it, or the history skips its exit) still gets its ✗ line. */
+  private flushFailure(now: Date | undefined): void {
+    if (this.state && this.failure)
+      this.print(`${clock(now)}  ✗ ${this.state}${seconds(this.enteredAt, now)}: ${this.failure}`);
+    this.state = null;
+    this.failure = null;
+  }
+}
+
+/** The line for the execution's end, or null for any other event. */
+function executionLine(event: HistoryEvent, at: string): string | null {
+  const type = event.type ?? '';
   if (type === 'ExecutionSucceeded') return `${at}  execution succeeded`;
   if (type === 'ExecutionFailed') {
     const d = event.executionFailedEventDetails;
@@ -69,7 +126,7 @@ export async function followExecution(
   const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
   const pollMs = options.pollMs ?? 5_000;
   let lastId = 0;
-  let currentState: string | null = null;
+  const progress = new ProgressPrinter(options.print);
   for (;;) {
     // Read the status first: events written before an ended status was read are all in the history below.
     const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -86,9 +143,7 @@ export async function followExecution(
       for (const event of page.events ?? []) {
         if ((event.id ?? 0) <= lastId) continue;
         lastId = event.id ?? lastId;
-        if (event.type?.endsWith('StateEntered')) currentState = event.stateEnteredEventDetails?.name ?? null;
-        const line = describeEvent(event, currentState);
-        if (line) options.print(line);
+        progress.event(event);
       }
       nextToken = page.nextToken || undefined;
     } while (nextToken);
