@@ -14,6 +14,9 @@ import type { Config } from '../../functions/core/config.ts';
 import { DRILL_ID_TAG } from '../../functions/drill/ports/database-recovery.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 
+/** The tag RDS puts on the master secret it manages for an instance: that instance's ARN. */
+export const RDS_PRIMARY_INSTANCE_TAG = 'aws:rds:primaryDBInstanceArn';
+
 /** One exact statement on a function's role: no grant helper, so no wildcard action sneaks in. */
 export function allow(
   fn: lambda.IFunction,
@@ -93,15 +96,25 @@ export function grantControl(control: lambda.Function, targets: ControlTargets):
       sid: 'ReadDrillInstanceMasterSecret',
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
       resources: [`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`],
-      conditions: { StringLike: { 'secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn': drillDbs } },
+      conditions: { StringLike: { [`aws:ResourceTag/${RDS_PRIMARY_INSTANCE_TAG}`]: drillDbs } },
     }),
   );
-  // RDS creates (and deletes) each drill instance's managed master secret on the caller's behalf.
+  // RDS creates (and deletes) each drill instance's managed master secret on the caller's behalf,
+  // tagging it with the instance's ARN: creation must carry a drill instance's ARN, deletion must
+  // find it on the secret.
   allow(
     control,
-    'ManageDrillInstanceMasterSecret',
-    ['secretsmanager:CreateSecret', 'secretsmanager:TagResource', 'secretsmanager:DeleteSecret'],
+    'CreateDrillInstanceMasterSecret',
+    ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
     [`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`],
+    { StringLike: { [`aws:RequestTag/${RDS_PRIMARY_INSTANCE_TAG}`]: drillDbs } },
+  );
+  allow(
+    control,
+    'DeleteDrillInstanceMasterSecret',
+    ['secretsmanager:DeleteSecret'],
+    [`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`],
+    { StringLike: { [`aws:ResourceTag/${RDS_PRIMARY_INSTANCE_TAG}`]: drillDbs } },
   );
   allow(
     control,
@@ -157,11 +170,11 @@ export function grantControl(control: lambda.Function, targets: ControlTargets):
     ],
     [
       `arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`,
-      'RDS names the managed master secret of each drill instance at random; the statement is limited by its aws:rds:primaryDBInstanceArn tag to drill instances.',
+      'RDS names the managed master secret of each drill instance at random. Every statement on it is limited by the aws:rds:primaryDBInstanceArn tag RDS sets to a drill-named instance: reading and deleting by the tag on the secret, creating and tagging by the tag on the request. No other secret of Secrets Manager is reachable.',
     ],
     [
       `arn:${partition}:ecs:${region}:${account}:task/${cluster.clusterName}/*`,
-      'App tasks get their ids at run time; the statement is limited to the drill cluster.',
+      'App tasks get their ids at run time; DescribeTasks, StopTask and ListTasks are allowed only on task ids of the drill cluster and only with ecs:cluster equal to the drill cluster.',
     ],
     [
       `arn:${partition}:ecs:${region}:${account}:container-instance/${cluster.clusterName}/*`,

@@ -240,7 +240,7 @@ export class DrillStateMachine extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray tracing and the CloudWatch Logs delivery actions of a state machine (logs:CreateLogDelivery and friends) accept no resource ARN.',
+        'X-Ray tracing and the CloudWatch Logs delivery actions of a state machine (logs:CreateLogDelivery and friends) accept no resource ARN; ecs:StopTask and ecs:DescribeTasks, which the .sync migrate task needs on task ids known only at run time, are granted on * by aws-cdk-lib and confined to the drill cluster by an explicit deny (DenyTasksOfOtherClusters, condition ecs:cluster).',
     });
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${wildcardTaskDefinitionFinding(this, props.migrateTask.taskDefinition)}]`,

@@ -25,6 +25,7 @@ import { createDrillFunction, type DrillFunctionSpec } from './drill-function.ts
 import { DEFAULT_STEP_TIMEOUT, DrillStateMachine } from './drill-state-machine.ts';
 import { createDrillNetwork } from './network.ts';
 import { scheduleDrillStart } from './start.ts';
+import { confineTasksToCluster } from './task-scope.ts';
 
 export interface RestoreDrillProps {
   /** The validated configuration; bundled beside each drill function. */
@@ -140,6 +141,8 @@ export class RestoreDrill extends Construct {
         stepTimeout.toSeconds() > DEFAULT_STEP_TIMEOUT.toSeconds() ? stepTimeout : DEFAULT_STEP_TIMEOUT,
       logRetention: retention,
     });
+
+    confineTasksToCluster(this.stateMachine.stateMachine.role, this.cluster);
 
     // Notifications link the execution's log group.
     reporting.addEnvironment('DRILL_LOG_GROUP', this.stateMachine.logGroup.logGroupName);
