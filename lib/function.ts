@@ -16,6 +16,12 @@ import type { Construct } from 'constructs';
 /** Folder holding `package-lock.json` and `functions/`: where the entries are bundled from. */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * Construct metadata naming a function's entry file (relative to the project root), so that tests
+ * can derive from the code which AWS calls each function's bundle makes.
+ */
+export const ENTRY_METADATA = 'recovery-drill:entry';
+
 export interface ProjectFunctionProps {
   /** Entry file relative to the project root. */
   readonly entry: string;
@@ -46,7 +52,7 @@ export function projectFunction(
   props: ProjectFunctionProps,
 ): nodejs.NodejsFunction {
   const { afterBundling } = props;
-  return new nodejs.NodejsFunction(scope, id, {
+  const fn = new nodejs.NodejsFunction(scope, id, {
     entry: join(props.projectRoot, props.entry),
     projectRoot: props.projectRoot,
     depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
@@ -87,6 +93,8 @@ export function projectFunction(
         : undefined,
     },
   });
+  fn.node.addMetadata(ENTRY_METADATA, props.entry);
+  return fn;
 }
 
 /**
