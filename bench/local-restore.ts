@@ -22,7 +22,8 @@ import { parseConfig } from '../functions/core/config.ts';
 import { restoreCommand } from '../functions/local/archive.ts';
 import { giveToServer, serverUser } from '../functions/local/binaries.ts';
 import { startCluster, writeSettings } from '../functions/local/cluster.ts';
-import { type InstanceRecord, LocalRecovery } from '../functions/local/local-recovery.ts';
+import { LocalEngine } from '../functions/local/engine.ts';
+import type { InstanceRecord } from '../functions/local/instance-store.ts';
 import { readCredentials, type SourceCredentials } from '../functions/local/source.ts';
 import { readJson } from '../functions/local/state.ts';
 
@@ -101,7 +102,7 @@ async function historyCount(url: string): Promise<number> {
   }
 }
 
-const engine = new LocalRecovery({ config, baseDir: dir, provision: provisionPgbench, trickle: false });
+const engine = new LocalEngine({ config, baseDir: dir, provision: provisionPgbench, trickle: false });
 try {
   console.log(
     `bench/local-restore: pgbench scale ${SCALE}, ${RUNS} run(s), load average ${loadavg()[0]?.toFixed(1)}`,
@@ -187,7 +188,7 @@ try {
 
     // The adapter, end to end: verified copy, recovery, promotion, target check.
     const [instance, restoreMs] = await timed(() =>
-      engine.restoreToPointInTime({ instanceId: `bench-${i}`, targetTime: target, tags: {} }),
+      engine.recovery.restoreToPointInTime({ instanceId: `bench-${i}`, targetTime: target, tags: {} }),
     );
     if (instance.status !== 'available') throw new Error(`restore failed: ${instance.failureReason}`);
     const count = await historyCount((await engine.instanceUrl(`bench-${i}`)) as string);

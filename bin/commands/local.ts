@@ -5,8 +5,9 @@
  */
 import type { Config } from '../../functions/core/config.ts';
 import { InputError } from '../../functions/core/errors.ts';
+import type { CleanupResult } from '../../functions/local/cleanup.ts';
+import type { LocalStatus } from '../../functions/local/engine.ts';
 import { LocalEngine } from '../../functions/local/engine.ts';
-import type { CleanupResult, LocalStatus } from '../../functions/local/local-recovery.ts';
 import {
   formatPrune,
   formatRetentionStatus,

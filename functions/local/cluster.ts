@@ -27,18 +27,6 @@ import {
 import { isProcessAlive, notPostmasterOf, readPostmasterPid } from './processes.ts';
 import { logTail, serverFailureLine } from './server-log.ts';
 
-// For `local-recovery.ts`, which follows the split of this file when it is split itself.
-export {
-  ClusterError,
-  giveToServer,
-  makePassageDir,
-  makeServerDir,
-  SUPERUSER,
-  serverUser,
-} from './binaries.ts';
-export { isProcessAlive, readPostmasterPid } from './processes.ts';
-export { describeServerFailure, logTail } from './server-log.ts';
-
 const execFileAsync = promisify(execFile);
 
 export interface StartedCluster {

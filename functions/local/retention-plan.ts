@@ -15,7 +15,7 @@ import {
 } from '../core/retention.ts';
 import { parseIsoWithZone } from '../core/time.ts';
 import { type BackupRecord, readBackup, startSegmentOf } from './backup.ts';
-import type { InstanceRecord } from './local-recovery.ts';
+import type { InstanceRecord } from './instance-store.ts';
 import { isProcessAlive } from './processes.ts';
 import { readJson, type StatePaths } from './state.ts';
 import { WAL_SEGMENT_NAME } from './wal.ts';

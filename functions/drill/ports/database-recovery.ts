@@ -13,15 +13,6 @@ export const DRILL_ID_TAG = 'recovery-drill:drill-id';
 
 export type InstanceStatus = 'creating' | 'available' | 'failed' | 'deleting';
 
-export interface SnapshotInfo {
-  id: string;
-  /** ISO-8601 UTC. */
-  createdAt: string;
-  status: 'creating' | 'available' | 'failed';
-  sizeBytes: number | null;
-  tags: Record<string, string>;
-}
-
 export interface InstanceDescription {
   id: string;
   status: InstanceStatus;

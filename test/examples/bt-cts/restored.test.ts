@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PENDING_MIGRATION, provisionSource } from '../../../examples/bt-cts/apps/api/src/provision.ts';
 import { parseConfig } from '../../../functions/core/config.ts';
-import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
+import { LocalEngine } from '../../../functions/local/engine.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 import {
   type AppProcess,
@@ -28,7 +28,7 @@ import {
 
 const INSTANCE = 'recovery-drill-btcts-test';
 let root: string;
-let recovery: LocalRecovery;
+let recovery: LocalEngine;
 let restoredUrl: string;
 let markerAt: Date;
 
@@ -50,7 +50,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'btcts-restored-'));
   // Under root, PostgreSQL runs as the OS user postgres, which must be able to reach the state folder.
   await chmod(root, 0o755);
-  recovery = new LocalRecovery({
+  recovery = new LocalEngine({
     config: config(),
     baseDir: root,
     trickle: false,
@@ -77,7 +77,7 @@ beforeAll(async () => {
       timeoutMs: 30_000,
     },
   );
-  const restored = await recovery.restoreToPointInTime({
+  const restored = await recovery.recovery.restoreToPointInTime({
     instanceId: INSTANCE,
     targetTime: 'latest',
     tags: { 'recovery-drill:drill-id': 'btcts-test' },
@@ -90,7 +90,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const strays = await stopAllApps();
-  await recovery?.deleteInstance(INSTANCE).catch(() => undefined);
+  await recovery?.recovery.deleteInstance(INSTANCE).catch(() => undefined);
   await recovery?.stopSource();
   await recovery?.cleanup();
   if (root) {

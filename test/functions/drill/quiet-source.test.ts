@@ -17,12 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFault } from '../../../functions/drill/drivers/local/fault-plan.ts';
 import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
 import { summarizeArchive, switchAndMarkCoverage } from '../../../functions/local/archive.ts';
+import { LocalEngine } from '../../../functions/local/engine.ts';
 import {
   type HeartbeatLoop,
   startHeartbeatLoop,
   stopHeartbeatProcess,
 } from '../../../functions/local/heartbeat-process.ts';
-import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
 import { type ContractApp, startContractApp } from '../../support/contract-app.ts';
 import { createCriticalTables, criticalRows, writeBusiness } from '../../support/critical-tables.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
@@ -35,7 +35,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a quiet source: drills to latest and into the quiet period pass with an RPO of about 0', () => {
   let root: string;
-  let engine: LocalRecovery;
+  let engine: LocalEngine;
   let app: ContractApp;
   let heartbeat: HeartbeatLoop | null = null;
   let sourceUrl: string;
@@ -52,7 +52,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
     root = await mkdtemp(join(tmpdir(), 'recovery-drill-quiet-'));
     // As root the server runs as "postgres", which must be able to pass through the test's folder.
     await chmod(root, 0o755);
-    engine = new LocalRecovery({
+    engine = new LocalEngine({
       config: config(),
       baseDir: root,
       provision: async (url) => {
@@ -94,7 +94,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
     const result = await runStepDrill({
       config: config(),
       mode: 'local',
-      recovery: engine,
+      recovery: engine.recovery,
       instanceUrl: (id) => engine.instanceUrl(id),
       app,
       adminPassword: PASSWORD,
@@ -105,7 +105,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
     const instanceId = result.state.drill?.instanceId ?? '';
     const url = await engine.instanceUrl(instanceId);
     const rows = url ? await criticalRows(url) : null;
-    if (await engine.describeInstance(instanceId)) await engine.deleteInstance(instanceId);
+    if (await engine.recovery.describeInstance(instanceId)) await engine.recovery.deleteInstance(instanceId);
     return { ...result, rows };
   }
 
@@ -193,7 +193,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
   it('still raises RPO_BREACHED for the rpo-breach fault: a restore to a point further back than the target allows', async () => {
     const plan = await planFault(
       'rpo-breach',
-      engine,
+      engine.recovery,
       { config: config(), sourceUrl: null },
       () => ({ settings: { config: config() } }) as DrillDeps,
     );

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
-import { ArchiveIncompleteError, LocalRecovery } from '../../../functions/local/local-recovery.ts';
+import { LocalEngine } from '../../../functions/local/engine.ts';
+import { ArchiveIncompleteError } from '../../../functions/local/restore.ts';
 import { type ContractApp, startContractApp } from '../../support/contract-app.ts';
 import { createCriticalTables, criticalRows, writeBusiness } from '../../support/critical-tables.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
@@ -25,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('a restore to latest is proven complete against a damaged archive', () => {
   let root: string;
-  let engine: LocalRecovery;
+  let engine: LocalEngine;
   let app: ContractApp;
   let sourceUrl: string;
   /** The archived segments written after the backup, each holding business rows, oldest first. */
@@ -56,7 +57,7 @@ describe('a restore to latest is proven complete against a damaged archive', () 
     root = await mkdtemp(join(tmpdir(), 'recovery-drill-gaps-'));
     // As root the server runs as "postgres", which must be able to pass through the test's folder.
     await chmod(root, 0o755);
-    engine = new LocalRecovery({
+    engine = new LocalEngine({
       config: config(),
       baseDir: root,
       provision: async (url) => {
@@ -90,7 +91,7 @@ describe('a restore to latest is proven complete against a damaged archive', () 
     existsSync(engine.paths.instances) ? await readdir(engine.paths.instances) : [];
 
   async function restoreLatest(id: string) {
-    return engine.restoreToPointInTime({
+    return engine.recovery.restoreToPointInTime({
       instanceId: id,
       targetTime: 'latest',
       tags: { [DRILL_ID_TAG]: id },
@@ -130,7 +131,8 @@ describe('a restore to latest is proven complete against a damaged archive', () 
       expect(await instances()).toEqual([]);
     } finally {
       await copyFile(original, bad);
-      if (await engine.describeInstance('gap-overwritten')) await engine.deleteInstance('gap-overwritten');
+      if (await engine.recovery.describeInstance('gap-overwritten'))
+        await engine.recovery.deleteInstance('gap-overwritten');
     }
   });
 
@@ -150,13 +152,14 @@ describe('a restore to latest is proven complete against a damaged archive', () 
           ),
         );
         expect(instance.failureReason).toMatch(/the last replayed commit is at \d{4}-/);
-        await engine.deleteInstance('gap-unreadable');
+        await engine.recovery.deleteInstance('gap-unreadable');
       } else {
         await expect(restoreLatest('gap-unreadable')).rejects.toThrow(/cannot be read \(EACCES\)/);
       }
     } finally {
       await chmod(bad, mode);
-      if (await engine.describeInstance('gap-unreadable')) await engine.deleteInstance('gap-unreadable');
+      if (await engine.recovery.describeInstance('gap-unreadable'))
+        await engine.recovery.deleteInstance('gap-unreadable');
     }
   });
 
@@ -169,7 +172,7 @@ describe('a restore to latest is proven complete against a damaged archive', () 
       const result = await runStepDrill({
         config: config(),
         mode: 'local',
-        recovery: engine,
+        recovery: engine.recovery,
         instanceUrl: (id) => engine.instanceUrl(id),
         app,
         adminPassword: PASSWORD,
@@ -192,6 +195,6 @@ describe('a restore to latest is proven complete against a damaged archive', () 
     expect(instance.status).toBe('available');
     const url = (await engine.instanceUrl('whole')) as string;
     expect(await criticalRows(url)).toEqual(await criticalRows(sourceUrl));
-    await engine.deleteInstance('whole');
+    await engine.recovery.deleteInstance('whole');
   });
 });

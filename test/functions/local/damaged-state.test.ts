@@ -15,7 +15,7 @@ import { main } from '../../../bin/cli.ts';
 import { parseConfig } from '../../../functions/core/config.ts';
 import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
 import { backupDir } from '../../../functions/local/backup.ts';
-import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
+import { LocalEngine } from '../../../functions/local/engine.ts';
 import { buildBlockIndex } from '../../../functions/local/verify.ts';
 import { buildManifest } from '../../../functions/shared/checksums.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
@@ -23,7 +23,7 @@ import { postgresProcessesUnder } from '../../support/postgres.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let root: string;
-let engine: LocalRecovery;
+let engine: LocalEngine;
 let source: pg.Client;
 
 async function switchAndArchive(): Promise<void> {
@@ -66,7 +66,7 @@ beforeAll(async () => {
     drill: { timeoutMinutes: 10, restoreTimeoutMinutes: 2 },
   };
   await writeFile(join(root, 'config.json'), JSON.stringify(input));
-  engine = new LocalRecovery({
+  engine = new LocalEngine({
     config: parseConfig(input),
     baseDir: root,
     provision: async (url) => {
@@ -120,8 +120,10 @@ describe('damaged local state', () => {
         expect(text).toMatch(/backups: 1\n {2}older {2}available/);
         expect(text).toContain(`WARNING: ${file('newer', 'backup.json')} is damaged (`);
         expect(text).toContain('backup newer is skipped (restores use an older intact backup');
-        expect(await engine.damagedState()).toEqual([expect.stringContaining(file('newer', 'backup.json'))]);
-        const restored = await engine.restoreToPointInTime({
+        expect(await engine.recovery.damagedState()).toEqual([
+          expect.stringContaining(file('newer', 'backup.json')),
+        ]);
+        const restored = await engine.recovery.restoreToPointInTime({
           instanceId: 'from-older',
           targetTime: 'latest',
           tags: { [DRILL_ID_TAG]: 'd-older' },
@@ -134,7 +136,7 @@ describe('damaged local state', () => {
         const { rows } = await client.query<{ label: string }>('select label from marks order by id');
         await client.end();
         expect(rows.map((r) => r.label)).toEqual(['one', 'two', 'three']);
-        await engine.deleteInstance('from-older');
+        await engine.recovery.deleteInstance('from-older');
       },
     );
   });
@@ -144,7 +146,7 @@ describe('damaged local state', () => {
       file('newer', 'manifest.json'),
       (t) => t.slice(0, t.length / 2),
       async () => {
-        const error = await engine
+        const error = await engine.recovery
           .restoreToPointInTime({ instanceId: 'from-newer', targetTime: 'latest', tags: {} })
           .catch((e: unknown) => e as Error);
         expect(error).toBeInstanceOf(Error);
@@ -167,14 +169,14 @@ describe('damaged local state', () => {
     await writeFile(file('broken', 'manifest.json'), JSON.stringify(manifest));
     await writeFile(file('broken', 'blocks.json'), JSON.stringify(await buildBlockIndex(data, manifest)));
     try {
-      const failed = await engine.restoreToPointInTime({
+      const failed = await engine.recovery.restoreToPointInTime({
         instanceId: 'dies',
         targetTime: 'latest',
         tags: { [DRILL_ID_TAG]: 'd-fatal' },
       });
       expect(failed.status).toBe('failed');
       expect(failed.failureReason).toMatch(/^FATAL: invalid data in file "backup_label"/);
-      await engine.deleteInstance('dies');
+      await engine.recovery.deleteInstance('dies');
       const kept = join(engine.paths.drills, 'd-fatal', 'restore-postgres.log');
       expect(await readFile(kept, 'utf8')).toContain('invalid data in file "backup_label"');
       expect(existsSync(join(engine.paths.instances, 'dies'))).toBe(false);

@@ -13,7 +13,7 @@ import {
   NotADrillInstanceError,
   RestoreTimeOutOfRangeError,
 } from '../../../functions/drill/ports/database-recovery.ts';
-import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
+import { LocalEngine } from '../../../functions/local/engine.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 /** The source's schema for these tests: one table of labelled rows, each stamped at its commit. */
@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const drillTags = (drillId: string) => ({ [DRILL_ID_TAG]: drillId });
 
 let root: string;
-let engine: LocalRecovery;
+let engine: LocalEngine;
 let source: pg.Client;
 /** Labels in the order written, with the instant just after each one committed. */
 const written: { label: string; committedBefore: Date }[] = [];
@@ -118,7 +118,7 @@ describe('local recovery engine', () => {
     root = await mkdtemp(join(tmpdir(), 'recovery-drill-local-'));
     // As root the server runs as "postgres", which must be able to pass through the test's folder.
     await chmod(root, 0o755);
-    engine = new LocalRecovery({
+    engine = new LocalEngine({
       config: configFor(join(root, 'state')),
       baseDir: root,
       provision: provisionMarks,
@@ -156,7 +156,7 @@ describe('local recovery engine', () => {
 
   it('restores rows written before a target inside the backup WAL range and none written after', async () => {
     const target = justAfter('in-range-1');
-    const instance = await engine.restoreToPointInTime({
+    const instance = await engine.recovery.restoreToPointInTime({
       instanceId: 'in-range',
       targetTime: target,
       tags: drillTags('d-1'),
@@ -165,12 +165,12 @@ describe('local recovery engine', () => {
     expect(instance.targetTime).toBe(target.toISOString());
     expect(await labelsIn('in-range')).toEqual(labelsUpTo('in-range-1'));
     expect(new Date(instance.restorePointAt as string).getTime()).toBeLessThanOrEqual(target.getTime());
-    await engine.deleteInstance('in-range');
+    await engine.recovery.deleteInstance('in-range');
   });
 
   it('restores to a target several archived WAL segments after the backup', async () => {
     const target = justAfter('segment-3');
-    const instance = await engine.restoreToPointInTime({
+    const instance = await engine.recovery.restoreToPointInTime({
       instanceId: 'segments',
       targetTime: target,
       tags: drillTags('d-2'),
@@ -180,14 +180,14 @@ describe('local recovery engine', () => {
     expect(new Date(instance.restorePointAt as string).getTime()).toBeGreaterThan(
       justAfter('segment-2').getTime(),
     );
-    await engine.deleteInstance('segments');
+    await engine.recovery.deleteInstance('segments');
   });
 
   it('reports the newest archived commit as the latest restorable time and restores it', async () => {
     const window = await engine.restorableWindow();
     expect(window.latest?.getTime()).toBeGreaterThan(justAfter('segment-4').getTime());
     expect(window.latest?.getTime()).toBeLessThanOrEqual(justAfter('segment-4-last').getTime());
-    const instance = await engine.restoreToPointInTime({
+    const instance = await engine.recovery.restoreToPointInTime({
       instanceId: 'at-latest',
       targetTime: window.latest as Date,
       tags: drillTags('d-3'),
@@ -197,19 +197,27 @@ describe('local recovery engine', () => {
     // Both are the same commit's time: microseconds cut to milliseconds on two paths.
     const restorePoint = new Date(instance.restorePointAt as string).getTime();
     expect(Math.abs(restorePoint - (window.latest as Date).getTime())).toBeLessThanOrEqual(1);
-    await engine.deleteInstance('at-latest');
+    await engine.recovery.deleteInstance('at-latest');
   });
 
   it('refuses a target after the latest archived WAL and creates nothing', async () => {
     await write('not-archived');
     const target = justAfter('not-archived');
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'too-late', targetTime: target, tags: drillTags('d-4') }),
+      engine.recovery.restoreToPointInTime({
+        instanceId: 'too-late',
+        targetTime: target,
+        tags: drillTags('d-4'),
+      }),
     ).rejects.toThrow(RestoreTimeOutOfRangeError);
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'too-late', targetTime: target, tags: drillTags('d-4') }),
+      engine.recovery.restoreToPointInTime({
+        instanceId: 'too-late',
+        targetTime: target,
+        tags: drillTags('d-4'),
+      }),
     ).rejects.toThrow(/archived WAL/);
-    expect(await engine.describeInstance('too-late')).toBeNull();
+    expect(await engine.recovery.describeInstance('too-late')).toBeNull();
     expect(await instanceDirs()).toEqual([]);
   });
 
@@ -217,20 +225,32 @@ describe('local recovery engine', () => {
     const { earliest } = await engine.restorableWindow();
     const target = new Date((earliest as Date).getTime() - 1000);
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'too-early', targetTime: target, tags: drillTags('d-5') }),
+      engine.recovery.restoreToPointInTime({
+        instanceId: 'too-early',
+        targetTime: target,
+        tags: drillTags('d-5'),
+      }),
     ).rejects.toThrow(/oldest backup/);
     expect(await instanceDirs()).toEqual([]);
   });
 
   it('refuses a malformed target or instance id and creates nothing', async () => {
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'bad-time', targetTime: new Date('nope'), tags: {} }),
+      engine.recovery.restoreToPointInTime({
+        instanceId: 'bad-time',
+        targetTime: new Date('nope'),
+        tags: {},
+      }),
     ).rejects.toThrow(InputError);
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'Bad_Id', targetTime: 'latest', tags: {} }),
+      engine.recovery.restoreToPointInTime({ instanceId: 'Bad_Id', targetTime: 'latest', tags: {} }),
     ).rejects.toThrow(/instanceId/);
     await expect(
-      engine.restoreToPointInTime({ instanceId: '1starts-with-digit', targetTime: 'latest', tags: {} }),
+      engine.recovery.restoreToPointInTime({
+        instanceId: '1starts-with-digit',
+        targetTime: 'latest',
+        tags: {},
+      }),
     ).rejects.toThrow(/instanceId/);
     expect(await instanceDirs()).toEqual([]);
   });
@@ -244,14 +264,14 @@ describe('local recovery engine', () => {
     await handle.read(byte, 0, 1, 100);
     await handle.write(Buffer.from([(byte[0] ?? 0) ^ 0xff]), 0, 1, 100);
     await handle.close();
-    const restore = engine.restoreToPointInTime({
+    const restore = engine.recovery.restoreToPointInTime({
       instanceId: 'from-altered',
       targetTime: 'latest',
       tags: {},
     });
     await expect(restore).rejects.toThrow(BackupIntegrityError);
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'from-altered', targetTime: 'latest', tags: {} }),
+      engine.recovery.restoreToPointInTime({ instanceId: 'from-altered', targetTime: 'latest', tags: {} }),
     ).rejects.toThrow(victim);
     expect(await instanceDirs()).toEqual([]);
     await engine.deleteSnapshot('altered');
@@ -261,25 +281,25 @@ describe('local recovery engine', () => {
     await engine.createSnapshot('added', {});
     await writeFile(join(engine.paths.backups, 'added', 'data', 'base', 'planted'), 'x');
     await expect(
-      engine.restoreToPointInTime({ instanceId: 'from-added', targetTime: 'latest', tags: {} }),
+      engine.recovery.restoreToPointInTime({ instanceId: 'from-added', targetTime: 'latest', tags: {} }),
     ).rejects.toThrow(/base\/planted: not in the manifest/);
     expect(await instanceDirs()).toEqual([]);
     await engine.deleteSnapshot('added');
   });
 
   it('refuses to delete an instance that is not tagged as a drill instance', async () => {
-    const instance = await engine.restoreToPointInTime({
+    const instance = await engine.recovery.restoreToPointInTime({
       instanceId: 'untagged',
       targetTime: 'latest',
       tags: {},
     });
     expect(instance.status).toBe('available');
-    await expect(engine.deleteInstance('untagged')).rejects.toThrow(NotADrillInstanceError);
-    expect((await engine.describeInstance('untagged'))?.status).toBe('available');
+    await expect(engine.recovery.deleteInstance('untagged')).rejects.toThrow(NotADrillInstanceError);
+    expect((await engine.recovery.describeInstance('untagged'))?.status).toBe('available');
   });
 
   it('cleanup stops and removes every restored instance and keeps the source and its backups', async () => {
-    await engine.restoreToPointInTime({
+    await engine.recovery.restoreToPointInTime({
       instanceId: 'leftover',
       targetTime: 'latest',
       tags: drillTags('d-9'),
@@ -301,7 +321,7 @@ describe('local recovery engine', () => {
     await waitFor(() => existsSync(join(dataDir, 'postmaster.pid')) || child.exitCode !== null);
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    expect((await engine.describeInstance('killed'))?.status).not.toBe('creating');
+    expect((await engine.recovery.describeInstance('killed'))?.status).not.toBe('creating');
     const result = await engine.cleanup();
     expect(result.instances).toEqual(['killed']);
     expect(postgresProcessesUnder(engine.paths.instances)).toEqual([]);

@@ -13,7 +13,7 @@ import {
   RestoreTimeOutOfRangeError,
 } from '../../../functions/drill/ports/database-recovery.ts';
 import { type BackupRecord, readBackup } from '../../../functions/local/backup.ts';
-import { LocalRecovery } from '../../../functions/local/local-recovery.ts';
+import { LocalEngine } from '../../../functions/local/engine.ts';
 import { pruneLocal } from '../../../functions/local/retention.ts';
 import { localRetentionPolicy } from '../../../functions/local/retention-plan.ts';
 import type { LocalRetentionStatus } from '../../../functions/local/retention-status.ts';
@@ -44,7 +44,7 @@ const DAY_MS = 86_400_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let root: string;
-let engine: LocalRecovery;
+let engine: LocalEngine;
 let source: pg.Client;
 const written: { label: string; committedBefore: Date }[] = [];
 
@@ -138,7 +138,7 @@ describe('local retention and WAL pruning', () => {
     // As root the server runs as "postgres", which must be able to pass through the test's folder.
     await chmod(root, 0o755);
     await writeFile(join(root, 'recovery-drill.config.json'), JSON.stringify(configInput));
-    engine = new LocalRecovery({ config, baseDir: root, provision: provisionMarks, trickle: false });
+    engine = new LocalEngine({ config, baseDir: root, provision: provisionMarks, trickle: false });
     await engine.startSource();
     source = new pg.Client({ connectionString: (await engine.sourceUrl()) as string });
     await source.connect();
@@ -227,7 +227,7 @@ describe('local retention and WAL pruning', () => {
   it('keeps the backup a restore is copying from, and the WAL it needs, and the restore is exact', async () => {
     const b0Start = (await backup('b0')).startWalFile as string;
     const target = justAfter('after-b0-1');
-    const restoring = engine.restoreToPointInTime({
+    const restoring = engine.recovery.restoreToPointInTime({
       instanceId: 'during-prune',
       targetTime: target,
       tags: { [DRILL_ID_TAG]: 'd-1' },
@@ -246,7 +246,7 @@ describe('local retention and WAL pruning', () => {
     const instance = await restoring;
     expect(instance.status).toBe('available');
     expect(await labelsIn('during-prune')).toEqual(labelsUpTo('after-b0-1'));
-    await engine.deleteInstance('during-prune');
+    await engine.recovery.deleteInstance('during-prune');
     expect(backupIds()).toEqual(['b0', 'b2', 'b3', 'b4']);
   });
 
@@ -279,7 +279,7 @@ describe('local retention and WAL pruning', () => {
 
   it('restores a point after the oldest kept backup exactly, from that backup and the WAL kept for it', async () => {
     const target = justAfter('after-b2-1');
-    const instance = await engine.restoreToPointInTime({
+    const instance = await engine.recovery.restoreToPointInTime({
       instanceId: 'kept-point',
       targetTime: target,
       tags: { [DRILL_ID_TAG]: 'd-2' },
@@ -287,18 +287,18 @@ describe('local retention and WAL pruning', () => {
     expect(instance.status).toBe('available');
     expect(await labelsIn('kept-point')).toEqual(labelsUpTo('after-b2-1'));
     expect(new Date(instance.restorePointAt as string).getTime()).toBeLessThanOrEqual(target.getTime());
-    await engine.deleteInstance('kept-point');
+    await engine.recovery.deleteInstance('kept-point');
   });
 
   it('refuses a point the pruned backups covered, creating nothing', async () => {
     await expect(
-      engine.restoreToPointInTime({
+      engine.recovery.restoreToPointInTime({
         instanceId: 'pruned-point',
         targetTime: justAfter('after-b1-1'),
         tags: { [DRILL_ID_TAG]: 'd-3' },
       }),
     ).rejects.toThrow(RestoreTimeOutOfRangeError);
-    expect(await engine.describeInstance('pruned-point')).toBeNull();
+    expect(await engine.recovery.describeInstance('pruned-point')).toBeNull();
   });
 
   it('a new backup prunes after itself, keeping the newest ones and the WAL they need', async () => {
@@ -316,14 +316,14 @@ describe('local retention and WAL pruning', () => {
     await write('after-b5');
     await write('after-b5-last');
     await switchAndArchive();
-    const instance = await engine.restoreToPointInTime({
+    const instance = await engine.recovery.restoreToPointInTime({
       instanceId: 'after-new-backup',
       targetTime: justAfter('after-b5'),
       tags: { [DRILL_ID_TAG]: 'd-4' },
     });
     expect(instance.status).toBe('available');
     expect(await labelsIn('after-new-backup')).toEqual(labelsUpTo('after-b5'));
-    await engine.deleteInstance('after-new-backup');
+    await engine.recovery.deleteInstance('after-new-backup');
   });
 
   it('removes no WAL while another backup is being taken, since its start segment is not recorded yet', async () => {

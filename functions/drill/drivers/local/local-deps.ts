@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Config } from '../../../core/config.ts';
 import type { DrillReport } from '../../../core/report.ts';
 import type { LocalEngine } from '../../../local/engine.ts';
-import { appRoot } from '../../../local/local-recovery.ts';
+import { appRoot } from '../../../local/source-spec.ts';
 import { LocalAppRunner } from '../../adapters/local/app-runner.ts';
 import { CheckoutArtifactSource } from '../../adapters/local/artifacts.ts';
 import { FolderReportStore, RecordingNotifier } from '../../adapters/local/reports.ts';

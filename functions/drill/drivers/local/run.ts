@@ -210,7 +210,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
       plan = await planFault(
         fault,
         realRecovery,
-        { config, sourceUrl: fault ? await realRecovery.sourceUrl() : null, progress },
+        { config, sourceUrl: fault ? await engine.sourceUrl() : null, progress },
         () => deps,
       );
     } catch (error) {
