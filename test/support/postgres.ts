@@ -4,6 +4,8 @@
  * that belongs to the test file.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { expect } from 'vitest';
 
 /** Pids of live (non-zombie) postgres processes whose command line mentions `fragment`. */
 export function postgresProcessesUnder(fragment: string): number[] {
@@ -21,4 +23,24 @@ export function postgresProcessesUnder(fragment: string): number[] {
     }
   }
   return pids;
+}
+
+/** What {@link disposeEngine} needs of a local engine: its own cleanup and source stop. */
+interface DisposableEngine {
+  cleanup(): Promise<unknown>;
+  stopSource(): Promise<unknown>;
+}
+
+/**
+ * Ends a test's local engine: removes its restored instances and stops its source (even when the
+ * cleanup fails), proves no server of it is left under `root`, then removes the folder.
+ */
+export async function disposeEngine(engine: DisposableEngine | undefined, root: string): Promise<void> {
+  try {
+    await engine?.cleanup();
+  } finally {
+    await engine?.stopSource();
+  }
+  expect(postgresProcessesUnder(root)).toEqual([]);
+  await rm(root, { recursive: true, force: true });
 }

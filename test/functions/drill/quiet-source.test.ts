@@ -9,7 +9,7 @@
  * The heartbeat here is the engine's own writer loop (`startHeartbeatLoop`, the code the detached
  * local writer runs) against the source, started by this test.
  */
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -25,7 +25,7 @@ import {
 } from '../../../functions/local/heartbeat-process.ts';
 import { type ContractApp, startContractApp } from '../../support/contract-app.ts';
 import { createCriticalTables, criticalRows, writeBusiness } from '../../support/critical-tables.ts';
-import { postgresProcessesUnder } from '../../support/postgres.ts';
+import { disposeEngine } from '../../support/postgres.ts';
 import { drillConfig } from './aws/support.ts';
 import { runStepDrill } from './step-drill.ts';
 
@@ -80,13 +80,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
   afterAll(async () => {
     await heartbeat?.stop();
     await app?.close();
-    try {
-      await engine?.cleanup();
-    } finally {
-      await engine?.stopSource();
-    }
-    expect(postgresProcessesUnder(root)).toEqual([]);
-    await rm(root, { recursive: true, force: true });
+    await disposeEngine(engine, root);
   }, 120_000);
 
   async function drill(input: Record<string, unknown>) {

@@ -7,7 +7,7 @@
  * test, and a healthy restore to `latest` afterwards holds every row.
  */
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, open, readdir, rename, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -17,7 +17,7 @@ import { LocalEngine } from '../../../functions/local/engine.ts';
 import { ArchiveIncompleteError } from '../../../functions/local/restore.ts';
 import { type ContractApp, startContractApp } from '../../support/contract-app.ts';
 import { createCriticalTables, criticalRows, writeBusiness } from '../../support/critical-tables.ts';
-import { postgresProcessesUnder } from '../../support/postgres.ts';
+import { disposeEngine } from '../../support/postgres.ts';
 import { drillConfig } from '../drill/aws/support.ts';
 import { runStepDrill } from '../drill/step-drill.ts';
 
@@ -78,13 +78,7 @@ describe('a restore to latest is proven complete against a damaged archive', () 
 
   afterAll(async () => {
     await app?.close();
-    try {
-      await engine?.cleanup();
-    } finally {
-      await engine?.stopSource();
-    }
-    expect(postgresProcessesUnder(root)).toEqual([]);
-    await rm(root, { recursive: true, force: true });
+    await disposeEngine(engine, root);
   }, 120_000);
 
   const instances = async () =>

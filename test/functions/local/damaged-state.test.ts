@@ -6,7 +6,7 @@
  * a real source with real backups and restores.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -18,7 +18,7 @@ import { backupDir } from '../../../functions/local/backup.ts';
 import { LocalEngine } from '../../../functions/local/engine.ts';
 import { buildBlockIndex } from '../../../functions/local/verify.ts';
 import { buildManifest } from '../../../functions/shared/checksums.ts';
-import { postgresProcessesUnder } from '../../support/postgres.ts';
+import { disposeEngine } from '../../support/postgres.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -91,13 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await source?.end().catch(() => undefined);
-  try {
-    await engine?.cleanup();
-  } finally {
-    await engine?.stopSource();
-  }
-  expect(postgresProcessesUnder(root)).toEqual([]);
-  await rm(root, { recursive: true, force: true });
+  await disposeEngine(engine, root);
 }, 120_000);
 
 describe('damaged local state', () => {

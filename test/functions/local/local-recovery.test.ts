@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,7 +14,7 @@ import {
   RestoreTimeOutOfRangeError,
 } from '../../../functions/drill/ports/database-recovery.ts';
 import { LocalEngine } from '../../../functions/local/engine.ts';
-import { postgresProcessesUnder } from '../../support/postgres.ts';
+import { disposeEngine, postgresProcessesUnder } from '../../support/postgres.ts';
 
 /** The source's schema for these tests: one table of labelled rows, each stamped at its commit. */
 async function provisionMarks(url: string): Promise<void> {
@@ -145,13 +145,7 @@ describe('local recovery engine', () => {
 
   afterAll(async () => {
     await source?.end().catch(() => undefined);
-    try {
-      await engine?.cleanup();
-    } finally {
-      await engine?.stopSource();
-    }
-    expect(postgresProcessesUnder(root)).toEqual([]);
-    await rm(root, { recursive: true, force: true });
+    await disposeEngine(engine, root);
   });
 
   it('restores rows written before a target inside the backup WAL range and none written after', async () => {

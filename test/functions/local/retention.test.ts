@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -18,7 +18,7 @@ import { pruneLocal } from '../../../functions/local/retention.ts';
 import { localRetentionPolicy } from '../../../functions/local/retention-plan.ts';
 import type { LocalRetentionStatus } from '../../../functions/local/retention-status.ts';
 import { readJson, writeJson } from '../../../functions/local/state.ts';
-import { postgresProcessesUnder } from '../../support/postgres.ts';
+import { disposeEngine } from '../../support/postgres.ts';
 
 /** The source's schema for these tests: one table of labelled rows. */
 async function provisionMarks(url: string): Promise<void> {
@@ -157,13 +157,7 @@ describe('local retention and WAL pruning', () => {
 
   afterAll(async () => {
     await source?.end().catch(() => undefined);
-    try {
-      await engine?.cleanup();
-    } finally {
-      await engine?.stopSource();
-    }
-    expect(postgresProcessesUnder(root)).toEqual([]);
-    await rm(root, { recursive: true, force: true });
+    await disposeEngine(engine, root);
   });
 
   it('a dry run prints what it keeps and removes, and why, and removes nothing', async () => {
