@@ -4,22 +4,23 @@
  * uses bundled, and initialisation at most 100 ms.
  *
  * Bundles with the stack's own NodejsFunction options (lib/function.ts: ESM, node22, minified,
- * mainFields module,main, nothing external, the createRequire banner), puts the configuration
- * beside each bundle as the stack does for the drill functions, then imports each bundle in a
- * fresh `node` process with a plausible environment and times the import (module evaluation: SDK
- * clients, Powertools, reading the environment and the configuration), median of several runs.
+ * mainFields module,main, nothing external, the createRequire banner), then imports each bundle
+ * in a fresh `node` process with the environment the stack gives it (its `RECOVERY_DRILL_SETTINGS`,
+ * encoded from the repository's configuration) and times the import (module evaluation: SDK
+ * clients, Powertools, decoding the settings), median of several runs.
  * For comparison it also bundles with `@aws-sdk/*` left to the SDK the Lambda runtime ships.
  *
  * Run: `node bin/run-ts.js bench/bundles.ts [--runs N]`
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
-import { BUNDLED_CONFIG_FILE } from '../functions/drill/adapters/aws/deps.ts';
+import { encodeSettings, SETTINGS_VARIABLE } from '../functions/core/settings.ts';
+import { loadConfig } from '../functions/shared/config-file.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
 const RUNS = Number(values.runs);
@@ -36,49 +37,77 @@ const ENTRIES = readdirSync(resolve('functions'))
 const BANNER =
   "import { createRequire as __rdCreateRequire } from 'node:module';const require = __rdCreateRequire(import.meta.url);";
 
-/** A complete, plausible environment (no network is used while importing). */
-const ENV: Record<string, string> = {
+/** What every function's environment holds besides its settings (no network is used while importing). */
+const BASE_ENV: Record<string, string> = {
   AWS_REGION: 'eu-west-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
-  ENVIRONMENT: 'bench',
-  TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:escalations',
-  SOURCE_DB_INSTANCE_ID: 'btcts',
-  SOURCE_REGION: 'eu-west-1',
-  COPY_REGION: 'eu-central-1',
   POWERTOOLS_SERVICE_NAME: 'recovery-drill',
   POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
-  STATE_TABLE: 'state-table',
-  COPY_KMS_KEY_ID: 'arn:aws:kms:eu-central-1:123456789012:alias/recovery-drill-snapshot-copies',
-  COPY_ACCOUNT_ID: '',
-  EXPORT_ENABLED: 'false',
-  BACKUP_BUCKET: 'backup-bucket',
-  EXPORT_ROLE_ARN: 'arn:aws:iam::123456789012:role/export',
-  EXPORT_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123456789012:key/export',
-  ARTIFACTS_VERSION: 'f'.repeat(64),
-  RETENTION_DAILY: '35',
-  RETENTION_MONTHLY: '12',
-  MAX_DELETIONS_PER_RUN: '20',
-  DRY_RUN: 'false',
-  RPO_TARGET_MINUTES: '60',
-  STATE_MACHINE_ARN: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery-drill',
-  HEARTBEAT_SECRET_ID: 'bt-cts/heartbeat-writer',
-  HEARTBEAT_SCHEMA: 'recovery_drill',
-  HEARTBEAT_RETENTION_DAYS: '7',
-  DRILL_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:recovery-drill/drill-AbCdEf',
-  DRILL_DB_SUBNET_GROUP: 'recovery-drill-isolated',
-  DRILL_DB_SECURITY_GROUP_IDS: 'sg-0123456789abcdef0',
-  ECS_CLUSTER_ARN: 'arn:aws:ecs:eu-west-1:123456789012:cluster/recovery-drill',
-  APP_TASK_DEFINITION_ARN: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/bt-cts-api:1',
-  APP_SUBNET_IDS: 'subnet-0123456789abcdef0',
-  APP_SECURITY_GROUP_IDS: 'sg-0123456789abcdef1',
 };
 
+/** The repository's configuration (the heartbeat's secret set, so that its function can start). */
+const config = (() => {
+  const { config: loaded } = loadConfig({ explicitPath: resolve('recovery-drill.config.json') });
+  return { ...loaded, heartbeat: { ...loaded.heartbeat, secretName: 'bt-cts/heartbeat-writer' } };
+})();
+
+const backup = {
+  topicArn: 'arn:aws:sns:eu-west-1:123456789012:escalations',
+  stateTable: 'state-table',
+};
+
+/** Each entry's `RECOVERY_DRILL_SETTINGS`, as the stack encodes it, with plausible resources. */
+const SETTINGS: Record<string, () => string> = {
+  snapshot: () =>
+    encodeSettings('snapshot', config, {
+      ...backup,
+      copyKmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:alias/recovery-drill-snapshot-copies',
+      bucket: 'backup-bucket',
+      exportRoleArn: 'arn:aws:iam::123456789012:role/export',
+      exportKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/export',
+      artifactsVersion: 'f'.repeat(64),
+    }),
+  artifacts: () =>
+    encodeSettings('artifacts', config, {
+      ...backup,
+      bucket: 'backup-bucket',
+      artifactsVersion: 'f'.repeat(64),
+    }),
+  prune: () => encodeSettings('prune', config, { ...backup, bucket: 'backup-bucket' }),
+  'rpo-monitor': () => encodeSettings('rpoMonitor', config, backup),
+  heartbeat: () => encodeSettings('heartbeat', config, {}),
+  'drill-start': () =>
+    encodeSettings('drillStart', config, {
+      stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery-drill',
+    }),
+  drill: () =>
+    encodeSettings('drill', config, {
+      bucket: 'backup-bucket',
+      topicArn: backup.topicArn,
+      drillSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:recovery-drill/drill-AbCdEf',
+      dbSubnetGroupName: 'recovery-drill-isolated',
+      dbSecurityGroupIds: ['sg-0123456789abcdef0'],
+      clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/recovery-drill',
+      taskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/bt-cts-api:1',
+      appSubnetIds: ['subnet-0123456789abcdef0'],
+      appSecurityGroupIds: ['sg-0123456789abcdef1'],
+      logGroupName: null,
+      stateTable: backup.stateTable,
+    }),
+};
+
+/** The environment of the entry a bundle folder holds (`<entry>` or `<entry>.sdk-external`). */
+function envOf(outfile: string): Record<string, string> {
+  const entry = basename(dirname(outfile)).replace(/\.sdk-external$/, '');
+  const settings = SETTINGS[entry.startsWith('drill-') && entry !== 'drill-start' ? 'drill' : entry];
+  return { ...BASE_ENV, ...(settings ? { [SETTINGS_VARIABLE]: settings() } : {}) };
+}
+
 async function bundle(entry: string, root: string, sdkExternal: boolean) {
-  // One folder per bundle, as in the Lambda package: the configuration lies beside the code.
+  // One folder per bundle, as in the Lambda package.
   const outdir = join(root, `${entry}${sdkExternal ? '.sdk-external' : ''}`);
   mkdirSync(outdir, { recursive: true });
-  copyFileSync(resolve('recovery-drill.config.json'), join(outdir, BUNDLED_CONFIG_FILE));
   const outfile = join(outdir, 'index.mjs');
   const result = await build({
     entryPoints: [resolve('functions', `${entry}.ts`)],
@@ -121,7 +150,7 @@ function initMs(outfile: string): { wall: number; cpu: number } | { failed: stri
   const script = `const c = process.cpuUsage(); const t = performance.now(); await import(${JSON.stringify(pathToFileURL(outfile).href)}); const u = process.cpuUsage(c); process.stdout.write(JSON.stringify({ wall: performance.now() - t, cpu: (u.user + u.system) / 1000 }));`;
   try {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '', ...ENV },
+      env: { PATH: process.env.PATH ?? '', ...envOf(outfile) },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -8,9 +8,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readArtifactsEnv } from './shared/env.ts';
 import { type ArtifactsDeps, runArtifacts } from './shared/jobs/artifacts.ts';
-import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+import {
+  jobLogger,
+  jobMetrics,
+  lambdaHandler,
+  traced,
+  useEnvironmentDimension,
+} from './shared/powertools.ts';
 
 const env = readArtifactsEnv();
+useEnvironmentDimension(env.environment);
 
 const deps: ArtifactsDeps = {
   env,

@@ -1,6 +1,6 @@
 /**
  * Drill function "checks". Drift, migration verification, smoke, integrity and evaluation: the steps that read the drill database and call the app.
- * Configuration and environment are read at cold start: a broken deployment fails the first step.
+ * Settings are decoded at cold start: a broken deployment fails the first step.
  */
 import { coldStartDeps } from './drill/adapters/aws/deps.ts';
 import { drillStepRunner } from './drill/drivers/aws/step-handler.ts';

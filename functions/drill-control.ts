@@ -1,6 +1,6 @@
 /**
  * Drill function "control". Restore, wait, secret, app start and cleanup: the steps that create and remove drill resources (RDS, Secrets Manager, ECS).
- * Configuration and environment are read at cold start: a broken deployment fails the first step.
+ * Settings are decoded at cold start: a broken deployment fails the first step.
  */
 import { coldStartDeps } from './drill/adapters/aws/deps.ts';
 import { drillStepRunner } from './drill/drivers/aws/step-handler.ts';

@@ -1,17 +1,19 @@
 /**
  * Drill function "reporting". Report and notification: the steps that write to the backup bucket and the escalation topic.
- * Configuration and environment are read at cold start: a broken deployment fails the first step.
+ * Settings are decoded at cold start: a broken deployment fails the first step.
  */
-import { coldStartDeps } from './drill/adapters/aws/deps.ts';
+import { coldStartDeps, drillSettings } from './drill/adapters/aws/deps.ts';
 import { passedDrillRecorder } from './drill/adapters/aws/drill-metrics.ts';
 import { drillStepRunner, reportHook } from './drill/drivers/aws/step-handler.ts';
 import { jobLogger, jobMetrics, lambdaHandler } from './shared/powertools.ts';
 
+const settings = drillSettings();
+
 export const handler = lambdaHandler(
   drillStepRunner(
     'reporting',
-    coldStartDeps(),
+    coldStartDeps(settings),
     jobLogger,
-    reportHook(jobMetrics, jobLogger, passedDrillRecorder()),
+    reportHook(jobMetrics, jobLogger, passedDrillRecorder(settings.resources.stateTable)),
   ),
 );

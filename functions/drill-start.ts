@@ -5,16 +5,15 @@
  */
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { Config } from './core/config.ts';
-import { loadBundledConfig } from './drill/adapters/aws/deps.ts';
-import { readStartEnv } from './drill/adapters/aws/env.ts';
+import { type ConfigSlice, decodeSettings } from './core/settings.ts';
 import { restorableWindowOf } from './drill/adapters/aws/rds-recovery.ts';
 import { type SfnApi, type StartedDrill, startDrill } from './drill/adapters/aws/start.ts';
 import type { RdsApi } from './shared/aws/rds-snapshots.ts';
 import { jobLogger, lambdaHandler, traced } from './shared/powertools.ts';
 
 export interface DrillStartDeps {
-  readonly config: Config;
+  /** The start function's slice of the configuration (`source`). */
+  readonly config: ConfigSlice<'drillStart'>;
   readonly stateMachineArn: string;
   readonly sfn: SfnApi;
   readonly rds: RdsApi;
@@ -43,11 +42,10 @@ export async function startFromEvent(event: unknown, deps: DrillStartDeps): Prom
   }
 }
 
-const config = loadBundledConfig();
-const { stateMachineArn } = readStartEnv(process.env);
+const { config, resources } = decodeSettings('drillStart', process.env);
 const deps: DrillStartDeps = {
   config,
-  stateMachineArn,
+  stateMachineArn: resources.stateMachineArn,
   sfn: traced(new SFNClient({ region: config.source.region })),
   rds: traced(new RDSClient({ region: config.source.region })),
 };

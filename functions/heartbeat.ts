@@ -6,9 +6,16 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readHeartbeatEnv } from './shared/env.ts';
 import { type HeartbeatDeps, runHeartbeat, secretConnection } from './shared/jobs/heartbeat.ts';
-import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+import {
+  jobLogger,
+  jobMetrics,
+  lambdaHandler,
+  traced,
+  useEnvironmentDimension,
+} from './shared/powertools.ts';
 
 const env = readHeartbeatEnv();
+useEnvironmentDimension(env.environment);
 
 const deps: HeartbeatDeps = {
   env,

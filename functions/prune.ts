@@ -7,9 +7,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readPruneEnv } from './shared/env.ts';
 import { type PruneDeps, runPrune } from './shared/jobs/prune.ts';
-import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+import {
+  jobLogger,
+  jobMetrics,
+  lambdaHandler,
+  traced,
+  useEnvironmentDimension,
+} from './shared/powertools.ts';
 
 const env = readPruneEnv();
+useEnvironmentDimension(env.environment);
 
 const deps: PruneDeps = {
   env,

@@ -7,9 +7,16 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readRpoMonitorEnv } from './shared/env.ts';
 import { type RpoMonitorDeps, runRpoMonitor } from './shared/jobs/rpo-monitor.ts';
-import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+import {
+  jobLogger,
+  jobMetrics,
+  lambdaHandler,
+  traced,
+  useEnvironmentDimension,
+} from './shared/powertools.ts';
 
 const env = readRpoMonitorEnv();
+useEnvironmentDimension(env.environment);
 
 const deps: RpoMonitorDeps = {
   env,

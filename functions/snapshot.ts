@@ -1,14 +1,21 @@
 /**
  * Lambda entry of the daily snapshot (scheduled, and on RDS "snapshot created" events). Thin: the
- * environment and SDK clients are set up once at cold start; the work is `runSnapshot`.
+ * settings and SDK clients are set up once at cold start; the work is `runSnapshot`.
  */
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readSnapshotEnv } from './shared/env.ts';
 import { runSnapshot, type SnapshotDeps } from './shared/jobs/snapshot.ts';
-import { jobLogger, jobMetrics, lambdaHandler, traced } from './shared/powertools.ts';
+import {
+  jobLogger,
+  jobMetrics,
+  lambdaHandler,
+  traced,
+  useEnvironmentDimension,
+} from './shared/powertools.ts';
 
 const env = readSnapshotEnv();
+useEnvironmentDimension(env.environment);
 
 const deps: SnapshotDeps = {
   env,

@@ -19,39 +19,34 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { Config } from '../functions/core/config.ts';
-import { InputError } from '../functions/core/errors.ts';
-import { DEFAULT_HEARTBEAT_SCHEMA, SECRET_ID_PATTERN } from '../functions/core/heartbeat.ts';
-import { scheduleExpressionProblem } from '../functions/core/schedule.ts';
+import {
+  type Config,
+  ConfigError,
+  type ConfigProblem,
+  checkConfigSections,
+} from '../functions/core/config.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/contracts.ts';
 import { functionLogsAndRole, PROJECT_ROOT, projectFunction, vpcAttachStatement } from './function.ts';
-import { checkInteger, checkPattern, withDefaults } from './props.ts';
+import { withDefaults } from './props.ts';
+import { settingsEnvironment } from './settings.ts';
+
+/** The sections of the configuration the heartbeat runs with (encoded into its settings). */
+export const HEARTBEAT_SECTIONS = ['environment', 'source', 'heartbeat', 'schedules'] as const;
 
 export interface HeartbeatProps {
-  /** config.environment: the metrics' `environment` dimension and the alarm's text. */
-  readonly environment: string;
-  /** The source instance, named in the function's logs and the alarm. */
-  readonly sourceDbInstanceId: string;
   /**
-   * config.heartbeat.secretName: the heartbeat role's secret, by name (the role may read
-   * `<name>-??????`, the ARN Secrets Manager gives it) or by full ARN (exactly that one).
+   * The validated configuration, or the sections of it named in {@link HEARTBEAT_SECTIONS}:
+   * `heartbeat.secretName` (the role's secret, by name: the role may read `<name>-??????`; or by
+   * full ARN), `source.network` (where the function runs), `heartbeat.schedule`/`retentionDays`/
+   * `schema`, and `schedules.timezone`.
    */
-  readonly secretName: string;
-  /** config.source.network: where the function runs so that it reaches the database. */
-  readonly network: { readonly subnetIds: readonly string[]; readonly securityGroupIds: readonly string[] };
+  readonly config: Pick<Config, (typeof HEARTBEAT_SECTIONS)[number]>;
   /** Role EventBridge Scheduler assumes (the backup functions' one): allowed to invoke this function. */
   readonly schedulerRole: iam.IRole;
   /** Undeliverable scheduled invocations go here (the backup functions' failure queue). */
   readonly failureQueueArn: string;
   /** The alarm notifies here, on ALARM and again on OK. */
   readonly topic: sns.ITopic;
-  /** @default 'rate(1 minute)' */
-  readonly schedule?: string;
-  /** Time zone of a cron schedule. @default 'UTC' */
-  readonly timezone?: string;
-  /** Beats older than this are trimmed. @default 3 */
-  readonly retentionDays?: number;
-  /** @default 'recovery_drill' */
-  readonly schema?: string;
   /**
    * Retention of the function's log group (one line a minute).
    * @default logs.RetentionDays.ONE_MONTH
@@ -64,11 +59,8 @@ export interface HeartbeatProps {
   readonly projectRoot?: string;
 }
 
+/** What the construct decides itself (the configuration's defaults live in its schema). */
 const DEFAULTS = {
-  schedule: 'rate(1 minute)',
-  timezone: 'UTC',
-  retentionDays: 3,
-  schema: DEFAULT_HEARTBEAT_SCHEMA,
   logRetention: logs.RetentionDays.ONE_MONTH,
   projectRoot: PROJECT_ROOT,
 };
@@ -88,11 +80,30 @@ export class Heartbeat extends Construct {
   constructor(scope: Construct, id: string, props: HeartbeatProps) {
     super(scope, id);
     const p = withDefaults(DEFAULTS, props);
-    validate(p);
+    const { config } = p;
+    checkConfigSections(config, HEARTBEAT_SECTIONS);
+    const { secretName, schedule } = config.heartbeat;
+    const network = config.source.network;
+    const missing: ConfigProblem[] = [];
+    if (secretName === null)
+      missing.push({
+        path: 'heartbeat.secretName',
+        value: 'null',
+        expected: 'the secret of the heartbeat role',
+      });
+    if (network === null)
+      missing.push({
+        path: 'source.network',
+        value: 'null',
+        expected: "{ subnetIds, securityGroupIds } of the source database's network",
+      });
+    if (secretName === null || network === null) throw new ConfigError(missing);
+    const environment = config.environment;
+    const sourceDbInstanceId = config.source.dbInstanceIdentifier;
 
     const description = 'recovery-drill: writes the heartbeat row that proves a restore point by data';
     const { logGroup, role } = functionLogsAndRole(this, 'Function', description, p.logRetention);
-    const secretArn = secretResource(this, p.secretName);
+    const secretArn = secretResource(this, secretName);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadHeartbeatRoleSecret',
@@ -109,13 +120,9 @@ export class Heartbeat extends Construct {
       role,
       logGroup,
       environment: {
-        ENVIRONMENT: p.environment,
-        SOURCE_DB_INSTANCE_ID: p.sourceDbInstanceId,
-        HEARTBEAT_SECRET_ID: p.secretName,
-        HEARTBEAT_SCHEMA: p.schema,
-        HEARTBEAT_RETENTION_DAYS: String(p.retentionDays),
-        POWERTOOLS_SERVICE_NAME: 'recovery-drill',
-        POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
+        ...settingsEnvironment(this, 'heartbeat', config, {}),
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
       // The next beat is the retry: a late one proves nothing more and doubles the load.
       retryAttempts: 0,
@@ -125,8 +132,8 @@ export class Heartbeat extends Construct {
     // offline (the L2 wants an IVpc for these; the function itself needs only the ids).
     const cfn = fn.node.defaultChild as lambda.CfnFunction;
     cfn.vpcConfig = {
-      subnetIds: [...p.network.subnetIds],
-      securityGroupIds: [...p.network.securityGroupIds],
+      subnetIds: [...network.subnetIds],
+      securityGroupIds: [...network.securityGroupIds],
     };
     // Lambda checks the ENI permissions of the role when the function is created in a VPC.
     fn.node.addDependency(role);
@@ -145,8 +152,8 @@ export class Heartbeat extends Construct {
     );
     this.schedule = new scheduler.CfnSchedule(this, 'Schedule', {
       description: 'recovery-drill: heartbeat, one row a minute in the source',
-      scheduleExpression: p.schedule,
-      scheduleExpressionTimezone: p.timezone,
+      scheduleExpression: schedule,
+      scheduleExpressionTimezone: config.schedules.timezone,
       flexibleTimeWindow: { mode: 'OFF' },
       state: 'ENABLED',
       target: {
@@ -159,7 +166,7 @@ export class Heartbeat extends Construct {
     });
 
     this.alarm = new cloudwatch.Alarm(this, 'FailingAlarm', {
-      alarmDescription: `recovery-drill ${p.environment}: heartbeats into ${p.sourceDbInstanceId} keep failing (${HEARTBEAT_FAILING_PERIODS} periods of 5 minutes with errors). A drill whose target falls in this gap cannot prove its restore point by data and fails RPO_BREACHED. Read the heartbeat function's log: the secret (${p.secretName}), the role's password and LOGIN, the security groups and the route to Secrets Manager are the usual causes.`,
+      alarmDescription: `recovery-drill ${environment}: heartbeats into ${sourceDbInstanceId} keep failing (${HEARTBEAT_FAILING_PERIODS} periods of 5 minutes with errors). A drill whose target falls in this gap cannot prove its restore point by data and fails RPO_BREACHED. Read the heartbeat function's log: the secret (${secretName}), the role's password and LOGIN, the security groups and the route to Secrets Manager are the usual causes.`,
       metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: HEARTBEAT_FAILING_PERIODS,
@@ -189,40 +196,17 @@ export interface HeartbeatWiring {
 /**
  * The heartbeat of the configuration: a `Heartbeat` when `heartbeat.mode` is `function`, else
  * undefined (`none`: drills report the engine's RPO only; `pg_cron`: the database beats itself).
- * @throws InputError naming `heartbeat.secretName` or `source.network` when mode `function` lacks
+ * @throws ConfigError naming `heartbeat.secretName` or `source.network` when mode `function` lacks
  *   them (parseConfig refuses that already; a hand-built Config is checked here too).
  */
 export function configuredHeartbeat(
   scope: Construct,
   id: string,
-  config: Pick<Config, 'environment' | 'source' | 'heartbeat' | 'schedules'>,
+  config: Pick<Config, (typeof HEARTBEAT_SECTIONS)[number]>,
   wiring: HeartbeatWiring,
 ): Heartbeat | undefined {
-  const heartbeat = config.heartbeat;
-  if (heartbeat.mode !== 'function') return undefined;
-  if (heartbeat.secretName === null)
-    throw new InputError(
-      'heartbeat.secretName',
-      null,
-      'expected the secret of the heartbeat role (mode "function")',
-    );
-  if (config.source.network === null)
-    throw new InputError(
-      'source.network',
-      null,
-      'expected { subnetIds, securityGroupIds } (mode "function")',
-    );
-  return new Heartbeat(scope, id, {
-    environment: config.environment,
-    sourceDbInstanceId: config.source.dbInstanceIdentifier,
-    secretName: heartbeat.secretName,
-    network: config.source.network,
-    schedule: heartbeat.schedule,
-    timezone: config.schedules.timezone,
-    retentionDays: heartbeat.retentionDays,
-    schema: heartbeat.schema,
-    ...wiring,
-  });
+  if (config.heartbeat.mode !== 'function') return undefined;
+  return new Heartbeat(scope, id, { config, ...wiring });
 }
 
 /** The IAM resource of the secret: a full ARN as given, or the name with Secrets Manager's 6-character suffix. */
@@ -237,62 +221,4 @@ function secretResource(scope: Construct, secretName: string): string {
     resourceName: `${secretName}-??????`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-}
-
-function validate(p: HeartbeatProps & typeof DEFAULTS): void {
-  checkPattern(
-    'Heartbeat.environment',
-    p.environment,
-    /^[a-z0-9-]{1,32}$/,
-    'expected [a-z0-9-], 1-32 characters',
-  );
-  checkPattern(
-    'Heartbeat.sourceDbInstanceId',
-    p.sourceDbInstanceId,
-    /^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$/,
-    'expected an RDS DB instance identifier',
-  );
-  checkPattern(
-    'Heartbeat.secretName',
-    p.secretName,
-    SECRET_ID_PATTERN,
-    'expected a Secrets Manager secret name or ARN',
-  );
-  checkPattern('Heartbeat.schema', p.schema, /^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'expected a SQL identifier');
-  checkInteger('Heartbeat.retentionDays', p.retentionDays, 1, 365);
-  if (p.network.subnetIds.length === 0)
-    throw new InputError(
-      'Heartbeat.network.subnetIds',
-      p.network.subnetIds,
-      'expected at least one subnet id',
-    );
-  if (p.network.securityGroupIds.length === 0)
-    throw new InputError(
-      'Heartbeat.network.securityGroupIds',
-      p.network.securityGroupIds,
-      'expected at least one security group id',
-    );
-  p.network.subnetIds.forEach((subnet, i) => {
-    checkPattern(
-      `Heartbeat.network.subnetIds[${i}]`,
-      subnet,
-      /^subnet-[0-9a-f]{8,17}$/,
-      'expected a subnet id',
-    );
-  });
-  p.network.securityGroupIds.forEach((group, i) => {
-    checkPattern(
-      `Heartbeat.network.securityGroupIds[${i}]`,
-      group,
-      /^sg-[0-9a-f]{8,17}$/,
-      'expected a security group id',
-    );
-  });
-  const problem = scheduleExpressionProblem(p.schedule);
-  if (problem)
-    throw new InputError(
-      'Heartbeat.schedule',
-      p.schedule,
-      `expected an EventBridge schedule expression: ${problem}`,
-    );
 }

@@ -17,13 +17,11 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { type Config, checkConfigSections } from '../functions/core/config.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/contracts.ts';
 import { DRILL_STEPS } from '../functions/core/escalations.ts';
-import { checkInteger, checkNumber, checkPattern, withDefaults } from './props.ts';
+import { checkInteger, withDefaults } from './props.ts';
 
-/** The namespace every function publishes to (`POWERTOOLS_METRICS_NAMESPACE`). */
-export const METRICS_NAMESPACE = 'RecoveryDrill';
-/** Powertools' `service` dimension, the same for every function (`POWERTOOLS_SERVICE_NAME`). */
-export const METRICS_SERVICE = 'recovery-drill';
 /** Snapshots are daily: the newest may be a day plus the RPO target old before it is stale. */
 const SNAPSHOT_INTERVAL_MINUTES = 24 * 60;
 /** CloudWatch keeps 1-day data points for 455 days: the drill graphs show the last 400. */
@@ -34,15 +32,17 @@ const BACKUP_HISTORY = '-P14D';
 /** The jobs that publish `JobFailed` (with a `job` dimension); `snapshot` includes the isolated copy. */
 export const MONITORED_JOBS = ['snapshot', 'prune', 'artifacts'] as const;
 
+/** The sections of the configuration the dashboard and alarms are built from. */
+export const MONITORING_SECTIONS = ['environment', 'targets', 'source', 'isolation'] as const;
+
 export interface MonitoringProps {
-  /** config.environment: the `environment` dimension of every metric read here. */
-  readonly environment: string;
-  /** config.targets.rpoMinutes: the lag alarm's threshold and the RPO graph's annotation. */
-  readonly rpoTargetMinutes: number;
-  /** config.targets.rtoMinutes: the RTO graph's annotation. */
-  readonly rtoTargetMinutes: number;
-  readonly sourceRegion: string;
-  readonly copyRegion: string;
+  /**
+   * The validated configuration, or the sections of it named in {@link MONITORING_SECTIONS}:
+   * `environment` (the `environment` dimension of every metric read here), `targets.rpoMinutes`
+   * (the lag alarm's threshold, the RPO graph's annotation), `targets.rtoMinutes` (the RTO graph's
+   * annotation), `source.region` and `isolation.copyRegion` (the snapshot-age graph).
+   */
+  readonly config: Pick<Config, (typeof MONITORING_SECTIONS)[number]>;
   /** Every alarm notifies here, on ALARM and again on OK. */
   readonly topic: sns.ITopic;
   /** The drill's state machine: failed and timed-out executions alarm. */
@@ -50,8 +50,9 @@ export interface MonitoringProps {
   /** The functions whose errors alarm, by a short name used in the alarm's id and description. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /**
-   * Where passed drills are recorded for the "no passed drill" alarm: the reporting function gets
-   * `STATE_TABLE` and may put items into the table. Without it the alarm counts from its baseline.
+   * Where passed drills are recorded for the "no passed drill" alarm: the reporting function may
+   * put items into the table (it learns the table from its settings, `RestoreDrill.stateTable`).
+   * Without it the alarm counts from its baseline.
    */
   readonly passedDrillRecord?: {
     readonly table: dynamodb.ITable;
@@ -75,13 +76,14 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const p = withDefaults(DEFAULTS, props);
-    checkPattern('Monitoring.environment', p.environment, /^[a-zA-Z0-9._-]{1,64}$/, 'an environment name');
-    // Fractions of a minute are allowed, as in the config (`targets.*`): CloudWatch thresholds are doubles.
-    checkNumber('Monitoring.rpoTargetMinutes', p.rpoTargetMinutes, 0, 24 * 60);
-    checkNumber('Monitoring.rtoTargetMinutes', p.rtoTargetMinutes, 0, 7 * 24 * 60);
+    // The targets may be fractions of a minute, as the schema allows: CloudWatch thresholds are doubles.
+    checkConfigSections(p.config, MONITORING_SECTIONS);
     checkInteger('Monitoring.maxDaysWithoutPassedDrill', p.maxDaysWithoutPassedDrill, 1, 450);
+    const environment = p.config.environment;
+    const rpoTargetMinutes = p.config.targets.rpoMinutes;
+    const rtoTargetMinutes = p.config.targets.rtoMinutes;
 
-    const dims = { service: METRICS_SERVICE, environment: p.environment };
+    const dims = { service: SERVICE_NAME, environment };
     const metric = (
       metricName: string,
       statistic: string,
@@ -107,7 +109,7 @@ export class Monitoring extends Construct {
       alarms[alarmId] = a;
       return a;
     };
-    const prefix = `recovery-drill ${p.environment}:`;
+    const prefix = `recovery-drill ${environment}:`;
 
     // --- drill -------------------------------------------------------------------------------------
     alarm('DrillFailedAlarm', {
@@ -142,9 +144,9 @@ export class Monitoring extends Construct {
 
     // --- backups -----------------------------------------------------------------------------------
     alarm('RestorableLagAlarm', {
-      alarmDescription: `${prefix} the source's point-in-time restore lags more than the RPO target of ${p.rpoTargetMinutes} min. Check the instance's automated backups (backup retention > 0) and the BACKUP_STALE escalation.`,
+      alarmDescription: `${prefix} the source's point-in-time restore lags more than the RPO target of ${rpoTargetMinutes} min. Check the instance's automated backups (backup retention > 0) and the BACKUP_STALE escalation.`,
       metric: metric('RestorableLagMinutes', 'Maximum', Duration.hours(1)),
-      threshold: p.rpoTargetMinutes,
+      threshold: rpoTargetMinutes,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -175,7 +177,6 @@ export class Monitoring extends Construct {
 
     if (p.passedDrillRecord) {
       const { table, tableKey, reportingFunction } = p.passedDrillRecord;
-      reportingFunction.addEnvironment('STATE_TABLE', table.tableName);
       reportingFunction.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'RecordPassedDrill',
@@ -205,14 +206,14 @@ export class Monitoring extends Construct {
       label,
       color: cloudwatch.Color.RED,
     });
-    const snapshotLimit = SNAPSHOT_INTERVAL_MINUTES + p.rpoTargetMinutes;
+    const snapshotLimit = SNAPSHOT_INTERVAL_MINUTES + rpoTargetMinutes;
     const locations = [
-      ['source', p.sourceRegion],
-      ['copy', p.copyRegion],
+      ['source', p.config.source.region],
+      ['copy', p.config.isolation.copyRegion],
     ] as const;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `recovery-drill-${p.environment}`,
+      dashboardName: `recovery-drill-${environment}`,
       defaultInterval: Duration.days(14),
     });
     this.dashboard.addWidgets(
@@ -225,17 +226,17 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: `RPO per drill (minutes), target ${p.rpoTargetMinutes}`,
+        title: `RPO per drill (minutes), target ${rpoTargetMinutes}`,
         left: [metric('RpoMinutes', 'Maximum', day, {}, 'measured RPO')],
-        leftAnnotations: [target(p.rpoTargetMinutes, `RPO target ${p.rpoTargetMinutes} min`)],
+        leftAnnotations: [target(rpoTargetMinutes, `RPO target ${rpoTargetMinutes} min`)],
         leftYAxis: { min: 0, label: 'minutes', showUnits: false },
         start: DRILL_HISTORY,
         width: 8,
       }),
       new cloudwatch.GraphWidget({
-        title: `RTO per drill (minutes), target ${p.rtoTargetMinutes}`,
+        title: `RTO per drill (minutes), target ${rtoTargetMinutes}`,
         left: [metric('RtoMinutes', 'Maximum', day, {}, 'measured RTO')],
-        leftAnnotations: [target(p.rtoTargetMinutes, `RTO target ${p.rtoTargetMinutes} min`)],
+        leftAnnotations: [target(rtoTargetMinutes, `RTO target ${rtoTargetMinutes} min`)],
         leftYAxis: { min: 0, label: 'minutes', showUnits: false },
         start: DRILL_HISTORY,
         width: 8,
@@ -276,9 +277,9 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: `Restorable-time lag (minutes), RPO target ${p.rpoTargetMinutes}`,
+        title: `Restorable-time lag (minutes), RPO target ${rpoTargetMinutes}`,
         left: [metric('RestorableLagMinutes', 'Maximum', Duration.minutes(15), {}, 'lag behind now')],
-        leftAnnotations: [target(p.rpoTargetMinutes, `RPO target ${p.rpoTargetMinutes} min`)],
+        leftAnnotations: [target(rpoTargetMinutes, `RPO target ${rpoTargetMinutes} min`)],
         leftYAxis: { min: 0, label: 'minutes', showUnits: false },
         start: BACKUP_HISTORY,
         width: 12,

@@ -57,23 +57,15 @@ export class RecoveryDrillStack extends Stack {
     });
 
     this.backups = new BackupFunctions(this, 'Backups', {
-      environment: config.environment,
-      sourceDbInstanceId: config.source.dbInstanceIdentifier,
-      sourceRegion: config.source.region,
-      copyRegion: config.isolation.copyRegion,
+      config,
       copyKmsKeyArn:
         config.isolation.copyKmsKeyArn ??
         `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${COPY_KEY_ALIAS}`,
-      copyAccountId: config.isolation.copyAccountId ?? undefined,
-      exportToS3: config.isolation.exportToS3,
       bucket: this.store.bucket,
       bucketKey: this.store.key,
       topic: this.escalation.topic,
       topicKey: this.escalation.key,
       artifacts: props.artifacts,
-      retention: config.retention,
-      rpoTargetMinutes: config.targets.rpoMinutes,
-      schedules: config.schedules,
       projectRoot: props.projectRoot,
     });
 
@@ -86,6 +78,7 @@ export class RecoveryDrillStack extends Stack {
       projectRoot: props.projectRoot ?? PROJECT_ROOT,
       schedulerRole: this.backups.schedulerRole,
       failureQueueArn: this.backups.failureQueue.queueArn,
+      stateTable: this.backups.stateTable,
     });
 
     this.heartbeat = configuredHeartbeat(this, 'Heartbeat', config, {
@@ -96,11 +89,7 @@ export class RecoveryDrillStack extends Stack {
     });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
-      environment: config.environment,
-      rpoTargetMinutes: config.targets.rpoMinutes,
-      rtoTargetMinutes: config.targets.rtoMinutes,
-      sourceRegion: config.source.region,
-      copyRegion: config.isolation.copyRegion,
+      config,
       topic: this.escalation.topic,
       stateMachine: this.drill.stateMachine.stateMachine,
       functions: {

@@ -51,6 +51,15 @@ const envVariables = () =>
     }
   });
 
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const positiveInt = (max?: number) => {
   const base = z.number().int().positive();
   return max === undefined ? base : base.max(max);
@@ -104,7 +113,13 @@ export const configSchema = z.strictObject({
       .nullable()
       .default(null),
     /** KMS key in the copy region; null lets the stack create one there. */
-    copyKmsKeyArn: z.string().startsWith('arn:aws').nullable().default(null),
+    copyKmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:[^:]+:(key|alias)\/.+$/, {
+        error: 'expected a KMS key or alias ARN such as "arn:aws:kms:eu-central-1:123456789012:alias/copies"',
+      })
+      .nullable()
+      .default(null),
     /** Export each daily snapshot to the backup bucket as Parquet (for analysis, not restorable). */
     exportToS3: z.boolean().default(false),
   }),
@@ -138,7 +153,11 @@ export const configSchema = z.strictObject({
       rpoCheck: schedule().default('rate(15 minutes)'),
       prune: schedule().default('cron(30 4 * * ? *)'),
       drill: schedule().default('cron(0 6 ? 1,4,7,10 MON#1 *)'),
-      timezone: z.string().default('UTC'),
+      /** IANA time zone of the cron expressions. */
+      timezone: z
+        .string()
+        .refine(isTimeZone, { error: 'expected an IANA time zone such as "UTC" or "Europe/Zurich"' })
+        .default('UTC'),
     })
     .prefault({}),
   backupBucket: z
@@ -422,26 +441,40 @@ function show(value: unknown): string {
   return json.length > 120 ? `${json.slice(0, 117)}...` : json;
 }
 
-/** Cross-field rules that a field-by-field schema cannot express. */
-function crossFieldProblems(config: Config): ConfigProblem[] {
+/**
+ * Cross-field rules that a field-by-field schema cannot express. Each rule runs when the sections
+ * it reads are present, so a construct's slice of the configuration is held to the same rules.
+ */
+function crossFieldProblems(config: Partial<Config>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.isolation.copyRegion === config.source.region && config.isolation.copyAccountId === null) {
+  const { isolation, source, drill, heartbeat } = config;
+  if (isolation && source && isolation.copyRegion === source.region && isolation.copyAccountId === null) {
     problems.push({
       path: 'isolation.copyRegion',
-      value: show(config.isolation.copyRegion),
+      value: show(isolation.copyRegion),
       expected:
         'a region other than source.region (or a copyAccountId): a copy beside the original is not isolated',
     });
   }
-  if (config.drill.restoreTimeoutMinutes >= config.drill.timeoutMinutes) {
+  const keyRegion = isolation?.copyKmsKeyArn
+    ? /^arn:[^:]+:kms:([a-z0-9-]+):/.exec(isolation.copyKmsKeyArn)?.[1]
+    : undefined;
+  if (isolation && keyRegion !== undefined && keyRegion !== isolation.copyRegion) {
     problems.push({
-      path: 'drill.restoreTimeoutMinutes',
-      value: show(config.drill.restoreTimeoutMinutes),
-      expected: `less than drill.timeoutMinutes (${config.drill.timeoutMinutes}), so a slow restore is reported and cleaned up`,
+      path: 'isolation.copyKmsKeyArn',
+      value: show(isolation.copyKmsKeyArn),
+      expected: `a key in isolation.copyRegion ${isolation.copyRegion} (RDS encrypts a copy with a key of the copy's region)`,
     });
   }
-  if (config.heartbeat.mode === 'function') {
-    if (config.heartbeat.secretName === null) {
+  if (drill && drill.restoreTimeoutMinutes >= drill.timeoutMinutes) {
+    problems.push({
+      path: 'drill.restoreTimeoutMinutes',
+      value: show(drill.restoreTimeoutMinutes),
+      expected: `less than drill.timeoutMinutes (${drill.timeoutMinutes}), so a slow restore is reported and cleaned up`,
+    });
+  }
+  if (heartbeat?.mode === 'function') {
+    if (heartbeat.secretName === null) {
       problems.push({
         path: 'heartbeat.secretName',
         value: show(null),
@@ -449,7 +482,7 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
           'the Secrets Manager secret of the heartbeat role (heartbeat.mode "function" connects with it)',
       });
     }
-    if (config.source.network === null) {
+    if (source && source.network === null) {
       problems.push({
         path: 'source.network',
         value: show(null),
@@ -458,7 +491,7 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
       });
     }
   }
-  const network = config.drill.network;
+  const network = drill?.network;
   if (network && network.subnetIds.length % network.availabilityZones.length !== 0) {
     problems.push({
       path: 'drill.network.subnetIds',
@@ -469,34 +502,61 @@ function crossFieldProblems(config: Config): ConfigProblem[] {
   return problems;
 }
 
+function issueProblems(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  prefix: readonly PropertyKey[] = [],
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        problems.push({
+          path: formatPath([...path, key]),
+          value: show(valueAt(input, [...issue.path, key])),
+          expected: 'no such setting (unknown keys are refused so that a typo never falls back to a default)',
+        });
+      }
+      continue;
+    }
+    problems.push({
+      path: formatPath(path),
+      value: show(valueAt(input, issue.path)),
+      expected: issue.message,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Checks the sections of a configuration a construct is given, against the same schema and
+ * cross-field rules as {@link parseConfig}: a construct built from a hand-made configuration is
+ * refused with the config path (`retention.daily`), not a construct prop.
+ * @throws ConfigError listing every problem at once.
+ */
+export function checkConfigSections<S extends keyof Config>(
+  config: Pick<Config, S>,
+  sections: readonly S[],
+  source = 'configuration',
+): void {
+  const problems: ConfigProblem[] = [];
+  for (const section of sections) {
+    const value = (config as Record<string, unknown>)[section];
+    const result = configSchema.shape[section].safeParse(value, { reportInput: true });
+    if (!result.success) problems.push(...issueProblems(result.error.issues, value, [section]));
+  }
+  if (problems.length === 0) problems.push(...crossFieldProblems(config as Partial<Config>));
+  if (problems.length > 0) throw new ConfigError(problems, source);
+}
+
 /**
  * Validates a parsed configuration document and merges it over the defaults.
  * @throws ConfigError listing every problem at once.
  */
 export function parseConfig(input: unknown, source?: string): Config {
   const result = configSchema.safeParse(input, { reportInput: true });
-  if (!result.success) {
-    const problems: ConfigProblem[] = [];
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) {
-          problems.push({
-            path: formatPath([...issue.path, key]),
-            value: show(valueAt(input, [...issue.path, key])),
-            expected:
-              'no such setting (unknown keys are refused so that a typo never falls back to a default)',
-          });
-        }
-        continue;
-      }
-      problems.push({
-        path: formatPath(issue.path),
-        value: show(valueAt(input, issue.path)),
-        expected: issue.message,
-      });
-    }
-    throw new ConfigError(problems, source);
-  }
+  if (!result.success) throw new ConfigError(issueProblems(result.error.issues, input), source);
   const problems = crossFieldProblems(result.data);
   if (problems.length > 0) throw new ConfigError(problems, source);
   return result.data;

@@ -13,10 +13,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 
-/** Default service name, the same as the stack sets, so a hand-run logs under the same name. */
-export const SERVICE_NAME = 'recovery-drill';
-/** Default CloudWatch namespace, the same as the stack sets (alarms and dashboards look here). */
-export const METRICS_NAMESPACE = 'RecoveryDrill';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/contracts.ts';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
 
@@ -29,11 +26,14 @@ export const logger = new Logger({ serviceName });
 export const ENVIRONMENT_DIMENSION = 'environment';
 
 /**
- * A Powertools Metrics with the project's namespace and the `environment` default dimension (from
- * `ENVIRONMENT`, which the backup functions get from the stack; the drill passes it per metric).
+ * A Powertools Metrics with the project's namespace and, when given, the `environment` default
+ * dimension (the backup functions' `config.environment`, from their settings; the drill passes it
+ * per metric). Only Powertools' own variables are read from the environment.
  */
-export function createMetrics(env: Readonly<Record<string, string | undefined>> = process.env): Metrics {
-  const environment = env.ENVIRONMENT;
+export function createMetrics(
+  environment?: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Metrics {
   return new Metrics({
     serviceName: env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
     namespace: env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
@@ -43,6 +43,14 @@ export function createMetrics(env: Readonly<Record<string, string | undefined>> 
 
 /** EMF metrics, flushed once per invocation by `lambdaHandler`. */
 export const metrics = createMetrics();
+
+/**
+ * Tags every metric of this function with its environment, once its settings are decoded at cold
+ * start (the stack's alarms and dashboard read only their own environment's metrics).
+ */
+export function useEnvironmentDimension(environment: string, target: Metrics = metrics): void {
+  target.setDefaultDimensions({ [ENVIRONMENT_DIMENSION]: environment });
+}
 /** X-Ray segments for the handler and every SDK call (the stack turns tracing on). */
 export const tracer = new Tracer({ serviceName });
 

@@ -5,7 +5,7 @@
  * in `state.ts`, the schedules in `schedules.ts`. Every construct is created in this scope under
  * the id it always had, so a deployed stack updates in place.
  */
-import { Aws, type CustomResource, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, type CustomResource, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,11 +17,12 @@ import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { InputError } from '../../functions/core/errors.ts';
-import { scheduleExpressionProblem } from '../../functions/core/schedule.ts';
+import { type Config, ConfigError, checkConfigSections } from '../../functions/core/config.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../functions/core/contracts.ts';
 import { type AppArtifacts, copyArtifactsCommands } from '../artifacts.ts';
 import { PROJECT_ROOT } from '../function.ts';
-import { checkInteger, checkNumber, checkPattern, withDefaults } from '../props.ts';
+import { withDefaults } from '../props.ts';
+import { settingsEnvironment } from '../settings.ts';
 import { ARTIFACTS_ENTRY, acknowledgeArtifactsRole, artifactsUpload, grantArtifacts } from './artifacts.ts';
 import {
   type BackupFunction,
@@ -45,49 +46,28 @@ import { createBackupState } from './state.ts';
 
 export type { BackupFunctionName } from './backup-function.ts';
 
-export interface RetentionSettings {
-  /** Daily restore points kept. @default 35 */
-  readonly daily?: number;
-  /** Monthly restore points kept. @default 12 */
-  readonly monthly?: number;
-  /** Safety cap on deletions per prune run. @default 20 */
-  readonly maxDeletionsPerRun?: number;
-  /** Plan and report, delete nothing. @default false */
-  readonly dryRun?: boolean;
-}
-
-export interface ScheduleSettings {
-  /** Daily snapshot (and artifact capture). @default 'cron(0 3 * * ? *)' */
-  readonly snapshot?: string;
-  /** RPO monitor. @default 'rate(15 minutes)' */
-  readonly rpoCheck?: string;
-  /** Retention pruning. @default 'cron(30 4 * * ? *)' */
-  readonly prune?: string;
-  /** Time zone of the cron expressions (IANA name). @default 'UTC' */
-  readonly timezone?: string;
-}
+/** The sections of the configuration the backup functions run with (encoded into their settings). */
+export const BACKUP_SECTIONS = [
+  'environment',
+  'source',
+  'isolation',
+  'retention',
+  'targets',
+  'schedules',
+] as const;
 
 export interface BackupFunctionsProps {
-  /** Name shown in every escalation (`ENVIRONMENT`). */
-  readonly environment: string;
-  /** The RDS instance (engine postgres) to protect. */
-  readonly sourceDbInstanceId: string;
-  /** Region of the source instance; must be this stack's region. */
-  readonly sourceRegion: string;
-  /** Region of the isolated copies. */
-  readonly copyRegion: string;
-  /** KMS key ARN or alias ARN in `copyRegion` that encrypts the copies. */
+  /**
+   * The validated configuration (`loadConfig()`), or the sections of it named in
+   * {@link BACKUP_SECTIONS}: the functions' settings and schedules come from it, with the
+   * schema's defaults; a bad value is refused naming its config path.
+   */
+  readonly config: Pick<Config, (typeof BACKUP_SECTIONS)[number]>;
+  /**
+   * KMS key ARN or alias ARN in `isolation.copyRegion` that encrypts the copies: the configured
+   * `isolation.copyKmsKeyArn`, or the alias of the key the isolation stack creates.
+   */
   readonly copyKmsKeyArn: string;
-  /**
-   * Account the copies are shared with (`ModifyDBSnapshotAttribute`).
-   * @default - copies are not shared
-   */
-  readonly copyAccountId?: string;
-  /**
-   * Also export each daily snapshot to the bucket's `exports/` prefix as Parquet (not restorable).
-   * @default false
-   */
-  readonly exportToS3?: boolean;
   /** Holds artifacts, prune plans and exports. */
   readonly bucket: s3.IBucket;
   /** The bucket's KMS key (also encrypts exports). */
@@ -101,15 +81,6 @@ export interface BackupFunctionsProps {
   readonly topicKey?: kms.IKey;
   /** The app's artifacts read at synth: copied into the artifacts function's code. */
   readonly artifacts: AppArtifacts;
-  /** @default - the runbook's 35 daily, 12 monthly, 20 deletions per run, not dry-run */
-  readonly retention?: RetentionSettings;
-  /**
-   * RPO target in minutes (more than 0, at most 1440; fractions allowed): the monitor escalates `BACKUP_STALE` past it.
-   * @default 60
-   */
-  readonly rpoTargetMinutes?: number;
-  /** @default - the configuration's default schedules */
-  readonly schedules?: ScheduleSettings;
   /**
    * Retention of every function's log group.
    * @default logs.RetentionDays.ONE_YEAR
@@ -127,23 +98,18 @@ export interface BackupFunctionsProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const RETENTION_DEFAULTS = { daily: 35, monthly: 12, maxDeletionsPerRun: 20, dryRun: false };
-const SCHEDULE_DEFAULTS = {
-  snapshot: 'cron(0 3 * * ? *)',
-  rpoCheck: 'rate(15 minutes)',
-  prune: 'cron(30 4 * * ? *)',
-  timezone: 'UTC',
-};
+/** What the construct decides itself (the configuration's defaults live in its schema). */
 const DEFAULTS = {
-  exportToS3: false,
-  rpoTargetMinutes: 60,
   logRetention: logs.RetentionDays.ONE_YEAR,
   projectRoot: PROJECT_ROOT,
   removalPolicy: RemovalPolicy.RETAIN,
 };
 
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
-const DB_IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*$/;
+/** Powertools' own variables: the names every function logs and publishes under. */
+const POWERTOOLS_ENVIRONMENT = {
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+};
 
 /** The backup functions, their schedules and triggers, and the incident state table. */
 export class BackupFunctions extends Construct {
@@ -171,13 +137,14 @@ export class BackupFunctions extends Construct {
   constructor(scope: Construct, id: string, props: BackupFunctionsProps) {
     super(scope, id);
     const p = withDefaults(DEFAULTS, props);
-    const retention = withDefaults(RETENTION_DEFAULTS, props.retention ?? {});
-    const schedules = withDefaults(SCHEDULE_DEFAULTS, props.schedules ?? {});
-    validate(p, retention, schedules);
+    const { config } = p;
+    checkConfigSections(config, BACKUP_SECTIONS);
+    checkCopyKey(p.copyKmsKeyArn, config.isolation.copyRegion);
+    const sourceRegion = config.source.region;
+    const copyRegion = config.isolation.copyRegion;
 
     const account = Aws.ACCOUNT_ID;
-    const sourceId = p.sourceDbInstanceId;
-    const grants = snapshotGrants(sourceId, p.sourceRegion, p.copyRegion);
+    const grants = snapshotGrants(config.source.dbInstanceIdentifier, sourceRegion, copyRegion);
 
     const state = createBackupState(this, p.topic, p.removalPolicy, account);
     this.key = state.key;
@@ -185,16 +152,8 @@ export class BackupFunctions extends Construct {
     this.failureQueue = state.failureQueue;
     this.exportRole = createExportRole(this, p.bucket, p.bucketKey, account);
 
-    const common: Record<string, string> = {
-      ENVIRONMENT: p.environment,
-      TOPIC_ARN: p.topic.topicArn,
-      SOURCE_DB_INSTANCE_ID: sourceId,
-      SOURCE_REGION: p.sourceRegion,
-      COPY_REGION: p.copyRegion,
-      POWERTOOLS_SERVICE_NAME: 'recovery-drill',
-      POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
-      STATE_TABLE: this.stateTable.tableName,
-    };
+    const shared = { topicArn: p.topic.topicArn, stateTable: this.stateTable.tableName };
+    const environment = (settings: Record<string, string>) => ({ ...settings, ...POWERTOOLS_ENVIRONMENT });
     const wiring: BackupFunctionWiring = {
       projectRoot: p.projectRoot,
       logRetention: p.logRetention,
@@ -207,23 +166,29 @@ export class BackupFunctions extends Construct {
       this,
       'snapshot',
       SNAPSHOT_ENTRY,
-      {
-        ...common,
-        COPY_KMS_KEY_ID: p.copyKmsKeyArn,
-        COPY_ACCOUNT_ID: p.copyAccountId ?? '',
-        EXPORT_ENABLED: String(p.exportToS3),
-        BACKUP_BUCKET: p.bucket.bucketName,
-        EXPORT_ROLE_ARN: this.exportRole.roleArn,
-        EXPORT_KMS_KEY_ID: p.bucketKey.keyArn,
-        ARTIFACTS_VERSION: p.artifacts.version,
-      },
+      environment(
+        settingsEnvironment(this, 'snapshot', config, {
+          ...shared,
+          copyKmsKeyArn: p.copyKmsKeyArn,
+          bucket: p.bucket.bucketName,
+          exportRoleArn: this.exportRole.roleArn,
+          exportKmsKeyArn: p.bucketKey.keyArn,
+          artifactsVersion: p.artifacts.version,
+        }),
+      ),
       wiring,
     );
     const artifacts = createBackupFunction(
       this,
       'artifacts',
       ARTIFACTS_ENTRY,
-      { ...common, BACKUP_BUCKET: p.bucket.bucketName, ARTIFACTS_VERSION: p.artifacts.version },
+      environment(
+        settingsEnvironment(this, 'artifacts', config, {
+          ...shared,
+          bucket: p.bucket.bucketName,
+          artifactsVersion: p.artifacts.version,
+        }),
+      ),
       wiring,
       (outputDir) => copyArtifactsCommands(p.artifacts, outputDir),
     );
@@ -231,21 +196,14 @@ export class BackupFunctions extends Construct {
       this,
       'prune',
       PRUNE_ENTRY,
-      {
-        ...common,
-        RETENTION_DAILY: String(retention.daily),
-        RETENTION_MONTHLY: String(retention.monthly),
-        MAX_DELETIONS_PER_RUN: String(retention.maxDeletionsPerRun),
-        DRY_RUN: String(retention.dryRun),
-        BACKUP_BUCKET: p.bucket.bucketName,
-      },
+      environment(settingsEnvironment(this, 'prune', config, { ...shared, bucket: p.bucket.bucketName })),
       wiring,
     );
     const rpoMonitor = createBackupFunction(
       this,
       'rpoMonitor',
       RPO_MONITOR_ENTRY,
-      { ...common, RPO_TARGET_MINUTES: String(p.rpoTargetMinutes) },
+      environment(settingsEnvironment(this, 'rpoMonitor', config, shared)),
       wiring,
     );
     const all: Record<BackupFunctionName, BackupFunction> = { snapshot, artifacts, prune, rpoMonitor };
@@ -260,18 +218,18 @@ export class BackupFunctions extends Construct {
 
     const snapshotGrant: SnapshotGrantProps = {
       grants,
-      sourceRegion: p.sourceRegion,
-      copyRegion: p.copyRegion,
+      sourceRegion,
+      copyRegion,
       copyKmsKeyArn: p.copyKmsKeyArn,
-      ...(p.copyAccountId !== undefined ? { copyAccountId: p.copyAccountId } : {}),
-      exportToS3: p.exportToS3,
+      ...(config.isolation.copyAccountId !== null ? { copyAccountId: config.isolation.copyAccountId } : {}),
+      exportToS3: config.isolation.exportToS3,
       exportRole: this.exportRole,
       bucketKey: p.bucketKey,
     };
     grantSnapshot(snapshot.role, snapshotGrant);
     grantArtifacts(artifacts.role, p.bucket, p.bucketKey);
     grantPrune(prune.role, grants, p.bucket, p.bucketKey);
-    grantRpoMonitor(rpoMonitor.role, grants, this.stateTable, this.key, p.sourceRegion);
+    grantRpoMonitor(rpoMonitor.role, grants, this.stateTable, this.key, sourceRegion);
     acknowledgeSnapshotRole(snapshot.role, snapshotGrant);
     acknowledgePruneRole(prune.role, grants, p.bucket);
     acknowledgeRpoMonitorRole(rpoMonitor.role, grants);
@@ -281,7 +239,7 @@ export class BackupFunctions extends Construct {
     const backupSchedules = createBackupSchedules(
       this,
       this.functions,
-      schedules,
+      config.schedules,
       { queue: this.failureQueue, key: this.key },
       grants.managedPrefix,
       account,
@@ -294,92 +252,23 @@ export class BackupFunctions extends Construct {
   }
 }
 
-function validate(
-  p: BackupFunctionsProps & typeof DEFAULTS,
-  retention: typeof RETENTION_DEFAULTS,
-  schedules: typeof SCHEDULE_DEFAULTS,
-): void {
-  checkPattern(
-    'BackupFunctions.environment',
-    p.environment,
-    /^[a-z0-9-]{1,32}$/,
-    'expected [a-z0-9-], 1-32 characters',
-  );
-  checkPattern(
-    'BackupFunctions.sourceDbInstanceId',
-    p.sourceDbInstanceId,
-    DB_IDENTIFIER,
-    'expected an RDS DB instance identifier',
-  );
-  checkPattern(
-    'BackupFunctions.sourceRegion',
-    p.sourceRegion,
-    REGION,
-    'expected an AWS region such as "eu-west-1"',
-  );
-  checkPattern(
-    'BackupFunctions.copyRegion',
-    p.copyRegion,
-    REGION,
-    'expected an AWS region such as "eu-central-1"',
-  );
-  checkPattern(
-    'BackupFunctions.copyKmsKeyArn',
-    p.copyKmsKeyArn,
-    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[^:]+:(key|alias)\/.+$/,
-    'expected a KMS key or alias ARN',
-  );
-  const copyArnRegion = /^arn:[^:]+:kms:([a-z0-9-]+):/.exec(p.copyKmsKeyArn)?.[1];
-  if (copyArnRegion !== undefined && copyArnRegion !== p.copyRegion) {
-    throw new InputError(
-      'BackupFunctions.copyKmsKeyArn',
-      p.copyKmsKeyArn,
-      `expected a key in copyRegion ${p.copyRegion} (RDS encrypts a copy with a key of the copy's region)`,
-    );
-  }
-  if (p.copyAccountId !== undefined) {
-    checkPattern(
-      'BackupFunctions.copyAccountId',
-      p.copyAccountId,
-      /^\d{12}$/,
-      'expected a 12-digit AWS account id',
-    );
-  }
-  if (p.sourceRegion === p.copyRegion && p.copyAccountId === undefined) {
-    throw new InputError(
-      'BackupFunctions.copyRegion',
-      p.copyRegion,
-      'expected a region other than sourceRegion (or a copyAccountId): a copy beside the original is not isolated',
-    );
-  }
-  checkInteger('BackupFunctions.retention.daily', retention.daily, 1, 3650);
-  checkInteger('BackupFunctions.retention.monthly', retention.monthly, 0, 1200);
-  checkInteger('BackupFunctions.retention.maxDeletionsPerRun', retention.maxDeletionsPerRun, 0, 1000);
-  checkNumber('BackupFunctions.rpoTargetMinutes', p.rpoTargetMinutes, 0, 24 * 60);
-  for (const key of ['snapshot', 'rpoCheck', 'prune'] as const) {
-    const problem = scheduleExpressionProblem(schedules[key]);
-    if (problem) {
-      throw new InputError(
-        `BackupFunctions.schedules.${key}`,
-        schedules[key],
-        `expected an EventBridge schedule expression: ${problem}`,
-      );
-    }
-  }
-  if (!isTimeZone(schedules.timezone)) {
-    throw new InputError(
-      'BackupFunctions.schedules.timezone',
-      schedules.timezone,
-      'expected an IANA time zone such as "UTC" or "Europe/Zurich"',
-    );
-  }
-}
-
-function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The copy key the stack resolved (the configured one, or the isolation stack's alias, a token):
+ * it must be a key of the copy region, as RDS encrypts a copy with a key of its own region.
+ * @throws ConfigError naming `isolation.copyKmsKeyArn`.
+ */
+function checkCopyKey(arn: string, copyRegion: string): void {
+  if (Token.isUnresolved(arn)) return;
+  const region = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):[^:]+:(key|alias)\/.+$/.exec(arn)?.[1];
+  if (region === copyRegion) return;
+  throw new ConfigError([
+    {
+      path: 'isolation.copyKmsKeyArn',
+      value: JSON.stringify(arn),
+      expected:
+        region === undefined
+          ? 'a KMS key or alias ARN'
+          : `a key in isolation.copyRegion ${copyRegion} (RDS encrypts a copy with a key of the copy's region)`,
+    },
+  ]);
 }

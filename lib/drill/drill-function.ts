@@ -1,17 +1,13 @@
 /**
  * One drill Lambda function: its own log group (retention, KMS), its own role (least privilege is
- * added by the caller), X-Ray, and the project's bundling, with files written beside the bundle
- * (the configuration the steps read at cold start).
+ * added by the caller), X-Ray, and the project's bundling. Its settings travel in its environment
+ * (`lib/settings.ts`), nothing is written beside the bundle.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Duration, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { shellQuote } from '../artifacts.ts';
 import { functionLogsAndRole, projectFunction, vpcAttachStatement } from '../function.ts';
 
 export interface DrillFunctionSpec {
@@ -29,8 +25,6 @@ export interface DrillFunctionSpec {
 export interface DrillFunctionOptions {
   readonly projectRoot: string;
   readonly logRetention: logs.RetentionDays;
-  /** File name → content, written beside the bundle. */
-  readonly bundledFiles: Readonly<Record<string, string>>;
 }
 
 export function createDrillFunction(
@@ -38,10 +32,6 @@ export function createDrillFunction(
   spec: DrillFunctionSpec,
   options: DrillFunctionOptions,
 ): lambda.Function {
-  const staged = mkdtempSync(join(tmpdir(), 'recovery-drill-bundle-'));
-  for (const [name, content] of Object.entries(options.bundledFiles))
-    writeFileSync(join(staged, name), content);
-
   const { logGroup, role } = functionLogsAndRole(scope, spec.id, spec.description, options.logRetention);
   if (spec.vpc) {
     role.addToPolicy(vpcAttachStatement('AttachToDrillSubnets'));
@@ -57,10 +47,6 @@ export function createDrillFunction(
     ...(spec.vpc
       ? { vpc: spec.vpc.vpc, vpcSubnets: spec.vpc.subnets, securityGroups: spec.vpc.securityGroups }
       : {}),
-    afterBundling: (outputDir) =>
-      Object.keys(options.bundledFiles).map(
-        (name) => `cp ${shellQuote(join(staged, name))} ${shellQuote(join(outputDir, name))}`,
-      ),
   });
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',

@@ -3,7 +3,8 @@
  * secret, the app's ECS task (migrate and serve), the drill's Lambda functions, the state machine,
  * and the quarterly schedule that starts it.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,7 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { splitCommand } from '../../functions/core/command.ts';
 import type { Config } from '../../functions/core/config.ts';
-import { BUNDLED_CONFIG_FILE } from '../../functions/drill/adapters/aws/deps.ts';
+import { settingsEnvironment } from '../settings.ts';
 import { createDrillAppTask } from './app-task.ts';
 import { grantChecks, grantReporting } from './checks-reporting-grants.ts';
 import { grantControl } from './control-grants.ts';
@@ -45,6 +46,12 @@ export interface RestoreDrillProps {
   readonly logRetention?: logs.RetentionDays;
   /** Dead-letter queue of the quarterly schedule (the scheduler role must be able to send to it). */
   readonly failureQueueArn?: string;
+  /**
+   * Where the reporting function records passed drills and folds drill escalations into incidents
+   * (the backup functions' state table; `Monitoring` grants the writes).
+   * @default - nothing is recorded, escalations are not folded
+   */
+  readonly stateTable?: dynamodb.ITable;
 }
 
 export class RestoreDrill extends Construct {
@@ -79,24 +86,23 @@ export class RestoreDrill extends Construct {
     this.appTask = appTask;
 
     // --- functions ----------------------------------------------------------------------------------
-    const configDocument = JSON.stringify(config);
     const make = (spec: DrillFunctionSpec) =>
-      createDrillFunction(this, spec, {
-        projectRoot: props.projectRoot,
-        logRetention: retention,
-        bundledFiles: { [BUNDLED_CONFIG_FILE]: configDocument },
-      });
-    const environment = {
-      BACKUP_BUCKET: props.bucket.bucketName,
-      TOPIC_ARN: props.topic.topicArn,
-      DRILL_SECRET_ARN: this.drillSecret.secretArn,
-      DRILL_DB_SUBNET_GROUP: subnetGroup.subnetGroupName,
-      DRILL_DB_SECURITY_GROUP_IDS: dbSg.securityGroupId,
-      ECS_CLUSTER_ARN: this.cluster.clusterArn,
-      APP_TASK_DEFINITION_ARN: this.appTask.taskDefinitionArn,
-      APP_SUBNET_IDS: this.vpc.isolatedSubnets.map((s) => s.subnetId).join(','),
-      APP_SECURITY_GROUP_IDS: appSg.securityGroupId,
+      createDrillFunction(this, spec, { projectRoot: props.projectRoot, logRetention: retention });
+    const needsApp = config.app.stagingBaseUrl === null;
+    const resources = {
+      bucket: props.bucket.bucketName,
+      topicArn: props.topic.topicArn,
+      drillSecretArn: this.drillSecret.secretArn,
+      dbSubnetGroupName: subnetGroup.subnetGroupName,
+      dbSecurityGroupIds: [dbSg.securityGroupId],
+      clusterArn: needsApp ? this.cluster.clusterArn : null,
+      taskDefinitionArn: needsApp ? this.appTask.taskDefinitionArn : null,
+      appSubnetIds: this.vpc.isolatedSubnets.map((s) => s.subnetId),
+      appSecurityGroupIds: [appSg.securityGroupId],
+      logGroupName: null,
+      stateTable: null,
     };
+    const environment = settingsEnvironment(this, 'drill', config, resources);
     const stepTimeout = Duration.seconds(Math.min(900, config.smoke.readyBudgetSeconds + 120));
     const control = make({
       id: 'Control',
@@ -119,7 +125,12 @@ export class RestoreDrill extends Construct {
       entry: 'functions/drill-reporting.ts',
       description: 'recovery-drill: writes the drill report to the backup bucket and publishes escalations',
       timeout: Duration.minutes(2),
-      environment,
+      // Notifications link the execution's log group (the state machine is made below).
+      environment: settingsEnvironment(this, 'drill', config, {
+        ...resources,
+        logGroupName: Lazy.string({ produce: () => this.stateMachine.logGroup.logGroupName }),
+        stateTable: props.stateTable?.tableName ?? null,
+      }),
     });
     grantControl(control, { config, subnetGroup, drillSecret, key, cluster, appTask });
     grantChecks(checks, { config, drillSecret, key, bucket: props.bucket, bucketKey: props.bucketKey });
@@ -144,16 +155,15 @@ export class RestoreDrill extends Construct {
 
     confineTasksToCluster(this.stateMachine.stateMachine.role, this.cluster);
 
-    // Notifications link the execution's log group.
-    reporting.addEnvironment('DRILL_LOG_GROUP', this.stateMachine.logGroup.logGroupName);
-
     // --- start: quarterly schedule and by hand ---------------------------------------------------
     const start = make({
       id: 'Start',
       entry: 'functions/drill-start.ts',
       description: 'recovery-drill: validates a drill request and starts the drill (one at a time)',
       timeout: Duration.minutes(1),
-      environment: { STATE_MACHINE_ARN: this.stateMachine.stateMachine.stateMachineArn },
+      environment: settingsEnvironment(this, 'drillStart', config, {
+        stateMachineArn: this.stateMachine.stateMachine.stateMachineArn,
+      }),
     });
     scheduleDrillStart(this, start, {
       config,

@@ -102,6 +102,30 @@ describe('configuration', () => {
     ]);
   });
 
+  it('refuses a copy key that is no KMS ARN or is of another region than the copies', () => {
+    const key = (copyKmsKeyArn: string) =>
+      problemsOf({ ...minimal(), isolation: { copyRegion: 'eu-central-1', copyKmsKeyArn } }).map(
+        (p) => p.path,
+      );
+    expect(key('arn:aws:s3:::bucket')).toEqual(['isolation.copyKmsKeyArn']);
+    expect(key('arn:aws:kms:us-east-1:123456789012:key/abcd')).toEqual(['isolation.copyKmsKeyArn']);
+    expect(
+      parseConfig({
+        ...minimal(),
+        isolation: {
+          copyRegion: 'eu-central-1',
+          copyKmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:alias/c',
+        },
+      }).isolation.copyKmsKeyArn,
+    ).toBe('arn:aws:kms:eu-central-1:123456789012:alias/c');
+  });
+
+  it('refuses a schedules time zone that is not an IANA name', () => {
+    expect(problemsOf({ ...minimal(), schedules: { timezone: 'Mars/Olympus' } })).toEqual([
+      expect.objectContaining({ path: 'schedules.timezone', value: '"Mars/Olympus"' }),
+    ]);
+  });
+
   it('refuses an artifact path that climbs out of the app repository', () => {
     const problems = problemsOf({ ...minimal(), app: { schema: '../secrets/schema.prisma' } });
     expect(problems).toEqual([expect.objectContaining({ path: 'app.schema' })]);

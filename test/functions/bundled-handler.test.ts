@@ -13,6 +13,7 @@ import {
   type MotoClients,
   motoClients,
   SOURCE_REGION,
+  settingsVariable,
 } from './fixtures.ts';
 
 let moto: Moto;
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 describe('bundled artifacts function', () => {
   it('runs from an esbuild bundle built like the stack builds it, artifacts beside it', async () => {
-    // The stack's NodejsFunction options (lib/backup-functions.ts).
+    // The stack's NodejsFunction options (lib/function.ts).
     await build({
       entryPoints: [resolve('functions/artifacts.ts')],
       outfile: join(codeDir, 'index.mjs'),
@@ -65,13 +66,11 @@ describe('bundled artifacts function', () => {
         AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
         AWS_REGION: SOURCE_REGION,
         LAMBDA_TASK_ROOT: codeDir,
-        ENVIRONMENT: 'test',
-        TOPIC_ARN: inbox.topicArn,
-        SOURCE_DB_INSTANCE_ID: 'btcts',
-        SOURCE_REGION,
-        COPY_REGION: 'eu-central-1',
-        BACKUP_BUCKET: bucket,
-        ARTIFACTS_VERSION: 'v1',
+        ...settingsVariable(
+          'artifacts',
+          { source: { dbInstanceIdentifier: 'btcts' } },
+          { topicArn: inbox.topicArn, stateTable: 'state', bucket, artifactsVersion: 'v1' },
+        ),
       },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,11 +1,4 @@
-/**
- * The three drill functions as Lambda runs them: the real entry modules (configuration and
- * environment read at cold start), through their middy-wrapped handlers, against moto.
- */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListTasksCommand } from '@aws-sdk/client-ecs';
 import { CreateDBSubnetGroupCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -14,6 +7,8 @@ import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/core/config.ts';
+import { encodeSettings, SETTINGS_VARIABLE } from '../../functions/core/settings.ts';
 import type { DrillState } from '../../functions/drill/steps.ts';
 import { type ContractApp, startContractApp } from '../support/contract-app.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
@@ -50,13 +45,14 @@ function lambdaContext(name: string): Context {
 describe('drill functions', () => {
   let moto: Moto;
   let clients: ReturnType<typeof motoClients>;
-  let dir: string;
   let masterPassword: string;
   let queueUrl: string;
   let app: Server;
   let appUrl: string;
   let contractApp: ContractApp;
   let restoreEnv: () => void = () => undefined;
+  /** The resources the drill functions' settings name (what the stack would create). */
+  let stack: { drillSecretArn: string; clusterArn: string };
   const handlers: Record<'control' | 'checks' | 'reporting', Handler> = {} as never;
 
   beforeAll(async () => {
@@ -81,6 +77,7 @@ describe('drill functions', () => {
     const drillSecretArn = await createDrillSecret(secrets);
     await createBucket(s3, 'backup-bucket');
     const appTask = await createAppTask(ecs, network);
+    stack = { drillSecretArn, clusterArn: appTask.clusterArn };
     const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'escalations' }))).TopicArn as string;
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'escalations-q' }))).QueueUrl as string;
     const queueArn = (
@@ -101,30 +98,29 @@ describe('drill functions', () => {
       new CreateSecretCommand({ Name: 'bt-cts/admin-password', SecretString: 'admin-pass-5150' }),
     );
 
-    dir = mkdtempSync(join(tmpdir(), 'drill-functions-'));
-    const configPath = join(dir, 'recovery-drill.config.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        environment: 'test',
-        source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
-        isolation: { copyRegion: 'eu-central-1' },
-        app: { image: 'bt-cts:latest' },
-        smoke: { adminPasswordSecret: 'bt-cts/admin-password' },
-      }),
-    );
-    restoreEnv = useLambdaEnvironment(moto.endpoint, configPath, {
+    const config = parseConfig({
+      environment: 'test',
+      source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
+      isolation: { copyRegion: 'eu-central-1' },
+      app: { image: 'bt-cts:latest' },
+      smoke: { adminPasswordSecret: 'bt-cts/admin-password' },
+    });
+    restoreEnv = useLambdaEnvironment(moto.endpoint, {
       // Logs on, so the test can read what the functions log.
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      BACKUP_BUCKET: 'backup-bucket',
-      TOPIC_ARN: topicArn,
-      DRILL_SECRET_ARN: drillSecretArn,
-      DRILL_DB_SUBNET_GROUP: 'recovery-drill-isolated',
-      DRILL_DB_SECURITY_GROUP_IDS: network.securityGroupId,
-      ECS_CLUSTER_ARN: appTask.clusterArn,
-      APP_TASK_DEFINITION_ARN: appTask.taskDefinitionArn,
-      APP_SUBNET_IDS: network.subnetId,
-      APP_SECURITY_GROUP_IDS: network.securityGroupId,
+      [SETTINGS_VARIABLE]: encodeSettings('drill', config, {
+        bucket: 'backup-bucket',
+        topicArn,
+        drillSecretArn,
+        dbSubnetGroupName: 'recovery-drill-isolated',
+        dbSecurityGroupIds: [network.securityGroupId],
+        clusterArn: appTask.clusterArn,
+        taskDefinitionArn: appTask.taskDefinitionArn,
+        appSubnetIds: [network.subnetId],
+        appSecurityGroupIds: [network.securityGroupId],
+        logGroupName: null,
+        stateTable: null,
+      }),
     });
     // Cold start: the entries read their configuration and environment when first imported.
     handlers.control = (await import('../../functions/drill-control.ts')).handler as unknown as Handler;
@@ -138,7 +134,6 @@ describe('drill functions', () => {
     await contractApp?.close();
     for (const client of Object.values(clients ?? {})) client.destroy();
     await moto?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const invoke = (group: keyof typeof handlers, step: string, state: DrillState, execution: string) =>
@@ -187,11 +182,8 @@ describe('drill functions', () => {
           checked.smoke = {};
           checked.smoke.login = (await invoke('checks', 'smokeLogin', checked, drillId)) as never;
           const secret = JSON.parse(
-            (
-              await clients.secrets.send(
-                new GetSecretValueCommand({ SecretId: process.env.DRILL_SECRET_ARN }),
-              )
-            ).SecretString ?? '{}',
+            (await clients.secrets.send(new GetSecretValueCommand({ SecretId: stack.drillSecretArn })))
+              .SecretString ?? '{}',
           ) as { session?: string; DATABASE_URL?: string };
           expect(secret.session).toContain('connect.sid');
           // The connection keys the app's task definition maps stay beside the session.
@@ -238,7 +230,7 @@ describe('drill functions', () => {
     )) as DrillState['restoreStatus'];
     expect(state.restoreStatus?.status).toBe('available');
     state.connection = (await invoke('control', 'connect', state, drillId)) as DrillState['connection'];
-    expect(state.connection?.secretRef).toBe(process.env.DRILL_SECRET_ARN);
+    expect(state.connection?.secretRef).toBe(stack.drillSecretArn);
     state.app = (await invoke('control', 'startApp', state, drillId)) as DrillState['app'];
     expect(state.app?.handle).toMatch(/:task\//);
     // Nothing a step returns holds the password: the state machine would log it with the execution data.
@@ -258,15 +250,13 @@ describe('drill functions', () => {
     expect(['gone', 'deleting']).toContain(instance);
     const tasks = await clients.ecs.send(
       new ListTasksCommand({
-        cluster: process.env.ECS_CLUSTER_ARN,
+        cluster: stack.clusterArn,
         startedBy: drillId,
         desiredStatus: 'RUNNING',
       }),
     );
     expect(tasks.taskArns).toEqual([]);
-    const secret = await clients.secrets.send(
-      new GetSecretValueCommand({ SecretId: process.env.DRILL_SECRET_ARN }),
-    );
+    const secret = await clients.secrets.send(new GetSecretValueCommand({ SecretId: stack.drillSecretArn }));
     expect(JSON.parse(secret.SecretString ?? '')).toEqual({ cleared: true });
     if (options.report === false) return state;
 

@@ -1,11 +1,3 @@
-/**
- * The start function as Lambda runs it (entry module, middy handler) against moto's RDS and Step
- * Functions. moto does not run the machine's Lambdas, so a Wait state stands in for the drill: the
- * execution stays RUNNING, which is exactly what the one-drill-at-a-time rule must see.
- */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -14,6 +6,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/core/config.ts';
+import { encodeSettings, SETTINGS_VARIABLE } from '../../functions/core/settings.ts';
 import type { StartedDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { MOTO_ACCOUNT_ID, type Moto, startMoto } from '../support/moto.ts';
 import { createSource, motoClients, REGION, useLambdaEnvironment } from './drill/aws/support.ts';
@@ -31,7 +25,6 @@ const context = {
 describe('drill start function', () => {
   let moto: Moto;
   let clients: ReturnType<typeof motoClients>;
-  let dir: string;
   let stateMachineArn: string;
   let handler: Handler;
   let restoreEnv: () => void = () => undefined;
@@ -52,16 +45,13 @@ describe('drill start function', () => {
         }),
       )
     ).stateMachineArn as string;
-    dir = mkdtempSync(join(tmpdir(), 'drill-start-'));
-    const configPath = join(dir, 'recovery-drill.config.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
-        isolation: { copyRegion: 'eu-central-1' },
-      }),
-    );
-    restoreEnv = useLambdaEnvironment(moto.endpoint, configPath, { STATE_MACHINE_ARN: stateMachineArn });
+    const config = parseConfig({
+      source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
+      isolation: { copyRegion: 'eu-central-1' },
+    });
+    restoreEnv = useLambdaEnvironment(moto.endpoint, {
+      [SETTINGS_VARIABLE]: encodeSettings('drillStart', config, { stateMachineArn }),
+    });
     handler = (await import('../../functions/drill-start.ts')).handler as unknown as Handler;
   });
 
@@ -69,7 +59,6 @@ describe('drill start function', () => {
     restoreEnv();
     for (const client of Object.values(clients ?? {})) client.destroy();
     await moto?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const executions = async () =>

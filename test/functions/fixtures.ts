@@ -22,6 +22,13 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll } from 'vitest';
+import { parseConfig } from '../../functions/core/config.ts';
+import {
+  encodeSettings,
+  SETTINGS_VARIABLE,
+  type SettingsFunction,
+  type SettingsResources,
+} from '../../functions/core/settings.ts';
 import type { ArtifactsEnv, PruneEnv, RpoMonitorEnv, SnapshotEnv } from '../../functions/shared/env.ts';
 import type { JobLogger, JobMetrics } from '../../functions/shared/powertools.ts';
 import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
@@ -297,4 +304,26 @@ export function useMotoClients(): { moto: Moto; clients: MotoClients } {
     await context.moto?.stop();
   });
   return context;
+}
+
+/**
+ * `RECOVERY_DRILL_SETTINGS` as the stack encodes it for `fn`, from a configuration of the test
+ * source (sections in `overrides` merged over it) and the resources given.
+ */
+export function settingsVariable<F extends SettingsFunction>(
+  fn: F,
+  overrides: Record<string, Record<string, unknown> | string>,
+  resources: SettingsResources<F>,
+): Record<string, string> {
+  const document: Record<string, Record<string, unknown> | string> = {
+    environment: 'test',
+    source: { dbInstanceIdentifier: 'bt-cts-prod', region: SOURCE_REGION },
+    isolation: { copyRegion: COPY_REGION },
+  };
+  for (const [key, value] of Object.entries(overrides)) {
+    const current = document[key];
+    document[key] =
+      typeof value === 'object' && typeof current === 'object' ? { ...current, ...value } : value;
+  }
+  return { [SETTINGS_VARIABLE]: encodeSettings(fn, parseConfig(document), resources) };
 }

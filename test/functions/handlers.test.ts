@@ -6,6 +6,7 @@ import {
   createStateTable,
   createTopicWithInbox,
   SOURCE_REGION,
+  settingsVariable,
   uniqueId,
   useMotoClients,
 } from './fixtures.ts';
@@ -35,7 +36,7 @@ function lambdaContext(): Context {
 }
 
 /** The environment the stack gives the RPO monitor, pointed at moto through AWS_ENDPOINT_URL. */
-function stubRpoMonitorEnv(values: Record<string, string>) {
+function stubRpoMonitorEnv(settings: Record<string, string>) {
   const all: Record<string, string> = {
     AWS_ENDPOINT_URL: aws.moto.endpoint,
     AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
@@ -44,11 +45,7 @@ function stubRpoMonitorEnv(values: Record<string, string>) {
     POWERTOOLS_SERVICE_NAME: 'recovery-drill',
     POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
     POWERTOOLS_TRACE_ENABLED: 'false',
-    ENVIRONMENT: 'test',
-    SOURCE_REGION,
-    COPY_REGION: 'eu-central-1',
-    RPO_TARGET_MINUTES: '60',
-    ...values,
+    ...settings,
   };
   for (const [name, value] of Object.entries(all)) vi.stubEnv(name, value);
 }
@@ -59,7 +56,13 @@ describe('Lambda handlers', () => {
     await createSourceInstance(aws.clients.sourceRds, source);
     const inbox = await createTopicWithInbox(aws.clients);
     const table = await createStateTable(aws.clients.ddb);
-    stubRpoMonitorEnv({ TOPIC_ARN: inbox.topicArn, SOURCE_DB_INSTANCE_ID: source, STATE_TABLE: table });
+    stubRpoMonitorEnv(
+      settingsVariable(
+        'rpoMonitor',
+        { source: { dbInstanceIdentifier: source } },
+        { topicArn: inbox.topicArn, stateTable: table },
+      ),
+    );
     const written: string[] = [];
     for (const stream of [process.stdout, process.stderr]) {
       const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
@@ -86,18 +89,23 @@ describe('Lambda handlers', () => {
     expect(logLine).toContain('"function_request_id":"c6af9ac6-7b61-11e6-9a41-93e812345678"');
   });
 
-  it('fails at cold start naming every missing or malformed variable', async () => {
-    stubRpoMonitorEnv({
-      TOPIC_ARN: 'not-an-arn',
-      SOURCE_DB_INSTANCE_ID: 'btcts',
-      RPO_TARGET_MINUTES: 'sixty',
-    });
+  it('fails at cold start naming the config path and the resource its settings got wrong', async () => {
+    const good = JSON.parse(
+      settingsVariable(
+        'rpoMonitor',
+        {},
+        { topicArn: 'arn:aws:sns:eu-west-1:123456789012:t', stateTable: 't' },
+      ).RECOVERY_DRILL_SETTINGS as string,
+    );
+    good.config.targets.rpoMinutes = 'sixty';
+    delete good.resources.stateTable;
+    stubRpoMonitorEnv({ RECOVERY_DRILL_SETTINGS: JSON.stringify(good) });
     const loading = import('../../functions/rpo-monitor.ts');
     // A fresh module graph per import: compare the name, not the class.
-    await expect(loading).rejects.toMatchObject({ name: 'EnvironmentError' });
+    await expect(loading).rejects.toMatchObject({ name: 'SettingsError' });
     await expect(loading).rejects.toThrow(
-      'invalid Lambda environment (check the stack): TOPIC_ARN="not-an-arn": expected an ARN of sns ("arn:aws:sns:...")' +
-        '; RPO_TARGET_MINUTES="sixty": expected a number greater than 0 and at most 1440; STATE_TABLE is not set (expected a DynamoDB table name)',
+      'invalid RECOVERY_DRILL_SETTINGS for the rpoMonitor function (redeploy the stack, or encode it with lib/): ' +
+        'targets.rpoMinutes: expected a number; got "sixty"; resource stateTable: expected a string; got nothing',
     );
   });
 });

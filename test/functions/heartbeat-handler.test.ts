@@ -17,7 +17,7 @@ import { createTemporaryCluster, type StartedCluster } from '../../functions/loc
 import { heartbeatClientConfig } from '../../functions/shared/jobs/heartbeat.ts';
 import { MOTO_CREDENTIALS } from '../support/moto.ts';
 import { postgresProcessesUnder } from '../support/postgres.ts';
-import { clientConfig, SOURCE_REGION, uniqueId, useMotoClients } from './fixtures.ts';
+import { clientConfig, SOURCE_REGION, settingsVariable, uniqueId, useMotoClients } from './fixtures.ts';
 
 const aws = useMotoClients();
 const SCHEMA = 'recovery_drill';
@@ -154,7 +154,7 @@ describe('heartbeat function handler, against moto and a PostgreSQL that speaks 
     return name;
   }
 
-  function stubHeartbeatEnv(values: Record<string, string>) {
+  function stubHeartbeatEnv(heartbeat: Record<string, unknown>) {
     const all: Record<string, string> = {
       AWS_ENDPOINT_URL: aws.moto.endpoint,
       AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
@@ -163,11 +163,7 @@ describe('heartbeat function handler, against moto and a PostgreSQL that speaks 
       POWERTOOLS_SERVICE_NAME: 'recovery-drill',
       POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
       POWERTOOLS_TRACE_ENABLED: 'false',
-      ENVIRONMENT: 'test',
-      SOURCE_DB_INSTANCE_ID: 'bt-cts-prod',
-      HEARTBEAT_SCHEMA: SCHEMA,
-      HEARTBEAT_RETENTION_DAYS: '3',
-      ...values,
+      ...settingsVariable('heartbeat', { heartbeat: { schema: SCHEMA, retentionDays: 3, ...heartbeat } }, {}),
     };
     for (const [name, value] of Object.entries(all)) vi.stubEnv(name, value);
   }
@@ -181,7 +177,7 @@ describe('heartbeat function handler, against moto and a PostgreSQL that speaks 
 
   it('writes a real beat over TLS through its middy handler, with the EMF metric and no password in any line', async () => {
     const secretId = await createRoleSecret(FIRST_PASSWORD);
-    stubHeartbeatEnv({ HEARTBEAT_SECRET_ID: secretId });
+    stubHeartbeatEnv({ secretName: secretId });
     const written = captureOutput();
     const before = new Date(Date.now() - 60_000);
 
@@ -214,7 +210,7 @@ describe('heartbeat function handler, against moto and a PostgreSQL that speaks 
 
   it('reads the secret once per cold start, and again after a failed beat (a rotated password heals itself)', async () => {
     const secretId = await createRoleSecret(FIRST_PASSWORD);
-    stubHeartbeatEnv({ HEARTBEAT_SECRET_ID: secretId });
+    stubHeartbeatEnv({ secretName: secretId });
     const written = captureOutput();
     const { handler } = await import('../../functions/heartbeat.ts');
     await handler({}, lambdaContext());
@@ -255,7 +251,7 @@ describe('heartbeat function handler, against moto and a PostgreSQL that speaks 
 
   it('fails a beat naming the secret and its missing keys, never a value', async () => {
     const secretId = await createRoleSecret(FIRST_PASSWORD, { host: undefined, port: 'five' });
-    stubHeartbeatEnv({ HEARTBEAT_SECRET_ID: secretId });
+    stubHeartbeatEnv({ secretName: secretId });
     const written = captureOutput();
     const { handler } = await import('../../functions/heartbeat.ts');
     await expect(handler({}, lambdaContext())).rejects.toThrow(
@@ -264,13 +260,13 @@ describe('heartbeat function handler, against moto and a PostgreSQL that speaks 
     expect(written.join('')).not.toContain(FIRST_PASSWORD);
   });
 
-  it('fails at cold start naming every missing or malformed variable', async () => {
-    stubHeartbeatEnv({ HEARTBEAT_SCHEMA: 'bad schema', HEARTBEAT_RETENTION_DAYS: '0' });
+  it('fails at cold start naming the config path its settings lack', async () => {
+    stubHeartbeatEnv({});
     const loading = import('../../functions/heartbeat.ts');
-    await expect(loading).rejects.toMatchObject({ name: 'EnvironmentError' });
+    await expect(loading).rejects.toMatchObject({ name: 'SettingsError' });
     await expect(loading).rejects.toThrow(
-      'invalid Lambda environment (check the stack): HEARTBEAT_SECRET_ID is not set (expected a Secrets Manager secret name or ARN)' +
-        '; HEARTBEAT_SCHEMA="bad schema": expected a SQL identifier; HEARTBEAT_RETENTION_DAYS="0": expected an integer from 1 to 365',
+      'invalid RECOVERY_DRILL_SETTINGS for the heartbeat function (redeploy the stack, or encode it with lib/): ' +
+        'heartbeat.secretName: expected the secret of the heartbeat role; got null',
     );
   });
 

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { expect } from 'vitest';
 import { type Config, type ConfigInput, parseConfig } from '../../functions/core/config.ts';
+import { SETTINGS_VARIABLE } from '../../functions/core/settings.ts';
 import { cdkJsonContext } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/function.ts';
 
@@ -116,4 +117,27 @@ export function refusalOf<E extends Error>(
     return error as E;
   }
   throw new Error(`expected a ${type.name}, but nothing was refused`);
+}
+
+/** A template value with its tokens as `<LogicalId>` / `<LogicalId.Attribute>` (pseudo parameters by name). */
+export function flattenTokens(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const token = value as Record<string, unknown>;
+  if ('Fn::Join' in token) {
+    const [separator, parts] = token['Fn::Join'] as [string, unknown[]];
+    return parts.map(flattenTokens).join(separator);
+  }
+  if ('Ref' in token) return `<${String(token.Ref)}>`;
+  if ('Fn::GetAtt' in token) return `<${(token['Fn::GetAtt'] as string[]).join('.')}>`;
+  throw new Error(`unexpected token ${JSON.stringify(value)}`);
+}
+
+/** The settings envelope a function of the template receives (`RECOVERY_DRILL_SETTINGS`), tokens flattened. */
+export function settingsOf(fn: { Properties: Record<string, unknown> }): {
+  fn: string;
+  config: Record<string, Record<string, unknown>>;
+  resources: Record<string, unknown>;
+} {
+  const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  return JSON.parse(flattenTokens(variables[SETTINGS_VARIABLE]));
 }

@@ -1,11 +1,10 @@
 /**
  * Targets in fractions of a minute, as the configuration allows, end to end: the config is
- * accepted, the stack synthesizes with them (alarm thresholds, function environment), and every
- * function the stack deploys boots its handler module from that environment in a fresh process
- * (a cold start), reading the same values.
+ * accepted, the stack synthesizes with them (alarm thresholds, each function's settings), and every
+ * function the stack deploys boots its handler module from the environment the stack gives it in a
+ * fresh process (a cold start), decoding the same settings.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../functions/core/config.ts';
 import { buildApp } from '../../lib/app.ts';
 import { PROJECT_ROOT } from '../../lib/function.ts';
-import { appFiles, makeApp, makeConfig, makeTree, removeDir } from './fixtures.ts';
+import { appFiles, makeApp, makeConfig, makeTree, removeDir, settingsOf } from './fixtures.ts';
 
 const run = promisify(execFile);
 
@@ -93,7 +92,6 @@ function resolveToken(value: unknown, resources: Record<string, Resource>): stri
 let repo: string;
 let config: Config;
 let template: Template;
-let configFile: string;
 
 beforeAll(() => {
   repo = makeTree(appFiles());
@@ -103,18 +101,21 @@ beforeAll(() => {
     source: { network: { subnetIds: ['subnet-0aaa1111'], securityGroupIds: ['sg-0bbb2222'] } },
     heartbeat: { mode: 'function', secretName: 'bt-cts/heartbeat' },
   });
-  configFile = join(repo, 'recovery-drill.config.json');
-  writeFileSync(configFile, JSON.stringify(config));
   template = Template.fromStack(buildApp(config, { baseDir: repo, app: makeApp() }).stack);
 });
 afterAll(() => removeDir(repo));
 
 describe('fractional targets', () => {
-  it('are kept as fractions in the alarm thresholds and the RPO monitor environment', () => {
+  it('are kept as fractions in the alarm thresholds and the settings of the RPO monitor and the drill', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 0.5 });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: { RPO_TARGET_MINUTES: '0.5' } },
-    });
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const settingsById = (prefix: string) => {
+      const entry = Object.entries(functions).find(([id]) => new RegExp(`^${prefix}[0-9A-F]{8}$`).test(id));
+      expect(entry, prefix).toBeDefined();
+      return settingsOf((entry as [string, Resource])[1]);
+    };
+    expect(settingsById('BackupsRpoMonitor').config.targets).toEqual({ rpoMinutes: 0.5, rtoMinutes: 2.5 });
+    expect(settingsById('DrillChecks').config.targets).toEqual({ rpoMinutes: 0.5, rtoMinutes: 2.5 });
   });
 
   it('boot every deployed function from the environment the stack gives it', async () => {
@@ -134,8 +135,6 @@ describe('fractional targets', () => {
         AWS_ACCESS_KEY_ID: 'boot-test',
         AWS_SECRET_ACCESS_KEY: 'boot-test',
         POWERTOOLS_TRACE_ENABLED: 'false',
-        // The drill functions read the configuration bundled beside their code.
-        RECOVERY_DRILL_CONFIG: configFile,
       };
       for (const [name, value] of Object.entries(variables ?? {})) env[name] = resolveToken(value, resources);
       const entry = ENTRIES[prefix as string] as string;

@@ -4,10 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../functions/core/config.ts';
-import { InputError } from '../../functions/core/errors.ts';
+import { type Config, ConfigError, parseConfig } from '../../functions/core/config.ts';
+import { readHeartbeatEnv } from '../../functions/shared/env.ts';
 import { buildApp } from '../../lib/app.ts';
-import { Heartbeat } from '../../lib/heartbeat.ts';
+import { Heartbeat, type HeartbeatProps } from '../../lib/heartbeat.ts';
 import { appFiles, makeApp, makeConfig, makeTree, refusalOf, removeDir } from './fixtures.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
@@ -63,13 +63,15 @@ describe('heartbeat construct', () => {
       SubnetIds: NETWORK.subnetIds,
       SecurityGroupIds: NETWORK.securityGroupIds,
     });
-    expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
-      ENVIRONMENT: 'test',
-      SOURCE_DB_INSTANCE_ID: 'bt-cts-prod',
-      HEARTBEAT_SECRET_ID: 'bt-cts/heartbeat',
-      HEARTBEAT_SCHEMA: 'beats',
-      HEARTBEAT_RETENTION_DAYS: '5',
-      POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
+    const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+    expect(variables).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill' });
+    // The function reads exactly what the stack encoded from the configuration.
+    expect(readHeartbeatEnv(variables)).toEqual({
+      environment: 'test',
+      sourceDbInstanceId: 'bt-cts-prod',
+      secretId: 'bt-cts/heartbeat',
+      schema: 'beats',
+      retentionDays: 5,
     });
     // Created after its role's policy: Lambda checks the ENI permissions at creation.
     expect(fn.DependsOn?.some((id) => id.startsWith('HeartbeatFunctionRoleDefaultPolicy'))).toBe(true);
@@ -170,28 +172,44 @@ describe('heartbeat construct', () => {
   it('scopes the role to exactly the ARN when the secret is given by ARN', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0a1b2c3d-AbCdEf';
     const stack = new Stack(new App(), 'S', { env: { region: 'eu-west-1' } });
-    new Heartbeat(stack, 'Heartbeat', props(stack, { secretName: arn }));
+    new Heartbeat(stack, 'Heartbeat', props(stack, { heartbeat: { secretName: arn } }));
     const statements = statementsOfRole(Template.fromStack(stack), 'HeartbeatFunctionRole');
     expect(statements.find((s) => s.Sid === 'ReadHeartbeatRoleSecret')?.Resource).toBe(arn);
   });
 
-  it('refuses bad props naming the prop and the value', () => {
-    const cases: [Partial<ConstructorParameters<typeof Heartbeat>[2]>, RegExp][] = [
+  it('refuses a bad configuration naming the config path and the value', () => {
+    const cases: [Record<string, Record<string, unknown>>, string, RegExp][] = [
       [
-        { network: { subnetIds: [], securityGroupIds: ['sg-0ccc3333'] } },
-        /^Heartbeat\.network\.subnetIds: expected at least one/,
+        { source: { network: { subnetIds: [], securityGroupIds: ['sg-0ccc3333'] } } },
+        'source.network.subnetIds',
+        /expected/,
       ],
       [
-        { network: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-0ccc3333'] } },
-        /^Heartbeat\.network\.subnetIds\[0\]: expected a subnet id; got "subnet-1"/,
+        { source: { network: { subnetIds: ['subnet-1'], securityGroupIds: ['sg-0ccc3333'] } } },
+        'source.network.subnetIds[0]',
+        /expected a subnet id such as "subnet-0abc1234"; got "subnet-1"/,
       ],
-      [{ schedule: 'every minute' }, /^Heartbeat\.schedule: expected an EventBridge schedule expression/],
-      [{ retentionDays: 0 }, /^Heartbeat\.retentionDays: expected an integer from 1 to 365; got 0/],
-      [{ secretName: 'two words' }, /^Heartbeat\.secretName: expected a Secrets Manager secret name or ARN/],
+      [
+        { heartbeat: { schedule: 'every minute' } },
+        'heartbeat.schedule',
+        /expected an EventBridge schedule expression/,
+      ],
+      [{ heartbeat: { retentionDays: 0 } }, 'heartbeat.retentionDays', /got 0/],
+      [
+        { heartbeat: { secretName: 'two words' } },
+        'heartbeat.secretName',
+        /expected a Secrets Manager secret name or ARN/,
+      ],
+      [
+        { heartbeat: { secretName: null } },
+        'heartbeat.secretName',
+        /the Secrets Manager secret of the heartbeat role/,
+      ],
     ];
-    for (const [override, message] of cases) {
+    for (const [override, path, message] of cases) {
       const stack = new Stack(new App(), 'S', { env: { region: 'eu-west-1' } });
-      const error = refusalOf(InputError, () => new Heartbeat(stack, 'Heartbeat', props(stack, override)));
+      const error = refusalOf(ConfigError, () => new Heartbeat(stack, 'Heartbeat', props(stack, override)));
+      expect(error.problems.map((p) => p.path)).toEqual([path]);
       expect(error.message).toMatch(message);
       // Refused before anything was made: the construct holds no resource.
       expect(stack.node.tryFindChild('Heartbeat')?.node.children).toEqual([]);
@@ -199,17 +217,29 @@ describe('heartbeat construct', () => {
   });
 });
 
-function props(stack: Stack, override: Partial<ConstructorParameters<typeof Heartbeat>[2]> = {}) {
-  return {
+/** The heartbeat's sections of a configuration as `loadConfig` gives it, with sections replaced by hand. */
+function heartbeatConfig(override: Record<string, Record<string, unknown>>): HeartbeatProps['config'] {
+  const valid = parseConfig({
     environment: 'test',
-    sourceDbInstanceId: 'bt-cts-prod',
-    secretName: 'bt-cts/heartbeat',
-    network: NETWORK,
+    source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1', network: NETWORK },
+    isolation: { copyRegion: 'eu-central-1' },
+    heartbeat: { mode: 'function', secretName: 'bt-cts/heartbeat' },
+  });
+  return {
+    environment: valid.environment,
+    schedules: valid.schedules,
+    source: { ...valid.source, ...override.source },
+    heartbeat: { ...valid.heartbeat, ...override.heartbeat },
+  } as HeartbeatProps['config'];
+}
+
+function props(stack: Stack, override: Record<string, Record<string, unknown>> = {}): HeartbeatProps {
+  return {
+    config: heartbeatConfig(override),
     schedulerRole: new iam.Role(stack, `Scheduler${stack.node.children.length}`, {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
     }),
     failureQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:failed',
     topic: new sns.Topic(stack, `Topic${stack.node.children.length}`),
-    ...override,
   };
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../functions/core/config.ts';
 import { buildApp } from '../../lib/app.ts';
 import { readAppArtifacts } from '../../lib/artifacts.ts';
-import { appFiles, makeApp, makeConfig, makeTree, removeDir } from './fixtures.ts';
+import { appFiles, makeApp, makeConfig, makeTree, removeDir, settingsOf } from './fixtures.ts';
 
 type Statement = {
   Effect: string;
@@ -107,84 +107,75 @@ describe('recovery drill stack', () => {
     }
   });
 
-  it('gives each function exactly the environment of the contract', () => {
+  it('gives each function its settings in one variable: its sections of the configuration and its resources', () => {
     const fns = functionsOf(template);
-    const common = [
-      'ENVIRONMENT',
-      'TOPIC_ARN',
-      'SOURCE_DB_INSTANCE_ID',
-      'SOURCE_REGION',
-      'COPY_REGION',
-      'POWERTOOLS_SERVICE_NAME',
-      'POWERTOOLS_METRICS_NAMESPACE',
-      'STATE_TABLE',
-    ];
-    const expected: Record<(typeof FUNCTION_IDS)[number], string[]> = {
-      Snapshot: [
-        ...common,
-        'COPY_KMS_KEY_ID',
-        'COPY_ACCOUNT_ID',
-        'EXPORT_ENABLED',
-        'BACKUP_BUCKET',
-        'EXPORT_ROLE_ARN',
-        'EXPORT_KMS_KEY_ID',
-        'ARTIFACTS_VERSION',
-      ],
-      Artifacts: [...common, 'BACKUP_BUCKET', 'ARTIFACTS_VERSION'],
-      Prune: [
-        ...common,
-        'RETENTION_DAILY',
-        'RETENTION_MONTHLY',
-        'MAX_DELETIONS_PER_RUN',
-        'DRY_RUN',
-        'BACKUP_BUCKET',
-      ],
-      RpoMonitor: [...common, 'RPO_TARGET_MINUTES'],
+    const expected: Record<(typeof FUNCTION_IDS)[number], { sections: string[]; resources: string[] }> = {
+      Snapshot: {
+        sections: ['environment', 'source', 'isolation'],
+        resources: [
+          'topicArn',
+          'stateTable',
+          'copyKmsKeyArn',
+          'bucket',
+          'exportRoleArn',
+          'exportKmsKeyArn',
+          'artifactsVersion',
+        ],
+      },
+      Artifacts: {
+        sections: ['environment', 'source', 'isolation'],
+        resources: ['topicArn', 'stateTable', 'bucket', 'artifactsVersion'],
+      },
+      Prune: {
+        sections: ['environment', 'source', 'isolation', 'retention'],
+        resources: ['topicArn', 'stateTable', 'bucket'],
+      },
+      RpoMonitor: {
+        sections: ['environment', 'source', 'isolation', 'targets'],
+        resources: ['topicArn', 'stateTable'],
+      },
     };
     for (const id of FUNCTION_IDS) {
-      const env = envOf(fns[id]);
-      expect(Object.keys(env).sort(), id).toEqual([...expected[id]].sort());
-      expect(env).toMatchObject({
-        ENVIRONMENT: 'test',
-        SOURCE_DB_INSTANCE_ID: 'bt-cts-prod',
-        SOURCE_REGION: 'eu-west-1',
-        COPY_REGION: 'eu-central-1',
+      const fn = fns[id] as Resource;
+      expect(Object.keys(envOf(fn)).sort(), id).toEqual(
+        ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME', 'RECOVERY_DRILL_SETTINGS'].sort(),
+      );
+      expect(envOf(fn)).toMatchObject({
         POWERTOOLS_SERVICE_NAME: 'recovery-drill',
         POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
       });
+      const settings = settingsOf(fn);
+      expect(Object.keys(settings.config), id).toEqual(expected[id].sections);
+      expect(Object.keys(settings.resources), id).toEqual(expected[id].resources);
+      expect(settings.config).toMatchObject({
+        environment: 'test',
+        source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
+        isolation: { copyRegion: 'eu-central-1', copyAccountId: null, exportToS3: false },
+      });
+      expect(settings.resources.topicArn).toMatch(/^<EscalationTopic/);
     }
-    expect(envOf(fns.Prune)).toMatchObject({
-      RETENTION_DAILY: '40',
-      RETENTION_MONTHLY: '13',
-      MAX_DELETIONS_PER_RUN: '7',
-      DRY_RUN: 'true',
+    expect(settingsOf(fns.Prune as Resource).config.retention).toEqual({
+      daily: 40,
+      monthly: 13,
+      maxDeletionsPerRun: 7,
+      dryRun: true,
     });
-    expect(envOf(fns.RpoMonitor).RPO_TARGET_MINUTES).toBe('45');
-    expect(envOf(fns.Snapshot)).toMatchObject({ EXPORT_ENABLED: 'false', COPY_ACCOUNT_ID: '' });
+    expect(settingsOf(fns.RpoMonitor as Resource).config.targets).toMatchObject({ rpoMinutes: 45 });
   });
 
   it('tags snapshots and artifacts with the SHA-256 version of the artifacts manifest', () => {
     const version = readAppArtifacts(config.app, repo).version;
     expect(version).toMatch(/^[0-9a-f]{64}$/);
     const fns = functionsOf(template);
-    expect(envOf(fns.Snapshot).ARTIFACTS_VERSION).toBe(version);
-    expect(envOf(fns.Artifacts).ARTIFACTS_VERSION).toBe(version);
+    expect(settingsOf(fns.Snapshot as Resource).resources.artifactsVersion).toBe(version);
+    expect(settingsOf(fns.Artifacts as Resource).resources.artifactsVersion).toBe(version);
     template.hasResourceProperties('Custom::RecoveryDrillArtifacts', { version, files: 5 });
   });
 
   it('names the isolation stack key by its alias in the copy region as the copy key', () => {
-    expect(envOf(functionsOf(template).Snapshot).COPY_KMS_KEY_ID).toEqual({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':kms:eu-central-1:',
-          { Ref: 'AWS::AccountId' },
-          ':alias/recovery-drill-snapshot-copies',
-        ],
-      ],
-    });
+    expect(settingsOf(functionsOf(template).Snapshot).resources.copyKmsKeyArn).toBe(
+      'arn:<AWS::Partition>:kms:eu-central-1:<AWS::AccountId>:alias/recovery-drill-snapshot-copies',
+    );
   });
 
   it('keeps the logs of every function (and the custom resource framework) for one year', () => {
@@ -432,12 +423,9 @@ describe('recovery drill stack with export, a copy account and a configured copy
 
   it('builds no isolation stack and encrypts copies with the configured key', () => {
     expect(isolation).toBeUndefined();
-    const env = envOf(functionsOf(template).Snapshot);
-    expect(env).toMatchObject({
-      COPY_KMS_KEY_ID: copyKey,
-      COPY_ACCOUNT_ID: '210987654321',
-      EXPORT_ENABLED: 'true',
-    });
+    const settings = settingsOf(functionsOf(template).Snapshot);
+    expect(settings.resources.copyKmsKeyArn).toBe(copyKey);
+    expect(settings.config.isolation).toMatchObject({ copyAccountId: '210987654321', exportToS3: true });
     const statements = statementsByRole(template)[roleIdOf(template, 'BackupsSnapshotRole')] ?? [];
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: copyKey }),

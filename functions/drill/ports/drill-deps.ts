@@ -3,10 +3,10 @@
  * Secrets Manager, ECS, S3, SNS) and a local one (embedded PostgreSQL, files, child processes).
  * The steps in `steps.ts` only ever talk to these.
  */
-import type { Config } from '../../core/config.ts';
 import type { ExpectedMigration } from '../../core/drift.ts';
 import type { Escalation } from '../../core/escalations.ts';
 import type { DrillReport } from '../../core/report.ts';
+import type { DrillConfig } from '../../core/settings.ts';
 import type { DatabaseRecoveryPort, InstanceDescription } from './database-recovery.ts';
 
 /** Where a drill database can be reached, without its password. */
@@ -116,7 +116,8 @@ export interface Notifier {
 
 /** The settings a drill runs with: the configuration, plus what the engine decides. */
 export interface DrillSettings {
-  readonly config: Config;
+  /** The sections of the configuration a drill reads (`DRILL_SECTIONS`): what an AWS drill function receives. */
+  readonly config: DrillConfig;
   readonly mode: 'local' | 'aws';
   /** Restore timeout in seconds (config `drill.restoreTimeoutMinutes`, shorter in fault tests). */
   readonly restoreTimeoutSeconds: number;

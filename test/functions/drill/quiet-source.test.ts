@@ -189,7 +189,7 @@ describe('a quiet source: drills to latest and into the quiet period pass with a
       'rpo-breach',
       engine.recovery,
       { config: config(), sourceUrl: null },
-      () => ({ settings: { config: config() } }) as DrillDeps,
+      () => ({ settings: { config: config() } }) as unknown as DrillDeps,
     );
     const dir = await mkdtemp(join(root, 'drill-'));
     const result = await runStepDrill({

@@ -30,11 +30,11 @@ function captureEmf(publish: () => void): Emf[] {
     .map((line) => JSON.parse(line) as Emf);
 }
 
-const backupEnv = () => ({ ENVIRONMENT: 'prod', POWERTOOLS_SERVICE_NAME: 'recovery-drill' });
+const backupEnv = () => ({ POWERTOOLS_SERVICE_NAME: 'recovery-drill' });
 
 describe('powertools metrics', () => {
   it('publishes in the RecoveryDrill namespace with the service and environment dimensions', () => {
-    const metrics = createMetrics(backupEnv());
+    const metrics = createMetrics('prod', backupEnv());
     const [doc, ...rest] = captureEmf(() => {
       metricsSink(metrics).addMetric('RestorableLagMinutes', 'None', 12.5);
       metrics.publishStoredMetrics();
@@ -48,7 +48,7 @@ describe('powertools metrics', () => {
   });
 
   it('publishes a metric with extra dimensions on its own, at once, beside the default ones', () => {
-    const metrics = createMetrics(backupEnv());
+    const metrics = createMetrics('prod', backupEnv());
     const sink = metricsSink(metrics);
     const immediate = captureEmf(() => {
       sink.addMetric('NewestSnapshotAgeMinutes', 'None', 90, { location: 'copy', region: 'eu-central-1' });
@@ -69,8 +69,8 @@ describe('powertools metrics', () => {
     expect(captureEmf(() => metrics.publishStoredMetrics())).toEqual([]);
   });
 
-  it('leaves the environment dimension out when ENVIRONMENT is not set', () => {
-    const metrics = createMetrics({});
+  it('leaves the environment dimension out when no environment is given', () => {
+    const metrics = createMetrics(undefined, {});
     const [doc] = captureEmf(() => {
       metricsSink(metrics).addMetric('DrillPassed', 'Count', 1, { environment: 'staging' });
     });

@@ -2,121 +2,112 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../functions/core/errors.ts';
-import { BackupFunctions, type BackupFunctionsProps } from '../../../lib/backup/backup-functions.ts';
+import { type Config, ConfigError, parseConfig } from '../../../functions/core/config.ts';
+import { BackupFunctions } from '../../../lib/backup/backup-functions.ts';
 import { BackupStore } from '../../../lib/backup-store.ts';
 import { RecoveryDrillIsolationStack } from '../../../lib/isolation-stack.ts';
 import { makeApp, refusalOf } from '../fixtures.ts';
 
-// Props are validated before any function is bundled, so these cases need no Lambda entry.
-function refusal(overrides: Partial<BackupFunctionsProps>): InputError {
-  const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
-  const store = new BackupStore(stack, 'Store');
-  const props: BackupFunctionsProps = {
+const COPY_KEY = 'arn:aws:kms:eu-central-1:123456789012:alias/recovery-drill-snapshot-copies';
+
+/** A configuration as `loadConfig` gives it, with one section replaced by hand (as a caller of the construct might). */
+function handMade(section: Partial<Record<keyof Config, unknown>>): Config {
+  const valid = parseConfig({
     environment: 'test',
-    sourceDbInstanceId: 'bt-cts-prod',
-    sourceRegion: 'eu-west-1',
-    copyRegion: 'eu-central-1',
-    copyKmsKeyArn: 'arn:aws:kms:eu-central-1:123456789012:alias/recovery-drill-snapshot-copies',
-    bucket: store.bucket,
-    bucketKey: store.key,
-    topic: new sns.Topic(stack, 'Topic'),
-    artifacts: { root: '/nonexistent', manifest: [], version: 'v1' },
-    ...overrides,
-  };
-  return refusalOf(InputError, () => new BackupFunctions(stack, 'Backups', props));
+    source: { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' },
+    isolation: { copyRegion: 'eu-central-1' },
+  });
+  const merged: Record<string, unknown> = { ...valid };
+  for (const [key, value] of Object.entries(section)) {
+    const current = merged[key];
+    merged[key] =
+      typeof value === 'object' && value !== null && typeof current === 'object'
+        ? { ...current, ...value }
+        : value;
+  }
+  return merged as unknown as Config;
 }
 
-describe('backup functions props', () => {
-  it('fails when sourceDbInstanceId is not an RDS identifier', () => {
-    const error = refusal({ sourceDbInstanceId: 'bt_cts' });
-    expect(error.field).toBe('BackupFunctions.sourceDbInstanceId');
+// The configuration is checked before any function is bundled, so these cases need no Lambda entry.
+function refusal(section: Partial<Record<keyof Config, unknown>>, copyKmsKeyArn = COPY_KEY): ConfigError {
+  const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
+  const store = new BackupStore(stack, 'Store');
+  return refusalOf(
+    ConfigError,
+    () =>
+      new BackupFunctions(stack, 'Backups', {
+        config: handMade(section),
+        copyKmsKeyArn,
+        bucket: store.bucket,
+        bucketKey: store.key,
+        topic: new sns.Topic(stack, 'Topic'),
+        artifacts: { root: '/nonexistent', manifest: [], version: 'v1' },
+      }),
+  );
+}
+
+const paths = (error: ConfigError) => error.problems.map((p) => p.path);
+
+describe('backup functions configuration', () => {
+  it('fails naming source.dbInstanceIdentifier when it is not an RDS identifier', () => {
+    const error = refusal({ source: { dbInstanceIdentifier: 'bt_cts' } });
+    expect(paths(error)).toEqual(['source.dbInstanceIdentifier']);
     expect(error.message).toContain('"bt_cts"');
   });
 
-  it('fails when copyRegion is the source region and no copy account isolates the copies', () => {
-    const error = refusal({
-      copyRegion: 'eu-west-1',
-      copyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/recovery-drill-snapshot-copies',
-    });
-    expect(error.field).toBe('BackupFunctions.copyRegion');
+  it('fails naming isolation.copyRegion when the copies stay beside the source', () => {
+    const error = refusal(
+      { isolation: { copyRegion: 'eu-west-1' } },
+      'arn:aws:kms:eu-west-1:123456789012:alias/recovery-drill-snapshot-copies',
+    );
+    expect(paths(error)).toEqual(['isolation.copyRegion']);
     expect(error.message).toContain('not isolated');
   });
 
-  it('fails when copyKmsKeyArn is a key of another region than copyRegion', () => {
-    const error = refusal({ copyKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/abcd' });
-    expect(error.field).toBe('BackupFunctions.copyKmsKeyArn');
+  it('fails naming isolation.copyKmsKeyArn when the key is of another region than the copies', () => {
+    const error = refusal({}, 'arn:aws:kms:us-east-1:123456789012:key/abcd');
+    expect(paths(error)).toEqual(['isolation.copyKmsKeyArn']);
     expect(error.message).toContain('eu-central-1');
     expect(error.message).toContain('arn:aws:kms:us-east-1:123456789012:key/abcd');
+    expect(paths(refusal({}, 'arn:aws:s3:::bucket'))).toEqual(['isolation.copyKmsKeyArn']);
   });
 
-  it('fails when copyKmsKeyArn is not a KMS key or alias ARN', () => {
-    expect(refusal({ copyKmsKeyArn: 'arn:aws:s3:::bucket' }).field).toBe('BackupFunctions.copyKmsKeyArn');
-  });
-
-  it('fails when copyAccountId is not 12 digits', () => {
-    const error = refusal({ copyAccountId: '1234' });
-    expect(error.field).toBe('BackupFunctions.copyAccountId');
+  it('fails naming isolation.copyAccountId when it is not 12 digits', () => {
+    const error = refusal({ isolation: { copyAccountId: '1234' } });
+    expect(paths(error)).toEqual(['isolation.copyAccountId']);
     expect(error.message).toContain('"1234"');
   });
 
-  it('fails when retention.daily is 0', () => {
-    const error = refusal({ retention: { daily: 0 } });
-    expect(error.field).toBe('BackupFunctions.retention.daily');
+  it('fails naming each retention field out of range, with its value', () => {
+    const error = refusal({ retention: { daily: 0, monthly: -1, maxDeletionsPerRun: 1001 } });
+    expect(paths(error)).toEqual(['retention.daily', 'retention.monthly', 'retention.maxDeletionsPerRun']);
+    expect(error.message).toContain('retention.daily');
     expect(error.message).toContain('got 0');
   });
 
-  it('fails when retention.maxDeletionsPerRun is above 1000', () => {
-    expect(refusal({ retention: { maxDeletionsPerRun: 1001 } }).field).toBe(
-      'BackupFunctions.retention.maxDeletionsPerRun',
-    );
+  it('fails naming targets.rpoMinutes when it is 0, and accepts a fraction of a minute', () => {
+    expect(paths(refusal({ targets: { rpoMinutes: 0 } }))).toEqual(['targets.rpoMinutes']);
+    expect(() => refusal({ targets: { rpoMinutes: 0.5 } })).toThrow('nothing was refused');
   });
 
-  it('fails when rpoTargetMinutes is 0', () => {
-    expect(refusal({ rpoTargetMinutes: 0 }).field).toBe('BackupFunctions.rpoTargetMinutes');
-  });
-
-  it('fails when a schedule is not an EventBridge expression, saying why', () => {
+  it('fails naming the schedule that is not an EventBridge expression, saying why', () => {
     const error = refusal({ schedules: { prune: 'cron(30 4 * * *)' } });
-    expect(error.field).toBe('BackupFunctions.schedules.prune');
+    expect(paths(error)).toEqual(['schedules.prune']);
     expect(error.message).toContain('6 fields');
     expect(error.message).toContain('"cron(30 4 * * *)"');
+    expect(paths(refusal({ schedules: { rpoCheck: 'rate(0 minutes)' } }))).toEqual(['schedules.rpoCheck']);
+    expect(paths(refusal({ schedules: { snapshot: 'daily at 3' } }))).toEqual(['schedules.snapshot']);
   });
 
-  it('fails when sourceRegion is not an AWS region', () => {
-    const error = refusal({ sourceRegion: 'Ireland' });
-    expect(error.field).toBe('BackupFunctions.sourceRegion');
-    expect(error.message).toContain('"Ireland"');
-  });
-
-  it('fails when copyRegion is not an AWS region', () => {
-    expect(refusal({ copyRegion: 'eu-central' }).field).toBe('BackupFunctions.copyRegion');
-  });
-
-  it('fails when retention.monthly is negative', () => {
-    expect(refusal({ retention: { monthly: -1 } }).field).toBe('BackupFunctions.retention.monthly');
-  });
-
-  it('fails when the RPO check schedule has a zero rate', () => {
-    expect(refusal({ schedules: { rpoCheck: 'rate(0 minutes)' } }).field).toBe(
-      'BackupFunctions.schedules.rpoCheck',
-    );
-  });
-
-  it('fails when the snapshot schedule is not an expression at all', () => {
-    expect(refusal({ schedules: { snapshot: 'daily at 3' } }).field).toBe(
-      'BackupFunctions.schedules.snapshot',
-    );
-  });
-
-  it('fails when the schedules time zone is unknown', () => {
+  it('fails naming schedules.timezone when it is not an IANA time zone', () => {
     const error = refusal({ schedules: { timezone: 'Mars/Olympus' } });
-    expect(error.field).toBe('BackupFunctions.schedules.timezone');
+    expect(paths(error)).toEqual(['schedules.timezone']);
     expect(error.message).toContain('"Mars/Olympus"');
   });
 
-  it('fails when environment is not a lower-case name', () => {
-    expect(refusal({ environment: 'Production' }).field).toBe('BackupFunctions.environment');
+  it('fails naming source.region and environment when they are malformed', () => {
+    expect(paths(refusal({ source: { region: 'Ireland' } }))).toEqual(['source.region']);
+    expect(paths(refusal({ environment: 'Production' }))).toEqual(['environment']);
   });
 });
 

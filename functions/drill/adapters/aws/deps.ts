@@ -3,41 +3,26 @@
  * beside the code, the environment the stack set, and one SDK client per service, built once per
  * cold start.
  */
-import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { Config } from '../../../core/config.ts';
+import { type DrillConfig, decodeSettings, type FunctionSettings } from '../../../core/settings.ts';
 import type { DynamoApi } from '../../../shared/aws/incidents.ts';
 import type { SnsApi } from '../../../shared/aws/notify.ts';
 import type { RdsApi } from '../../../shared/aws/rds-snapshots.ts';
 import type { S3Api } from '../../../shared/aws/s3-objects.ts';
-import { loadConfig } from '../../../shared/config-file.ts';
 import { traced } from '../../../shared/powertools.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
 import { DrillStepError } from '../../ports/errors.ts';
 import { type EcsApi, EcsAppRunner } from './ecs-app-runner.ts';
-import { type DrillEnv, readDrillEnv } from './env.ts';
+import { type DrillEnv, drillEnvOf } from './env.ts';
 import { RdsRecovery } from './rds-recovery.ts';
 import { reportKeys, S3ArtifactSource, S3ReportStore } from './s3-stores.ts';
 import { type SecretsApi, SecretsManagerDrillSecret } from './secret-store.ts';
 import { SnsNotifier } from './sns-notifier.ts';
-
-/** Name of the configuration file the construct copies next to each drill function's bundle. */
-export const BUNDLED_CONFIG_FILE = 'recovery-drill.config.json';
-
-/**
- * The configuration bundled beside the code; `RECOVERY_DRILL_CONFIG` overrides the path (a hand
- * run or a test of the unbundled source).
- */
-export function loadBundledConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const explicitPath =
-    env.RECOVERY_DRILL_CONFIG || fileURLToPath(new URL(`./${BUNDLED_CONFIG_FILE}`, import.meta.url));
-  return loadConfig({ explicitPath, env }).config;
-}
 
 export interface AwsClients {
   /** Folds drill escalations into incidents when the state table is configured. */
@@ -101,7 +86,7 @@ export function adminPasswordReader(secrets: SecretsApi, secretId: string | null
 }
 
 export interface AwsDrillDepsArgs {
-  readonly config: Config;
+  readonly config: DrillConfig;
   readonly env: DrillEnv;
   readonly clients: AwsClients;
   readonly now?: () => Date;
@@ -171,9 +156,17 @@ export function buildAwsDrillDeps({
   };
 }
 
-/** Everything a drill function needs, from its bundle and environment; throws at cold start when either is wrong. */
-export function coldStartDeps(processEnv: NodeJS.ProcessEnv = process.env): DrillDeps {
-  const config = loadBundledConfig(processEnv);
-  const env = readDrillEnv(processEnv, config.app.stagingBaseUrl === null);
-  return buildAwsDrillDeps({ config, env, clients: createAwsClients(config.source.region) });
+/** The drill functions' settings (`RECOVERY_DRILL_SETTINGS`), decoded once at cold start. */
+export function drillSettings(processEnv: NodeJS.ProcessEnv = process.env): FunctionSettings<'drill'> {
+  return decodeSettings('drill', processEnv);
+}
+
+/** Everything a drill function needs, from its settings; throws at cold start when they are wrong. */
+export function coldStartDeps(settings: FunctionSettings<'drill'> = drillSettings()): DrillDeps {
+  const { config } = settings;
+  return buildAwsDrillDeps({
+    config,
+    env: drillEnvOf(settings),
+    clients: createAwsClients(config.source.region),
+  });
 }

@@ -64,12 +64,12 @@ export function publishDrillMetrics(report: DrillReport, metrics: JobMetrics): n
 
 /**
  * The reporting function's record of a passed drill, when the stack gave it the state table
- * (`STATE_TABLE`); without one, nothing is recorded and the 100-day alarm runs from its baseline.
+ * (its settings' `stateTable`); without one, nothing is recorded and the 100-day alarm runs from
+ * its baseline.
  */
 export function passedDrillRecorder(
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  table: string | null,
 ): ((report: DrillReport) => Promise<void>) | undefined {
-  const table = env.STATE_TABLE;
   if (!table) return undefined;
   const ddb = traced(new DynamoDBClient({}));
   return (report) =>

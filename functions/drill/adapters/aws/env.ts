@@ -1,11 +1,8 @@
 /**
- * The drill functions' environment (set by the stack), read once at cold start. The settings that
- * describe the drill itself come from the bundled configuration; only what exists after deploy
- * (ARNs, names of resources the stack created) travels here.
+ * What the drill's AWS adapters need of the resources the stack created (ARNs, names), taken from
+ * the function's decoded settings; the drill's configuration travels in the same envelope.
  */
-import { EnvironmentError } from '../../../shared/env.ts';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { type FunctionSettings, SettingsError } from '../../../core/settings.ts';
 
 /** Environment of the three drill step functions (control, checks, reporting). */
 export interface DrillEnv {
@@ -20,9 +17,9 @@ export interface DrillEnv {
   readonly dbSecurityGroupIds: readonly string[];
   /** ECS cluster and app task: null when the configuration smoke-tests a staging URL instead. */
   readonly app: AppTaskSettings | null;
-  /** The drill state machine's log group (`DRILL_LOG_GROUP`), linked from notifications; optional. */
+  /** The drill state machine's log group, linked from notifications; optional. */
   readonly logGroupName: string | null;
-  /** The state table (`STATE_TABLE`): drill escalations fold into incidents there; optional. */
+  /** The state table: drill escalations fold into incidents there; optional. */
   readonly stateTable: string | null;
 }
 
@@ -34,83 +31,42 @@ export interface AppTaskSettings {
   readonly securityGroupIds: readonly string[];
 }
 
-const ARN = (service: string) => new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:\\d{12}:.+$`);
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const SUBNET_GROUP = /^[A-Za-z0-9 ._-]{1,255}$/;
-const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
-const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
-
-function checker(env: Env) {
-  const problems: string[] = [];
-  const one = (name: string, pattern: RegExp, expected: string): string => {
-    const raw = env[name];
-    if (raw === undefined || raw === '' || !pattern.test(raw)) {
-      problems.push(
-        raw === undefined || raw === ''
-          ? `${name} is not set (expected ${expected})`
-          : `${name}=${JSON.stringify(raw)}: expected ${expected}`,
-      );
-      return '';
-    }
-    return raw;
-  };
-  const list = (name: string, pattern: RegExp, expected: string): string[] => {
-    const raw = env[name] ?? '';
-    const items = raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    if (items.length === 0 || items.some((s) => !pattern.test(s))) {
-      problems.push(
-        raw.trim() === ''
-          ? `${name} is not set (expected a comma-separated list of ${expected})`
-          : `${name}=${JSON.stringify(raw)}: expected a comma-separated list of ${expected}`,
-      );
-      return [];
-    }
-    return items;
-  };
-  const done = <T>(value: T): T => {
-    if (problems.length > 0) throw new EnvironmentError(problems);
-    return value;
-  };
-  return { one, list, done };
-}
-
 /**
- * @param needsApp false when the configuration sets `app.stagingBaseUrl`: no ECS task is started,
- * so the ECS variables may be left out (empty).
- * @throws EnvironmentError naming every missing or malformed variable.
+ * The drill functions' view of their decoded settings (`RECOVERY_DRILL_SETTINGS`), read once at
+ * cold start: the ECS task is required unless the configuration smoke-tests `app.stagingBaseUrl`.
+ * @throws SettingsError naming each missing resource of the app's task.
  */
-export function readDrillEnv(env: Env, needsApp: boolean): DrillEnv {
-  const c = checker(env);
-  const base = {
-    bucket: c.one('BACKUP_BUCKET', BUCKET, 'an S3 bucket name'),
-    topicArn: c.one('TOPIC_ARN', ARN('sns'), 'an SNS topic ARN'),
-    drillSecretArn: c.one('DRILL_SECRET_ARN', ARN('secretsmanager'), 'a Secrets Manager secret ARN'),
-    dbSubnetGroupName: c.one('DRILL_DB_SUBNET_GROUP', SUBNET_GROUP, 'an RDS DB subnet group name'),
-    dbSecurityGroupIds: c.list('DRILL_DB_SECURITY_GROUP_IDS', SECURITY_GROUP, 'security group ids'),
-  };
-  const app = needsApp
-    ? {
-        clusterArn: c.one('ECS_CLUSTER_ARN', ARN('ecs'), 'an ECS cluster ARN'),
-        taskDefinitionArn: c.one('APP_TASK_DEFINITION_ARN', ARN('ecs'), 'an ECS task definition ARN'),
-        subnetIds: c.list('APP_SUBNET_IDS', SUBNET, 'subnet ids'),
-        securityGroupIds: c.list('APP_SECURITY_GROUP_IDS', SECURITY_GROUP, 'security group ids'),
-      }
-    : null;
-  return c.done({
-    ...base,
+export function drillEnvOf(settings: FunctionSettings<'drill'>): DrillEnv {
+  const r = settings.resources;
+  let app: AppTaskSettings | null = null;
+  if (settings.config.app.stagingBaseUrl === null) {
+    const missing = (
+      [
+        ['clusterArn', r.clusterArn],
+        ['taskDefinitionArn', r.taskDefinitionArn],
+      ] as const
+    )
+      .filter(([, value]) => value === null)
+      .map(
+        ([name]) => `resource ${name}: expected the app's ECS task (app.stagingBaseUrl is null); got null`,
+      );
+    if (r.appSubnetIds.length === 0) missing.push('resource appSubnetIds: expected at least one subnet id');
+    if (missing.length > 0) throw new SettingsError('drill', missing);
+    app = {
+      clusterArn: r.clusterArn as string,
+      taskDefinitionArn: r.taskDefinitionArn as string,
+      subnetIds: r.appSubnetIds,
+      securityGroupIds: r.appSecurityGroupIds,
+    };
+  }
+  return {
+    bucket: r.bucket,
+    topicArn: r.topicArn,
+    drillSecretArn: r.drillSecretArn,
+    dbSubnetGroupName: r.dbSubnetGroupName,
+    dbSecurityGroupIds: r.dbSecurityGroupIds,
     app,
-    logGroupName: env.DRILL_LOG_GROUP || null,
-    stateTable: env.STATE_TABLE || null,
-  });
-}
-
-/** The start function's environment: only the machine it starts. */
-export function readStartEnv(env: Env): { stateMachineArn: string } {
-  const c = checker(env);
-  return c.done({
-    stateMachineArn: c.one('STATE_MACHINE_ARN', ARN('states'), 'a Step Functions state machine ARN'),
-  });
+    logGroupName: r.logGroupName,
+    stateTable: r.stateTable,
+  };
 }

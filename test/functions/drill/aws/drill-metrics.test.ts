@@ -84,7 +84,7 @@ describe('drill metrics', () => {
   });
 
   it('prints the drill metrics as EMF in the RecoveryDrill namespace, one blob per dimension set', async () => {
-    const sink = metricsSink(createMetrics({}));
+    const sink = metricsSink(createMetrics(undefined, {}));
     const docs = await captureEmf(() => {
       expect(publishDrillMetrics(drillReport('drill-4'), sink)).toBe(6);
     });
@@ -97,7 +97,7 @@ describe('drill metrics', () => {
   });
 
   it('publishes nothing for a dry run: it restored nothing to measure', async () => {
-    const sink = metricsSink(createMetrics({}));
+    const sink = metricsSink(createMetrics(undefined, {}));
     const docs = await captureEmf(() => {
       expect(publishDrillMetrics({ ...drillReport('drill-5'), dryRun: true }, sink)).toBe(0);
     });
@@ -109,7 +109,7 @@ describe('drill report hook', () => {
   it('publishes the metrics and records a passed drill', async () => {
     const recorded: string[] = [];
     const { logger, errors } = logRecorder();
-    const hook = reportHook(metricsSink(createMetrics({})), logger, async (r) => {
+    const hook = reportHook(metricsSink(createMetrics(undefined, {})), logger, async (r) => {
       recorded.push(r.drillId);
     });
     const docs = await captureEmf(() => hook(drillReport('drill-6')));
@@ -123,7 +123,7 @@ describe('drill report hook', () => {
   it('does not record a failed drill or a dry run as passed', async () => {
     const recorded: string[] = [];
     const { logger } = logRecorder();
-    const hook = reportHook(metricsSink(createMetrics({})), logger, async (r) => {
+    const hook = reportHook(metricsSink(createMetrics(undefined, {})), logger, async (r) => {
       recorded.push(r.drillId);
     });
     await captureEmf(async () => {
@@ -137,7 +137,7 @@ describe('drill report hook', () => {
     const { logger, errors } = logRecorder();
     await reportHook(failingSink(), logger)(drillReport('drill-9'));
     await captureEmf(() =>
-      reportHook(metricsSink(createMetrics({})), logger, async () => {
+      reportHook(metricsSink(createMetrics(undefined, {})), logger, async () => {
         throw new Error('table gone');
       })(drillReport('drill-10')),
     );

@@ -179,13 +179,9 @@ export async function createAppTask(ecs: ECSClient, network: { subnetId: string;
 
 /**
  * The environment a Lambda entry sees, pointed at moto: SDK endpoint and dummy keys, quiet
- * Powertools, the configuration file, plus the entry's own variables. Returns a restore function.
+ * Powertools, plus the entry's own variables (its `RECOVERY_DRILL_SETTINGS`). Returns a restore function.
  */
-export function useLambdaEnvironment(
-  endpoint: string,
-  configPath: string,
-  own: Record<string, string>,
-): () => void {
+export function useLambdaEnvironment(endpoint: string, own: Record<string, string>): () => void {
   const saved = { ...process.env };
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: endpoint,
@@ -193,7 +189,6 @@ export function useLambdaEnvironment(
     AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
-    RECOVERY_DRILL_CONFIG: configPath,
     ...own,
   });
   return () => {
