@@ -5,7 +5,7 @@ import { renderReportMarkdown, summaryLine } from '../../functions/core/report.t
 import { FAULTS, type FaultName, isFaultName } from '../../functions/drill/drivers/local/faults.ts';
 import { runLocalDrill } from '../../functions/drill/drivers/local/run.ts';
 import { localEngine } from '../../functions/local/engine.ts';
-import { SourceCommandError } from '../../functions/local/source.ts';
+import { SourceCommandError } from '../../functions/local/source-provision.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { drillDefinition } from '../../lib/drill/definition.ts';
 import { type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';

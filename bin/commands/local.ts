@@ -13,7 +13,7 @@ import {
   formatRetentionStatus,
   type LocalRetentionStatus,
 } from '../../functions/local/retention-status.ts';
-import { SourceCommandError } from '../../functions/local/source.ts';
+import { SourceCommandError } from '../../functions/local/source-provision.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
 import { type CommandIo, type CommandRunner, EXIT, type OptionValues, stringOption } from './types.ts';
 

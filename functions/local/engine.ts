@@ -34,11 +34,11 @@ import {
   readCredentials,
   readSourceRecord,
   runningSource,
-  SourceCommandError,
   type SourceRecord,
   startSource,
   stopSource,
 } from './source.ts';
+import { SourceCommandError } from './source-provision.ts';
 import { appSourceSpec, databaseOf } from './source-spec.ts';
 import {
   DamagedStateError,

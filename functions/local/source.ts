@@ -8,12 +8,10 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { describeExit, formatTail } from '../core/command.ts';
 import { InputError } from '../core/errors.ts';
 import { archiveCommand } from './archive.ts';
-import { ClusterError, makePassageDir, makeServerDir, serverUser } from './binaries.ts';
+import { makePassageDir, makeServerDir, serverUser } from './binaries.ts';
 import {
   attachCluster,
   freePort,
@@ -23,21 +21,13 @@ import {
   startCluster,
   stopServer,
 } from './cluster.ts';
-import { PROJECT_ROOT, startDetachedScript } from './detached.ts';
-import { startHeartbeatProcess, stopHeartbeatProcess } from './heartbeat-process.ts';
+import { PROJECT_ROOT } from './detached.ts';
+import { stopHeartbeatProcess } from './heartbeat-process.ts';
 import { sourceLockFile, withLock } from './lock.ts';
-import { runLogged, urlPassword } from './logged-command.ts';
 import { notPostmasterOf, ownedPostmaster, readPostmasterPid } from './processes.ts';
-import {
-  isRegisteredAlive,
-  listProcesses,
-  readJson,
-  registerProcess,
-  type StatePaths,
-  stopRegistered,
-  unregisterProcess,
-  writeJson,
-} from './state.ts';
+import { startHeartbeat, startTrickle, stopTrickle, trickleRunning } from './source-companions.ts';
+import { defaultProvisioner, provisionByCommands } from './source-provision.ts';
+import { readJson, registerProcess, type StatePaths, unregisterProcess, writeJson } from './state.ts';
 
 /** The repository root: where `node --import tsx` resolves tsx from. */
 export { PROJECT_ROOT };
@@ -92,17 +82,6 @@ export interface AppSourceSpec {
   readonly adminPasswordEnv: string;
 }
 
-/** A migrate or seed command of the source failed: the command, how it ended and the last lines of its log. */
-export class SourceCommandError extends Error {
-  readonly logFile: string;
-
-  constructor(what: string, command: string, cwd: string, detail: string, logFile: string) {
-    super(`local source: the ${what} command \`${command}\` (in ${cwd}) ${detail}`);
-    this.name = 'SourceCommandError';
-    this.logFile = logFile;
-  }
-}
-
 /** Provisions a fresh source database (schema + seed). */
 export type Provisioner = (databaseUrl: string, options: { adminPassword: string }) => Promise<unknown>;
 
@@ -126,22 +105,6 @@ export interface SourceOptions {
 }
 
 export const DEFAULT_DATABASE = 'btcts';
-const TRICKLE_SCRIPT = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api', 'src', 'trickle.ts');
-const TRAFFIC_RUNNER = join(PROJECT_ROOT, 'functions', 'local', 'traffic-runner.ts');
-const PROVISION_MODULE = join(PROJECT_ROOT, 'examples', 'bt-cts', 'apps', 'api', 'src', 'provision.ts');
-
-async function defaultProvisioner(): Promise<Provisioner> {
-  if (!existsSync(PROVISION_MODULE))
-    throw new ClusterError(`the example app's ${PROVISION_MODULE} is missing`);
-  // tsImport, not import(): the built CLI (dist/cli) runs without a TypeScript loader.
-  const { tsImport } = await import('tsx/esm/api');
-  const mod = (await tsImport(pathToFileURL(PROVISION_MODULE).href, import.meta.url)) as {
-    provisionSource?: Provisioner;
-  };
-  if (typeof mod.provisionSource !== 'function')
-    throw new ClusterError(`${PROVISION_MODULE} does not export provisionSource`);
-  return mod.provisionSource;
-}
 
 /**
  * What to do about a damaged source record: without it `local source start` takes the source for
@@ -193,111 +156,6 @@ function sourceSettings(paths: StatePaths, archiveTimeoutSeconds: number): Recor
     // pg_last_committed_xact(): a backup records the newest commit it contains.
     track_commit_timestamp: 'on',
   };
-}
-
-/**
- * The environment of the app's commands on the source: this process's, `app.env` and
- * `local.source.env`, `DATABASE_URL`, and `TZ=UTC` unless configured (an app that computes "today"
- * in its time zone then agrees with the drill's app, which runs in UTC too).
- */
-export function appCommandEnv(env: Readonly<Record<string, string>>, databaseUrl: string): NodeJS.ProcessEnv {
-  return { ...process.env, TZ: 'UTC', ...env, DATABASE_URL: databaseUrl };
-}
-
-async function startTrickle(paths: StatePaths, url: string, app: AppSourceSpec | undefined): Promise<void> {
-  if (app) {
-    if (app.trafficCommand) await startTraffic(paths, url, app, app.trafficCommand);
-    return;
-  }
-  if (!existsSync(TRICKLE_SCRIPT)) return;
-  await startDetachedScript(paths, {
-    kind: 'trickle',
-    id: 'source',
-    // The state folder on its command line: what the registry proves the writer by.
-    args: [TRICKLE_SCRIPT, paths.root],
-    env: { ...process.env, DATABASE_URL: url },
-    logFile: join(paths.sourceDir, 'trickle.log'),
-    marker: TRICKLE_SCRIPT,
-    what: 'the trickle writer',
-  });
-}
-
-/** The app's `trafficCommand`, kept running (and its output redacted into `source/traffic.log`) by the traffic runner. */
-async function startTraffic(
-  paths: StatePaths,
-  url: string,
-  app: AppSourceSpec,
-  command: string,
-): Promise<void> {
-  const logFile = join(paths.sourceDir, 'traffic.log');
-  await startDetachedScript(paths, {
-    kind: 'trickle',
-    id: 'source',
-    args: [TRAFFIC_RUNNER, logFile],
-    env: {
-      ...appCommandEnv(app.env, url),
-      RECOVERY_DRILL_TRAFFIC: JSON.stringify({ command, cwd: app.repoPath }),
-    },
-    logFile,
-    stdout: 'ignore',
-    marker: logFile,
-    group: true,
-    what: `the traffic command ${command}`,
-  });
-}
-
-/** Runs the app's migrate command, then its seed command, on the fresh database; throws naming the one that failed. */
-async function provisionByCommands(
-  paths: StatePaths,
-  app: AppSourceSpec,
-  url: string,
-  adminPassword: string,
-): Promise<void> {
-  const env = {
-    ...appCommandEnv(app.env, url),
-    [app.adminUsernameEnv]: app.adminUsername,
-    [app.adminPasswordEnv]: adminPassword,
-  };
-  const steps = [
-    ['migrate', app.migrateCommand, 'app.migrateCommand'],
-    ['seed', app.seedCommand, 'local.source.seedCommand'],
-  ] as const;
-  for (const [what, command, field] of steps) {
-    const logFile = join(paths.sourceDir, `${what}.log`);
-    let result: Awaited<ReturnType<typeof runLogged>>;
-    try {
-      result = await runLogged({
-        command,
-        cwd: app.repoPath,
-        env,
-        logFile,
-        secrets: [...urlPassword(url), adminPassword],
-      });
-    } catch (error) {
-      throw new SourceCommandError(
-        what,
-        command,
-        app.repoPath,
-        `could not be started (${field}): ${(error as Error).message}`,
-        logFile,
-      );
-    }
-    if (result.code !== 0)
-      throw new SourceCommandError(
-        what,
-        command,
-        app.repoPath,
-        `${describeExit(result)} (${field}); the half-made source was stopped and is made anew on the next start. ${formatTail(logFile, result.tail)}`,
-        logFile,
-      );
-  }
-}
-
-/** Stops the source's trickle writer, if one runs. */
-async function stopTrickle(paths: StatePaths): Promise<void> {
-  for (const entry of await listProcesses(paths)) {
-    if (entry.kind === 'trickle') await stopRegistered(paths, entry);
-  }
 }
 
 async function createSource(paths: StatePaths, options: SourceOptions): Promise<StartedCluster> {
@@ -512,20 +370,6 @@ async function startSourceLocked(paths: StatePaths, options: SourceOptions): Pro
   if (record.trickle) await startTrickle(paths, cluster.url(record.database), options.app);
   await startHeartbeat(paths, cluster.url(record.database), options);
   return { cluster, created: false, alreadyRunning: false };
-}
-
-/** The source always writes its heartbeat (idempotent: a running writer is left alone). */
-async function startHeartbeat(paths: StatePaths, url: string, options: SourceOptions): Promise<void> {
-  await startHeartbeatProcess(paths, {
-    databaseUrl: url,
-    ...(options.heartbeat
-      ? { schema: options.heartbeat.schema, retentionDays: options.heartbeat.retentionDays }
-      : {}),
-  });
-}
-
-async function trickleRunning(paths: StatePaths): Promise<boolean> {
-  return (await listProcesses(paths)).some((e) => e.kind === 'trickle' && isRegisteredAlive(e));
 }
 
 /**
