@@ -17,18 +17,11 @@ import {
   type RestoreRequest,
   RestoreTimeOutOfRangeError,
 } from '../drill/ports/database-recovery.ts';
-import {
-  archivedSegments,
-  type CoverageMark,
-  newestCoveredMark,
-  readCoverageMarks,
-  restoreCommand,
-  summarizeArchive,
-  switchAndMarkCoverage,
-} from './archive.ts';
+import { archivedSegments, restoreCommand } from './archive.ts';
 import { type BackupRecord, copyVerifiedBackup, listBackups, startSegmentOf } from './backup.ts';
 import { giveToServer, makePassageDir, makeServerDir, serverUser } from './binaries.ts';
 import { startCluster, stopServer, writeSettings } from './cluster.ts';
+import { coverageOver, markCoverage } from './coverage.ts';
 import {
   checkIdentifier,
   checkTags,
@@ -38,7 +31,7 @@ import {
 } from './instance-store.ts';
 import { readPostmasterPid } from './processes.ts';
 import { describeServerFailure, logTail } from './server-log.ts';
-import { readCredentials, runningSource } from './source.ts';
+import { readCredentials } from './source.ts';
 import { registerProcess, type StatePaths, unregisterProcess, withInterruptUndo } from './state.ts';
 import { checkWalSequence, type WalCheck } from './wal-check.ts';
 import { formatLsn, parseLsn, segmentOfLsn } from './wal-reader.ts';
@@ -59,8 +52,6 @@ export class ArchiveIncompleteError extends Error {
   }
 }
 
-/** How long a "latest" restore waits for the source's switched WAL segment to be archived. */
-const COVERAGE_WAIT_MS = 30_000;
 /** Restores into the instances of one state folder. */
 export class LocalRestore {
   constructor(
@@ -72,38 +63,14 @@ export class LocalRestore {
   /**
    * Earliest: the end of the oldest backup (a restore cannot reach a point inside or before its
    * own base backup). Latest: the end of the archive's coverage, the moment up to which it holds
-   * every commit (see {@link coverageOver}); no side effect: the source is not asked to switch WAL.
+   * every commit (see `coverageOver`); no side effect: the source is not asked to switch WAL.
    */
   async restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }> {
-    const { earliest, coverage } = await this.coverageOver(await archivedSegments(this.paths.walArchive));
-    return { earliest, latest: coverage?.end ?? null };
-  }
-
-  /**
-   * What the given archived segments cover (a restore freezes the list it works from): from the
-   * end of the oldest backup to the latest of the newest backup's end (its stop waited for its last
-   * segment to be archived), the newest archived commit, and the newest WAL switch the engine made
-   * whose segment is archived. Known from what is archived, never from the time of the last commit
-   * alone: a quiet source is covered up to its last switch.
-   */
-  private async coverageOver(segments: readonly string[]): Promise<{
-    earliest: Date | null;
-    coverage: { end: Date; lastCommitAt: Date | null; mark: CoverageMark | null } | null;
-  }> {
-    const backups = (await listBackups(this.paths)).filter((b) => b.status === 'available' && b.stoppedAt);
-    const oldest = backups[0];
-    const newest = backups[backups.length - 1];
-    if (!oldest?.stoppedAt || !newest?.stoppedAt) return { earliest: null, coverage: null };
-    const archive = await summarizeArchive(this.paths, segments);
-    const mark = newestCoveredMark(await readCoverageMarks(this.paths), segments);
-    const candidates = [new Date(newest.stoppedAt), archive.lastCommitAt, mark ? new Date(mark.at) : null];
-    const end = new Date(
-      Math.max(...candidates.filter((d): d is Date => d !== null).map((d) => d.getTime())),
+    const { earliest, coverage } = await coverageOver(
+      this.paths,
+      await archivedSegments(this.paths.walArchive),
     );
-    return {
-      earliest: new Date(oldest.stoppedAt),
-      coverage: { end, lastCommitAt: archive.lastCommitAt, mark },
-    };
+    return { earliest, latest: coverage?.end ?? null };
   }
 
   /**
@@ -153,9 +120,9 @@ export class LocalRestore {
     // waits until it is archived, so coverage ends at the switch even when nothing was written for
     // hours. A stopped source, or an archiver that does not take the segment in time, leaves the
     // coverage where it was: the drill then measures the RPO that really is.
-    if (target === 'latest') await this.markCoverage();
+    if (target === 'latest') await markCoverage(this.paths);
     const segments = await archivedSegments(this.paths.walArchive);
-    const { earliest, coverage } = await this.coverageOver(segments);
+    const { earliest, coverage } = await coverageOver(this.paths, segments);
     if (!earliest || !coverage)
       throw new RestoreTimeOutOfRangeError(
         shown,
@@ -352,23 +319,6 @@ export class LocalRestore {
       current = { ...current, status: 'failed', ownerPid: null, pid: null, failureReason: reason };
       await this.store.write(current);
       return toDescription(current);
-    }
-  }
-
-  /**
-   * Switches the running source's WAL and waits for the segment in the archive (see
-   * {@link switchAndMarkCoverage}); does nothing when the source is not running, and leaves the
-   * coverage as it was when the switch fails or the archiver does not take the segment in time.
-   */
-  private async markCoverage(): Promise<CoverageMark | null> {
-    const source = await runningSource(this.paths);
-    if (!source) return null;
-    try {
-      return await switchAndMarkCoverage(this.paths, source.url('postgres'), {
-        timeoutMs: COVERAGE_WAIT_MS,
-      });
-    } catch {
-      return null;
     }
   }
 
