@@ -10,12 +10,8 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import {
-  MANAGED_TAG,
-  parseRetentionInput,
-  planRetention,
-  type SnapshotRecord,
-} from '../functions/core/retention.ts';
+import { MANAGED_TAG } from '../functions/core/contracts.ts';
+import { parseRetentionInput, planRetention, type SnapshotRecord } from '../functions/core/retention.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '30' }, snapshots: { type: 'string', default: '100000' } },

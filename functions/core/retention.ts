@@ -20,8 +20,6 @@ import { InputError, type InputProblem, InputProblemsError } from './errors.ts';
 import { firstDuplicate, orderByTimeThenId } from './retention-fast-path.ts';
 import { ISO_WITH_ZONE_EXPECTED, MS_PER_DAY, parseIsoWithZone, toIsoUtc } from './time.ts';
 
-export { MANAGED_TAG, SOURCE_TAG, TIER_TAG } from './contracts.ts';
-
 /** A snapshot as listed by RDS (or the local engine), reduced to what retention decides on. */
 export interface SnapshotRecord {
   id: string;

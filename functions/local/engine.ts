@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../core/config.ts';
+import { MANAGED_TAG, MANAGED_TAG_VALUE } from '../core/contracts.ts';
 import { InputError } from '../core/errors.ts';
 import { type InstanceDescription, NotFoundError } from '../drill/ports/database-recovery.ts';
 import { type ArchiveSummary, summarizeArchive } from './archive.ts';
@@ -330,7 +331,7 @@ export async function prepareSource(
     const id = `local-${new Date().toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
     progress(`backup: none newer than ${config.local.backupMaxAgeHours} h, taking ${id}`);
     try {
-      await engine.createSnapshot(id, { 'recovery-drill:managed': 'true' });
+      await engine.createSnapshot(id, { [MANAGED_TAG]: MANAGED_TAG_VALUE });
     } catch (error) {
       throw new PrepareError(`taking backup ${id} of the running source`, error);
     }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MANAGED_TAG } from '../../functions/core/contracts.ts';
 import {
-  MANAGED_TAG,
   planRetention,
   type RetentionPlan,
   type RetentionPolicy,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { MANAGED_TAG } from '../../functions/core/contracts.ts';
 import { InputError, InputProblemsError } from '../../functions/core/errors.ts';
 import {
   isManaged,
-  MANAGED_TAG,
   parseRetentionInput,
   planRetention,
   type RetentionPlan,

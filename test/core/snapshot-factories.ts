@@ -1,4 +1,5 @@
-import { MANAGED_TAG, type SnapshotRecord, SOURCE_TAG, TIER_TAG } from '../../functions/core/retention.ts';
+import { MANAGED_TAG, SOURCE_TAG, TIER_TAG } from '../../functions/core/contracts.ts';
+import type { SnapshotRecord } from '../../functions/core/retention.ts';
 
 /** A snapshot recovery-drill made: manual, available, tagged managed. Override any field. */
 export function managedSnapshot(

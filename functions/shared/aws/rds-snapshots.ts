@@ -16,7 +16,8 @@ import {
   StartExportTaskCommand,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { MANAGED_TAG, type SnapshotRecord, SOURCE_TAG } from '../../core/retention.ts';
+import { MANAGED_TAG, MANAGED_TAG_VALUE, SOURCE_TAG } from '../../core/contracts.ts';
+import type { SnapshotRecord } from '../../core/retention.ts';
 
 /** The only part of an RDS client these helpers use, so tests can pass a mocked or a moto client. */
 export type RdsApi = Pick<RDSClient, 'send'>;
@@ -51,7 +52,7 @@ export function recordToTags(tags: Readonly<Record<string, string>>): Tag[] {
 
 /** True when recovery-drill made this snapshot of this source: the only ones it may ever delete. */
 export function isOurs(tags: Readonly<Record<string, string>>, sourceDbInstanceId: string): boolean {
-  return tags[MANAGED_TAG] === 'true' && tags[SOURCE_TAG] === sourceDbInstanceId;
+  return tags[MANAGED_TAG] === MANAGED_TAG_VALUE && tags[SOURCE_TAG] === sourceDbInstanceId;
 }
 
 /** Reduces an RDS snapshot to what retention decides on. */

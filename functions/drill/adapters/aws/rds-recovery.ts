@@ -10,9 +10,9 @@ import {
   DescribeDBInstancesCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
+import { SOURCE_TAG } from '../../../core/contracts.ts';
 import { outsideWindow } from '../../../core/drill-input.ts';
 import { InputError } from '../../../core/errors.ts';
-import { SOURCE_TAG } from '../../../core/retention.ts';
 import { toIsoUtc } from '../../../core/time.ts';
 import { type RdsApi, recordToTags, tagsToRecord } from '../../../shared/aws/rds-snapshots.ts';
 import {
