@@ -275,6 +275,8 @@ export function settingsEnvelope<F extends SettingsFunction>(
   const spec: FunctionSettingsSpec = FUNCTION_SETTINGS[fn];
   const slice: Record<string, unknown> = {};
   for (const section of spec.sections) slice[section] = (config as Record<string, unknown>)[section];
+  // `app.env` is the local engine's (it may hold the app's secrets): it never reaches a function.
+  if (isObject(slice.app)) slice.app = { ...slice.app, env: {} };
   const carried: Record<string, unknown> = {};
   for (const name of Object.keys(spec.resources))
     carried[name] = (resources as Record<string, unknown>)[name];

@@ -78,6 +78,28 @@ describe('settings codec', () => {
     expect(envelope.config).not.toHaveProperty('retention');
   });
 
+  it('never carries app.env (local only, it may hold the app secrets) to a function', () => {
+    const withSecret = config({ app: { env: { SESSION_SECRET: 'local-session-secret-42' } } });
+    expect(withSecret.app.env).toEqual({ SESSION_SECRET: 'local-session-secret-42' });
+    const text = JSON.stringify(
+      settingsEnvelope('drill', withSecret, {
+        bucket: 'b',
+        topicArn: 't',
+        drillSecretArn: 's',
+        dbSubnetGroupName: 'g',
+        dbSecurityGroupIds: [],
+        clusterArn: null,
+        taskDefinitionArn: null,
+        appSubnetIds: [],
+        appSecurityGroupIds: [],
+        logGroupName: null,
+        stateTable: null,
+      }),
+    );
+    expect(text).not.toContain('local-session-secret-42');
+    expect(JSON.parse(text).config.app.env).toEqual({});
+  });
+
   it('names the config path and the value of a field of the wrong kind', () => {
     const problems = problemsOf(() =>
       decodeSettings(
