@@ -3,6 +3,7 @@
  * Escalation" and design.md "Escalation classes"). The classes are a contract: SNS message
  * attributes, Step Functions error names and dashboards match on them.
  */
+import { DRILL_STEP_REGISTRY, type DrillReportStep } from './drill-steps.ts';
 import { type Evaluation, rpoMet } from './evaluate.ts';
 import { redactCredentials } from './redact.ts';
 
@@ -274,32 +275,17 @@ export function createEscalation(
   };
 }
 
-/** The drill's steps in order; the state machine's states use exactly these names. */
-export const DRILL_STEPS = [
-  'validate',
-  'restore',
-  'wait',
-  'connect',
-  'detect-drift',
-  'migrate',
-  'start-app',
-  'smoke-health',
-  'smoke-ready',
-  'smoke-login',
-  'smoke-search',
-  'smoke-day',
-  'integrity',
-  'evaluate',
-  'report',
-  'notify',
-  'cleanup',
-] as const;
+/**
+ * The report's step names, in drill order, derived from the step registry (`drill-steps.ts`,
+ * where each is paired with its state name, step key and result path).
+ */
+export const DRILL_STEPS: readonly DrillReportStep[] = [...new Set(DRILL_STEP_REGISTRY.map((s) => s.report))];
 /**
  * The local engine's step before the state machine runs: start the source and take a backup if
  * none is recent (what the scheduled backup jobs do in AWS). A report lists it only when it failed.
  */
 export const PREPARE_STEP = 'prepare';
-export type DrillStepName = (typeof DRILL_STEPS)[number] | typeof PREPARE_STEP;
+export type DrillStepName = DrillReportStep | typeof PREPARE_STEP;
 
 /** What one drill step did, as the report and the escalations need it. */
 export interface StepOutcome {
@@ -313,25 +299,16 @@ export interface StepOutcome {
 }
 
 /**
- * Which class a failed step raises. Steps not listed (validate, evaluate, report, notify) raise
- * none: a refused input created nothing, and the others fail the drill without a runbook class.
+ * Which class a failed step raises (the registry's `escalation` column). Steps without one
+ * (validate, evaluate, report, notify) raise none: a refused input created nothing, and the others
+ * fail the drill without a runbook class.
  */
 export const STEP_ESCALATION: Readonly<Partial<Record<DrillStepName, EscalationClass>>> = {
   // Locally the drill makes its own restore point first: without it there is nothing to restore.
-  prepare: 'BACKUP_FAILED',
-  restore: 'RESTORE_FAILED',
-  wait: 'RESTORE_FAILED',
-  connect: 'RESTORE_FAILED',
-  'detect-drift': 'MIGRATION_FAILED',
-  migrate: 'MIGRATION_FAILED',
-  'start-app': 'READY_NOT_OK',
-  'smoke-health': 'READY_NOT_OK',
-  'smoke-ready': 'READY_NOT_OK',
-  'smoke-login': 'AUTH_WRITE_FAILED',
-  'smoke-search': 'SMOKE_FAILED',
-  'smoke-day': 'SMOKE_FAILED',
-  integrity: 'INTEGRITY_FAILED',
-  cleanup: 'CLEANUP_FAILED',
+  [PREPARE_STEP]: 'BACKUP_FAILED',
+  ...Object.fromEntries(
+    DRILL_STEP_REGISTRY.flatMap((s) => (s.escalation === null ? [] : [[s.report, s.escalation]])),
+  ),
 };
 
 /**
