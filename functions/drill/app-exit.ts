@@ -6,7 +6,7 @@
  * the app died (a reset connection) says so too.
  */
 import { describeExit, formatTail } from '../core/command.ts';
-import { redactCredentials } from '../core/redact.ts';
+import { type DrillFailureClass, DrillStepError, type Evidence } from './failures.ts';
 import type { AppExit, DrillDeps } from './ports/drill-deps.ts';
 
 /** How long a failed check waits for the app's exit to be seen before it reports the failure alone. */
@@ -17,23 +17,25 @@ export function describeAppExit(exit: AppExit): string {
   return `the app ${describeExit(exit)} ${exit.afterSeconds} s after it started; ${formatTail(exit.logFile, exit.logTail)}`;
 }
 
-/** A failed check, named as the state machine maps it (`ReadyNotOkError`, `AuthWriteFailedError`, …). */
-class AppExitedError extends Error {
-  constructor(name: string, message: string) {
-    super(redactCredentials(message));
-    this.name = name;
-  }
+/** What a failure says of the app's exit (never its log lines: those are in the message and the log file). */
+function exitEvidence(exit: AppExit): Evidence {
+  return {
+    appExitCode: exit.code,
+    appSignal: exit.signal,
+    appRanSeconds: exit.afterSeconds,
+    appLog: exit.logFile,
+  };
 }
 
 /**
  * Runs `check` while watching the drill's app. `check` gets a signal that is aborted when the app
  * exits (hand it to waiters that would otherwise poll a dead port until their budget runs out).
- * @param errorName the error the check itself throws, so the failure keeps its escalation class.
+ * @param failure the class the check itself fails with, so the failure keeps its escalation class.
  */
 export async function whileAppRuns<T>(
   deps: DrillDeps,
   drillId: string | undefined,
-  errorName: string,
+  failure: DrillFailureClass,
   what: string,
   check: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
@@ -41,7 +43,7 @@ export async function whileAppRuns<T>(
   if (!exited) return check(undefined);
   const controller = new AbortController();
   const onExit = exited.then((exit) => {
-    controller.abort(new AppExitedError(errorName, `${what}: ${describeAppExit(exit)}`));
+    controller.abort(new failure(`${what}: ${describeAppExit(exit)}`, exitEvidence(exit)));
     return exit;
   });
   const running = check(controller.signal);
@@ -54,7 +56,8 @@ export async function whileAppRuns<T>(
     ),
     onExit.then((exit) => ({ exit })),
   ]);
-  if ('exit' in outcome) throw new AppExitedError(errorName, `${what}: ${describeAppExit(outcome.exit)}`);
+  if ('exit' in outcome)
+    throw new failure(`${what}: ${describeAppExit(outcome.exit)}`, exitEvidence(outcome.exit));
   if ('value' in outcome) return outcome.value;
   // It failed: if the app died under it (a reset connection), the exit is the news.
   const exit = await Promise.race([
@@ -62,11 +65,14 @@ export async function whileAppRuns<T>(
     new Promise<null>((resolve) => setTimeout(() => resolve(null), EXIT_GRACE_MS).unref()),
   ]);
   if (exit) {
-    const error = outcome.error as Error;
-    throw new AppExitedError(
-      error?.name && error.name !== 'Error' ? error.name : errorName,
-      `${error?.message ?? String(outcome.error)}; ${describeAppExit(exit)}`,
-    );
+    // The check's own failure keeps its class and evidence; the exit is added to both.
+    const error = outcome.error;
+    const message = `${error instanceof Error ? error.message : String(error)}; ${describeAppExit(exit)}`;
+    if (error instanceof DrillStepError) {
+      const own = error.constructor as DrillFailureClass;
+      throw new own(message, { ...error.evidence, ...exitEvidence(exit) }, { cause: error });
+    }
+    throw new failure(message, exitEvidence(exit), { cause: error });
   }
   throw outcome.error;
 }

@@ -1,7 +1,7 @@
 /**
  * The runbook's smoke checks over HTTP (restore procedure steps 5 and 6). Each check returns the
- * evidence an on-call engineer needs (URL path, status, a short body excerpt) and throws a named
- * error the state machine maps to its escalation class.
+ * evidence an on-call engineer needs (URL path, status, a short body excerpt) and throws the
+ * failure class it is given (`ReadyNotOkError`, `SmokeFailedError`, …), the evidence inside.
  *
  * The admin logs in once per drill: the session (a cookie jar, as BT-CTS's `connect.sid`, or a
  * bearer token where configured) is serialized by the login step, kept in the drill secret and
@@ -11,16 +11,7 @@ import makeFetchCookie from 'fetch-cookie';
 import { CookieJar, type SerializedCookieJar } from 'tough-cookie';
 import type { Config } from '../core/config.ts';
 import { redactCredentials } from '../core/redact.ts';
-
-export class SmokeCheckError extends Error {
-  readonly evidence: Record<string, string | number | null>;
-
-  constructor(name: string, message: string, evidence: Record<string, string | number | null>) {
-    super(message);
-    this.name = name;
-    this.evidence = evidence;
-  }
-}
+import { AuthWriteFailedError, type DrillFailureClass } from './failures.ts';
 
 export interface HttpResult {
   readonly status: number | null;
@@ -122,7 +113,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export async function waitFor200(
   name: string,
-  errorName: string,
+  failure: DrillFailureClass,
   url: string,
   path: string,
   budgetSeconds: number,
@@ -143,8 +134,7 @@ export async function waitFor200(
     if (elapsed >= budgetSeconds) break;
     await sleep(Math.min(2000, 250 * attempts), signal);
   }
-  throw new SmokeCheckError(
-    errorName,
+  throw new failure(
     `${name}: GET ${path} did not answer 200 within ${budgetSeconds} s (${attempts} attempts); last: ${describeResult(last)}`,
     { path, status: last.status, attempts, budgetSeconds, body: excerpt(last.body) || last.error },
   );
@@ -178,9 +168,9 @@ export class SmokeSession {
 
   /**
    * Restores what `serialize` produced (read from the drill secret by a later step).
-   * @throws SmokeCheckError (`errorName`) when the text is not a session of the configured kind.
+   * @throws `failure` when the text is not a session of the configured kind.
    */
-  static restore(text: string, auth: SmokeAuth, errorName: string): SmokeSession {
+  static restore(text: string, auth: SmokeAuth, failure: DrillFailureClass): SmokeSession {
     const stored = parseJson(text) as Partial<StoredSession> | undefined;
     if (auth.kind === 'cookie' && stored?.kind === 'cookie' && stored.jar) {
       return new SmokeSession(CookieJar.deserializeSync(stored.jar), null);
@@ -188,8 +178,7 @@ export class SmokeSession {
     if (auth.kind === 'bearer' && stored?.kind === 'bearer' && typeof stored.token === 'string') {
       return SmokeSession.withToken(stored.token);
     }
-    throw new SmokeCheckError(
-      errorName,
+    throw new failure(
       `the drill secret holds no ${auth.kind} session from the login step (smoke.auth.kind is "${auth.kind}")`,
       { auth: auth.kind },
     );
@@ -235,7 +224,7 @@ export const NOT_RETRIED = 'not retried: the app locks accounts after 5 failed l
  * Logs in as the admin once (a session write), `{ username, password }` as JSON. Never retried: a
  * wrong password repeated would lock the account (BT-CTS locks it for 15 minutes after 5 failures).
  * @returns the session to keep inside the steps (never return it from one) and the role the app answered.
- * @throws SmokeCheckError `AuthWriteFailedError` naming the status and the app's error code, or
+ * @throws AuthWriteFailedError naming the status and the app's error code, or
  *   what a 200 lacked (no session cookie in cookie mode, no token field in bearer mode).
  */
 export async function login(
@@ -251,11 +240,13 @@ export async function login(
     body: { username, password },
   });
   const fail = (what: string, evidence: Record<string, string | number | null>): never => {
-    throw new SmokeCheckError(
-      'AuthWriteFailedError',
-      `admin login as "${username}" failed: POST ${path} ${what}`,
-      { path, status: result.status, username, auth: auth.kind, ...evidence },
-    );
+    throw new AuthWriteFailedError(`admin login as "${username}" failed: POST ${path} ${what}`, {
+      path,
+      status: result.status,
+      username,
+      auth: auth.kind,
+      ...evidence,
+    });
   };
   if (result.status !== 200) {
     const code = errorCodeOf(result.body);
@@ -297,11 +288,11 @@ export async function login(
 
 /**
  * GETs a path with the session and expects 200 with a JSON body.
- * @throws SmokeCheckError (`errorName`) naming the status and the body; a 401 or 403 says the
+ * @throws `failure` naming the status and the body; a 401 or 403 says the
  *   session was refused and that the check did not log in again.
  */
 export async function getJson(
-  errorName: string,
+  failure: DrillFailureClass,
   what: string,
   session: SmokeSession,
   baseUrl: string,
@@ -318,14 +309,10 @@ export async function getJson(
       : result.status === 200
         ? ' (not JSON)'
         : '';
-  throw new SmokeCheckError(
-    errorName,
-    `${what} failed: GET ${path} answered ${describeResult(result)}${refused}`,
-    {
-      path,
-      status: result.status,
-      code: errorCodeOf(result.body),
-      body: excerpt(result.body) || result.error,
-    },
-  );
+  throw new failure(`${what} failed: GET ${path} answered ${describeResult(result)}${refused}`, {
+    path,
+    status: result.status,
+    code: errorCodeOf(result.body),
+    body: excerpt(result.body) || result.error,
+  });
 }

@@ -9,13 +9,12 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
   type DrillFunctionGroup,
+  type DrillStepKey,
   type DrillTaskStep,
-  FAILURES_FIELD,
-  MIGRATE_TASK_FIELD,
-  RUN_MIGRATIONS_STATE,
-  taskState,
+  drillStep,
+  failurePath,
   WAIT_FOR_RESTORE_STATE,
-} from '../../functions/drill/states.ts';
+} from '../../functions/core/drill-steps.ts';
 import { acknowledgeWildcardResource, wildcardResourceFinding } from '../nag.ts';
 
 /** Where and how the app's migrate command runs: an ECS Fargate task of the app's image. */
@@ -30,7 +29,7 @@ export interface MigrateTaskProps {
 }
 
 export interface DrillStateMachineProps {
-  /** The drill's Lambda functions, by permission group (see `functions/drill/states.ts`). */
+  /** The drill's Lambda functions, by permission group (the step registry's `runner`, `functions/core/drill-steps.ts`). */
   readonly functions: Readonly<Record<DrillFunctionGroup, lambda.IFunction>>;
   readonly migrateTask: MigrateTaskProps;
   /** Overall limit of one execution (config `drill.timeoutMinutes`). */
@@ -70,26 +69,27 @@ export class DrillStateMachine extends Construct {
       throw new Error('DrillStateMachine: migrateTask.command must not be empty');
     }
 
-    const invoke = (step: DrillTaskStep, resultPath: string) => {
-      const spec = taskState(step);
+    // Every Task state's name, function, payload and result path come from the step registry.
+    const invoke = (step: DrillTaskStep) => {
+      const spec = drillStep(step);
       return new tasks.LambdaInvoke(this, spec.state, {
         stateName: spec.state,
-        lambdaFunction: props.functions[spec.group],
+        lambdaFunction: props.functions[spec.runner],
         payload: sfn.TaskInput.fromObject({
-          step,
+          step: spec.key,
           'state.$': '$',
           'execution.$': '$$.Execution.Name',
           'executionArn.$': '$$.Execution.Id',
         }),
         payloadResponseOnly: true,
-        resultPath,
+        resultPath: spec.resultPath,
         taskTimeout: sfn.Timeout.duration(props.stepTimeout),
       });
     };
 
-    const cleanup = invoke('cleanup', '$.cleanup');
-    const report = invoke('report', '$.report');
-    const notify = invoke('notify', '$.notify');
+    const cleanup = invoke('cleanup');
+    const report = invoke('report');
+    const notify = invoke('notify');
     const passed = new sfn.Succeed(this, 'Drill passed');
     const failed = new sfn.Fail(this, 'Drill failed', {
       error: 'DrillFailed',
@@ -100,9 +100,9 @@ export class DrillStateMachine extends Construct {
       cause:
         'The drill ran but its report or notification could not be delivered: see the execution history.',
     });
-    cleanup.addCatch(report, { resultPath: `$.${FAILURES_FIELD}.cleanup` });
-    report.addCatch(notify, { resultPath: `$.${FAILURES_FIELD}.report` });
-    notify.addCatch(notifyFailed, { resultPath: `$.${FAILURES_FIELD}.notify` });
+    cleanup.addCatch(report, { resultPath: failurePath('cleanup') });
+    report.addCatch(notify, { resultPath: failurePath('report') });
+    notify.addCatch(notifyFailed, { resultPath: failurePath('notify') });
     cleanup
       .next(report)
       .next(notify)
@@ -119,31 +119,32 @@ export class DrillStateMachine extends Construct {
       );
 
     /** A step whose failure is recorded and sends the drill to cleanup. */
-    const guarded = <T extends sfn.TaskStateBase>(task: T, step: string): T => {
-      task.addCatch(cleanup, { resultPath: `$.${FAILURES_FIELD}.${step}` });
+    const guarded = <T extends sfn.TaskStateBase>(task: T, step: DrillStepKey): T => {
+      task.addCatch(cleanup, { resultPath: failurePath(step) });
       return task;
     };
 
-    const validate = invoke('validate', '$.drill');
+    const validate = invoke('validate');
     const refused = new sfn.Fail(this, 'Input refused', {
       error: 'DrillInputError',
       causePath: '$.refusal.Cause',
     });
     validate.addCatch(refused, { errors: ['DrillInputError', 'InputError'], resultPath: '$.refusal' });
     // Any other failure of validation (e.g. the restorable window could not be read) still reports.
-    validate.addCatch(report, { resultPath: `$.${FAILURES_FIELD}.validate` });
+    validate.addCatch(report, { resultPath: failurePath('validate') });
 
-    const restore = guarded(invoke('restore', '$.restore'), 'restore');
+    const restore = guarded(invoke('restore'), 'restore');
     const waitForRestore = new sfn.Wait(this, WAIT_FOR_RESTORE_STATE, {
       stateName: WAIT_FOR_RESTORE_STATE,
       time: sfn.WaitTime.secondsPath('$.restoreStatus.pollSeconds'),
     });
-    const describeRestore = guarded(invoke('describeRestore', '$.restoreStatus'), 'describeRestore');
-    const connect = guarded(invoke('connect', '$.connection'), 'connect');
-    const detectDrift = guarded(invoke('detectDrift', '$.drift'), 'detectDrift');
+    const describeRestore = guarded(invoke('describeRestore'), 'describeRestore');
+    const connect = guarded(invoke('connect'), 'connect');
+    const detectDrift = guarded(invoke('detectDrift'), 'detectDrift');
 
-    const runMigrations = new tasks.EcsRunTask(this, RUN_MIGRATIONS_STATE, {
-      stateName: RUN_MIGRATIONS_STATE,
+    const migrateSpec = drillStep('runMigrations');
+    const runMigrations = new tasks.EcsRunTask(this, migrateSpec.state, {
+      stateName: migrateSpec.state,
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
       cluster: props.migrateTask.cluster,
       taskDefinition: props.migrateTask.taskDefinition,
@@ -163,20 +164,20 @@ export class DrillStateMachine extends Construct {
         'stoppedReason.$': '$.StoppedReason',
         'taskArn.$': '$.TaskArn',
       },
-      resultPath: `$.${MIGRATE_TASK_FIELD}`,
+      resultPath: migrateSpec.resultPath,
       taskTimeout: sfn.Timeout.duration(props.stepTimeout),
     });
     guarded(runMigrations, 'runMigrations');
-    const verifyMigration = guarded(invoke('verifyMigration', '$.migration'), 'verifyMigration');
+    const verifyMigration = guarded(invoke('verifyMigration'), 'verifyMigration');
 
-    const startApp = guarded(invoke('startApp', '$.app'), 'startApp');
-    const smokeHealth = guarded(invoke('smokeHealth', '$.smoke.health'), 'smokeHealth');
-    const smokeReady = guarded(invoke('smokeReady', '$.smoke.ready'), 'smokeReady');
-    const smokeLogin = guarded(invoke('smokeLogin', '$.smoke.login'), 'smokeLogin');
-    const smokeSearch = guarded(invoke('smokeSearch', '$.smoke.search'), 'smokeSearch');
-    const smokeDay = guarded(invoke('smokeDay', '$.smoke.day'), 'smokeDay');
-    const integrity = guarded(invoke('integrity', '$.integrity'), 'integrity');
-    const evaluate = guarded(invoke('evaluate', '$.evaluation'), 'evaluate');
+    const startApp = guarded(invoke('startApp'), 'startApp');
+    const smokeHealth = guarded(invoke('smokeHealth'), 'smokeHealth');
+    const smokeReady = guarded(invoke('smokeReady'), 'smokeReady');
+    const smokeLogin = guarded(invoke('smokeLogin'), 'smokeLogin');
+    const smokeSearch = guarded(invoke('smokeSearch'), 'smokeSearch');
+    const smokeDay = guarded(invoke('smokeDay'), 'smokeDay');
+    const integrity = guarded(invoke('integrity'), 'integrity');
+    const evaluate = guarded(invoke('evaluate'), 'evaluate');
 
     startApp
       .next(smokeHealth)
@@ -196,7 +197,7 @@ export class DrillStateMachine extends Construct {
     );
 
     // Poll right after the restore call (the local engine restores synchronously), then wait
-    // adaptively: the describe step chooses the next pause (see functions/drill/polling.ts).
+    // adaptively: the describe step chooses the next pause (see functions/core/polling.ts).
     restore
       .next(describeRestore)
       .next(

@@ -9,7 +9,7 @@ import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/core/config.ts';
 import { encodeSettings, SETTINGS_VARIABLE } from '../../functions/core/settings.ts';
-import type { DrillState } from '../../functions/drill/steps.ts';
+import type { DrillState } from '../../functions/drill/steps/index.ts';
 import { type ContractApp, startContractApp } from '../support/contract-app.ts';
 import { type Moto, startMoto } from '../support/moto.ts';
 import {

@@ -25,7 +25,7 @@ import type { ConfigInput } from '../../../functions/core/config.ts';
 import { DRILL_STEPS } from '../../../functions/core/escalations.ts';
 import { FAULTS, type FaultName } from '../../../functions/drill/drivers/local/faults.ts';
 import { runLocalDrill } from '../../../functions/drill/drivers/local/run.ts';
-import { drillInstanceId } from '../../../functions/drill/steps.ts';
+import { drillInstanceId } from '../../../functions/drill/drill-id.ts';
 import { localEngine, prepareSource } from '../../../functions/local/engine.ts';
 import { startHeartbeatProcess, stopHeartbeatProcess } from '../../../functions/local/heartbeat-process.ts';
 import { isProcessAlive } from '../../../functions/local/processes.ts';

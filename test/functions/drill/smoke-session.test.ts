@@ -17,7 +17,7 @@ import type {
   InstanceDescription,
 } from '../../../functions/drill/ports/database-recovery.ts';
 import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
-import { type DrillState, runStep } from '../../../functions/drill/steps.ts';
+import { type DrillState, runStep } from '../../../functions/drill/steps/index.ts';
 import {
   appRecoveryArithmetic,
   type ContractApp,

@@ -8,53 +8,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../../functions/core/config.ts';
+import { type DrillTaskStep, drillStep, resultFields } from '../../../functions/core/drill-steps.ts';
 import type { DrillReport } from '../../../functions/core/report.ts';
 import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/adapters/local/reports.ts';
 import { FileSecretStore } from '../../../functions/drill/adapters/local/secrets.ts';
+import { failureRecord } from '../../../functions/drill/failures.ts';
 import type { DatabaseRecoveryPort } from '../../../functions/drill/ports/database-recovery.ts';
 import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
-import { type DrillState, runStep } from '../../../functions/drill/steps.ts';
+import { type DrillState, runStep } from '../../../functions/drill/steps/index.ts';
 import type { ContractApp } from '../../support/contract-app.ts';
 
-/** Where the state machine stores each step's result (`lib/drill/drill-state-machine.ts`). */
-const RESULT_PATH: Record<string, (state: DrillState, value: never) => void> = {
-  validate: (s, v) => {
-    s.drill = v;
-  },
-  restore: (s, v) => {
-    s.restore = v;
-  },
-  describeRestore: (s, v) => {
-    s.restoreStatus = v;
-  },
-  connect: (s, v) => {
-    s.connection = v;
-  },
-  smokeLogin: (s, v) => {
-    s.smoke = { ...s.smoke, login: v };
-  },
-  smokeSearch: (s, v) => {
-    s.smoke = { ...s.smoke, search: v };
-  },
-  smokeDay: (s, v) => {
-    s.smoke = { ...s.smoke, day: v };
-  },
-  integrity: (s, v) => {
-    s.integrity = v;
-  },
-  evaluate: (s, v) => {
-    s.evaluation = v;
-  },
-  cleanup: (s, v) => {
-    s.cleanup = v;
-  },
-  report: (s, v) => {
-    s.report = v;
-  },
-  notify: (s, v) => {
-    s.notify = v;
-  },
-};
+/** Stores a step's result where the state machine does (the step registry's result path). */
+function storeResult(state: DrillState, step: DrillTaskStep, value: unknown): void {
+  const [head, leaf] = resultFields(drillStep(step)) as [string, string | undefined];
+  if (!leaf) state[head] = value;
+  else state[head] = { ...((state[head] as object | undefined) ?? {}), [leaf]: value };
+}
 
 export interface StepDrillOptions {
   readonly config: Config;
@@ -84,7 +53,7 @@ export interface StepDrillResult {
   readonly printed: string[];
 }
 
-const DRILL_STEPS = [
+const DRILL_STEPS: DrillTaskStep[] = [
   'restore',
   'describeRestore',
   'connect',
@@ -120,14 +89,15 @@ export async function runStepDrill(options: StepDrillOptions): Promise<StepDrill
   };
   const state: DrillState = { ...(options.input ?? {}) };
   let failed: StepDrillResult['failed'] = null;
-  const run = async (step: string): Promise<boolean> => {
+  const run = async (step: DrillTaskStep): Promise<boolean> => {
     try {
       const result = await runStep(step, structuredClone(state), deps, drillId);
-      RESULT_PATH[step]?.(state, JSON.parse(JSON.stringify(result)) as never);
+      storeResult(state, step, JSON.parse(JSON.stringify(result)));
       return true;
     } catch (error) {
       const e = error as Error;
-      state.failures = { ...state.failures, [step]: { Error: e.name, Cause: e.message } };
+      // What the state machine's Catch keeps: the name, and the message with the evidence.
+      state.failures = { ...state.failures, [step]: failureRecord(e) };
       failed ??= { step, error: e };
       return false;
     }
@@ -156,7 +126,7 @@ export async function runStepDrill(options: StepDrillOptions): Promise<StepDrill
       };
     }
   }
-  for (const step of ['cleanup', 'report', 'notify']) await run(step);
+  for (const step of ['cleanup', 'report', 'notify'] as const) await run(step);
   const reports = join(options.dir, 'reports');
   const file = (ext: string) => join(reports, `${drillId}.${ext}`);
   return {

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DRILL_STEP_REGISTRY, drillStep, failurePath } from '../../../functions/core/drill-steps.ts';
 import { extractDefinition } from '../../../functions/drill/asl.ts';
-import { RUN_MIGRATIONS_STATE, TASK_STATES } from '../../../functions/drill/states.ts';
 import { buildApp } from '../../../lib/app.ts';
 import { appFiles, makeApp, makeConfig, makeTree, removeDir } from '../fixtures.ts';
 
@@ -57,24 +57,43 @@ describe('restore drill infrastructure', () => {
     const definition = extractDefinition(template.toJSON() as never, { match: 'Drill' });
     expect(validate(structuredClone(definition)).errors).toEqual([]);
     const states = Object.keys((definition as { States: object }).States);
-    for (const spec of TASK_STATES) expect(states).toContain(spec.state);
-    expect(states).toContain(RUN_MIGRATIONS_STATE);
+    for (const spec of DRILL_STEP_REGISTRY) expect(states).toContain(spec.state);
+  });
+
+  it('builds every Task state from its registry row: name, step key, function, result path', () => {
+    const definition = extractDefinition(template.toJSON() as never, { match: 'Drill' }) as {
+      States: Record<
+        string,
+        { Type: string; Resource?: string; Parameters?: Record<string, unknown>; ResultPath?: string }
+      >;
+    };
+    const tasks = Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+    expect(tasks.map(([name]) => name).sort()).toEqual(DRILL_STEP_REGISTRY.map((s) => s.state).sort());
+    for (const spec of DRILL_STEP_REGISTRY) {
+      const state = definition.States[spec.state];
+      expect(state?.ResultPath, spec.state).toBe(spec.resultPath);
+      if (spec.runner === 'ecs-task') continue;
+      // The function's own ARN (payloadResponseOnly): the drill function of the row's group.
+      expect(state?.Resource?.toLowerCase(), spec.state).toContain(`:function:drill${spec.runner}`);
+      expect(state?.Parameters?.step, spec.state).toBe(spec.key);
+    }
   });
 
   it('sends every step from the restore on to cleanup when it fails', () => {
     const definition = extractDefinition(template.toJSON() as never, { match: 'Drill' }) as {
       States: Record<string, { Type: string; Catch?: { Next: string; ResultPath: string }[] }>;
     };
-    const guarded = TASK_STATES.filter((s) => !['validate', 'cleanup', 'report', 'notify'].includes(s.step));
+    const guarded = DRILL_STEP_REGISTRY.filter(
+      (s) => !['validate', 'cleanup', 'report', 'notify'].includes(s.key),
+    );
     for (const spec of guarded) {
       const state = definition.States[spec.state];
       expect(
         state?.Catch?.map((c) => c.Next),
         spec.state,
       ).toEqual(['Clean up']);
-      expect(state?.Catch?.[0]?.ResultPath).toMatch(/^\$\.failures\./);
+      expect(state?.Catch?.[0]?.ResultPath).toBe(failurePath(spec.key));
     }
-    expect(definition.States[RUN_MIGRATIONS_STATE]?.Catch?.[0]?.Next).toBe('Clean up');
     expect(definition.States['Clean up']?.Catch?.[0]?.Next).toBe('Write report');
   });
 
@@ -82,7 +101,7 @@ describe('restore drill infrastructure', () => {
     const definition = extractDefinition(template.toJSON() as never, { match: 'Drill' }) as {
       States: Record<string, { Resource: string; Parameters: Record<string, unknown> }>;
     };
-    const migrate = definition.States[RUN_MIGRATIONS_STATE];
+    const migrate = definition.States[drillStep('runMigrations').state];
     expect(migrate?.Resource).toBe('arn:aws:states:::ecs:runTask.sync');
     const parameters = JSON.stringify(migrate?.Parameters);
     // ECS assigns no public IP unless asked to (AssignPublicIp defaults to DISABLED).

@@ -15,8 +15,8 @@ import type { SnsApi } from '../../../shared/aws/notify.ts';
 import type { RdsApi } from '../../../shared/aws/rds-snapshots.ts';
 import type { S3Api } from '../../../shared/aws/s3-objects.ts';
 import { traced } from '../../../shared/powertools.ts';
+import { AuthWriteFailedError } from '../../failures.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../ports/errors.ts';
 import { type EcsApi, EcsAppRunner } from './ecs-app-runner.ts';
 import { type DrillEnv, drillEnvOf } from './env.ts';
 import { RdsRecovery } from './rds-recovery.ts';
@@ -55,8 +55,7 @@ export function adminPasswordReader(secrets: SecretsApi, secretId: string | null
   return () => {
     if (secretId === null) {
       return Promise.reject(
-        new DrillStepError(
-          'AuthWriteFailedError',
+        new AuthWriteFailedError(
           'smoke.adminPasswordSecret is not set: an AWS drill cannot log in as the admin without the Secrets Manager secret holding its password',
         ),
       );
@@ -71,8 +70,7 @@ export function adminPasswordReader(secrets: SecretsApi, secretId: string | null
         // a plain string secret: the password itself
       }
       if (typeof password !== 'string' || password === '') {
-        throw new DrillStepError(
-          'AuthWriteFailedError',
+        throw new AuthWriteFailedError(
           `the secret ${secretId} (smoke.adminPasswordSecret) holds no password (a string, or JSON with "password")`,
         );
       }

@@ -11,8 +11,8 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
+import { AppStartError } from '../../failures.ts';
 import type { AppHandle, AppRunner } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../ports/errors.ts';
 import type { AppTaskSettings } from './env.ts';
 
 export type EcsApi = Pick<ECSClient, 'send'>;
@@ -60,8 +60,7 @@ export class EcsAppRunner implements AppRunner {
     }
     const task = this.options.task;
     if (!task) {
-      throw new DrillStepError(
-        'AppStartError',
+      throw new AppStartError(
         'neither app.stagingBaseUrl nor an app task (ECS_CLUSTER_ARN, APP_TASK_DEFINITION_ARN) is configured',
       );
     }
@@ -85,14 +84,13 @@ export class EcsAppRunner implements AppRunner {
     const started = run.tasks?.[0];
     if (!started?.taskArn) {
       const failure = run.failures?.[0];
-      throw new DrillStepError(
-        'AppStartError',
+      throw new AppStartError(
         `ECS did not start the app task: ${failure ? `${failure.reason ?? 'no reason'} (${failure.arn ?? task.taskDefinitionArn})` : 'no task returned'}`,
       );
     }
     const running = await this.waitRunning(task.clusterArn, started);
     const ip = privateIp(running);
-    if (!ip) throw new DrillStepError('AppStartError', `the app task ${started.taskArn} has no private IP`);
+    if (!ip) throw new AppStartError(`the app task ${started.taskArn} has no private IP`);
     return { baseUrl: `http://${ip}:${this.options.port}`, handle: started.taskArn };
   }
 
@@ -109,8 +107,7 @@ export class EcsAppRunner implements AppRunner {
         task.lastStatus === 'DEPROVISIONING' ||
         task.lastStatus === 'STOPPING'
       ) {
-        throw new DrillStepError(
-          'AppStartError',
+        throw new AppStartError(
           `the app task ${taskArn} stopped before it ran: ${task.stoppedReason || task.containers?.[0]?.reason || 'no reason given'}`,
         );
       }
@@ -124,8 +121,7 @@ export class EcsAppRunner implements AppRunner {
             }),
           )
           .catch(() => undefined);
-        throw new DrillStepError(
-          'AppStartError',
+        throw new AppStartError(
           `the app task ${taskArn} was still ${task.lastStatus ?? 'unknown'} after ${waited / 1000} s; it was stopped`,
         );
       }

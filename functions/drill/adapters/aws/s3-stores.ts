@@ -9,8 +9,8 @@ import { type HistoryIndex, parseHistoryIndex } from '../../../core/history.ts';
 import type { DrillReport } from '../../../core/report.ts';
 import { getJson, putObject, type S3Api } from '../../../shared/aws/s3-objects.ts';
 import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../../shared/jobs/artifacts.ts';
+import { ArtifactsMissingError } from '../../failures.ts';
 import type { ArtifactSource, ReportStore } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../ports/errors.ts';
 import { archiveReport, indexText, type ReportDocument } from '../report-archive.ts';
 
 const CONTENT_TYPES: Readonly<Record<ReportDocument, string>> = {
@@ -88,8 +88,7 @@ export class S3ArtifactSource implements ArtifactSource {
       | { version?: unknown; manifestKey?: unknown }
       | undefined;
     if (!latest || typeof latest.version !== 'string') {
-      throw new DrillStepError(
-        'ArtifactsMissingError',
+      throw new ArtifactsMissingError(
         `s3://${this.bucket}/${LATEST_KEY} is missing or names no version: the artifacts function has not stored the app's migrations yet`,
       );
     }
@@ -97,8 +96,7 @@ export class S3ArtifactSource implements ArtifactSource {
       typeof latest.manifestKey === 'string' ? latest.manifestKey : manifestKeyFor(latest.version);
     const manifest = (await getJson(this.s3, this.bucket, manifestKey)) as ArtifactsManifest | undefined;
     if (!manifest || !Array.isArray(manifest.files)) {
-      throw new DrillStepError(
-        'ArtifactsMissingError',
+      throw new ArtifactsMissingError(
         `s3://${this.bucket}/${manifestKey} is missing or has no files: the captured artifacts of version ${latest.version} are incomplete`,
       );
     }

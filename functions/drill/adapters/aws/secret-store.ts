@@ -13,9 +13,9 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { RdsApi } from '../../../shared/aws/rds-snapshots.ts';
+import { SecretError } from '../../failures.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
 import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../ports/errors.ts';
 
 export type SecretsApi = Pick<SecretsManagerClient, 'send'>;
 
@@ -45,7 +45,7 @@ async function readJsonSecret(secrets: SecretsApi, secretId: string): Promise<Re
   } catch {
     // fall through
   }
-  throw new DrillStepError('SecretError', `the secret ${secretId} does not hold a JSON object`);
+  throw new SecretError(`the secret ${secretId} does not hold a JSON object`);
 }
 
 export class SecretsManagerDrillSecret implements DrillSecretStore {
@@ -67,15 +67,13 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
     const described = out.DBInstances?.[0];
     const masterSecretArn = described?.MasterUserSecret?.SecretArn;
     if (!masterSecretArn) {
-      throw new DrillStepError(
-        'SecretError',
+      throw new SecretError(
         `the restored instance ${instance.id} has no RDS-managed master secret (MasterUserSecret): it must be restored with ManageMasterUserPassword, and the drill reads no other password`,
       );
     }
     const secretStatus = described?.MasterUserSecret?.SecretStatus;
     if (secretStatus && secretStatus !== 'active') {
-      throw new DrillStepError(
-        'SecretError',
+      throw new SecretError(
         `the master secret of ${instance.id} is ${secretStatus}, not active yet: RDS creates it with the instance`,
       );
     }
@@ -84,14 +82,12 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
       (described?.Endpoint?.Address && described.Endpoint.Port
         ? { host: described.Endpoint.Address, port: described.Endpoint.Port }
         : null);
-    if (!endpoint)
-      throw new DrillStepError('SecretError', `the restored instance ${instance.id} has no endpoint yet`);
+    if (!endpoint) throw new SecretError(`the restored instance ${instance.id} has no endpoint yet`);
     const master = await readJsonSecret(this.secrets, masterSecretArn);
     const username = typeof master.username === 'string' ? master.username : described?.MasterUsername;
     const password = master.password;
     if (typeof username !== 'string' || typeof password !== 'string' || password === '') {
-      throw new DrillStepError(
-        'SecretError',
+      throw new SecretError(
         `the master secret ${masterSecretArn} of ${instance.id} holds no username and password`,
       );
     }
@@ -146,14 +142,11 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
   /** The secret's value while it holds a drill's connection. */
   private async connected(secretRef: string): Promise<Record<string, unknown>> {
     if (secretRef !== this.drillSecretArn) {
-      throw new DrillStepError('SecretError', `${secretRef} is not the drill secret of this stack`);
+      throw new SecretError(`${secretRef} is not the drill secret of this stack`);
     }
     const value = await readJsonSecret(this.secrets, secretRef);
     if (typeof value.DATABASE_URL !== 'string') {
-      throw new DrillStepError(
-        'SecretError',
-        `the drill secret holds no connection (cleared: ${value.cleared === true})`,
-      );
+      throw new SecretError(`the drill secret holds no connection (cleared: ${value.cleared === true})`);
     }
     return value;
   }

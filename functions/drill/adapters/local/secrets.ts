@@ -5,9 +5,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalRecovery } from '../../../local/local-recovery.ts';
+import { RestoreFailedError, SecretError } from '../../failures.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
 import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
-import { DrillStepError } from '../../ports/errors.ts';
 
 const PREFIX = 'local-secret:';
 
@@ -33,8 +33,7 @@ export class FileSecretStore implements DrillSecretStore {
 
   async writeConnection(drillId: string, instance: InstanceDescription) {
     const url = await this.recovery.instanceUrl(instance.id);
-    if (!url)
-      throw new DrillStepError('RestoreFailedError', `no connection for ${instance.id}: it is not available`);
+    if (!url) throw new RestoreFailedError(`no connection for ${instance.id}: it is not available`);
     const parsed = new URL(url);
     const connection: ConnectionInfo = {
       host: parsed.hostname,
@@ -49,16 +48,14 @@ export class FileSecretStore implements DrillSecretStore {
 
   /** The secret file's content; the message names the reference, never a value. */
   private async read(secretRef: string): Promise<SecretFile> {
-    if (!secretRef.startsWith(PREFIX))
-      throw new DrillStepError('SecretError', `not a local drill secret: ${secretRef}`);
+    if (!secretRef.startsWith(PREFIX)) throw new SecretError(`not a local drill secret: ${secretRef}`);
     let value: Partial<SecretFile> | undefined;
     try {
       value = JSON.parse(await readFile(this.file(secretRef.slice(PREFIX.length)), 'utf8')) as SecretFile;
     } catch {
       value = undefined;
     }
-    if (typeof value?.url !== 'string')
-      throw new DrillStepError('SecretError', `the drill secret ${secretRef} is gone`);
+    if (typeof value?.url !== 'string') throw new SecretError(`the drill secret ${secretRef} is gone`);
     return value as SecretFile;
   }
 

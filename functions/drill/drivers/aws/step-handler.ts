@@ -1,16 +1,18 @@
 /**
  * The body of the three drill functions: one `runStep` per invocation, refused when the step
  * belongs to another function (each has only the permissions of its group). Errors leave with
- * their `name`, which the state machine's `Catch` matches; the logs carry step names, the drill id
+ * their `name`, which the state machine's `Catch` matches, and their evidence packed into the
+ * message (`toStepFailure`); the logs carry step names, the drill id
  * and the outcome, never the state (it holds only references, and still stays out of the logs).
  */
 
+import { DRILL_STEP_REGISTRY, type DrillFunctionGroup } from '../../../core/drill-steps.ts';
 import type { DrillReport } from '../../../core/report.ts';
 import type { JobLogger, JobMetrics } from '../../../shared/powertools.ts';
 import { publishDrillMetrics } from '../../adapters/aws/drill-metrics.ts';
+import { DrillStateError, toStepFailure, WrongFunctionError } from '../../failures.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import { type DrillFunctionGroup, TASK_STATES } from '../../states.ts';
-import { type DrillState, DrillStepError, runStep } from '../../steps.ts';
+import { type DrillState, runStep } from '../../steps/index.ts';
 
 /** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */
 export interface DrillStepEvent {
@@ -23,7 +25,7 @@ export interface DrillStepEvent {
 
 /** The steps a function of this group serves. */
 export function stepsOf(group: DrillFunctionGroup): string[] {
-  return TASK_STATES.filter((s) => s.group === group).map((s) => s.step);
+  return DRILL_STEP_REGISTRY.filter((s) => s.runner === group).map((s) => s.key);
 }
 
 /** What the reporting function does once a report is written (metrics, the last passed drill). */
@@ -64,13 +66,12 @@ export function drillStepRunner(
     const step = event?.step;
     const drillId = typeof event?.execution === 'string' ? event.execution : null;
     if (typeof step !== 'string' || !allowed.includes(step)) {
-      throw new DrillStepError(
-        'WrongFunctionError',
+      throw new WrongFunctionError(
         `the drill ${group} function runs ${allowed.join(', ')}; got step ${JSON.stringify(step)}`,
       );
     }
     if (drillId === null || event.state === null || typeof event.state !== 'object') {
-      throw new DrillStepError('DrillStateError', `step ${step}: the event has no execution name or state`);
+      throw new DrillStateError(`step ${step}: the event has no execution name or state`);
     }
     logger.info('drill step started', { step, drillId });
     try {
@@ -90,7 +91,8 @@ export function drillStepRunner(
     } catch (error) {
       const e = error as Error;
       logger.error('drill step failed', { step, drillId, error: e.name });
-      throw error;
+      // Lambda keeps only the name and the message of what it throws: the evidence goes in the message.
+      throw toStepFailure(error);
     }
   };
 }

@@ -18,7 +18,7 @@
 import type { Config } from '../../../core/config.ts';
 import { InputError } from '../../../core/errors.ts';
 import type { EscalationClass } from '../../../core/escalations.ts';
-import type { DrillTaskStep } from '../../states.ts';
+import type { DrillTaskStep } from '../../../core/drill-steps.ts';
 
 export interface FaultSpec {
   /** What a person reads in `--help` and in the drill's output. */

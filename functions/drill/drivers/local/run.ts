@@ -3,6 +3,13 @@
  * `aws-local-stepfunctions`, every Task bound to the same step code the Lambda functions run,
  * over the local adapters (embedded PostgreSQL, child processes, folders; wired in `local-deps.ts`).
  */
+import { DrillInputError } from '../../../core/drill-input.ts';
+import {
+  DRILL_STEP_REGISTRY,
+  drillStep,
+  WAIT_FOR_RESTORE_STATE,
+  withStepResult,
+} from '../../../core/drill-steps.ts';
 import { PREPARE_STEP } from '../../../core/escalations.ts';
 import { redactCredentials } from '../../../core/redact.ts';
 import type { DrillReport } from '../../../core/report.ts';
@@ -13,13 +20,9 @@ import type { LoadedConfig } from '../../../shared/config-file.ts';
 import { FileSecretStore } from '../../adapters/local/secrets.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../../local-state-machine.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import {
-  MIGRATE_TASK_FIELD,
-  RUN_MIGRATIONS_STATE,
-  TASK_STATES,
-  WAIT_FOR_RESTORE_STATE,
-} from '../../states.ts';
-import { type DrillState, DrillStepError, INTERRUPTED_ERROR, newDrillId, runStep } from '../../steps.ts';
+import { newDrillId } from '../../drill-id.ts';
+import { DrillInterruptedError, failureRecord, INTERRUPTED_ERROR, toStepFailure } from '../../failures.ts';
+import { type DrillState, runStep } from '../../steps/index.ts';
 import { type FaultPlan, planFault } from './fault-plan.ts';
 import { type FaultName, FaultRefusedError, faultConfigProblem } from './faults.ts';
 import { localDrillDeps } from './local-deps.ts';
@@ -74,32 +77,8 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** Where each Task state's result lands in the execution state (the definition's ResultPath). */
-const RESULT_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  validate: ['drill'],
-  restore: ['restore'],
-  describeRestore: ['restoreStatus'],
-  connect: ['connection'],
-  detectDrift: ['drift'],
-  verifyMigration: ['migration'],
-  startApp: ['app'],
-  smokeHealth: ['smoke', 'health'],
-  smokeReady: ['smoke', 'ready'],
-  smokeLogin: ['smoke', 'login'],
-  smokeSearch: ['smoke', 'search'],
-  smokeDay: ['smoke', 'day'],
-  integrity: ['integrity'],
-  evaluate: ['evaluation'],
-  [RUN_MIGRATIONS_STATE]: [MIGRATE_TASK_FIELD],
-};
-
-function withResult(state: DrillState, step: string, result: unknown): DrillState {
-  const path = RESULT_FIELDS[step];
-  if (!path) return state;
-  const [head, leaf] = path as [string, string | undefined];
-  if (!leaf) return { ...state, [head]: result };
-  return { ...state, [head]: { ...((state[head] as object | undefined) ?? {}), [leaf]: result } };
-}
+/** The ECS migrate task's row: a child process locally. */
+const RUN_MIGRATIONS = drillStep('runMigrations');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
@@ -193,7 +172,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
         progress(`✗ preparing the source: ${redactCredentials(err.message)}`);
         const problem = await reportOutside({
           ...lastState,
-          failures: { [PREPARE_STEP]: { Error: err.name || 'Error', Cause: redactCredentials(err.message) } },
+          failures: { [PREPARE_STEP]: failureRecord(err) },
         });
         return result({
           status: 'failed',
@@ -226,9 +205,10 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     const noted = new Set<string>();
     const note = () => `[injected fault ${fault}: ${active.acted()}]`;
     const handlers: Record<string, (input: never) => Promise<unknown>> = {};
-    for (const spec of TASK_STATES) {
+    for (const spec of DRILL_STEP_REGISTRY) {
+      if (spec.runner === 'ecs-task') continue;
       handlers[spec.state] = async (input: { step: string; state: DrillState; execution: string }) => {
-        if (signalled) throw new DrillStepError(INTERRUPTED_ERROR, `interrupted by ${signalled}`);
+        if (signalled) throw new DrillInterruptedError(`interrupted by ${signalled}`);
         lastState = input.state;
         runningTask = { state: spec.state, step: input.step };
         const before = active.acted();
@@ -236,7 +216,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
           const work = runStep(input.step, input.state, bound, input.execution);
           inFlight = work;
           const value = await work;
-          if (!signalled) lastState = withResult(input.state, input.step, value);
+          if (!signalled) lastState = withStepResult(input.state, spec.key, value);
           if (active.acted() !== null && before === null && hasDetail(value)) {
             noted.add('acted');
             return { ...value, detail: `${value.detail} ${note()}` };
@@ -247,17 +227,18 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
             noted.add('failure');
             error.message = `${error.message} ${note()}`;
           }
-          throw error;
+          // As a Lambda function would: the evidence travels in the message (the Cause).
+          throw toStepFailure(error);
         } finally {
           if (!signalled) runningTask = null;
         }
       };
     }
     // The ECS migrate task: the same command, run as a child process against the drill database.
-    handlers[RUN_MIGRATIONS_STATE] = async (input: { state?: DrillState }) => {
-      if (signalled) throw new DrillStepError(INTERRUPTED_ERROR, `interrupted by ${signalled}`);
+    handlers[RUN_MIGRATIONS.state] = async (input: { state?: DrillState }) => {
+      if (signalled) throw new DrillInterruptedError(`interrupted by ${signalled}`);
       if (input?.state) lastState = input.state;
-      runningTask = { state: RUN_MIGRATIONS_STATE, step: 'runMigrations' };
+      runningTask = { state: RUN_MIGRATIONS.state, step: RUN_MIGRATIONS.key };
       try {
         const run = await app.migrate(drillId, FileSecretStore.refFor(drillId));
         const value = {
@@ -266,7 +247,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
           TaskArn: run.taskArn,
         };
         if (!signalled)
-          lastState = withResult(lastState, RUN_MIGRATIONS_STATE, {
+          lastState = withStepResult(lastState, RUN_MIGRATIONS.key, {
             exitCode: run.exitCode,
             stoppedReason: run.stoppedReason,
             taskArn: run.taskArn,
@@ -304,7 +285,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     });
 
     const report = theReport();
-    if (execution.status === 'FAILED' && execution.error === 'DrillInputError') {
+    if (execution.status === 'FAILED' && execution.error === DrillInputError.errorName) {
       return { ...refused(execution.cause), events: execution.events };
     }
     const passed = execution.status === 'SUCCEEDED' && report?.passed === true;
@@ -382,7 +363,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
         ...state,
         failures: {
           ...state.failures,
-          cleanup: { Error: (error as Error).name, Cause: (error as Error).message },
+          cleanup: failureRecord(error),
         },
       };
     }

@@ -3,7 +3,7 @@ import type { DrillReport } from '../../../../functions/core/report.ts';
 import { drillMetrics, publishDrillMetrics } from '../../../../functions/drill/adapters/aws/drill-metrics.ts';
 import { drillStepRunner, reportHook } from '../../../../functions/drill/drivers/aws/step-handler.ts';
 import type { DrillDeps } from '../../../../functions/drill/ports/drill-deps.ts';
-import type { DrillState } from '../../../../functions/drill/steps.ts';
+import type { DrillState } from '../../../../functions/drill/steps/index.ts';
 import { createMetrics, type JobMetrics, metricsSink } from '../../../../functions/shared/powertools.ts';
 import { drillReport } from './support.ts';
 

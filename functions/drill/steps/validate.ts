@@ -1,0 +1,50 @@
+/**
+ * `Validate input`: the execution input checked against the restorable window before anything
+ * is created, and the drill's identity fixed: its id, its instance, T (the drill's start for
+ * `latest`, the chosen time otherwise).
+ */
+import { validateDrillInput } from '../../core/drill-input.ts';
+import { drillInstanceId } from '../drill-id.ts';
+import { RestoreFailedError } from '../failures.ts';
+import type { DrillInfo, StepContext } from './context.ts';
+import { timed } from './context.ts';
+
+export async function validate({ state, deps, executionName, executionArn }: StepContext) {
+  return timed(deps, async (startedAt) => {
+    // At this point the state is the execution input itself: unknown keys are refused.
+    const window = await deps.recovery.restorableWindow();
+    const input = validateDrillInput(state, { now: startedAt, window });
+    const latest = window.latest;
+    if (input.targetTime === 'latest' && latest === null) {
+      const damaged = (await deps.recovery.damagedState?.()) ?? [];
+      throw new RestoreFailedError(
+        damaged.length > 0
+          ? `nothing is restorable: no intact backup; ${damaged.join('; ')}`
+          : 'nothing is restorable yet: the source has no backup and no archived WAL',
+        { requestedTarget: 'latest', restorableLatest: null, damagedRecords: damaged.length },
+      );
+    }
+    const isLatest = input.targetTime === 'latest';
+    // T: a "latest" drill measures what a restore at its start would lose.
+    const targetTime = isLatest ? startedAt.toISOString() : input.targetTime;
+    const config = deps.settings.config;
+    const info: DrillInfo = {
+      drillId: executionName,
+      instanceId: drillInstanceId(config.drill.instancePrefix, executionName),
+      targetTime,
+      requestedTarget: input.targetTime,
+      startedAt: startedAt.toISOString(),
+      reason: input.reason,
+      requestedBy: input.requestedBy,
+      dryRun: input.dryRun,
+      window: { earliest: window.earliest?.toISOString() ?? null, latest: latest?.toISOString() ?? null },
+      environment: config.environment,
+      mode: deps.settings.mode,
+      executionArn,
+    };
+    return {
+      ...info,
+      detail: `${input.dryRun ? 'dry run: would restore' : 'restoring'} ${config.source.dbInstanceIdentifier} to ${isLatest ? `the latest restorable time (${(latest as Date).toISOString()} now)` : targetTime} as ${info.instanceId}; T = ${targetTime}${isLatest ? ' (the drill start)' : ''}`,
+    };
+  });
+}
