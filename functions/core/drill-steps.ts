@@ -211,6 +211,20 @@ export function resultFields(spec: Pick<DrillStepSpec, 'resultPath'>): string[] 
   return spec.resultPath.slice(2).split('.');
 }
 
+/**
+ * The execution state after a step's result landed at its result path, as the state machine's
+ * `ResultPath` puts it there (the local engine's bookkeeping, and tests that play the machine).
+ */
+export function withStepResult<S extends Record<string, unknown>>(
+  state: S,
+  key: DrillStepKey,
+  result: unknown,
+): S {
+  const [head, leaf] = resultFields(drillStep(key)) as [string, string | undefined];
+  if (!leaf) return { ...state, [head]: result };
+  return { ...state, [head]: { ...((state[head] as object | undefined) ?? {}), [leaf]: result } };
+}
+
 /** Field of the execution state that holds the error of a failed step (`failures.<key>` = `{ Error, Cause }`). */
 export const FAILURES_FIELD = 'failures';
 

@@ -163,6 +163,13 @@ table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;pad
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}
 `;
 
+/** A failed step's evidence (status, path, counts) under its detail, as the escalation lists it. */
+function stepEvidence(step: StepOutcome): string {
+  const entries = Object.entries(step.evidence ?? {});
+  if (entries.length === 0) return '';
+  return `<br><small class="evidence">${entries.map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(v)}`).join('; ')}</small>`;
+}
+
 /** The report as a page for the person at 3 a.m. (verdict, escalations, timeline on top) and the auditor. */
 export function renderReportHtml(report: DrillReport): string {
   const verdict = reportVerdict(report);
@@ -254,7 +261,7 @@ export function renderReportHtml(report: DrillReport): string {
   );
   for (const s of report.steps)
     b.push(
-      `<tr><td>${escapeHtml(s.name)}</td><td>${escapeHtml(s.outcome)}</td><td>${escapeHtml(s.startedAt)}</td><td>${escapeHtml(s.detail)}</td></tr>`,
+      `<tr><td>${escapeHtml(s.name)}</td><td>${escapeHtml(s.outcome)}</td><td>${escapeHtml(s.startedAt)}</td><td>${escapeHtml(s.detail)}${stepEvidence(s)}</td></tr>`,
     );
   b.push('</table><h2>Warnings</h2>');
   if (report.warnings.length === 0) b.push('<p>None.</p>');

@@ -450,7 +450,13 @@ export function renderReportMarkdown(report: DrillReport): string {
   lines.push('', '## Steps', '', '| step | outcome | started | took | detail |', '|---|---|---|---|---|');
   for (const s of report.steps)
     lines.push(
-      `| ${s.name} | ${s.outcome === 'failed' ? '**failed**' : s.outcome} | ${cell(s.startedAt)} | ${durationOf(s)} | ${cell(s.detail)} |`,
+      `| ${s.name} | ${s.outcome === 'failed' ? '**failed**' : s.outcome} | ${cell(s.startedAt)} | ${durationOf(s)} | ${cell(s.detail)}${
+        s.evidence && Object.keys(s.evidence).length > 0
+          ? `<br>evidence: ${Object.entries(s.evidence)
+              .map(([k, v]) => `${cell(k)} = ${cell(v)}`)
+              .join('; ')}`
+          : ''
+      } |`,
     );
   lines.push('', '## Deviations and remediation', '');
   if (report.deviations.length === 0) lines.push('None: the drill matched the runbook.');

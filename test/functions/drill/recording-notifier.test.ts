@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEscalation } from '../../../functions/core/escalations.ts';
-import { buildReport, type DrillReport } from '../../../functions/core/report.ts';
+import type { DrillReport } from '../../../functions/core/report.ts';
 import {
   type LocalNotification,
   RecordingNotifier,
 } from '../../../functions/drill/adapters/local/reports.ts';
+import { readyFailureReport } from '../../support/ready-failure.ts';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -20,32 +21,23 @@ async function stateDir(): Promise<string> {
   return dir;
 }
 
-/** A local drill whose readiness check failed, with a connection string and a token in the detail. */
-function failedReport(drillId: string): DrillReport {
-  const at = (min: number) => new Date(Date.UTC(2026, 10, 26, 3, min)).toISOString();
-  return buildReport({
+/**
+ * A local drill whose readiness check failed for real (a server answering 503), with a connection
+ * string and a token in the answer's body.
+ */
+function failedReport(drillId: string): Promise<DrillReport> {
+  return readyFailureReport({
     drillId,
-    targetTime: at(0),
-    restorePointAt: at(0),
-    startedAt: at(0),
-    readyAt: null,
-    endedAt: at(5),
-    targets: { rpoMinutes: 60, rtoMinutes: 30 },
-    steps: [
-      { name: 'validate', startedAt: at(0), endedAt: at(1), outcome: 'passed', detail: 'ok' },
-      {
-        name: 'smoke-ready',
-        startedAt: at(1),
-        endedAt: at(3),
-        outcome: 'failed',
-        detail:
-          '/health/ready answered 503: database unavailable at postgres://app:S3cret-pw@127.0.0.1:5433/btcts',
-        evidence: { status: 503, authorization: 'Bearer abc.def.ghi' },
-      },
-    ],
-    evaluation: null,
-    environment: 'local',
     mode: 'local',
+    environment: 'local',
+    body: {
+      status: 'not_ready',
+      checks: {
+        database: 'unavailable at postgres://app:S3cret-pw@127.0.0.1:5433/btcts',
+        sessionStore: 'error',
+      },
+      seen: 'Authorization: Bearer abc.def.ghi',
+    },
   });
 }
 
@@ -55,7 +47,7 @@ describe('local notifier', () => {
     await mkdir(join(dir, 'reports'));
     await writeFile(join(dir, 'reports', 'd-local.md'), '# report\n');
     const printed: string[] = [];
-    const report = failedReport('d-local');
+    const report = await failedReport('d-local');
     expect(report.escalations.map((e) => e.class)).toEqual(['READY_NOT_OK']);
 
     const count = await new RecordingNotifier(join(dir, 'notifications.jsonl'), (t) =>
@@ -76,8 +68,11 @@ describe('local notifier', () => {
       kind: 'escalation',
     });
     expect(escalation?.chatbot?.content.textType).toBe('client-markdown');
-    expect(escalation?.text).toContain('smoke-ready failed: /health/ready answered 503');
+    expect(escalation?.text).toContain(
+      'smoke-ready failed: ReadyNotOkError: readiness: GET /health/ready did not answer 200 within 1 s',
+    );
     expect(escalation?.text).toContain('smoke-ready.status: 503');
+    expect(escalation?.text).toContain('smoke-ready.path: /health/ready');
     expect(escalation?.text).toContain('Runbook step: Failure Escalation 1; Restore Procedure 5');
     expect(escalation?.text).toContain(`Report: ${join(dir, 'reports', 'd-local.md')}`);
     expect(printed[0]).toBe(`${escalation?.subject}\n${escalation?.text}`);
@@ -92,7 +87,7 @@ describe('local notifier', () => {
     const dir = await stateDir();
     const file = join(dir, 'notifications.jsonl');
     const notifier = new RecordingNotifier(file, () => undefined);
-    const report = failedReport('d-none');
+    const report = await failedReport('d-none');
     const stale = createEscalation('CLEANUP_FAILED', 'd-none', 'instance still running');
     await notifier.publish(report, [stale]);
     await notifier.publish(report, []);

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigInput } from '../../../functions/core/config.ts';
+import { type DrillTaskStep, withStepResult } from '../../../functions/core/drill-steps.ts';
 import type { DrillReport } from '../../../functions/core/report.ts';
 import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/adapters/local/reports.ts';
 import { FileSecretStore } from '../../../functions/drill/adapters/local/secrets.ts';
+import { failureRecord } from '../../../functions/drill/failures.ts';
 import type {
   DatabaseRecoveryPort,
   InstanceDescription,
@@ -29,31 +31,6 @@ import { drillConfig } from './aws/support.ts';
 const ADMIN_PASSWORD = 'correct horse';
 /** The drill database's URL as the connect step writes it into the secret (never reached by these steps). */
 const DATABASE_URL = 'postgresql://drill:db-pass-4711@127.0.0.1:5999/btcts';
-
-/** Where the state machine stores each step's result (`lib/drill/drill-state-machine.ts`). */
-const RESULT_PATH: Record<string, (state: DrillState, value: unknown) => void> = {
-  smokeLogin: (s, v) => {
-    s.smoke = { ...s.smoke, login: v as never };
-  },
-  smokeSearch: (s, v) => {
-    s.smoke = { ...s.smoke, search: v as never };
-  },
-  smokeDay: (s, v) => {
-    s.smoke = { ...s.smoke, day: v as never };
-  },
-  evaluate: (s, v) => {
-    s.evaluation = v as never;
-  },
-  cleanup: (s, v) => {
-    s.cleanup = v as never;
-  },
-  report: (s, v) => {
-    s.report = v as never;
-  },
-  notify: (s, v) => {
-    s.notify = v;
-  },
-};
 
 interface Drill {
   readonly app: ContractApp;
@@ -165,14 +142,14 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
       connection: { ...timed(startedAt), secretRef, ...connection },
       app: { ...timed(startedAt), baseUrl: app.url, handle: 'contract-app' },
     };
-    const run = async (step: string): Promise<Error | null> => {
+    const run = async (step: DrillTaskStep): Promise<Error | null> => {
       try {
         const result = await runStep(step, structuredClone(state), deps, drillId);
-        RESULT_PATH[step]?.(state, JSON.parse(JSON.stringify(result)));
+        Object.assign(state, withStepResult(state, step, JSON.parse(JSON.stringify(result))));
         return null;
       } catch (error) {
         const e = error as Error;
-        state.failures = { ...state.failures, [step]: { Error: e.name, Cause: e.message } };
+        state.failures = { ...state.failures, [step]: failureRecord(e) };
         return e;
       }
     };

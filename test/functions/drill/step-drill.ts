@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../../functions/core/config.ts';
-import { type DrillTaskStep, drillStep, resultFields } from '../../../functions/core/drill-steps.ts';
+import { type DrillTaskStep, withStepResult } from '../../../functions/core/drill-steps.ts';
 import type { DrillReport } from '../../../functions/core/report.ts';
 import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/adapters/local/reports.ts';
 import { FileSecretStore } from '../../../functions/drill/adapters/local/secrets.ts';
@@ -17,13 +17,6 @@ import type { DatabaseRecoveryPort } from '../../../functions/drill/ports/databa
 import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
 import { type DrillState, runStep } from '../../../functions/drill/steps/index.ts';
 import type { ContractApp } from '../../support/contract-app.ts';
-
-/** Stores a step's result where the state machine does (the step registry's result path). */
-function storeResult(state: DrillState, step: DrillTaskStep, value: unknown): void {
-  const [head, leaf] = resultFields(drillStep(step)) as [string, string | undefined];
-  if (!leaf) state[head] = value;
-  else state[head] = { ...((state[head] as object | undefined) ?? {}), [leaf]: value };
-}
 
 export interface StepDrillOptions {
   readonly config: Config;
@@ -92,7 +85,7 @@ export async function runStepDrill(options: StepDrillOptions): Promise<StepDrill
   const run = async (step: DrillTaskStep): Promise<boolean> => {
     try {
       const result = await runStep(step, structuredClone(state), deps, drillId);
-      storeResult(state, step, JSON.parse(JSON.stringify(result)));
+      Object.assign(state, withStepResult(state, step, JSON.parse(JSON.stringify(result))));
       return true;
     } catch (error) {
       const e = error as Error;

@@ -12,6 +12,7 @@ import {
   type SnsApi,
   subjectLine,
 } from '../../../../functions/shared/aws/notify.ts';
+import { readyFailureReport } from '../../../support/ready-failure.ts';
 import {
   createStateTable,
   createTopicWithInbox,
@@ -95,14 +96,9 @@ describe('escalation notices', () => {
   it('sends email the text and HTTPS subscribers (AWS Chatbot) the custom-notification JSON', async () => {
     const inbox = await createTopicWithInbox(aws.clients);
     const { client, published } = keepingPublishes(aws.clients.sns);
-    const escalation = createEscalation(
-      'READY_NOT_OK',
-      'drill-1',
-      'smoke-ready failed: /health/ready answered 503',
-      {
-        'smoke-ready.status': 503,
-      },
-    );
+    // The escalation of a real readiness failure (a server answering 503), not one written here.
+    const [escalation] = (await readyFailureReport({ drillId: 'drill-1' })).escalations;
+    if (!escalation) throw new Error('the failed readiness check raised no escalation');
     await publishEscalation(client, inbox.topicArn, 'production', escalation, {
       source: 'bt-cts-prod',
       links: { report: 's3://b/reports/drill-1/report.md' },
