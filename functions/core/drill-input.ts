@@ -53,11 +53,13 @@ export function outsideWindow(
 
 /** Every problem of one drill request. The state machine catches it by name and creates nothing. */
 export class DrillInputError extends InputProblemsError {
+  /** The name the state machine's `Catch` and the local engine match a refused input on. */
+  static override readonly errorName = 'DrillInputError';
   declare readonly problems: { field: string; value: unknown; expected: string }[];
 
   constructor(problems: InputProblem[], options?: ErrorOptions) {
     super('drill input', problems, options);
-    this.name = 'DrillInputError';
+    this.name = DrillInputError.errorName;
   }
 }
 

@@ -5,13 +5,15 @@
 
 /** Bad input from a person or a caller: the CLI exits 2, a drill refuses to start, nothing is created. */
 export class InputError extends Error {
+  /** The name a caller (the state machine's `Catch`) matches bad input on. */
+  static readonly errorName: string = 'InputError';
   /** Dotted path of the offending field, e.g. `targetTime`. */
   readonly field: string;
   readonly value: unknown;
 
   constructor(field: string, value: unknown, expected: string, options?: ErrorOptions) {
     super(`${field}: ${expected}; got ${value === undefined ? 'nothing' : JSON.stringify(value)}`, options);
-    this.name = 'InputError';
+    this.name = InputError.errorName;
     this.field = field;
     this.value = value;
   }

@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { DrillInputError } from '../../functions/core/drill-input.ts';
 import {
   type DrillFunctionGroup,
   type DrillStepKey,
@@ -15,6 +16,7 @@ import {
   failurePath,
   WAIT_FOR_RESTORE_STATE,
 } from '../../functions/core/drill-steps.ts';
+import { InputError } from '../../functions/core/errors.ts';
 import { acknowledgeWildcardResource, wildcardResourceFinding } from '../nag.ts';
 
 /** Where and how the app's migrate command runs: an ECS Fargate task of the app's image. */
@@ -126,10 +128,13 @@ export class DrillStateMachine extends Construct {
 
     const validate = invoke('validate');
     const refused = new sfn.Fail(this, 'Input refused', {
-      error: 'DrillInputError',
+      error: DrillInputError.errorName,
       causePath: '$.refusal.Cause',
     });
-    validate.addCatch(refused, { errors: ['DrillInputError', 'InputError'], resultPath: '$.refusal' });
+    validate.addCatch(refused, {
+      errors: [DrillInputError.errorName, InputError.errorName],
+      resultPath: '$.refusal',
+    });
     // Any other failure of validation (e.g. the restorable window could not be read) still reports.
     validate.addCatch(report, { resultPath: failurePath('validate') });
 
