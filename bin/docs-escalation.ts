@@ -13,7 +13,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LocalNotification } from '../functions/drill/adapters/local/reports.ts';
-import { localEngine, runLocalDrill } from '../functions/drill/adapters/local/run.ts';
+import { runLocalDrill } from '../functions/drill/drivers/local/run.ts';
+import { localEngine } from '../functions/local/engine.ts';
 import { stopHeartbeatProcess } from '../functions/local/heartbeat-process.ts';
 import { loadConfig } from '../functions/shared/config-file.ts';
 import { drillDefinition } from '../lib/drill/definition.ts';
