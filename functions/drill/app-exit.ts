@@ -6,8 +6,8 @@
  * the app died (a reset connection) says so too.
  */
 import { describeExit, formatTail } from '../core/command.ts';
-import { type DrillFailureClass, DrillStepError, type Evidence } from './failures.ts';
 import type { AppExit, DrillDeps } from './ports/drill-deps.ts';
+import { type DrillFailureClass, DrillStepError, type Evidence } from './ports/errors.ts';
 
 /** How long a failed check waits for the app's exit to be seen before it reports the failure alone. */
 const EXIT_GRACE_MS = 1000;

@@ -11,7 +11,7 @@ import makeFetchCookie from 'fetch-cookie';
 import { CookieJar, type SerializedCookieJar } from 'tough-cookie';
 import type { Config } from '../core/config.ts';
 import { redactCredentials } from '../core/redact.ts';
-import { AuthWriteFailedError, type DrillFailureClass } from './failures.ts';
+import { AuthWriteFailedError, type DrillFailureClass } from './ports/errors.ts';
 
 export interface HttpResult {
   readonly status: number | null;

@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DrillReport } from '../../functions/core/report.ts';
-import { failureRecord } from '../../functions/drill/failures.ts';
+import { failureRecord } from '../../functions/drill/ports/errors.ts';
 import { type DrillState, runStep } from '../../functions/drill/steps/index.ts';
 import { fakes, testConfig } from './drill-fakes.ts';
 

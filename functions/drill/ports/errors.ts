@@ -8,9 +8,12 @@
  * keeps only `errorType` and `errorMessage` of a thrown error (in the Cause JSON Step Functions
  * records), the local engine only `name` and `message`. `toStepFailure` packs it where a step
  * leaves its function, `readStepFailure` unpacks it where the report reads `failures.<step>`.
+ *
+ * They live beside the ports so that an adapter throws them without bundling the steps (and
+ * `pg`, and the integrity checks) into every function that uses the adapter.
  */
-import type { EscalationClass } from '../core/escalations.ts';
-import { redactCredentials } from '../core/redact.ts';
+import type { EscalationClass } from '../../core/escalations.ts';
+import { redactCredentials } from '../../core/redact.ts';
 
 export type EvidenceValue = string | number | boolean | null;
 /** What a failure observed, flat, for the report, the HTML and the messages. */

@@ -3,7 +3,7 @@
  * failure, and after an interrupt). Each is tried whatever happened to the others; what could not
  * be removed fails the step (CLEANUP_FAILED) naming it, beside what was removed.
  */
-import { CleanupFailedError } from '../failures.ts';
+import { CleanupFailedError } from '../ports/errors.ts';
 import { type StepContext, timed } from './context.ts';
 
 export async function cleanup({ state, deps }: StepContext) {

@@ -10,9 +10,9 @@ import type { Escalation } from '../../core/escalations.ts';
 import type { Evaluation, HeartbeatReading, RestorePointSource } from '../../core/evaluate.ts';
 import { redactCredentials } from '../../core/redact.ts';
 import type { AppVerdict } from '../../core/report.ts';
-import { DrillStateError } from '../failures.ts';
 import type { IntegrityResult } from '../integrity.ts';
 import type { ConnectionInfo, DrillDeps } from '../ports/drill-deps.ts';
+import { DrillStateError } from '../ports/errors.ts';
 
 /** The timing and outcome every step result carries (the report's step row). */
 export interface Timed {

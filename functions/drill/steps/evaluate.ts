@@ -6,7 +6,7 @@
 import { evaluateRecovery, rpoMet } from '../../core/evaluate.ts';
 import { heartbeatIntervalMinutes, LOCAL_HEARTBEAT_INTERVAL_MINUTES } from '../../core/heartbeat.ts';
 import { type AppVerdict, describeAppVerdict } from '../../core/report.ts';
-import { EvaluationError } from '../failures.ts';
+import { EvaluationError } from '../ports/errors.ts';
 import { errorCodeOf, excerpt, type HttpResult, type SmokeAuth, SmokeSession } from '../smoke.ts';
 import { heartbeatExpected, need, type StepContext, timed } from './context.ts';
 

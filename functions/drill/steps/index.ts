@@ -3,11 +3,11 @@
  * over the ports in `../ports/`. The same code runs in the drill's Lambda functions (AWS adapters)
  * and in the local engine (local adapters); the state machine passes `{ step, state, execution }`
  * and stores each result at the registry's result path. A step that fails throws its failure
- * class (`../failures.ts`): the state machine catches it into `failures.<step>` and goes to cleanup.
+ * class (`../ports/errors.ts`): the state machine catches it into `failures.<step>` and goes to cleanup.
  */
 import { type DrillTaskStep, isDrillTaskStep } from '../../core/drill-steps.ts';
-import { UnknownStepError } from '../failures.ts';
 import type { DrillDeps } from '../ports/drill-deps.ts';
+import { UnknownStepError } from '../ports/errors.ts';
 import { cleanup } from './cleanup.ts';
 import type { DrillState, StepContext } from './context.ts';
 import { evaluate } from './evaluate.ts';

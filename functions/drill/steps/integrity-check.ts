@@ -7,8 +7,8 @@ import type { HeartbeatReading } from '../../core/evaluate.ts';
 import { heartbeatTableName } from '../../core/heartbeat.ts';
 import { redactCredentials } from '../../core/redact.ts';
 import { newestHeartbeat } from '../../shared/heartbeat-db.ts';
-import { type Evidence, IntegrityFailedError } from '../failures.ts';
 import { checkIntegrity, type IntegrityResult } from '../integrity.ts';
+import { type Evidence, IntegrityFailedError } from '../ports/errors.ts';
 import {
   type DrillInfo,
   type DrillState,

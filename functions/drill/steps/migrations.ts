@@ -4,9 +4,9 @@
  * command (`Run migrations`, an ECS task), its exit and the drift left.
  */
 import { type DriftReport, describeDrift, detectDrift } from '../../core/drift.ts';
-import type { Evidence } from '../failures.ts';
-import { MigrationDriftError, MigrationFailedError } from '../failures.ts';
 import type { DrillDeps } from '../ports/drill-deps.ts';
+import type { Evidence } from '../ports/errors.ts';
+import { MigrationDriftError, MigrationFailedError } from '../ports/errors.ts';
 import { readAppliedMigrationsAt } from '../prisma.ts';
 import { type DrillState, need, type StepContext, timed } from './context.ts';
 

@@ -15,8 +15,8 @@ import {
   summaryLine,
 } from '../../core/report.ts';
 import { drillInstanceId } from '../drill-id.ts';
-import { INTERRUPTED_ERROR, NotifyError, readStepFailure } from '../failures.ts';
 import type { DrillDeps } from '../ports/drill-deps.ts';
+import { INTERRUPTED_ERROR, NotifyError, readStepFailure } from '../ports/errors.ts';
 import { type DrillInfo, type DrillState, need, type StepContext, type Timed, timed } from './context.ts';
 
 /** How a caught failure reads in the report: skipped when a signal cut it short, with its evidence. */

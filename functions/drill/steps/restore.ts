@@ -4,9 +4,9 @@
  * step says), and its connection written to the drill secret.
  */
 import { nextPollSeconds } from '../../core/polling.ts';
-import { RestoreFailedError, RestoreTimeoutError } from '../failures.ts';
 import { DRILL_ID_TAG, type InstanceDescription } from '../ports/database-recovery.ts';
 import type { DrillDeps } from '../ports/drill-deps.ts';
+import { RestoreFailedError, RestoreTimeoutError } from '../ports/errors.ts';
 import { need, type StepContext, timed } from './context.ts';
 
 export async function restore({ state, deps }: StepContext) {

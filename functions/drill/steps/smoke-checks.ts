@@ -8,14 +8,14 @@
  */
 import { type DrillTaskStep, drillStep } from '../../core/drill-steps.ts';
 import { whileAppRuns } from '../app-exit.ts';
+import type { DrillDeps } from '../ports/drill-deps.ts';
 import {
   AuthWriteFailedError,
   type DrillFailureClass,
   FAILURE_OF_CLASS,
   ReadyNotOkError,
   SmokeFailedError,
-} from '../failures.ts';
-import type { DrillDeps } from '../ports/drill-deps.ts';
+} from '../ports/errors.ts';
 import { excerpt, getJson, login, SmokeSession, waitFor200 } from '../smoke.ts';
 import { type DrillState, need, type StepContext, timed } from './context.ts';
 

@@ -1,5 +1,5 @@
 /** `Start app`: the app's own start command against the drill database (or the staging URL). */
-import { AppStartError } from '../failures.ts';
+import { AppStartError } from '../ports/errors.ts';
 import { need, type StepContext, timed } from './context.ts';
 
 export async function startApp({ state, deps }: StepContext) {

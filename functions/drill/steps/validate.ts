@@ -5,7 +5,7 @@
  */
 import { validateDrillInput } from '../../core/drill-input.ts';
 import { drillInstanceId } from '../drill-id.ts';
-import { RestoreFailedError } from '../failures.ts';
+import { RestoreFailedError } from '../ports/errors.ts';
 import type { DrillInfo, StepContext } from './context.ts';
 import { timed } from './context.ts';
 

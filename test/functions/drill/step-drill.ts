@@ -12,9 +12,9 @@ import { type DrillTaskStep, withStepResult } from '../../../functions/core/dril
 import type { DrillReport } from '../../../functions/core/report.ts';
 import { FolderReportStore, RecordingNotifier } from '../../../functions/drill/adapters/local/reports.ts';
 import { FileSecretStore } from '../../../functions/drill/adapters/local/secrets.ts';
-import { failureRecord } from '../../../functions/drill/failures.ts';
 import type { DatabaseRecoveryPort } from '../../../functions/drill/ports/database-recovery.ts';
 import type { DrillDeps } from '../../../functions/drill/ports/drill-deps.ts';
+import { failureRecord } from '../../../functions/drill/ports/errors.ts';
 import { type DrillState, runStep } from '../../../functions/drill/steps/index.ts';
 import type { ContractApp } from '../../support/contract-app.ts';
 

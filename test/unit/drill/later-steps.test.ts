@@ -10,7 +10,7 @@ import {
   EvaluationError,
   MigrationFailedError,
   ReadyNotOkError,
-} from '../../../functions/drill/failures.ts';
+} from '../../../functions/drill/ports/errors.ts';
 import { type DrillState, runStep } from '../../../functions/drill/steps/index.ts';
 import { drillWritesFrom, rowsNotAfter } from '../../../functions/drill/steps/integrity-check.ts';
 import { type Fakes, fakes, instance } from '../../support/drill-fakes.ts';

@@ -15,7 +15,7 @@ import {
   readStepFailure,
   toStepFailure,
   UnknownStepError,
-} from '../../../functions/drill/failures.ts';
+} from '../../../functions/drill/ports/errors.ts';
 import { type DrillState, runStep, stepOutcomes } from '../../../functions/drill/steps/index.ts';
 import { fakes } from '../../support/drill-fakes.ts';
 

@@ -4,12 +4,12 @@
  * engine reports it, and each way a restore fails with its class and evidence.
  */
 import { describe, expect, it } from 'vitest';
+import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
 import {
   type DrillStepError,
   RestoreFailedError,
   RestoreTimeoutError,
-} from '../../../functions/drill/failures.ts';
-import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
+} from '../../../functions/drill/ports/errors.ts';
 import { type DrillState, runStep } from '../../../functions/drill/steps/index.ts';
 import { type Fakes, fakes, instance } from '../../support/drill-fakes.ts';
 

@@ -11,8 +11,8 @@ import {
   StopTaskCommand,
   type Task,
 } from '@aws-sdk/client-ecs';
-import { AppStartError } from '../../failures.ts';
 import type { AppHandle, AppRunner } from '../../ports/drill-deps.ts';
+import { AppStartError } from '../../ports/errors.ts';
 import type { AppTaskSettings } from './env.ts';
 
 export type EcsApi = Pick<ECSClient, 'send'>;

@@ -10,7 +10,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { redactCredentials } from '../../../core/redact.ts';
-import { causeText } from '../../failures.ts';
+import { causeText } from '../../ports/errors.ts';
 import type { SfnApi } from './start.ts';
 
 export interface FollowOptions {

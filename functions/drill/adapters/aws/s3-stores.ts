@@ -9,8 +9,8 @@ import { type HistoryIndex, parseHistoryIndex } from '../../../core/history.ts';
 import type { DrillReport } from '../../../core/report.ts';
 import { getJson, putObject, type S3Api } from '../../../shared/aws/s3-objects.ts';
 import { type ArtifactsManifest, LATEST_KEY, manifestKeyFor } from '../../../shared/jobs/artifacts.ts';
-import { ArtifactsMissingError } from '../../failures.ts';
 import type { ArtifactSource, ReportStore } from '../../ports/drill-deps.ts';
+import { ArtifactsMissingError } from '../../ports/errors.ts';
 import { archiveReport, indexText, type ReportDocument } from '../report-archive.ts';
 
 const CONTENT_TYPES: Readonly<Record<ReportDocument, string>> = {

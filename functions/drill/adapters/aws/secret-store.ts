@@ -13,9 +13,9 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import type { RdsApi } from '../../../shared/aws/rds-snapshots.ts';
-import { SecretError } from '../../failures.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
 import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
+import { SecretError } from '../../ports/errors.ts';
 
 export type SecretsApi = Pick<SecretsManagerClient, 'send'>;
 

@@ -5,9 +5,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalRecovery } from '../../../local/local-recovery.ts';
-import { RestoreFailedError, SecretError } from '../../failures.ts';
 import type { InstanceDescription } from '../../ports/database-recovery.ts';
 import type { ConnectionInfo, DrillSecretStore } from '../../ports/drill-deps.ts';
+import { RestoreFailedError, SecretError } from '../../ports/errors.ts';
 
 const PREFIX = 'local-secret:';
 

@@ -10,8 +10,8 @@ import { DRILL_STEP_REGISTRY, type DrillFunctionGroup } from '../../../core/dril
 import type { DrillReport } from '../../../core/report.ts';
 import type { JobLogger, JobMetrics } from '../../../shared/powertools.ts';
 import { publishDrillMetrics } from '../../adapters/aws/drill-metrics.ts';
-import { DrillStateError, toStepFailure, WrongFunctionError } from '../../failures.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
+import { DrillStateError, toStepFailure, WrongFunctionError } from '../../ports/errors.ts';
 import { type DrillState, runStep } from '../../steps/index.ts';
 
 /** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */

@@ -4,9 +4,9 @@
  */
 import pg from 'pg';
 import type { Config } from '../../../core/config.ts';
+import type { DrillTaskStep } from '../../../core/drill-steps.ts';
 import type { DatabaseRecoveryPort } from '../../ports/database-recovery.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import type { DrillTaskStep } from '../../../core/drill-steps.ts';
 import type { DrillState } from '../../steps/index.ts';
 import { applyDatabaseFault, sessionFaultProblem } from './fault-appliers.ts';
 import { faultCatalogProblem } from './fault-targets.ts';

@@ -16,9 +16,9 @@
  * `fault-plan.ts` ties a fault to the drill's steps.
  */
 import type { Config } from '../../../core/config.ts';
+import type { DrillTaskStep } from '../../../core/drill-steps.ts';
 import { InputError } from '../../../core/errors.ts';
 import type { EscalationClass } from '../../../core/escalations.ts';
-import type { DrillTaskStep } from '../../../core/drill-steps.ts';
 
 export interface FaultSpec {
   /** What a person reads in `--help` and in the drill's output. */

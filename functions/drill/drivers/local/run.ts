@@ -18,10 +18,15 @@ import { acquireLock, drillLockFile } from '../../../local/lock.ts';
 import { statePaths } from '../../../local/state.ts';
 import type { LoadedConfig } from '../../../shared/config-file.ts';
 import { FileSecretStore } from '../../adapters/local/secrets.ts';
+import { newDrillId } from '../../drill-id.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../../local-state-machine.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import { newDrillId } from '../../drill-id.ts';
-import { DrillInterruptedError, failureRecord, INTERRUPTED_ERROR, toStepFailure } from '../../failures.ts';
+import {
+  DrillInterruptedError,
+  failureRecord,
+  INTERRUPTED_ERROR,
+  toStepFailure,
+} from '../../ports/errors.ts';
 import { type DrillState, runStep } from '../../steps/index.ts';
 import { type FaultPlan, planFault } from './fault-plan.ts';
 import { type FaultName, FaultRefusedError, faultConfigProblem } from './faults.ts';
