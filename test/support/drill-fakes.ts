@@ -12,7 +12,6 @@ import type {
   DatabaseRecoveryPort,
   InstanceDescription,
   RestoreRequest,
-  SnapshotInfo,
 } from '../../functions/drill/ports/database-recovery.ts';
 import type {
   AppExit,
@@ -54,15 +53,6 @@ export class FakeRecovery implements DatabaseRecoveryPort {
     this.onRestore = (request) => instance(request.instanceId, { status: 'creating', tags: request.tags });
   }
 
-  createSnapshot(): Promise<SnapshotInfo> {
-    return Promise.reject(new Error('the drill takes no snapshot'));
-  }
-  listSnapshots(): Promise<SnapshotInfo[]> {
-    return Promise.reject(new Error('the drill lists no snapshot'));
-  }
-  deleteSnapshot(): Promise<void> {
-    return Promise.reject(new Error('the drill deletes no snapshot'));
-  }
   async restorableWindow() {
     return this.window;
   }
@@ -147,9 +137,6 @@ export class FakeApp implements AppRunner {
   failStop: Error | null = null;
   exit: AppExit | null = null;
 
-  migrate(): Promise<{ exitCode: number; stoppedReason: string; taskArn: string }> {
-    return Promise.reject(new Error('the migrate command is the Run migrations task'));
-  }
   async start(drillId: string): Promise<AppHandle> {
     if (this.failStart) throw this.failStart;
     this.running.add(drillId);
