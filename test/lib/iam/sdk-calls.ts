@@ -305,6 +305,25 @@ export class CallGraph {
     return out;
   }
 
+  /** The object literal a top-level `const name = { … }` holds in the bundle; throws unless exactly one. */
+  objectNamed(name: string): ts.ObjectLiteralExpression {
+    const found: ts.ObjectLiteralExpression[] = [];
+    for (const file of this.projectFiles())
+      for (const statement of file.statements)
+        if (ts.isVariableStatement(statement))
+          for (const decl of statement.declarationList.declarations)
+            if (
+              ts.isIdentifier(decl.name) &&
+              decl.name.text === name &&
+              decl.initializer &&
+              ts.isObjectLiteralExpression(decl.initializer)
+            )
+              found.push(decl.initializer);
+    if (found.length !== 1)
+      throw new Error(`expected one object ${name} in the bundle, found ${found.length}`);
+    return found[0] as ts.ObjectLiteralExpression;
+  }
+
   /** The function declaration named `name` in the bundle; throws when it is not exactly one. */
   functionNamed(name: string): ts.FunctionDeclaration {
     const found: ts.FunctionDeclaration[] = [];
@@ -338,7 +357,9 @@ export function drillGroupOf(file: ts.SourceFile): string | null {
 
 /**
  * The SDK calls of the function built from `entry`. For a drill function, the code of the steps of
- * its group only: `runStep`'s case clauses of those steps and the rest of `runStep`'s body.
+ * its group only: `runStep`'s body and the entries of its handler table (`HANDLERS`, one per
+ * registry row) for those steps. Reading the table runs no code, so the other steps' handlers are
+ * never reached through it.
  */
 export function callsOfEntry(graph: CallGraph, entry: string, bundle: readonly string[]): SdkCall[] {
   const files = new Set(bundle);
@@ -348,23 +369,16 @@ export function callsOfEntry(graph: CallGraph, entry: string, bundle: readonly s
   if (group === null) return graph.commandsFrom(topLevel, files);
   const runStep = graph.functionNamed('runStep');
   const steps = new Set(stepsOf(group as Parameters<typeof stepsOf>[0]));
-  const roots: ts.Node[] = [...topLevel];
-  const clauses = new Set<string>();
-  for (const statement of runStep.body?.statements ?? []) {
-    if (!ts.isSwitchStatement(statement)) {
-      roots.push(statement);
-      continue;
-    }
-    for (const clause of statement.caseBlock.clauses) {
-      if (ts.isCaseClause(clause) && ts.isStringLiteral(clause.expression)) {
-        if (!steps.has(clause.expression.text)) continue;
-        clauses.add(clause.expression.text);
-      }
-      roots.push(...clause.statements);
-    }
+  const roots: ts.Node[] = [...topLevel, ...(runStep.body?.statements ?? [])];
+  const handled = new Set<string>();
+  for (const entryOfTable of graph.objectNamed('HANDLERS').properties) {
+    const name = entryOfTable.name && ts.isIdentifier(entryOfTable.name) ? entryOfTable.name.text : null;
+    if (name === null || !steps.has(name)) continue;
+    handled.add(name);
+    roots.push(entryOfTable);
   }
-  const missing = [...steps].filter((s) => !clauses.has(s));
+  const missing = [...steps].filter((s) => !handled.has(s));
   if (missing.length > 0)
-    throw new Error(`runStep has no case clause for the ${group} steps ${missing.join(', ')}`);
+    throw new Error(`HANDLERS has no entry for the ${group} steps ${missing.join(', ')}`);
   return graph.commandsFrom(roots, files, new Set([runStep]));
 }
