@@ -200,6 +200,25 @@ export const FUNCTION_SETTINGS = {
     },
   },
   drillStart: { sections: ['source'], resources: { stateMachineArn: 'string' } },
+  /** Cleans up after a drill execution that ended badly: the drill's resources and its machine. */
+  drillAbortCleanup: {
+    sections: DRILL_SECTIONS,
+    resources: {
+      bucket: 'string',
+      topicArn: 'string',
+      drillSecretArn: 'string',
+      dbSubnetGroupName: 'string',
+      dbSecurityGroupIds: 'string[]',
+      clusterArn: 'string?',
+      taskDefinitionArn: 'string?',
+      appSubnetIds: 'string[]',
+      appSecurityGroupIds: 'string[]',
+      logGroupName: 'string?',
+      stateTable: 'string?',
+      /** Only this machine's executions are cleaned up after. */
+      stateMachineArn: 'string',
+    },
+  },
 } as const satisfies Record<string, FunctionSettingsSpec>;
 
 /** The functions that receive settings. */

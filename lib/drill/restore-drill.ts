@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import { splitCommand } from '../../functions/core/command.ts';
 import type { Config } from '../../functions/core/config.ts';
 import { settingsEnvironment } from '../settings.ts';
+import { cleanUpAbortedExecutions } from './abort-cleanup.ts';
 import { createDrillAppTask } from './app-task.ts';
 import { grantChecks, grantReporting } from './checks-reporting-grants.ts';
 import { grantControl } from './control-grants.ts';
@@ -58,6 +59,8 @@ export class RestoreDrill extends Construct {
   readonly vpc: ec2.IVpc;
   readonly stateMachine: DrillStateMachine;
   readonly functions: Readonly<Record<'control' | 'checks' | 'reporting' | 'start', lambda.Function>>;
+  /** Cleans up after an execution that ended TIMED_OUT, ABORTED or FAILED. */
+  readonly abortCleanup: lambda.Function;
   readonly drillSecret: secretsmanager.Secret;
   readonly cluster: ecs.Cluster;
   readonly appTask: ecs.FargateTaskDefinition;
@@ -154,6 +157,28 @@ export class RestoreDrill extends Construct {
     });
 
     confineTasksToCluster(this.stateMachine.stateMachine.role, this.cluster);
+
+    // --- no copy left behind: cleanup after an execution that timed out, was stopped or failed ---
+    this.abortCleanup = make({
+      id: 'AbortCleanup',
+      entry: 'functions/drill-abort-cleanup.ts',
+      description:
+        'recovery-drill: cleans up after a drill execution that ended TIMED_OUT, ABORTED or FAILED, and says what it removed',
+      timeout: stepTimeout,
+      environment: settingsEnvironment(this, 'drillAbortCleanup', config, {
+        ...resources,
+        stateMachineArn: this.stateMachine.stateMachine.stateMachineArn,
+      }),
+    });
+    cleanUpAbortedExecutions(this, this.abortCleanup, {
+      config,
+      stateMachine: this.stateMachine.stateMachine,
+      drillSecret,
+      key,
+      cluster,
+      topic: props.topic,
+      ...(props.topicKey ? { topicKey: props.topicKey } : {}),
+    });
 
     // --- start: quarterly schedule and by hand ---------------------------------------------------
     const start = make({

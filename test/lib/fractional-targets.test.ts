@@ -28,6 +28,7 @@ const ENTRIES: Record<string, string> = {
   DrillChecks: 'functions/drill-checks.ts',
   DrillReporting: 'functions/drill-reporting.ts',
   DrillStart: 'functions/drill-start.ts',
+  DrillAbortCleanup: 'functions/drill-abort-cleanup.ts',
   HeartbeatFunction: 'functions/heartbeat.ts',
 };
 

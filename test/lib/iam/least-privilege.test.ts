@@ -153,6 +153,41 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
       },
     ],
   },
+  'functions/drill-abort-cleanup.ts': {
+    'client-rds:DescribeDBInstancesCommand': (w) => [
+      { action: 'rds:DescribeDBInstances', resource: w.drillDb },
+    ],
+    'client-rds:DeleteDBInstanceCommand': (w): Need[] => [
+      {
+        action: 'rds:DeleteDBInstance',
+        resource: w.drillDb,
+        context: { [`aws:ResourceTag/${DRILL_ID_TAG}`]: w.drillId },
+      },
+      {
+        action: 'secretsmanager:DeleteSecret',
+        resource: w.drillMasterSecret,
+        context: { 'aws:ResourceTag/aws:rds:primaryDBInstanceArn': w.drillDb },
+      },
+    ],
+    'client-secrets-manager:PutSecretValueCommand': (w) => [
+      { action: 'secretsmanager:PutSecretValue', resource: w.drillSecret },
+      { action: 'kms:GenerateDataKey', resource: w.drillKey },
+    ],
+    'client-ecs:ListTasksCommand': (w) => [
+      {
+        action: 'ecs:ListTasks',
+        resource: arn(w, 'ecs', `container-instance/${clusterName(w.cluster)}/0123456789abcdef`),
+        context: { 'ecs:cluster': w.cluster },
+      },
+    ],
+    'client-ecs:StopTaskCommand': (w) => [
+      { action: 'ecs:StopTask', resource: taskIn(w, w.cluster), context: { 'ecs:cluster': w.cluster } },
+    ],
+    'client-sns:PublishCommand': (w) => [
+      { action: 'sns:Publish', resource: w.topic },
+      ...(w.topicKey ? [{ action: 'kms:GenerateDataKey', resource: w.topicKey }] : []),
+    ],
+  },
   'functions/drill-checks.ts': {
     'client-rds:DescribeDBInstancesCommand': (w) => [
       { action: 'rds:DescribeDBInstances', resource: w.drillDb },
@@ -376,7 +411,7 @@ const DENIED: { role: string; what: string; need: (w: World) => Need }[] = [
       context: { 'aws:ResourceTag/aws:rds:primaryDBInstanceArn': w.sourceDb },
     }),
   },
-  ...['Drill/Control', 'Drill/StateMachine'].flatMap((role) =>
+  ...['Drill/Control', 'Drill/StateMachine', 'Drill/AbortCleanup'].flatMap((role) =>
     (['ecs:StopTask', 'ecs:DescribeTasks'] as const).map((action) => ({
       role,
       what: `${action} on a task of another cluster`,
@@ -558,6 +593,7 @@ describe('least privilege, simulated offline', () => {
         'Backups/Prune',
         'Backups/RpoMonitor',
         'Backups/Snapshot',
+        'Drill/AbortCleanup',
         'Drill/Checks',
         'Drill/Control',
         'Drill/Reporting',

@@ -4,7 +4,8 @@
  * the entry, every function, method and port implementation the code can reach and collects each
  * `new XxxCommand(` of an `@aws-sdk/client-*` package it finds. The drill's three functions share
  * one bundle, so for them the walk starts from the steps of the function's group (the step
- * registry) instead of from every step `runStep` dispatches.
+ * registry) instead of from every step `runStep` dispatches; a function that runs one step by
+ * name (`runStep('cleanup', ...)`, the abort cleanup) walks that step's code only.
  *
  * The walk over-approximates (a function referenced is taken as called); it cannot see a command
  * built from a string or an SDK call made through a paginator or `lib-storage` (the project uses
@@ -324,6 +325,27 @@ export class CallGraph {
     return found[0] as ts.ObjectLiteralExpression;
   }
 
+  /** Steps the bundle's code runs by name: the string literals of `runStep('<step>', ...)` calls. */
+  literalRunSteps(bundle: ReadonlySet<string>): string[] {
+    const steps = new Set<string>();
+    for (const file of this.projectFiles()) {
+      if (!bundle.has(relative(this.root, file.fileName))) continue;
+      const visit = (node: ts.Node): void => {
+        if (
+          ts.isCallExpression(node) &&
+          ts.isIdentifier(node.expression) &&
+          node.expression.text === 'runStep' &&
+          node.arguments[0] &&
+          ts.isStringLiteral(node.arguments[0])
+        )
+          steps.add(node.arguments[0].text);
+        ts.forEachChild(node, visit);
+      };
+      visit(file);
+    }
+    return [...steps];
+  }
+
   /** The function declaration named `name` in the bundle; throws when it is not exactly one. */
   functionNamed(name: string): ts.FunctionDeclaration {
     const found: ts.FunctionDeclaration[] = [];
@@ -366,9 +388,10 @@ export function callsOfEntry(graph: CallGraph, entry: string, bundle: readonly s
   const file = graph.sourceFile(entry);
   const topLevel = file.statements.filter((s) => !ts.isImportDeclaration(s));
   const group = drillGroupOf(file);
-  if (group === null) return graph.commandsFrom(topLevel, files);
+  const literal = group === null ? graph.literalRunSteps(files) : [];
+  if (group === null && literal.length === 0) return graph.commandsFrom(topLevel, files);
   const runStep = graph.functionNamed('runStep');
-  const steps = new Set(stepsOf(group as Parameters<typeof stepsOf>[0]));
+  const steps = new Set(group === null ? literal : stepsOf(group as Parameters<typeof stepsOf>[0]));
   const roots: ts.Node[] = [...topLevel, ...(runStep.body?.statements ?? [])];
   const handled = new Set<string>();
   for (const entryOfTable of graph.objectNamed('HANDLERS').properties) {
