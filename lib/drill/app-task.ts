@@ -13,6 +13,14 @@ import type { Construct } from 'constructs';
 const ECR_IMAGE =
   /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@]+)(?::([^@]+))?(?:@(.+))?$/;
 
+/** The ECR repository ARN of an ECR image reference, or null for any other registry. */
+export function ecrRepositoryArnOf(image: string): string | null {
+  const ecrImage = ECR_IMAGE.exec(image);
+  if (!ecrImage) return null;
+  const [, account, region, name] = ecrImage;
+  return `arn:aws:ecr:${region}:${account}:repository/${name}`;
+}
+
 /** An ECR image gets a pull grant for the task's execution role; any other registry is pulled as is. */
 function containerImage(scope: Construct, image: string): ecs.ContainerImage {
   const ecrImage = ECR_IMAGE.exec(image);
@@ -29,6 +37,8 @@ export interface DrillAppTask {
   readonly cluster: ecs.Cluster;
   readonly appTask: ecs.FargateTaskDefinition;
   readonly container: ecs.ContainerDefinition;
+  /** Where the app and migrate containers log. */
+  readonly logGroup: logs.LogGroup;
 }
 
 export function createDrillAppTask(
@@ -68,5 +78,5 @@ export function createDrillAppTask(
     reason:
       'ecr:GetAuthorizationToken, which every image pull from ECR needs, accepts no resource ARN; the pull itself is limited to the app repository.',
   });
-  return { cluster, appTask, container };
+  return { cluster, appTask, container, logGroup: taskLogs };
 }

@@ -21,6 +21,8 @@ export interface DrillNetwork {
   readonly appSg: ec2.SecurityGroup;
   /** The checks function. */
   readonly checksSg: ec2.SecurityGroup;
+  /** The endpoints created with the VPC, by name (none when `drill.network` is configured). */
+  readonly endpoints: Readonly<Record<string, ec2.VpcEndpoint>>;
 }
 
 /** Creates (or imports) the network in `scope` under the ids it always had. */
@@ -30,6 +32,7 @@ export function createDrillNetwork(
   retention: logs.RetentionDays,
 ): DrillNetwork {
   let vpc: ec2.IVpc;
+  const endpoints: Record<string, ec2.VpcEndpoint> = {};
   const network = config.drill.network;
   if (network) {
     vpc = ec2.Vpc.fromVpcAttributes(scope, 'Vpc', {
@@ -52,15 +55,18 @@ export function createDrillNetwork(
       },
     });
     // No internet: the tasks and the checks function reach AWS through endpoints only.
-    created.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    endpoints.S3 = created.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
     for (const [name, service] of [
       ['SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
       ['Ecr', ec2.InterfaceVpcEndpointAwsService.ECR],
       ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
       ['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
       ['Rds', ec2.InterfaceVpcEndpointAwsService.RDS],
+      // The checks function traces to X-Ray from inside the VPC: without this endpoint its
+      // segments would be dropped (there is no internet route).
+      ['XRay', ec2.InterfaceVpcEndpointAwsService.XRAY],
     ] as const) {
-      created.addInterfaceEndpoint(name, { service, privateDnsEnabled: true });
+      endpoints[name] = created.addInterfaceEndpoint(name, { service, privateDnsEnabled: true });
     }
     Validations.of(created).acknowledge({
       id: 'AwsSolutions-EC23',
@@ -103,5 +109,5 @@ export function createDrillNetwork(
     // The subnets have no route to the internet: HTTPS reaches only the VPC endpoints.
     sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs through the VPC endpoints');
   }
-  return { vpc, subnets, dbSg, appSg, checksSg };
+  return { vpc, subnets, dbSg, appSg, checksSg, endpoints };
 }

@@ -25,6 +25,7 @@ import { grantControl } from './control-grants.ts';
 import { createDrillDatabase } from './drill-database.ts';
 import { createDrillFunction, type DrillFunctionSpec } from './drill-function.ts';
 import { DEFAULT_STEP_TIMEOUT, DrillStateMachine } from './drill-state-machine.ts';
+import { restrictEndpoints } from './endpoint-policies.ts';
 import { createDrillNetwork } from './network.ts';
 import { scheduleDrillStart } from './start.ts';
 import { confineTasksToCluster } from './task-scope.ts';
@@ -73,20 +74,19 @@ export class RestoreDrill extends Construct {
       throw new Error('RestoreDrill: config.app.image is required (buildApp checks it first)');
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
-    const { vpc, subnets, dbSg, appSg, checksSg } = createDrillNetwork(this, config, retention);
+    const { vpc, subnets, dbSg, appSg, checksSg, endpoints } = createDrillNetwork(this, config, retention);
     this.vpc = vpc;
     const { subnetGroup, key, drillSecret } = createDrillDatabase(this, vpc, subnets);
     this.drillSecret = drillSecret;
-    const { cluster, appTask, container } = createDrillAppTask(
-      this,
-      vpc,
-      image,
-      config.app.port,
-      drillSecret,
-      retention,
-    );
+    const {
+      cluster,
+      appTask,
+      container,
+      logGroup: appLogs,
+    } = createDrillAppTask(this, vpc, image, config.app.port, drillSecret, retention);
     this.cluster = cluster;
     this.appTask = appTask;
+    restrictEndpoints(endpoints, { config, bucket: props.bucket, drillSecret, appLogs });
 
     // --- functions ----------------------------------------------------------------------------------
     const make = (spec: DrillFunctionSpec) =>

@@ -50,6 +50,38 @@ describe('drill perimeter', () => {
     });
   });
 
+  it('gives every endpoint of the drill VPC a policy that names only what the drill uses, X-Ray included', () => {
+    const endpoints = Object.entries(
+      template.findResources('AWS::EC2::VPCEndpoint') as Record<string, Resource>,
+    );
+    const byService = new Map<string, { Statement: Record<string, unknown>[] }>();
+    for (const [id, endpoint] of endpoints) {
+      const doc = endpoint.Properties.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined;
+      expect(doc, `policy of ${id}`).toBeDefined();
+      const service = id.replace(/^DrillVpc/, '').replace(/[0-9A-F]{8}$/, '');
+      byService.set(service, doc as { Statement: Record<string, unknown>[] });
+      for (const st of doc?.Statement ?? []) {
+        expect(st.Effect).toBe('Allow');
+        for (const action of [st.Action].flat() as string[]) expect(action, id).not.toMatch(/\*/);
+      }
+    }
+    expect([...byService.keys()].sort()).toEqual(
+      ['Ecr', 'EcrDocker', 'Logs', 'Rds', 'S3', 'SecretsManager', 'XRay'].sort(),
+    );
+    const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) =>
+      id.startsWith('BackupStoreBucket'),
+    );
+    const s3 = JSON.stringify(byService.get('S3'));
+    expect(s3).toContain(`"${bucketId}","Arn"`);
+    expect(s3).toContain('/artifacts/*');
+    expect(s3).toContain('-starport-layer-bucket/*');
+    expect(s3).not.toMatch(/s3:Put|s3:Delete/);
+    const secrets = byService.get('SecretsManager')?.Statement ?? [];
+    const secretIds = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    expect(secrets.map((st) => st.Resource)).toEqual([{ Ref: secretIds[0] }]);
+    expect(JSON.stringify(byService.get('EcrDocker'))).toContain(':repository/bt-cts-api');
+  });
+
   it('denies the state machine stopping or describing tasks outside the drill cluster', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
