@@ -13,7 +13,7 @@ import { publishEscalation, publishResolution, type SnsApi } from '../../../shar
 import type { JobLogger } from '../../../shared/powertools.ts';
 import { drillInstanceId } from '../../drill-id.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import { type DrillState, runStep } from '../../steps.ts';
+import { type DrillState, runStep } from '../../steps/index.ts';
 
 /** The execution statuses after which the drill's resources may still exist. */
 export const ABORTED_STATUSES = ['TIMED_OUT', 'ABORTED', 'FAILED'] as const;
