@@ -3,7 +3,7 @@
  * started, its command line, and whether it is the postmaster of a given data dir. The registry
  * and the locks rely on these to never signal a process that is not ours.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { platform } from 'node:os';
 import { join } from 'node:path';
 
@@ -123,4 +123,87 @@ export function ownedPostmaster(dataDir: string): PostmasterPidFile | null {
   const file = readPostmasterPid(dataDir);
   if (!file) return null;
   return notPostmasterOf(file.pid, dataDir) === null ? file : null;
+}
+
+/** The pids of `root` and every process below it (from each process's parent in `/proc/<pid>/stat`). */
+export function processTree(root: number): Set<number> {
+  const children = new Map<number, number[]>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return new Set([root]);
+  }
+  for (const name of pids) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // The command may hold spaces and parentheses: the fields after the last ')' are fixed.
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = new Set<number>([root]);
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.pop() as number) ?? []) {
+      if (tree.has(child)) continue;
+      tree.add(child);
+      queue.push(child);
+    }
+  }
+  return tree;
+}
+
+/** Socket inodes listening on TCP `port` (IPv4 and IPv6, any address), from `/proc/net/tcp{,6}`. */
+function listeningInodes(port: number): Set<string> | null {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  let read = false;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+      read = true;
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; st 0A is LISTEN; the inode is the tenth field.
+      if (fields.length < 10 || fields[3] !== '0A') continue;
+      if (fields[1]?.split(':')[1] === hexPort && fields[9]) inodes.add(fields[9]);
+    }
+  }
+  return read ? inodes : null;
+}
+
+/**
+ * Whether the process that listens on TCP `port` is `root` or one of its descendants (a socket it
+ * holds). Lets a drill prove it talks to the app it started, not to another process that took the
+ * port first. Where `/proc` cannot say (not Linux), the answer is true: nothing to prove it with.
+ */
+export function listenerIsInTree(port: number, root: number): boolean {
+  const inodes = listeningInodes(port);
+  if (inodes === null) return true;
+  if (inodes.size === 0) return false;
+  for (const pid of processTree(root)) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode && inodes.has(inode)) return true;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return false;
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describeExit, formatTail } from '../../../core/command.ts';
 import { freePort } from '../../../local/cluster.ts';
 import { type LoggedProcess, spawnLogged, urlPassword } from '../../../local/logged-command.ts';
+import { listenerIsInTree } from '../../../local/processes.ts';
 import {
   drillMarker,
   isRegisteredAlive,
@@ -157,7 +158,34 @@ export class LocalAppRunner implements AppRunner, MigrationRunner {
 
   async start(drillId: string, secretRef: string): Promise<AppHandle> {
     const wanted = this.options.port;
-    const port = (await portIsFree(wanted)) ? wanted : await freePort();
+    // Started means listening: a process that dies first (bad command, crash on boot) is a failed
+    // start with its own words, not a slow one.
+    const deadline = Date.now() + this.options.listenTimeoutSeconds * 1000;
+    let port = (await portIsFree(wanted)) ? wanted : await freePort();
+    for (let attempt = 1; ; attempt++) {
+      const launched = await this.launch(drillId, secretRef, port, deadline);
+      if ('pid' in launched)
+        return {
+          baseUrl: `http://127.0.0.1:${port}`,
+          handle: `local:app:${launched.pid}`,
+          ...(port === wanted ? {} : { note: `app.port ${wanted} is busy: PORT=${port}` }),
+        };
+      // Another process took the port first and the app died of it: a new free port, twice at most.
+      if (attempt >= 3) throw launched.lostPort;
+      port = await freePort();
+    }
+  }
+
+  /**
+   * Starts the app on `port` and waits until it listens there itself.
+   * @returns its pid, or `lostPort` when another process took the port first and the app died of it.
+   */
+  private async launch(
+    drillId: string,
+    secretRef: string,
+    port: number,
+    deadline: number,
+  ): Promise<{ pid: number } | { lostPort: Error }> {
     const run = await this.spawnTracked(drillId, 'app', this.options.startCommand, secretRef, {
       PORT: String(port),
     });
@@ -180,31 +208,33 @@ export class LocalAppRunner implements AppRunner, MigrationRunner {
       }),
     };
     this.apps.set(drillId, app);
-    // Started means listening: a process that dies first (bad command, crash on boot) is a failed
-    // start with its own words, not a slow one.
-    const deadline = Date.now() + this.options.listenTimeoutSeconds * 1000;
     const died = app.unexpected.then((exit) => ({ exit }));
+    // Something else may take the port between the check above and the app's own listen (another
+    // drill's app, anything): the checks must talk to the app this drill started, so a listener
+    // counts only when it is the app's process or one of its children.
+    let stranger = false;
+    const strangerNote = () =>
+      stranger ? ` (another process, not the app this drill started, listens on 127.0.0.1:${port})` : '';
     for (;;) {
       const outcome = await Promise.race([died, accepts(port).then((listening) => ({ listening }))]);
       if ('exit' in outcome) {
         await unregisterProcess(this.options.paths, 'app', `${drillId}-app`);
-        throw new Error(
-          `the app ${describeExit(outcome.exit)} ${outcome.exit.afterSeconds} s after it started, before it listened on 127.0.0.1:${port}; ${formatTail(logFile, outcome.exit.logTail)}`,
+        const error = new Error(
+          `the app ${describeExit(outcome.exit)} ${outcome.exit.afterSeconds} s after it started, before it listened on 127.0.0.1:${port}${strangerNote()}; ${formatTail(logFile, outcome.exit.logTail)}`,
         );
+        if (stranger) return { lostPort: error };
+        throw error;
       }
-      if (outcome.listening) break;
+      if (outcome.listening && listenerIsInTree(port, run.pid)) break;
+      if (outcome.listening) stranger = true;
       if (Date.now() > deadline)
         throw new Error(
           `\`${this.options.startCommand}\` did not listen on 127.0.0.1:${port} within ${this.options.listenTimeoutSeconds} s ` +
-            `(it must listen on the port given in PORT); ${formatTail(logFile, run.tail())}`,
+            `(it must listen on the port given in PORT)${strangerNote()}; ${formatTail(logFile, run.tail())}`,
         );
       await Promise.race([sleep(100), died]);
     }
-    return {
-      baseUrl: `http://127.0.0.1:${port}`,
-      handle: `local:app:${run.pid}`,
-      ...(port === wanted ? {} : { note: `app.port ${wanted} is busy: PORT=${port}` }),
-    };
+    return { pid: run.pid };
   }
 
   exited(drillId: string): Promise<AppExit> | null {
