@@ -52,8 +52,8 @@ describe('local app runner', () => {
   it('returns the app it started once that app listens', async () => {
     const port = await freePort();
     const apps = runner(port, appCommand(200));
-    const app = await apps.start('d-ours', 'secret-ref');
     try {
+      const app = await apps.start('d-ours', 'secret-ref');
       expect(app.baseUrl).toBe(`http://127.0.0.1:${port}`);
       expect(await (await fetch(app.baseUrl)).text()).toBe('ours');
     } finally {
@@ -75,9 +75,9 @@ describe('local app runner', () => {
     const stranger = createServer((_q, r) => r.end('stranger'));
     servers.push(stranger);
     await new Promise<void>((r) => stranger.listen(port, '127.0.0.1', () => r()));
-    // The app dies of the taken port; the runner starts it again on a free one and proves it.
-    const app = await starting;
     try {
+      // The app dies of the taken port; the runner starts it again on a free one and proves it.
+      const app = await starting;
       expect(app.baseUrl).not.toBe(`http://127.0.0.1:${port}`);
       expect(app.note).toMatch(new RegExp(`^app.port ${port} is busy: PORT=\\d+$`));
       expect(await (await fetch(app.baseUrl)).text()).toBe('ours');
