@@ -150,6 +150,24 @@ export const DRILL_SECTIONS = [
   'heartbeat',
 ] as const;
 
+/** What the drill's step functions are given besides the configuration. */
+const drillResources = {
+  bucket: 'string',
+  topicArn: 'string',
+  drillSecretArn: 'string',
+  dbSubnetGroupName: 'string',
+  dbSecurityGroupIds: 'string[]',
+  /** The app's ECS task: null when the configuration smoke-tests `app.stagingBaseUrl`. */
+  clusterArn: 'string?',
+  taskDefinitionArn: 'string?',
+  appSubnetIds: 'string[]',
+  appSecurityGroupIds: 'string[]',
+  /** The state machine's log group, linked from notifications (null for a hand run). */
+  logGroupName: 'string?',
+  /** Drill escalations fold into incidents here (null: no folding). */
+  stateTable: 'string?',
+} as const;
+
 /**
  * Every function's slice: what it may read. A construct encodes exactly this, the function
  * decodes exactly this: a section a function does not list never reaches it.
@@ -180,41 +198,13 @@ export const FUNCTION_SETTINGS = {
     resources: backupResources,
   },
   heartbeat: { sections: ['environment', 'source', 'heartbeat'], resources: {} },
-  drill: {
-    sections: DRILL_SECTIONS,
-    resources: {
-      bucket: 'string',
-      topicArn: 'string',
-      drillSecretArn: 'string',
-      dbSubnetGroupName: 'string',
-      dbSecurityGroupIds: 'string[]',
-      /** The app's ECS task: null when the configuration smoke-tests `app.stagingBaseUrl`. */
-      clusterArn: 'string?',
-      taskDefinitionArn: 'string?',
-      appSubnetIds: 'string[]',
-      appSecurityGroupIds: 'string[]',
-      /** The state machine's log group, linked from notifications (null for a hand run). */
-      logGroupName: 'string?',
-      /** Drill escalations fold into incidents here (null: no folding). */
-      stateTable: 'string?',
-    },
-  },
+  drill: { sections: DRILL_SECTIONS, resources: drillResources },
   drillStart: { sections: ['source'], resources: { stateMachineArn: 'string' } },
   /** Cleans up after a drill execution that ended badly: the drill's resources and its machine. */
   drillAbortCleanup: {
     sections: DRILL_SECTIONS,
     resources: {
-      bucket: 'string',
-      topicArn: 'string',
-      drillSecretArn: 'string',
-      dbSubnetGroupName: 'string',
-      dbSecurityGroupIds: 'string[]',
-      clusterArn: 'string?',
-      taskDefinitionArn: 'string?',
-      appSubnetIds: 'string[]',
-      appSecurityGroupIds: 'string[]',
-      logGroupName: 'string?',
-      stateTable: 'string?',
+      ...drillResources,
       /** Only this machine's executions are cleaned up after. */
       stateMachineArn: 'string',
     },

@@ -4,6 +4,7 @@
  * the managed tag (both from `functions/core/contracts.ts`, the names the functions use).
  */
 import { Aws } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { MANAGED_TAG, MANAGED_TAG_VALUE, managedSnapshotPrefix } from '../../functions/core/contracts.ts';
 
 /** Resources and conditions of the snapshot, prune and RPO roles. */
@@ -52,4 +53,31 @@ export const ANY_SNAPSHOT_REASON =
 /** Why the managed snapshot ARNs end in a wildcard (shared by the snapshot and prune roles). */
 export function managedSnapshotReason(managedPrefix: string): string {
   return `Managed snapshot ids are ${managedPrefix}<YYYY-MM-DD>, the date varies; creating and copying also require the ${MANAGED_TAG}=true tag on the request, deleting and sharing require it on the snapshot.`;
+}
+
+/** `rds:DescribeDBSnapshots` on the source and every snapshot (see {@link ANY_SNAPSHOT_REASON}). */
+export function readSnapshotsStatement(grants: SnapshotGrants, sid = 'ReadSnapshots'): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['rds:DescribeDBSnapshots'],
+    resources: [...grants.dbArns, ...grants.anySnapshotArns],
+  });
+}
+
+/** `rds:ListTagsForResource` on managed snapshots only. */
+export function readManagedTagsStatement(grants: SnapshotGrants): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'ReadTagsOfManagedSnapshots',
+    actions: ['rds:ListTagsForResource'],
+    resources: grants.managedSnapshotArns,
+  });
+}
+
+/** `rds:DescribeDBInstances` on the source instance only. */
+export function describeSourceStatement(grants: SnapshotGrants, sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['rds:DescribeDBInstances'],
+    resources: [grants.sourceDbArn],
+  });
 }

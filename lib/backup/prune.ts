@@ -8,7 +8,13 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { BackupFunctionEntry } from './backup-function.ts';
-import { ANY_SNAPSHOT_REASON, managedSnapshotReason, type SnapshotGrants } from './managed-snapshots.ts';
+import {
+  ANY_SNAPSHOT_REASON,
+  managedSnapshotReason,
+  readManagedTagsStatement,
+  readSnapshotsStatement,
+  type SnapshotGrants,
+} from './managed-snapshots.ts';
 
 export const PRUNE_ENTRY: BackupFunctionEntry = {
   id: 'Prune',
@@ -25,20 +31,8 @@ export function grantPrune(
   bucket: s3.IBucket,
   bucketKey: kms.IKey,
 ): void {
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ListSnapshots',
-      actions: ['rds:DescribeDBSnapshots'],
-      resources: [...grants.dbArns, ...grants.anySnapshotArns],
-    }),
-  );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadTagsOfManagedSnapshots',
-      actions: ['rds:ListTagsForResource'],
-      resources: grants.managedSnapshotArns,
-    }),
-  );
+  role.addToPolicy(readSnapshotsStatement(grants, 'ListSnapshots'));
+  role.addToPolicy(readManagedTagsStatement(grants));
   role.addToPolicy(
     new iam.PolicyStatement({
       sid: 'DeleteOnlyManagedSnapshots',

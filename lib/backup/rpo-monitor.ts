@@ -8,7 +8,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { BackupFunctionEntry } from './backup-function.ts';
-import { ANY_SNAPSHOT_REASON, type SnapshotGrants } from './managed-snapshots.ts';
+import {
+  ANY_SNAPSHOT_REASON,
+  describeSourceStatement,
+  readSnapshotsStatement,
+  type SnapshotGrants,
+} from './managed-snapshots.ts';
 
 export const RPO_MONITOR_ENTRY: BackupFunctionEntry = {
   id: 'RpoMonitor',
@@ -27,20 +32,8 @@ export function grantRpoMonitor(
   stateKey: kms.IKey,
   sourceRegion: string,
 ): void {
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadRestorableTime',
-      actions: ['rds:DescribeDBInstances'],
-      resources: [grants.sourceDbArn],
-    }),
-  );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadSnapshots',
-      actions: ['rds:DescribeDBSnapshots'],
-      resources: [...grants.dbArns, ...grants.anySnapshotArns],
-    }),
-  );
+  role.addToPolicy(describeSourceStatement(grants, 'ReadRestorableTime'));
+  role.addToPolicy(readSnapshotsStatement(grants));
   role.addToPolicy(
     new iam.PolicyStatement({
       sid: 'RememberIncidents',

@@ -10,7 +10,14 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { BackupFunctionEntry } from './backup-function.ts';
-import { ANY_SNAPSHOT_REASON, managedSnapshotReason, type SnapshotGrants } from './managed-snapshots.ts';
+import {
+  ANY_SNAPSHOT_REASON,
+  describeSourceStatement,
+  managedSnapshotReason,
+  readManagedTagsStatement,
+  readSnapshotsStatement,
+  type SnapshotGrants,
+} from './managed-snapshots.ts';
 
 export const SNAPSHOT_ENTRY: BackupFunctionEntry = {
   id: 'Snapshot',
@@ -106,27 +113,9 @@ export function grantSnapshot(role: iam.Role, p: SnapshotGrantProps): void {
       conditions: grants.requestTagged,
     }),
   );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadSnapshots',
-      actions: ['rds:DescribeDBSnapshots'],
-      resources: [...grants.dbArns, ...grants.anySnapshotArns],
-    }),
-  );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadSource',
-      actions: ['rds:DescribeDBInstances'],
-      resources: [grants.sourceDbArn],
-    }),
-  );
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadTagsOfManagedSnapshots',
-      actions: ['rds:ListTagsForResource'],
-      resources: grants.managedSnapshotArns,
-    }),
-  );
+  role.addToPolicy(readSnapshotsStatement(grants));
+  role.addToPolicy(describeSourceStatement(grants, 'ReadSource'));
+  role.addToPolicy(readManagedTagsStatement(grants));
   role.addToPolicy(
     new iam.PolicyStatement({
       sid: 'ReadSnapshotQuota',
