@@ -19,7 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Metafile } from 'esbuild';
-import { encodeSettings, SETTINGS_VARIABLE } from '../functions/core/settings.ts';
+import { encodeSettings, SETTINGS_VARIABLE, type SettingsResources } from '../functions/core/settings.ts';
 import { loadConfig } from '../functions/shared/config-file.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' } } });
@@ -81,26 +81,33 @@ const SETTINGS: Record<string, () => string> = {
     encodeSettings('drillStart', config, {
       stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery-drill',
     }),
-  drill: () =>
-    encodeSettings('drill', config, {
-      bucket: 'backup-bucket',
-      topicArn: backup.topicArn,
-      drillSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:recovery-drill/drill-AbCdEf',
-      dbSubnetGroupName: 'recovery-drill-isolated',
-      dbSecurityGroupIds: ['sg-0123456789abcdef0'],
-      clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/recovery-drill',
-      taskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/bt-cts-api:1',
-      appSubnetIds: ['subnet-0123456789abcdef0'],
-      appSecurityGroupIds: ['sg-0123456789abcdef1'],
-      logGroupName: null,
-      stateTable: backup.stateTable,
+  drill: () => encodeSettings('drill', config, drillResources),
+  'drill-abort-cleanup': () =>
+    encodeSettings('drillAbortCleanup', config, {
+      ...drillResources,
+      stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery-drill',
     }),
+};
+
+/** What the stack gives the drill's step functions, with plausible values. */
+const drillResources: SettingsResources<'drill'> = {
+  bucket: 'backup-bucket',
+  topicArn: backup.topicArn,
+  drillSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:recovery-drill/drill-AbCdEf',
+  dbSubnetGroupName: 'recovery-drill-isolated',
+  dbSecurityGroupIds: ['sg-0123456789abcdef0'],
+  clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/recovery-drill',
+  taskDefinitionArn: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/bt-cts-api:1',
+  appSubnetIds: ['subnet-0123456789abcdef0'],
+  appSecurityGroupIds: ['sg-0123456789abcdef1'],
+  logGroupName: null,
+  stateTable: backup.stateTable,
 };
 
 /** The environment of the entry a bundle folder holds (`<entry>` or `<entry>.sdk-external`). */
 function envOf(outfile: string): Record<string, string> {
   const entry = basename(dirname(outfile)).replace(/\.sdk-external$/, '');
-  const settings = SETTINGS[entry.startsWith('drill-') && entry !== 'drill-start' ? 'drill' : entry];
+  const settings = SETTINGS[entry] ?? (entry.startsWith('drill-') ? SETTINGS.drill : undefined);
   return { ...BASE_ENV, ...(settings ? { [SETTINGS_VARIABLE]: settings() } : {}) };
 }
 
