@@ -357,11 +357,19 @@ describe('start command against moto', () => {
   it('with --wait follows the execution until it ends and exits 1 when it did not succeed', async () => {
     const own = await machine('waited');
     // Ends the "drill" from outside once it is running: moto would keep it RUNNING for an hour.
-    const stopper = setInterval(async () => {
+    // One call at a time, each awaited before the test ends (moto stops after it).
+    let inFlight: Promise<void> = Promise.resolve();
+    let failure: unknown = null;
+    const stopOnce = async () => {
       const running = (
         await sfn.send(new ListExecutionsCommand({ stateMachineArn: own, statusFilter: 'RUNNING' }))
       ).executions?.[0];
       if (running) await sfn.send(new StopExecutionCommand({ executionArn: running.executionArn }));
+    };
+    const stopper = setInterval(() => {
+      inFlight = inFlight.then(stopOnce).catch((error: unknown) => {
+        failure ??= error;
+      });
     }, 200);
     try {
       const { code, out } = await run(['--state-machine-arn', own, '--wait'], {
@@ -371,7 +379,9 @@ describe('start command against moto', () => {
       expect(out).toMatch(/: ABORTED$/);
     } finally {
       clearInterval(stopper);
+      await inFlight;
     }
+    if (failure) throw failure;
   });
 });
 
