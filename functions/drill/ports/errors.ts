@@ -52,152 +52,98 @@ export type DrillFailureClass = new (
 /** RESTORE_FAILED: the restore, the wait for the instance or the connection to it failed. */
 export class RestoreFailedError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'RESTORE_FAILED';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'RestoreFailedError';
-  }
+  override name = 'RestoreFailedError';
 }
 
 /** RESTORE_FAILED: the instance did not become available within `drill.restoreTimeoutMinutes`. */
 export class RestoreTimeoutError extends RestoreFailedError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'RestoreTimeoutError';
-  }
+  override name = 'RestoreTimeoutError';
 }
 
 /** MIGRATION_FAILED: the migrate command failed, or left the schema drifting. */
 export class MigrationFailedError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'MIGRATION_FAILED';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'MigrationFailedError';
-  }
+  override name = 'MigrationFailedError';
 }
 
 /** MIGRATION_FAILED: drift `migrate deploy` cannot fix (a modified, failed or unknown migration). */
 export class MigrationDriftError extends MigrationFailedError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'MigrationDriftError';
-  }
+  override name = 'MigrationDriftError';
 }
 
 /** READY_NOT_OK: the app is not ready on the restored database (health or readiness not 200). */
 export class ReadyNotOkError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'READY_NOT_OK';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'ReadyNotOkError';
-  }
+  override name = 'ReadyNotOkError';
 }
 
 /** READY_NOT_OK: the app did not start against the restored database. */
 export class AppStartError extends ReadyNotOkError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'AppStartError';
-  }
+  override name = 'AppStartError';
 }
 
 /** AUTH_WRITE_FAILED: the admin login or its session write failed. */
 export class AuthWriteFailedError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'AUTH_WRITE_FAILED';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'AuthWriteFailedError';
-  }
+  override name = 'AuthWriteFailedError';
 }
 
 /** SMOKE_FAILED: the account search or the day-state read failed. */
 export class SmokeFailedError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'SMOKE_FAILED';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'SmokeFailedError';
-  }
+  override name = 'SmokeFailedError';
 }
 
 /** INTEGRITY_FAILED: a critical table is missing, empty, orphaned or holds rows after T. */
 export class IntegrityFailedError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'INTEGRITY_FAILED';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'IntegrityFailedError';
-  }
+  override name = 'IntegrityFailedError';
 }
 
 /** CLEANUP_FAILED: a drill resource (app, secret, instance) could not be removed. */
 export class CleanupFailedError extends DrillStepError {
   static override readonly escalation: EscalationClass = 'CLEANUP_FAILED';
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'CleanupFailedError';
-  }
+  override name = 'CleanupFailedError';
 }
 
 /** The execution state lacks what an earlier step should have left (a broken flow, not a finding). */
 export class DrillStateError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'DrillStateError';
-  }
+  override name = 'DrillStateError';
 }
 
 /** The state machine asked for a step the drill does not have. */
 export class UnknownStepError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'UnknownStepError';
-  }
+  override name = 'UnknownStepError';
 }
 
 /** A drill function was asked for a step of another function (it lacks that step's permissions). */
 export class WrongFunctionError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'WrongFunctionError';
-  }
+  override name = 'WrongFunctionError';
 }
 
 /** An adapter cannot do what the step asks in this engine (e.g. the migrate command on ECS). */
 export class UnsupportedStepError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'UnsupportedStepError';
-  }
+  override name = 'UnsupportedStepError';
 }
 
 /** The drill secret is missing, malformed or not this stack's. */
 export class SecretError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'SecretError';
-  }
+  override name = 'SecretError';
 }
 
 /** The captured artifacts (the migrations manifest) the drill compares against are missing. */
 export class ArtifactsMissingError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'ArtifactsMissingError';
-  }
+  override name = 'ArtifactsMissingError';
 }
 
 /** RPO and RTO could not be evaluated (no restore point known). */
 export class EvaluationError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'EvaluationError';
-  }
+  override name = 'EvaluationError';
 }
 
 /** The notify step had no report to publish. */
 export class NotifyError extends DrillStepError {
-  constructor(message: string, evidence?: Evidence, options?: ErrorOptions) {
-    super(message, evidence, options);
-    this.name = 'NotifyError';
-  }
+  override name = 'NotifyError';
 }
 
 /** The error name of a step a signal cut short (recorded under `failures` by the local engine). */
