@@ -1,0 +1,126 @@
+/**
+ * The source database, its isolated copies, the targets, retention, schedules and who hears about
+ * it: the sections the scheduled backup functions read.
+ */
+import { z } from 'zod';
+import { ACCOUNT_ID, DB_IDENTIFIER, isTimeZone, positiveInt, region, schedule } from './fields.ts';
+
+/** Sections of the configuration, as fields of its root object. */
+export const backupSections = {
+  source: z.strictObject({
+    /** The RDS instance (engine postgres) that BT-CTS runs on. */
+    dbInstanceIdentifier: z
+      .string()
+      .regex(DB_IDENTIFIER, { error: 'expected an RDS DB instance identifier' })
+      .max(63),
+    region: region(),
+    /**
+     * The source's own network (existing subnets and security groups, imported by id: synth stays
+     * offline), where the heartbeat function runs so that it reaches the database. null: none
+     * given; required by `heartbeat.mode: "function"`.
+     */
+    network: z
+      .strictObject({
+        subnetIds: z
+          .array(
+            z
+              .string()
+              .regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'expected a subnet id such as "subnet-0abc1234"' }),
+          )
+          .min(1),
+        securityGroupIds: z
+          .array(
+            z
+              .string()
+              .regex(/^sg-[0-9a-f]{8,17}$/, { error: 'expected a security group id such as "sg-0abc1234"' }),
+          )
+          .min(1),
+      })
+      .nullable()
+      .default(null),
+  }),
+  isolation: z.strictObject({
+    /** Region that holds the isolated copies. Must differ from source.region. */
+    copyRegion: region(),
+    /** Account that holds the isolated copies; null keeps them in the source account. */
+    copyAccountId: z
+      .string()
+      .regex(ACCOUNT_ID, { error: 'expected a 12-digit AWS account id' })
+      .nullable()
+      .default(null),
+    /** KMS key in the copy region; null lets the stack create one there. */
+    copyKmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:[^:]+:(key|alias)\/.+$/, {
+        error: 'expected a KMS key or alias ARN such as "arn:aws:kms:eu-central-1:123456789012:alias/copies"',
+      })
+      .nullable()
+      .default(null),
+    /** Export each daily snapshot to the backup bucket as Parquet (for analysis, not restorable). */
+    exportToS3: z.boolean().default(false),
+  }),
+  targets: z
+    .strictObject({
+      // Minutes, fractions allowed (a test or a very strict target may want seconds).
+      rpoMinutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(60),
+      rtoMinutes: z
+        .number()
+        .positive()
+        .max(24 * 60)
+        .default(30),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      daily: positiveInt(3650).default(35),
+      monthly: z.number().int().min(0).max(1200).default(12),
+      maxDeletionsPerRun: z.number().int().min(0).max(1000).default(20),
+      /** Plan and report, delete nothing. */
+      dryRun: z.boolean().default(false),
+    })
+    .prefault({}),
+  schedules: z
+    .strictObject({
+      snapshot: schedule().default('cron(0 3 * * ? *)'),
+      rpoCheck: schedule().default('rate(15 minutes)'),
+      prune: schedule().default('cron(30 4 * * ? *)'),
+      drill: schedule().default('cron(0 6 ? 1,4,7,10 MON#1 *)'),
+      /** IANA time zone of the cron expressions. */
+      timezone: z
+        .string()
+        .refine(isTimeZone, { error: 'expected an IANA time zone such as "UTC" or "Europe/Zurich"' })
+        .default('UTC'),
+    })
+    .prefault({}),
+  backupBucket: z
+    .strictObject({
+      objectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).default('GOVERNANCE'),
+      objectLockDays: positiveInt(36500).default(35),
+      noncurrentVersionExpirationDays: positiveInt(36500).default(400),
+    })
+    .prefault({}),
+  notifications: z
+    .strictObject({
+      emails: z.array(z.email()).default([]),
+      slack: z
+        .strictObject({
+          workspaceId: z
+            .string()
+            .regex(/^[A-Z0-9]{9,}$/, { error: 'expected a Slack workspace (team) id such as "T0123ABCD"' }),
+          channelId: z
+            .string()
+            .regex(/^[A-Z0-9]{9,}$/, { error: 'expected a Slack channel id such as "C0123ABCD"' }),
+        })
+        .nullable()
+        .default(null),
+      webhookUrl: z
+        .url({ protocol: /^https$/ })
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
+};

@@ -1,0 +1,67 @@
+/**
+ * The rules between fields, which a field-by-field schema cannot express (a copy region beside the
+ * source, a key in the wrong region, a restore limit beyond the drill's).
+ */
+import type { Config } from '../config.ts';
+import { type ConfigProblem, show } from './problems.ts';
+
+/**
+ * Cross-field rules that a field-by-field schema cannot express. Each rule runs when the sections
+ * it reads are present, so a construct's slice of the configuration is held to the same rules.
+ */
+export function crossFieldProblems(config: Partial<Config>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { isolation, source, drill, heartbeat } = config;
+  if (isolation && source && isolation.copyRegion === source.region && isolation.copyAccountId === null) {
+    problems.push({
+      path: 'isolation.copyRegion',
+      value: show(isolation.copyRegion),
+      expected:
+        'a region other than source.region (or a copyAccountId): a copy beside the original is not isolated',
+    });
+  }
+  const keyRegion = isolation?.copyKmsKeyArn
+    ? /^arn:[^:]+:kms:([a-z0-9-]+):/.exec(isolation.copyKmsKeyArn)?.[1]
+    : undefined;
+  if (isolation && keyRegion !== undefined && keyRegion !== isolation.copyRegion) {
+    problems.push({
+      path: 'isolation.copyKmsKeyArn',
+      value: show(isolation.copyKmsKeyArn),
+      expected: `a key in isolation.copyRegion ${isolation.copyRegion} (RDS encrypts a copy with a key of the copy's region)`,
+    });
+  }
+  if (drill && drill.restoreTimeoutMinutes >= drill.timeoutMinutes) {
+    problems.push({
+      path: 'drill.restoreTimeoutMinutes',
+      value: show(drill.restoreTimeoutMinutes),
+      expected: `less than drill.timeoutMinutes (${drill.timeoutMinutes}), so a slow restore is reported and cleaned up`,
+    });
+  }
+  if (heartbeat?.mode === 'function') {
+    if (heartbeat.secretName === null) {
+      problems.push({
+        path: 'heartbeat.secretName',
+        value: show(null),
+        expected:
+          'the Secrets Manager secret of the heartbeat role (heartbeat.mode "function" connects with it)',
+      });
+    }
+    if (source && source.network === null) {
+      problems.push({
+        path: 'source.network',
+        value: show(null),
+        expected:
+          '{ subnetIds, securityGroupIds } of the source database\'s network (heartbeat.mode "function" runs there to reach it)',
+      });
+    }
+  }
+  const network = drill?.network;
+  if (network && network.subnetIds.length % network.availabilityZones.length !== 0) {
+    problems.push({
+      path: 'drill.network.subnetIds',
+      value: show(network.subnetIds),
+      expected: `one subnet per availability zone (${network.availabilityZones.length} zones listed), in the same order`,
+    });
+  }
+  return problems;
+}
