@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { validateDrillInput } from '../../functions/core/drill-input.ts';
 import { InputError } from '../../functions/core/errors.ts';
-import { renderReportMarkdown, summaryLine } from '../../functions/core/report.ts';
+import { renderReportMarkdown, summaryLine } from '../../functions/core/report-markdown.ts';
 import { FAULTS, type FaultName, isFaultName } from '../../functions/drill/drivers/local/faults.ts';
 import { runLocalDrill } from '../../functions/drill/drivers/local/run.ts';
 import { localEngine } from '../../functions/local/engine.ts';

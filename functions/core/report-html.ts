@@ -3,16 +3,12 @@
  * the bucket or an email attachment on an air-gapped laptop), with the steps drawn as an inline SVG
  * timeline so the slow or failed step is seen at a glance. Every text from the report is escaped.
  */
+
+import { describeAppVerdict } from './app-verdict.ts';
 import { DRILL_STEPS, ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
 import { redactCredentials } from './redact.ts';
-import {
-  type DrillReport,
-  describeAppVerdict,
-  describeHeartbeat,
-  describeTargetTime,
-  reportVerdict,
-  rpoUnproven,
-} from './report.ts';
+import { type DrillReport, reportVerdict } from './report.ts';
+import { describeHeartbeat, describeTargetTime, rpoUnproven } from './report-markdown.ts';
 
 /** Escapes text for HTML element content and attribute values (credentials masked first). */
 export function escapeHtml(text: string | number | boolean | null | undefined): string {

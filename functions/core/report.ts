@@ -1,10 +1,11 @@
 /**
  * The drill report: one JSON shape (a contract kept by the CLI's `--json` output and the reports
- * stored in the backup bucket) and its Markdown rendering for the on-call engineer and the auditor
+ * stored in the backup bucket), and what it derives: the verdict, the escalations and the deviations
  * (runbook "Quarterly Recovery Drill" 2-3: validate RPO/RTO, capture deviations and remediation).
  */
+
+import { type AppVerdict, appVerdictDeviations, appVerdictWarnings } from './app-verdict.ts';
 import {
-  ESCALATION_CLASSES,
   ESCALATION_RULES,
   type Escalation,
   escalationsFromOutcomes,
@@ -21,74 +22,14 @@ import {
 } from './evaluate.ts';
 import { redactCredentials } from './redact.ts';
 
+export type { AppVerdict } from './app-verdict.ts';
+
 /** Something that differed from what the runbook expects, and what to do about it. */
 export interface Deviation {
   kind: string;
   observed: string;
   expected: string;
   remediation: string;
-}
-
-/**
- * The app's own verdict from `POST recovery-evaluate` over our payload, recorded beside ours: the
- * same moments through the app's arithmetic must give the same minutes (a difference is a deviation).
- */
-export interface AppVerdict {
-  /** HTTP status, or null when the endpoint could not be reached. */
-  httpStatus: number | null;
-  /** The app's `measured.rpoMinutes`; null without a readable answer. */
-  rpoMinutes: number | null;
-  /** The app's `measured.rtoMinutes`; null without a readable answer. */
-  rtoMinutes: number | null;
-  /** The app's `pass.rpo`. */
-  rpoPassed: boolean | null;
-  /** The app's `pass.rto`. */
-  rtoPassed: boolean | null;
-  /** The app's `overallPass`. */
-  overallPass: boolean | null;
-  /**
-   * False for a drill to a chosen past time: the app counts RTO from T, the drill from its start,
-   * so only the RPO is compared.
-   */
-  rtoComparable: boolean;
-  /** Short summary of the response, or why there is none. */
-  detail: string;
-}
-
-/** The app rounds its minutes to 2 decimals, as we do; a difference up to one hundredth is rounding. */
-export const APP_VERDICT_TOLERANCE_MINUTES = 0.01;
-
-/** Where the app's recovery-evaluate answer disagrees with our measurement beyond rounding. */
-export function appVerdictDeviations(
-  verdict: AppVerdict | null | undefined,
-  evaluation: Evaluation | null,
-): Deviation[] {
-  if (verdict?.httpStatus !== 200 || !evaluation) return [];
-  const deviations: Deviation[] = [];
-  const compare = (
-    what: 'RPO' | 'RTO',
-    appMinutes: number | null,
-    appPassed: boolean | null,
-    ours: { measuredMinutes: number | null; passed: boolean },
-  ) => {
-    const differs =
-      appMinutes !== null &&
-      ours.measuredMinutes !== null &&
-      Math.abs(appMinutes - ours.measuredMinutes) > APP_VERDICT_TOLERANCE_MINUTES + 1e-9;
-    const verdictDiffers = appPassed !== null && appPassed !== ours.passed;
-    if (!differs && !verdictDiffers) return;
-    deviations.push({
-      kind: 'APP_VERDICT_MISMATCH',
-      observed: `the app's recovery-evaluate measured ${what} ${appMinutes ?? '–'} min (${appPassed === null ? 'no verdict' : appPassed ? 'met' : 'missed'}), the drill ${ours.measuredMinutes ?? '–'} min (${ours.passed ? 'met' : 'missed'})`,
-      expected: `the app's arithmetic over the drill's moments gives the drill's ${what} (within ${APP_VERDICT_TOLERANCE_MINUTES} min) and the same verdict`,
-      remediation:
-        `Compare the payload the drill sent (T as backupCompletedAt, P as restorePointAt, ready as restoreCompletedAt) with the app's recoverySlo arithmetic and its targets; ` +
-        'one of the two definitions changed and the runbook must say which one counts.',
-    });
-  };
-  compare('RPO', verdict.rpoMinutes, verdict.rpoPassed, evaluation.rpo);
-  if (verdict.rtoComparable) compare('RTO', verdict.rtoMinutes, verdict.rtoPassed, evaluation.rto);
-  return deviations;
 }
 
 /** One drill's record: the contract of `--json` output and of the reports kept in the backup bucket. */
@@ -207,16 +148,6 @@ function deviationsOf(escalations: Escalation[], steps: StepOutcome[], args: Bui
   return deviations;
 }
 
-/** A missing app verdict is a warning; a disagreeing one a deviation (`appVerdictDeviations`). */
-function appVerdictWarnings(verdict: AppVerdict | null | undefined, steps: StepOutcome[]): string[] {
-  if (!verdict) return [];
-  const readable = verdict.httpStatus === 200 && (verdict.rpoMinutes !== null || verdict.rpoPassed !== null);
-  if (readable) return [];
-  // The evaluate step already warns about its endpoint: say it once.
-  if (steps.some((s) => s.name === 'evaluate' && s.outcome === 'warning')) return [];
-  return [`the app's recovery-evaluate verdict is missing: ${verdict.detail}`];
-}
-
 /**
  * Assembles a drill's report and derives what must not be left to the caller: the escalations
  * (from the steps and the evaluation), the deviations, the warnings and whether the drill passed.
@@ -291,187 +222,4 @@ export function buildReport(args: BuildReportArgs): DrillReport {
 export function reportVerdict(report: DrillReport): 'PASSED' | 'FAILED' | 'INTERRUPTED' {
   if (report.interrupted) return 'INTERRUPTED';
   return report.passed ? 'PASSED' : 'FAILED';
-}
-
-/**
- * The app's verdict in one line for the report (Markdown and HTML): its minutes and verdicts
- * beside ours, and when its RTO is not comparable, why.
- */
-export function describeAppVerdict(v: AppVerdict): string {
-  if (v.httpStatus !== 200)
-    return `${v.httpStatus === null ? 'unreachable' : `HTTP ${v.httpStatus}`}: ${v.detail}`;
-  if (v.rpoMinutes === null && v.rpoPassed === null)
-    return `HTTP 200 without a readable verdict: ${v.detail}`;
-  const part = (minutes: number | null, passed: boolean | null) =>
-    `${minutes === null ? '–' : `${minutes} min`} (${passed === null ? 'no verdict' : passed ? 'met' : 'missed'})`;
-  const overall = v.overallPass === null ? '' : `; overall ${v.overallPass ? 'pass' : 'fail'}`;
-  const rto = v.rtoComparable
-    ? `RTO ${part(v.rtoMinutes, v.rtoPassed)}`
-    : `RTO ${part(v.rtoMinutes, v.rtoPassed)}, counted from the chosen target time, not compared`;
-  return `HTTP 200; RPO ${part(v.rpoMinutes, v.rpoPassed)}, ${rto}${overall}`;
-}
-
-/** T in words: what it is, so that T − P reads as the report's RPO. */
-export function describeTargetTime(report: Pick<DrillReport, 'requestedTarget' | 'targetTime'>): string {
-  return report.requestedTarget === 'latest'
-    ? `${report.targetTime} (the drill's start: a "latest" drill measures what a restore then would lose)`
-    : `${report.targetTime} (the requested time)`;
-}
-
-/** The heartbeat's bound in one phrase for every rendering, or why there is none. */
-export function describeHeartbeat(heartbeat: HeartbeatProof | null): string {
-  if (!heartbeat) return 'not evaluated (the drill did not get that far)';
-  return heartbeat.detail;
-}
-
-/**
- * The drill in one line: verdict, requested target, T, P and its source, the heartbeat's bound, RPO
- * and RTO. The CLI, the local notifier and the SNS summary all print this line.
- */
-export function summaryLine(report: DrillReport): string {
-  const hb = report.heartbeat;
-  const bound =
-    hb === null
-      ? 'heartbeat not evaluated'
-      : hb.status === 'proven'
-        ? `heartbeat bound RPO ≤ ${hb.boundMinutes} min`
-        : hb.status === 'not-set-up'
-          ? 'RPO not proven by data (no heartbeat)'
-          : `heartbeat ${hb.status}`;
-  const point =
-    report.restorePointAt === null
-      ? 'P not known'
-      : `P ${report.restorePointAt} (${report.restorePointSource ?? 'no source'})`;
-  const rpo =
-    report.rpoMinutes !== null
-      ? `RPO ${report.rpoMinutes} min`
-      : `RPO not measured: ${report.restorePointAt === null ? 'no restore point' : 'not evaluated'} (${whyUnmeasured(report)})`;
-  const rto =
-    report.rtoMinutes !== null
-      ? `RTO ${report.rtoMinutes} min`
-      : `RTO not measured: ${report.readyAt === null ? 'the app was never ready' : 'not evaluated'} (${whyUnmeasured(report)})`;
-  return redactCredentials(
-    `drill ${report.drillId} ${report.passed ? 'passed' : reportVerdict(report)}: target ${report.requestedTarget}, T ${report.targetTime}, ${point}, ${bound}; ${rpo}, ${rto}${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
-  );
-}
-
-/** Why a drill has no measurement: what stopped it first (for the summary's "not measured: …"). */
-function whyUnmeasured(report: DrillReport): string {
-  if (report.interrupted)
-    return `interrupted by ${report.interrupted.signal} during ${report.interrupted.during}`;
-  const failed = report.steps.find((s) => s.outcome === 'failed');
-  if (failed) return `step ${failed.name} failed`;
-  if (report.dryRun) return 'a dry run restores nothing';
-  return 'the drill ended before it';
-}
-
-/** Makes text safe inside a Markdown table cell. */
-function cell(text: string | number | boolean | null | undefined): string {
-  if (text === null || text === undefined || text === '') return '–';
-  return redactCredentials(String(text)).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-
-function durationOf(step: StepOutcome): string {
-  const ms = Date.parse(step.endedAt) - Date.parse(step.startedAt);
-  if (!Number.isFinite(ms)) return '–';
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
-}
-
-/** The engine's RPO is within the target but the heartbeat, set up, does not prove it. */
-export function rpoUnproven(report: Pick<DrillReport, 'rpoMinutes' | 'targets' | 'heartbeat'>): boolean {
-  return (
-    report.rpoMinutes !== null &&
-    report.rpoMinutes <= report.targets.rpoMinutes &&
-    report.heartbeat?.passed === false
-  );
-}
-
-function measured(value: number | null, target: number, passed: boolean | null): string {
-  if (value === null) return `not measured (target ${target} min)`;
-  return `${value} min (target ${target} min): ${passed ? 'met' : '**missed**'}`;
-}
-
-/** Renders a report for a person at 3 a.m. (verdict and first actions on top) and for an auditor (everything below). */
-export function renderReportMarkdown(report: DrillReport): string {
-  const lines: string[] = [];
-  const verdict = reportVerdict(report);
-  lines.push(`# Recovery drill ${cell(report.drillId)}: ${verdict}`, '');
-  if (report.dryRun) lines.push('> Dry run: input validated and plan shown; nothing was restored.', '');
-  if (report.interrupted)
-    lines.push(
-      `> Interrupted by ${cell(report.interrupted.signal)} during ${cell(report.interrupted.during)} at ${cell(report.interrupted.at)}; cleaned up: ${cell(report.interrupted.cleaned.join(', ') || 'nothing was left')}.`,
-      '',
-    );
-  if (report.escalations.length > 0) {
-    lines.push('## Escalations (act on these first)', '');
-    const ordered = [...report.escalations].sort(
-      (a, b) => ESCALATION_CLASSES.indexOf(a.class) - ESCALATION_CLASSES.indexOf(b.class),
-    );
-    for (const e of ordered) {
-      lines.push(`### ${e.class} (${e.severity}): ${cell(ESCALATION_RULES[e.class].title)}`, '');
-      lines.push(`- **Observed:** ${cell(e.message)}`);
-      lines.push(`- **Runbook:** ${cell(e.runbookStep)}`);
-      lines.push(`- **First action:** ${cell(e.remediation)}`);
-      const evidence = Object.entries(e.evidence);
-      if (evidence.length > 0)
-        lines.push(`- **Evidence:** ${evidence.map(([k, v]) => `${cell(k)} = ${cell(v)}`).join('; ')}`);
-      lines.push('');
-    }
-  }
-  const rpoPassed =
-    report.rpoMinutes === null
-      ? null
-      : report.rpoMinutes <= report.targets.rpoMinutes && report.heartbeat?.passed !== false;
-  const rtoPassed = report.rtoMinutes === null ? null : report.rtoMinutes <= report.targets.rtoMinutes;
-  lines.push('## Summary', '', '| | |', '|---|---|');
-  lines.push(`| Environment | ${cell(report.environment)}${report.mode ? ` (${report.mode})` : ''} |`);
-  lines.push(`| Requested by | ${cell(report.requestedBy)} |`);
-  lines.push(`| Reason | ${cell(report.reason)} |`);
-  lines.push(`| Requested target | ${cell(report.requestedTarget)} |`);
-  lines.push(`| Target time (T) | ${cell(describeTargetTime(report))} |`);
-  lines.push(
-    `| Restore point (P) | ${cell(report.restorePointAt)}${report.restorePointAt ? `, from ${cell(report.restorePointBasis)}` : ''} |`,
-  );
-  lines.push(`| Heartbeat (data-proven bound) | ${cell(describeHeartbeat(report.heartbeat))} |`);
-  lines.push(`| Drill started | ${cell(report.startedAt)} |`);
-  lines.push(`| Ready (all smoke checks passed) | ${cell(report.readyAt)} |`);
-  lines.push(`| Drill ended | ${cell(report.endedAt)} |`);
-  lines.push(
-    `| RPO measured (T − P) | ${measured(report.rpoMinutes, report.targets.rpoMinutes, rpoPassed)}${rpoUnproven(report) ? ' (the heartbeat does not prove it)' : ''} |`,
-  );
-  lines.push(
-    `| RTO measured (ready − start) | ${measured(report.rtoMinutes, report.targets.rtoMinutes, rtoPassed)} |`,
-  );
-  lines.push(
-    `| Newest critical row behind T (informational) | ${report.newestRowLagMinutes === null ? '–' : `${report.newestRowLagMinutes} min`} |`,
-  );
-  if (report.appVerdict)
-    lines.push(`| App's recovery-evaluate | ${cell(describeAppVerdict(report.appVerdict))} |`);
-  lines.push('', '## Steps', '', '| step | outcome | started | took | detail |', '|---|---|---|---|---|');
-  for (const s of report.steps)
-    lines.push(
-      `| ${s.name} | ${s.outcome === 'failed' ? '**failed**' : s.outcome} | ${cell(s.startedAt)} | ${durationOf(s)} | ${cell(s.detail)}${
-        s.evidence && Object.keys(s.evidence).length > 0
-          ? `<br>evidence: ${Object.entries(s.evidence)
-              .map(([k, v]) => `${cell(k)} = ${cell(v)}`)
-              .join('; ')}`
-          : ''
-      } |`,
-    );
-  lines.push('', '## Deviations and remediation', '');
-  if (report.deviations.length === 0) lines.push('None: the drill matched the runbook.');
-  else {
-    lines.push('| kind | observed | expected | remediation |', '|---|---|---|---|');
-    for (const d of report.deviations)
-      lines.push(`| ${cell(d.kind)} | ${cell(d.observed)} | ${cell(d.expected)} | ${cell(d.remediation)} |`);
-  }
-  lines.push('', '## Warnings', '');
-  if (report.warnings.length === 0) lines.push('None.');
-  else for (const w of report.warnings) lines.push(`- ${cell(w)}`);
-  if (report.notes.length > 0) {
-    lines.push('', '## Notes', '');
-    for (const n of report.notes) lines.push(`- ${cell(n)}`);
-  }
-  lines.push('');
-  return lines.join('\n');
 }

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DRILL_STEPS, type DrillStepName, type StepOutcome } from '../../functions/core/escalations.ts';
 import { type EvaluationInput, evaluateRecovery } from '../../functions/core/evaluate.ts';
-import {
-  type AppVerdict,
-  type BuildReportArgs,
-  buildReport,
-  renderReportMarkdown,
-  summaryLine,
-} from '../../functions/core/report.ts';
+import { type AppVerdict, type BuildReportArgs, buildReport } from '../../functions/core/report.ts';
 import { renderReportHtml } from '../../functions/core/report-html.ts';
+import { renderReportMarkdown, summaryLine } from '../../functions/core/report-markdown.ts';
 
 const step = (
   name: DrillStepName,

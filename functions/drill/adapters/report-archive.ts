@@ -11,8 +11,9 @@ import {
   withEntry,
   withPreviousComparison,
 } from '../../core/history.ts';
-import { type DrillReport, renderReportMarkdown } from '../../core/report.ts';
+import type { DrillReport } from '../../core/report.ts';
 import { renderReportHtml } from '../../core/report-html.ts';
+import { renderReportMarkdown } from '../../core/report-markdown.ts';
 
 /** The three documents of a report. */
 export type ReportDocument = 'json' | 'markdown' | 'html';

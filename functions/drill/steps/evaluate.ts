@@ -3,9 +3,11 @@
  * row), the heartbeat's proof, ready − start against the RTO target; and, where configured, the
  * app's own verdict from `recovery-evaluate` over the same moments, recorded beside ours.
  */
+
+import { describeAppVerdict } from '../../core/app-verdict.ts';
 import { evaluateRecovery, rpoMet } from '../../core/evaluate.ts';
 import { heartbeatIntervalMinutes, LOCAL_HEARTBEAT_INTERVAL_MINUTES } from '../../core/heartbeat.ts';
-import { type AppVerdict, describeAppVerdict } from '../../core/report.ts';
+import type { AppVerdict } from '../../core/report.ts';
 import { EvaluationError } from '../ports/errors.ts';
 import { errorCodeOf, excerpt, type HttpResult, type SmokeAuth, SmokeSession } from '../smoke.ts';
 import { heartbeatExpected, need, type StepContext, timed } from './context.ts';

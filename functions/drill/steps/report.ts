@@ -11,9 +11,8 @@ import {
   buildReport,
   type DrillInterruption,
   type DrillReport,
-  renderReportMarkdown,
-  summaryLine,
 } from '../../core/report.ts';
+import { renderReportMarkdown, summaryLine } from '../../core/report-markdown.ts';
 import { drillInstanceId } from '../drill-id.ts';
 import type { DrillDeps } from '../ports/drill-deps.ts';
 import { INTERRUPTED_ERROR, NotifyError, readStepFailure } from '../ports/errors.ts';

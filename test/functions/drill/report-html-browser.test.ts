@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepOutcome } from '../../../functions/core/escalations.ts';
 import { evaluateRecovery } from '../../../functions/core/evaluate.ts';
-import { buildReport, type DrillReport, renderReportMarkdown } from '../../../functions/core/report.ts';
+import { buildReport, type DrillReport } from '../../../functions/core/report.ts';
+import { renderReportMarkdown } from '../../../functions/core/report-markdown.ts';
 import { FolderReportStore } from '../../../functions/drill/adapters/local/reports.ts';
 
 const run = promisify(execFile);

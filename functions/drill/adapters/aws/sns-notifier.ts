@@ -12,12 +12,8 @@ import {
 } from '../../../core/escalations.ts';
 import type { MessageLinks } from '../../../core/messages.ts';
 import { redactCredentials } from '../../../core/redact.ts';
-import {
-  type DrillReport,
-  describeHeartbeat,
-  describeTargetTime,
-  rpoUnproven,
-} from '../../../core/report.ts';
+import type { DrillReport } from '../../../core/report.ts';
+import { describeHeartbeat, describeTargetTime, rpoUnproven } from '../../../core/report-markdown.ts';
 import type { DynamoApi } from '../../../shared/aws/incidents.ts';
 import {
   escalateFolded,

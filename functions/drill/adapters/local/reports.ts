@@ -11,7 +11,8 @@ import {
   type MessageContext,
   renderEscalation,
 } from '../../../core/messages.ts';
-import { type DrillReport, summaryLine } from '../../../core/report.ts';
+import type { DrillReport } from '../../../core/report.ts';
+import { summaryLine } from '../../../core/report-markdown.ts';
 import { withLock } from '../../../local/lock.ts';
 import type { Notifier, ReportStore } from '../../ports/drill-deps.ts';
 import { archiveReport, indexText } from '../report-archive.ts';

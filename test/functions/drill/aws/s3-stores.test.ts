@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderReportMarkdown } from '../../../../functions/core/report.ts';
+import { renderReportMarkdown } from '../../../../functions/core/report-markdown.ts';
 import { S3ArtifactSource, S3ReportStore } from '../../../../functions/drill/adapters/aws/s3-stores.ts';
 import { putJson } from '../../../../functions/shared/aws/s3-objects.ts';
 import { type Moto, startMoto } from '../../../support/moto.ts';
