@@ -1,19 +1,17 @@
 /**
- * Full physical backups of the local source through PostgreSQL's low-level backup API, and the
- * copy that turns one back into a data directory. Each backup carries a manifest of its files with
- * SHA-256 checksums; a restore re-hashes every byte as it copies it and refuses the backup at the
- * first file that differs, so an altered backup is never started as a database.
+ * Full physical backups of the local source through PostgreSQL's low-level backup API. Each
+ * backup carries a manifest of its files with SHA-256 checksums; a restore re-hashes every byte as
+ * it copies it (backup-copy.ts) and refuses the backup at the first file that differs, so an
+ * altered backup is never started as a database.
  */
-import { spawn } from 'node:child_process';
 import type { Dirent } from 'node:fs';
 import { copyFile, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { BackupIntegrityError } from '../drill/ports/database-recovery.ts';
-import { buildManifest, type ManifestEntry, type ManifestMismatch } from '../shared/checksums.ts';
+import { buildManifest } from '../shared/checksums.ts';
 import { giveToServer, serverUser } from './binaries.ts';
 import { DamagedStateError, readJson, type StatePaths, writeJson } from './state.ts';
-import { type BlockEntry, buildBlockIndex, verifyBackup } from './verify.ts';
+import { buildBlockIndex } from './verify.ts';
 import { WAL_SEGMENT_NAME } from './wal.ts';
 
 /** What is known about one backup (`backups/<id>/backup.json`). */
@@ -43,9 +41,12 @@ export function backupDir(paths: StatePaths, id: string): string {
 }
 
 const recordFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'backup.json');
-const manifestFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'manifest.json');
-const blocksFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'blocks.json');
-const dataOf = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'data');
+/** The backup's manifest (every file, its size and SHA-256). */
+export const manifestFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'manifest.json');
+/** The backup's block index (large files by their 64 MiB blocks). */
+export const blocksFile = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'blocks.json');
+/** The backup's copy of the data directory. */
+export const dataOf = (paths: StatePaths, id: string) => join(backupDir(paths, id), 'data');
 
 /** Folders whose contents a backup leaves out (as pg_basebackup does): rebuilt or useless on restore. */
 const EMPTY_DIRS = new Set([
@@ -304,88 +305,6 @@ export async function takeBackup(
     throw error;
   } finally {
     await client.end().catch(() => undefined);
-  }
-}
-
-/**
- * Copies a backup into a new data dir (`cp -a`: the fastest copy the machine has, keeping the
- * server user's ownership and modes) while the backup is checked against its manifest (what
- * `verifyManifest` checks, strict: a file added to the backup counts too; large files by their
- * 64 MiB blocks, on every core: see verify.ts). Both run at once, so the
- * check costs little more than the copy; the copy is never started as a database before the
- * check has passed.
- * @throws BackupIntegrityError naming the first file that is missing, altered or not in the manifest.
- */
-export async function copyVerifiedBackup(
-  paths: StatePaths,
-  id: string,
-  target: string,
-  signal?: AbortSignal,
-): Promise<void> {
-  const source = dataOf(paths, id);
-  const manifest = await readChecklist<ManifestEntry[]>(paths, id, manifestFile(paths, id));
-  if (!manifest)
-    throw new BackupIntegrityError(id, 'manifest.json', 'missing: the backup cannot be verified');
-  const copy = spawn('cp', ['-a', source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let copyErrors = '';
-  copy.stderr?.on('data', (chunk: Buffer) => {
-    copyErrors += chunk.toString('utf8');
-  });
-  const copied = new Promise<number | null>((resolve) => {
-    copy.once('close', (code) => resolve(code));
-    copy.once('error', () => resolve(-1));
-  });
-  const onAbort = () => copy.kill('SIGKILL');
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let mismatches: ManifestMismatch[];
-  try {
-    const blocks = (await readChecklist<BlockEntry[]>(paths, id, blocksFile(paths, id))) ?? [];
-    mismatches = await verifyBackup(source, manifest, blocks, signal);
-  } catch (error) {
-    copy.kill('SIGKILL');
-    await copied;
-    throw error;
-  }
-  const first = mismatches[0];
-  if (first) {
-    copy.kill('SIGKILL');
-    await copied;
-    throw new BackupIntegrityError(id, first.path, describeMismatch(first));
-  }
-  const code = await copied;
-  if (code !== 0)
-    throw new Error(`copying backup ${id} failed (cp exit ${code}): ${copyErrors.trim().slice(-500)}`);
-}
-
-/**
- * Reads a backup's manifest or block index. A damaged one refuses the backup, naming the backup,
- * the file and what to do (it cannot be verified, so it is never started as a database).
- */
-async function readChecklist<T>(paths: StatePaths, id: string, file: string): Promise<T | null> {
-  try {
-    return await readJson<T>(file);
-  } catch (error) {
-    if (!(error instanceof DamagedStateError)) throw error;
-    throw new BackupIntegrityError(
-      id,
-      file,
-      `damaged (${error.problem}): the backup cannot be verified, so it is not restored. ` +
-        `Restore to a time an older backup covers, or take a new backup (\`recovery-drill local backup\`); then remove ${backupDir(paths, id)}`,
-      { cause: error },
-    );
-  }
-}
-
-function describeMismatch(mismatch: ManifestMismatch): string {
-  switch (mismatch.problem) {
-    case 'missing':
-      return 'missing';
-    case 'unexpected':
-      return 'not in the manifest (added after the backup)';
-    case 'size':
-      return `size ${mismatch.actual} differs from the manifest's ${mismatch.expected}`;
-    default:
-      return `SHA-256 ${mismatch.actual} differs from the manifest's ${mismatch.expected}`;
   }
 }
 

@@ -18,7 +18,8 @@ import {
   RestoreTimeOutOfRangeError,
 } from '../drill/ports/database-recovery.ts';
 import { archivedSegments, restoreCommand } from './archive.ts';
-import { type BackupRecord, copyVerifiedBackup, listBackups, startSegmentOf } from './backup.ts';
+import { type BackupRecord, listBackups, startSegmentOf } from './backup.ts';
+import { copyVerifiedBackup } from './backup-copy.ts';
 import { giveToServer, makePassageDir, makeServerDir, serverUser } from './binaries.ts';
 import { startCluster, stopServer, writeSettings } from './cluster.ts';
 import { coverageOver, markCoverage } from './coverage.ts';
