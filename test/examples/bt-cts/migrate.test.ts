@@ -11,7 +11,7 @@ import {
   PENDING_MIGRATION,
   SOURCE_SCHEMA_MIGRATION,
 } from '../../../examples/bt-cts/apps/api/src/provision.ts';
-import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 import {
   COMMITTED_MIGRATIONS,

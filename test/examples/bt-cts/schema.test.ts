@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR, migrateDeploy } from '../../../examples/bt-cts/apps/api/src/migrate.ts';
-import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 import { APP_DIR, createDatabase, query } from './support.ts';
 

@@ -5,7 +5,7 @@ import { provisionSource } from '../../../examples/bt-cts/apps/api/src/provision
 import { seed } from '../../../examples/bt-cts/apps/api/src/seed.ts';
 import { InputError } from '../../../functions/core/errors.ts';
 import { checkIntegrity } from '../../../functions/drill/integrity.ts';
-import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 import { createDatabase, midnight, passwordOf, query, runApp, stopAllApps } from './support.ts';
 

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionSource } from '../../../examples/bt-cts/apps/api/src/provision.ts';
 import { type RunningServer, startServer } from '../../../examples/bt-cts/apps/api/src/server.ts';
-import { createTemporaryCluster, freePort } from '../../../functions/local/cluster.ts';
+import { freePort } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 import {
   CookieClient,

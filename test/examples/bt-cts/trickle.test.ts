@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionSource } from '../../../examples/bt-cts/apps/api/src/provision.ts';
-import {
-  createTemporaryCluster,
-  type StartedCluster,
-  startCluster,
-} from '../../../functions/local/cluster.ts';
+import { type StartedCluster, startCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 import {
   createDatabase,

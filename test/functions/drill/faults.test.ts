@@ -20,7 +20,7 @@ import {
   faultConfigProblem,
 } from '../../../functions/drill/drivers/local/faults.ts';
 import { checkIntegrity } from '../../../functions/drill/integrity.ts';
-import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 
 type Cluster = Awaited<ReturnType<typeof createTemporaryCluster>>;
 

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkIntegrity, type IntegrityOptions } from '../../../functions/drill/integrity.ts';
-import { createTemporaryCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 
 type Cluster = Awaited<ReturnType<typeof createTemporaryCluster>>;
 

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { inspect } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
+import type { StartedCluster } from '../../../functions/local/cluster.ts';
 import { isProcessAlive } from '../../../functions/local/processes.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 const started: string[] = [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
+import type { StartedCluster } from '../../../functions/local/cluster.ts';
 import {
   HEARTBEAT_SCRIPT,
   heartbeatProcessRunning,
@@ -15,6 +15,7 @@ import {
 } from '../../../functions/local/heartbeat-process.ts';
 import { isProcessAlive } from '../../../functions/local/processes.ts';
 import { listProcesses, type StatePaths, statePathsAt } from '../../../functions/local/state.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {

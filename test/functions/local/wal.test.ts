@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { archiveCommand, restoreCommand } from '../../../functions/local/archive.ts';
-import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
+import type { StartedCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import { summarizeSegment } from '../../../functions/local/wal.ts';
 import { postgresProcessesUnder } from '../../support/postgres.ts';
 

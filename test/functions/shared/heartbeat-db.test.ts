@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEARTBEAT_ROLE, heartbeatSetupSql, heartbeatStatements } from '../../../functions/core/heartbeat.ts';
-import { createTemporaryCluster, type StartedCluster } from '../../../functions/local/cluster.ts';
+import type { StartedCluster } from '../../../functions/local/cluster.ts';
+import { createTemporaryCluster } from '../../../functions/local/temporary-cluster.ts';
 import {
   ensureHeartbeatTable,
   HeartbeatError,
