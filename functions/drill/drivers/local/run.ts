@@ -21,16 +21,13 @@ import { FileSecretStore } from '../../adapters/local/secrets.ts';
 import { newDrillId } from '../../drill-id.ts';
 import { type LocalRunEvent, runDefinitionLocally } from '../../local-state-machine.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
-import {
-  DrillInterruptedError,
-  failureRecord,
-  INTERRUPTED_ERROR,
-  toStepFailure,
-} from '../../ports/errors.ts';
+import { DrillInterruptedError, failureRecord, toStepFailure } from '../../ports/errors.ts';
 import { type DrillState, runStep } from '../../steps/index.ts';
 import { type FaultPlan, planFault } from './fault-plan.ts';
 import { type FaultName, FaultRefusedError, faultConfigProblem } from './faults.ts';
+import { interruptedState } from './interruption.ts';
 import { localDrillDeps } from './local-deps.ts';
+import { progressLines } from './progress-lines.ts';
 
 export interface LocalDrillOptions {
   readonly loaded: LoadedConfig;
@@ -75,11 +72,6 @@ export interface LocalDrillResult {
   readonly fault: { name: FaultName; broke: string | null; missed: string | null } | null;
   /** Set when a signal stopped the drill: which, during what, and what it removed. */
   readonly interrupted: { signal: NodeJS.Signals; during: string; cleaned: string[] } | null;
-}
-
-/** Milliseconds from a state entered to the same state left, formatted. */
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** The ECS migrate task's row: a child process locally. */
@@ -263,30 +255,18 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
       }
     };
 
-    const entered = new Map<string, number>();
-    // A caught failure is reported by the engine as failed, then exited (to its Catch): one line, ✗.
-    const failed = new Set<string>();
     const execution = await runDefinitionLocally(options.definition, options.input as never, {
       handlers: handlers as never,
       executionName: drillId,
       signal: controller.signal,
       waitTimeOverrides: { [WAIT_FOR_RESTORE_STATE]: options.pollIntervalMs ?? 1000 },
-      onEvent: (event) => {
-        if (!event.state) return;
-        if (event.type === 'StateEntered') {
-          entered.set(event.state, event.timestamp);
-          failed.delete(event.state);
-          currentState = event.state;
-        } else if (event.type === 'StateExited' || event.type === 'StateFailed') {
-          const since = entered.get(event.state);
-          const took = since === undefined ? '' : ` (${seconds(event.timestamp - since)})`;
-          const isTask = event.state in handlers;
-          if (event.type === 'StateFailed') {
-            failed.add(event.state);
-            progress(`✗ ${event.state}${took}: ${event.error}`);
-          } else if (isTask && !failed.has(event.state)) progress(`✓ ${event.state}${took}`);
-        }
-      },
+      onEvent: progressLines(
+        progress,
+        (state) => state in handlers,
+        (state) => {
+          currentState = state;
+        },
+      ),
     });
 
     const report = theReport();
@@ -327,30 +307,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     const undoes = preparing || task?.step === 'restore';
     const step = inFlight as Promise<unknown> | null;
     if (step) await Promise.race([step.catch(() => undefined), sleep(undoes ? 30_000 : 1_000)]);
-    let state: DrillState = { ...lastState };
-    if (task) {
-      state = {
-        ...state,
-        failures: {
-          ...state.failures,
-          [task.step]: {
-            Error: INTERRUPTED_ERROR,
-            Cause: `interrupted by ${signal} before it finished`,
-          },
-        },
-      };
-    } else if (preparing || !state.drill) {
-      state = {
-        ...state,
-        failures: {
-          ...state.failures,
-          [PREPARE_STEP]: {
-            Error: INTERRUPTED_ERROR,
-            Cause: `interrupted by ${signal} during ${during}`,
-          },
-        },
-      };
-    }
+    let state = interruptedState(lastState, { signal, during, step: task?.step ?? null, preparing });
     const cleanupDeps: DrillDeps = {
       ...deps,
       beforeStep: undefined,
