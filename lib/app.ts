@@ -11,6 +11,7 @@ import { type Config, ConfigError } from '../functions/core/config.ts';
 import { readAppArtifacts } from './artifacts.ts';
 import { PROJECT_ROOT } from './function.ts';
 import { RecoveryDrillIsolationStack } from './isolation-stack.ts';
+import { deploymentName } from './names.ts';
 import { RecoveryDrillStack } from './recovery-drill-stack.ts';
 
 export interface BuildAppOptions {
@@ -41,8 +42,13 @@ export function cdkJsonContext(projectRoot: string = PROJECT_ROOT): Record<strin
   return { ...(cdkJson.context ?? {}) };
 }
 
+/** Apps that already carry cdk-nag's checks (Validations lists no plugins to ask). */
+const checkedApps = new WeakSet<App>();
+
 /**
- * Builds `RecoveryDrillStack` (and `RecoveryDrillIsolationStack` when the copy key is ours).
+ * Builds `RecoveryDrillStack` (and `RecoveryDrillIsolationStack` when the copy key is ours), each
+ * named for `config.environment` (lib/names.ts): call it again with the same `app` and another
+ * environment's configuration to hold both deployments in one app.
  * @throws ConfigError naming the missing artifact's field and path, or a missing `app.image`.
  */
 export function buildApp(config: Config, options: BuildAppOptions): RecoveryDrillApp {
@@ -58,18 +64,35 @@ export function buildApp(config: Config, options: BuildAppOptions): RecoveryDril
     ]);
   }
   const app = options.app ?? new App({ context: cdkJsonContext(options.projectRoot) });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (!checkedApps.has(app)) {
+    // Once per app: a second environment built into the same app is checked by the same plugin.
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    checkedApps.add(app);
+  }
 
-  const description = `recovery-drill (${config.environment}): backups of ${config.source.dbInstanceIdentifier}`;
+  // Stack ids are the stack names: two environments' stacks sit side by side in one app (lib/names.ts).
+  const { environment } = config;
+  const description = `recovery-drill (${environment}): backups of ${config.source.dbInstanceIdentifier}`;
+  const drillStackName = deploymentName(environment, 'drillStack');
+  if (app.node.tryFindChild(drillStackName)) {
+    throw new ConfigError([
+      {
+        path: 'environment',
+        value: JSON.stringify(environment),
+        expected: `an environment not yet built into this app (its stack ${drillStackName} is already there; each deployment needs its own environment)`,
+      },
+    ]);
+  }
   let isolationStack: RecoveryDrillIsolationStack | undefined;
   if (config.isolation.copyKmsKeyArn === null) {
-    isolationStack = new RecoveryDrillIsolationStack(app, 'RecoveryDrillIsolationStack', {
+    isolationStack = new RecoveryDrillIsolationStack(app, deploymentName(environment, 'isolationStack'), {
       env: { region: config.isolation.copyRegion },
+      environment,
       description: `${description}: the snapshot copy key in ${config.isolation.copyRegion}`,
       copyAccountId: config.isolation.copyAccountId ?? undefined,
     });
   }
-  const stack = new RecoveryDrillStack(app, 'RecoveryDrillStack', {
+  const stack = new RecoveryDrillStack(app, drillStackName, {
     env: { region: config.source.region },
     description,
     config,

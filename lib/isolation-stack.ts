@@ -1,18 +1,23 @@
 /**
  * The copy region's half of "isolated and encrypted": the KMS key that encrypts the snapshot
  * copies there. It is a stack of its own because a key lives in one region; the main stack finds
- * it by its fixed alias, so no cross-region reference (and no custom resource) joins the two.
+ * it by its alias (`deploymentName(environment, 'copyKeyAlias')`, lib/names.ts), so no
+ * cross-region reference (and no custom resource) joins the two.
  */
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { deploymentName, UNSUFFIXED_ENVIRONMENT } from './names.ts';
 import { checkPattern } from './props.ts';
 
-/** The alias the main stack names as `COPY_KMS_KEY_ID`; a contract between the two stacks. */
-export const COPY_KEY_ALIAS = 'alias/recovery-drill-snapshot-copies';
-
 export interface RecoveryDrillIsolationStackProps extends StackProps {
+  /**
+   * The configured `environment`: the key's alias carries it (the main stack of the same
+   * environment names the key by that alias), so two environments' keys do not collide.
+   * @default 'production' (the alias without a suffix)
+   */
+  readonly environment?: string;
   /**
    * Account the copies are shared with: it may use the key to copy or restore them.
    * @default - only this account uses the key
@@ -41,7 +46,7 @@ export class RecoveryDrillIsolationStack extends Stack {
     }
     this.copyKey = new kms.Key(this, 'CopyKey', {
       description: 'recovery-drill: encrypts the isolated copies of the database snapshots',
-      alias: COPY_KEY_ALIAS,
+      alias: deploymentName(props.environment ?? UNSUFFIXED_ENVIRONMENT, 'copyKeyAlias'),
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });

@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { type Config, checkConfigSections } from '../functions/core/config.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/contracts.ts';
 import { DRILL_STEPS } from '../functions/core/escalations.ts';
+import { deploymentName } from './names.ts';
 import { checkInteger, withDefaults } from './props.ts';
 
 /** Snapshots are daily: the newest may be a day plus the RPO target old before it is stale. */
@@ -213,7 +214,7 @@ export class Monitoring extends Construct {
     ] as const;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: `recovery-drill-${environment}`,
+      dashboardName: deploymentName(environment, 'dashboard'),
       defaultInterval: Duration.days(14),
     });
     this.dashboard.addWidgets(

@@ -12,8 +12,8 @@ import { RestoreDrill } from './drill/restore-drill.ts';
 import { EscalationTopic } from './escalation-topic.ts';
 import { PROJECT_ROOT } from './function.ts';
 import { configuredHeartbeat, type Heartbeat } from './heartbeat.ts';
-import { COPY_KEY_ALIAS } from './isolation-stack.ts';
 import { Monitoring } from './monitoring.ts';
+import { deploymentName } from './names.ts';
 
 export interface RecoveryDrillStackProps extends StackProps {
   /** The validated configuration (`loadConfig()`). */
@@ -53,14 +53,14 @@ export class RecoveryDrillStack extends Stack {
       emails: config.notifications.emails,
       slack: config.notifications.slack ?? undefined,
       webhookUrl: config.notifications.webhookUrl ?? undefined,
-      slackConfigurationName: `recovery-drill-${config.environment}`,
+      slackConfigurationName: deploymentName(config.environment, 'slackConfiguration'),
     });
 
     this.backups = new BackupFunctions(this, 'Backups', {
       config,
       copyKmsKeyArn:
         config.isolation.copyKmsKeyArn ??
-        `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${COPY_KEY_ALIAS}`,
+        `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${deploymentName(config.environment, 'copyKeyAlias')}`,
       bucket: this.store.bucket,
       bucketKey: this.store.key,
       topic: this.escalation.topic,

@@ -13,20 +13,20 @@ import { REPORT_INDEX_KEY } from '../../functions/drill/adapters/aws/s3-stores.t
 import { FolderReportStore } from '../../functions/drill/adapters/local/reports.ts';
 import { statePaths } from '../../functions/local/state.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { BACKUP_BUCKET_OUTPUT, DRILL_STACK_NAME } from './stack.ts';
+import { BACKUP_BUCKET_OUTPUT, drillStackName } from './stack.ts';
 import { clientConfig } from './start.ts';
 import { CommandFailure, type CommandRunner, EXIT, stringOption, UsageError } from './types.ts';
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
-async function bucketFromStack(env: NodeJS.ProcessEnv, region: string): Promise<string> {
+async function bucketFromStack(env: NodeJS.ProcessEnv, region: string, stackName: string): Promise<string> {
   const cfn = new CloudFormationClient(clientConfig(env, region));
   try {
     const described = await cfn
-      .send(new DescribeStacksCommand({ StackName: DRILL_STACK_NAME }))
+      .send(new DescribeStacksCommand({ StackName: stackName }))
       .catch((error: Error) => {
         throw new CommandFailure(
-          `--bucket not given, and the stack ${DRILL_STACK_NAME} could not be read in ${region} (${error.name}: ${redactCredentials(error.message)}); pass --bucket or --local`,
+          `--bucket not given, and the stack ${stackName} could not be read in ${region} (${error.name}: ${redactCredentials(error.message)}); pass --bucket or --local`,
           { cause: error },
         );
       });
@@ -35,7 +35,7 @@ async function bucketFromStack(env: NodeJS.ProcessEnv, region: string): Promise<
     )?.OutputValue;
     if (!value || !BUCKET_NAME.test(value))
       throw new CommandFailure(
-        `--bucket not given, and the stack ${DRILL_STACK_NAME} has no output ${BACKUP_BUCKET_OUTPUT} (deploy the stack, or pass --bucket)`,
+        `--bucket not given, and the stack ${stackName} has no output ${BACKUP_BUCKET_OUTPUT} (deploy the stack, or pass --bucket)`,
       );
     return value;
   } finally {
@@ -83,7 +83,8 @@ export const historyCommand: CommandRunner = {
       source = `${dir}/index.json`;
     } else {
       const region = loaded.config.source.region;
-      const bucket = bucketGiven ?? (await bucketFromStack(io.env, region));
+      const bucket =
+        bucketGiven ?? (await bucketFromStack(io.env, region, drillStackName(loaded.config.environment)));
       const s3 = new S3Client({
         ...clientConfig(io.env, region),
         forcePathStyle: Boolean(io.env.AWS_ENDPOINT_URL),

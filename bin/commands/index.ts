@@ -4,7 +4,7 @@
  * local engine). Add a command by writing its `CommandRunner` in its own file and listing it here.
  */
 import { TREND_WINDOW } from '../../functions/core/history.ts';
-import { BACKUP_BUCKET_OUTPUT, DRILL_STACK_NAME, DRILL_STATE_MACHINE_OUTPUT } from './stack.ts';
+import { BACKUP_BUCKET_OUTPUT, DRILL_STACK_HELP, DRILL_STATE_MACHINE_OUTPUT } from './stack.ts';
 import type { Command } from './types.ts';
 
 const CONFIG_HELP = 'configuration file (default: $RECOVERY_DRILL_CONFIG, then ./recovery-drill.config.json)';
@@ -99,7 +99,7 @@ const start: Command = {
     reason: 'why this drill runs (at most 200 characters; lands in the report and notifications)',
     'requested-by': 'who asked for it (default: $USER)',
     wait: 'follow the execution step by step, print the report; exit 0 passed, 1 failed',
-    'state-machine-arn': `the drill state machine (default: output ${DRILL_STATE_MACHINE_OUTPUT} of ${DRILL_STACK_NAME})`,
+    'state-machine-arn': `the drill state machine (default: output ${DRILL_STATE_MACHINE_OUTPUT} of ${DRILL_STACK_HELP})`,
     region: 'region of the stack and the state machine (default: from the ARN, then source.region)',
     config: CONFIG_HELP,
   },
@@ -121,7 +121,7 @@ const history: Command = {
     local: "read the local engine's reports (local.stateDir/reports/index.json) instead of the bucket",
     json: 'print the index entries and the trend as JSON',
     last: `how many measured drills the trend looks at (default ${TREND_WINDOW})`,
-    bucket: `the backup bucket (default: output ${BACKUP_BUCKET_OUTPUT} of ${DRILL_STACK_NAME}, in source.region)`,
+    bucket: `the backup bucket (default: output ${BACKUP_BUCKET_OUTPUT} of ${DRILL_STACK_HELP}, in source.region)`,
     config: CONFIG_HELP,
   },
   run: async (args) => (await import('./history.ts')).historyCommand.run(args),

@@ -3,7 +3,15 @@
  * (lib/recovery-drill-stack.ts declares them): in a module of their own so that `--help` shows
  * them without loading the AWS SDK.
  */
-export const DRILL_STACK_NAME = 'RecoveryDrillStack';
+import { DEPLOYMENT_NAMES, deploymentName, UNSUFFIXED_ENVIRONMENT } from '../../lib/names.ts';
+
+/** How `--help` names the stack: production's name, and the rule for the other environments. */
+export const DRILL_STACK_HELP = `${DEPLOYMENT_NAMES.drillStack} (${DEPLOYMENT_NAMES.drillStack}-<environment> outside ${UNSUFFIXED_ENVIRONMENT})`;
+
+/** The drill stack of the configured `environment`: the name `cdk deploy` gave it (lib/names.ts). */
+export function drillStackName(environment: string): string {
+  return deploymentName(environment, 'drillStack');
+}
 /** The stack output naming the drill's state machine. */
 export const DRILL_STATE_MACHINE_OUTPUT = 'DrillStateMachineArn';
 /** The stack output naming the backup bucket, where the drills' reports and their index live. */

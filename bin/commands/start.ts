@@ -10,7 +10,7 @@ import { restorableWindowOf } from '../../functions/drill/adapters/aws/rds-recov
 import { parseS3Url } from '../../functions/drill/adapters/aws/s3-stores.ts';
 import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { DRILL_STACK_NAME, DRILL_STATE_MACHINE_OUTPUT } from './stack.ts';
+import { DRILL_STATE_MACHINE_OUTPUT, drillStackName } from './stack.ts';
 import {
   CommandFailure,
   type CommandIo,
@@ -139,7 +139,7 @@ export const startCommand: CommandRunner = {
       arnGiven ??
       (await stackOutput(
         new CloudFormationClient(clientConfig(io.env, region)),
-        DRILL_STACK_NAME,
+        drillStackName(config.environment),
         DRILL_STATE_MACHINE_OUTPUT,
       ));
     let started: Awaited<ReturnType<typeof startDrill>>;

@@ -112,7 +112,7 @@ describe('the built CLI', () => {
     launch();
     markBuild();
     // A module the entry imports, not the catalog: every input counts, not only the first.
-    const path = join(copy, 'bin', 'commands', 'stack.ts');
+    const path = join(copy, 'lib', 'names.ts');
     const { atime, mtime } = statSync(path);
     const text = readFileSync(path, 'utf8');
     const changed = text.replace("'RecoveryDrillStack'", "'RecoveryDrillStacX'");

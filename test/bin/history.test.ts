@@ -265,6 +265,47 @@ describe('history command over the bucket against moto', () => {
     expect(parsed.trend.rto).toBe('rising');
   });
 
+  it("reads the stack of the configured environment: staging's is RecoveryDrillStack-staging, not production's", async () => {
+    const staging = mkdtempSync(join(tmpdir(), 'history-staging-'));
+    try {
+      writeFileSync(
+        join(staging, 'recovery-drill.config.json'),
+        JSON.stringify({ ...CONFIG, environment: 'staging' }),
+      );
+      await createBucket(s3, 'staging-backups');
+      const report = drill('20260105t060000z-eeee', '2026-01-05', 12);
+      await new S3ReportStore(s3, 'staging-backups').write(report, renderReportMarkdown(report));
+      const cfn = new CloudFormationClient({
+        endpoint: moto.endpoint,
+        region: REGION,
+        credentials: MOTO_CREDENTIALS,
+      });
+      await cfn.send(
+        new CreateStackCommand({
+          StackName: 'RecoveryDrillStack-staging',
+          TemplateBody: JSON.stringify({
+            Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
+            Outputs: { BackupBucketName: { Value: 'staging-backups' } },
+          }),
+        }),
+      );
+      cfn.destroy();
+      const { io, out, err } = capturedIo(staging, {
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      });
+      const code = await main(['history', '--json'], io);
+      expect(err.join('\n')).toBe('');
+      expect(code).toBe(0);
+      const parsed = JSON.parse(out.join('\n'));
+      expect(parsed.source).toBe('s3://staging-backups/reports/index.json');
+      expect(parsed.drills.map((d: { rtoMinutes: number }) => d.rtoMinutes)).toEqual([12]);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  });
+
   it('stored the HTML page beside each JSON and Markdown report', async () => {
     const page = await s3.send(
       new GetObjectCommand({ Bucket: 'backups-bucket', Key: 'reports/20260406t060000z-bbbb/report.html' }),

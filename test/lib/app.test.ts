@@ -68,7 +68,7 @@ describe('cdk app', () => {
     loose.addToPolicy(new iam.PolicyStatement({ actions: ['rds:*'], resources: ['*'] }));
     expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::rds:\*\]/);
     const report = readFileSync(join(work, 'fail.out', 'validation-report.json'), 'utf8');
-    expect(report).toContain('RecoveryDrillStack/Loose/DefaultPolicy/Resource');
+    expect(report).toContain('RecoveryDrillStack-test/Loose/DefaultPolicy/Resource');
   });
 
   it('builds no isolation stack when the copy key is configured', () => {
@@ -80,7 +80,7 @@ describe('cdk app', () => {
     });
     const built = buildApp(config, { baseDir: repo, app: makeApp() });
     expect(built.isolationStack).toBeUndefined();
-    expect(built.app.node.children.map((c) => c.node.id)).toEqual(['RecoveryDrillStack']);
+    expect(built.app.node.children.map((c) => c.node.id)).toEqual(['RecoveryDrillStack-test']);
   });
 
   it('refuses to build without the Prisma schema, naming app.schema', () => {

@@ -174,7 +174,7 @@ describe('recovery drill stack', () => {
 
   it('names the isolation stack key by its alias in the copy region as the copy key', () => {
     expect(settingsOf(functionsOf(template).Snapshot).resources.copyKmsKeyArn).toBe(
-      'arn:<AWS::Partition>:kms:eu-central-1:<AWS::AccountId>:alias/recovery-drill-snapshot-copies',
+      'arn:<AWS::Partition>:kms:eu-central-1:<AWS::AccountId>:alias/recovery-drill-snapshot-copies-test',
     );
   });
 
@@ -391,7 +391,7 @@ describe('recovery drill stack', () => {
     expect(isolation).toBeDefined();
     isolation?.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     isolation?.hasResourceProperties('AWS::KMS::Alias', {
-      AliasName: 'alias/recovery-drill-snapshot-copies',
+      AliasName: 'alias/recovery-drill-snapshot-copies-test',
     });
   });
 });

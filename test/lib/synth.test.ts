@@ -56,7 +56,7 @@ describe('cdk app synthesized by bin/app.ts with esbuild bundles', () => {
     synth = await synthProcess(file, outdir);
     if (synth.code === 0) {
       template = JSON.parse(
-        readFileSync(join(outdir, 'RecoveryDrillStack.template.json'), 'utf8'),
+        readFileSync(join(outdir, 'RecoveryDrillStack-test.template.json'), 'utf8'),
       ) as CfnTemplate;
     }
   }, 180_000);
