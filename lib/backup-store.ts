@@ -9,29 +9,17 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { InputError } from '../functions/core/errors.ts';
-import { checkInteger, withDefaults } from './props.ts';
-
-export type ObjectLockMode = 'GOVERNANCE' | 'COMPLIANCE';
+import { type Config, checkConfigSections } from '../functions/core/config.ts';
+import { checkInteger, configDefaults, withDefaults } from './props.ts';
 
 export interface BackupStoreProps {
   /**
-   * Object Lock mode of every object's default retention. COMPLIANCE cannot be shortened or
-   * bypassed by anyone, including the account root, until the days pass.
-   * @default 'GOVERNANCE'
+   * The configuration's `backupBucket` section (Object Lock mode and days, how long replaced
+   * versions are kept), validated against the schema: a bad value is refused naming its config
+   * path (`backupBucket.objectLockDays`).
+   * @default - the schema's defaults: GOVERNANCE, 35 days (the runbook's 35 daily restore points), 400 days
    */
-  readonly objectLockMode?: ObjectLockMode;
-  /**
-   * Default Object Lock retention of every object, in days (1-36500).
-   * @default 35 - the runbook's 35 daily restore points
-   */
-  readonly objectLockDays?: number;
-  /**
-   * Days after which a replaced or deleted object version expires (1-36500). Locked versions
-   * are kept until their retention ends whatever this says.
-   * @default 400 - beyond the 12 monthly restore points
-   */
-  readonly noncurrentVersionExpirationDays?: number;
+  readonly config?: Pick<Config, 'backupBucket'>;
   /**
    * Days the server access logs of the backup bucket are kept (1-36500).
    * @default 365
@@ -45,9 +33,6 @@ export interface BackupStoreProps {
 }
 
 const DEFAULTS = {
-  objectLockMode: 'GOVERNANCE' as ObjectLockMode,
-  objectLockDays: 35,
-  noncurrentVersionExpirationDays: 400,
   accessLogExpirationDays: 365,
   removalPolicy: RemovalPolicy.RETAIN,
 };
@@ -63,15 +48,8 @@ export class BackupStore extends Construct {
   constructor(scope: Construct, id: string, props: BackupStoreProps = {}) {
     super(scope, id);
     const p = withDefaults(DEFAULTS, props);
-    if (p.objectLockMode !== 'GOVERNANCE' && p.objectLockMode !== 'COMPLIANCE') {
-      throw new InputError(
-        'BackupStore.objectLockMode',
-        p.objectLockMode,
-        'expected "GOVERNANCE" or "COMPLIANCE"',
-      );
-    }
-    checkInteger('BackupStore.objectLockDays', p.objectLockDays, 1, 36500);
-    checkInteger('BackupStore.noncurrentVersionExpirationDays', p.noncurrentVersionExpirationDays, 1, 36500);
+    const { backupBucket } = props.config ?? configDefaults('backupBucket');
+    checkConfigSections({ backupBucket }, ['backupBucket'], 'BackupStore');
     checkInteger('BackupStore.accessLogExpirationDays', p.accessLogExpirationDays, 1, 36500);
 
     this.key = new kms.Key(this, 'Key', {
@@ -100,7 +78,7 @@ export class BackupStore extends Construct {
         'This bucket is the destination of the backup bucket server access logs; logging it into itself would loop and another log bucket would only move the question.',
     });
 
-    const retention = Duration.days(p.objectLockDays);
+    const retention = Duration.days(backupBucket.objectLockDays);
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -111,13 +89,13 @@ export class BackupStore extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       objectLockEnabled: true,
       objectLockDefaultRetention:
-        p.objectLockMode === 'COMPLIANCE'
+        backupBucket.objectLockMode === 'COMPLIANCE'
           ? s3.ObjectLockRetention.compliance(retention)
           : s3.ObjectLockRetention.governance(retention),
       lifecycleRules: [
         {
           id: 'expire-noncurrent-versions',
-          noncurrentVersionExpiration: Duration.days(p.noncurrentVersionExpirationDays),
+          noncurrentVersionExpiration: Duration.days(backupBucket.noncurrentVersionExpirationDays),
           abortIncompleteMultipartUploadAfter: Duration.days(7),
         },
       ],

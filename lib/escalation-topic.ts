@@ -11,31 +11,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { checkPattern, withDefaults } from './props.ts';
-
-export interface SlackChannel {
-  /** Slack workspace (team) id, e.g. `T0123ABCD`, already authorised in the AWS Chatbot console. */
-  readonly workspaceId: string;
-  /** Slack channel id, e.g. `C0123ABCD`. */
-  readonly channelId: string;
-}
+import { type Config, checkConfigSections } from '../functions/core/config.ts';
+import { configDefaults, withDefaults } from './props.ts';
 
 export interface EscalationTopicProps {
   /**
-   * Email addresses subscribed to the topic (each must confirm the subscription once).
-   * @default - no email subscription
+   * The configuration's `notifications` section (emails, the Slack channel, an HTTPS webhook),
+   * validated against the schema: a bad value is refused naming its config path
+   * (`notifications.emails[1]`). Each email must confirm its subscription once; the Slack
+   * workspace must be authorised in the AWS Chatbot console first.
+   * @default - the schema's defaults: no subscription at all
    */
-  readonly emails?: readonly string[];
-  /**
-   * Slack channel that receives the escalations through AWS Chatbot.
-   * @default - no Slack channel
-   */
-  readonly slack?: SlackChannel;
-  /**
-   * HTTPS endpoint subscribed to the topic (for a pager or an incident tool).
-   * @default - no webhook
-   */
-  readonly webhookUrl?: string;
+  readonly config?: Pick<Config, 'notifications'>;
   /**
    * Name of the Chatbot channel configuration; unique per account.
    * @default 'recovery-drill-escalations'
@@ -49,13 +36,9 @@ export interface EscalationTopicProps {
 }
 
 const DEFAULTS = {
-  emails: [] as readonly string[],
   slackConfigurationName: 'recovery-drill-escalations',
   removalPolicy: RemovalPolicy.RETAIN,
 };
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const SLACK_ID = /^[A-Z0-9]{9,}$/;
 
 /** The escalation SNS topic, its key and its subscriptions. */
 export class EscalationTopic extends Construct {
@@ -68,31 +51,9 @@ export class EscalationTopic extends Construct {
   constructor(scope: Construct, id: string, props: EscalationTopicProps = {}) {
     super(scope, id);
     const p = withDefaults(DEFAULTS, props);
-    p.emails.forEach((email, i) => {
-      checkPattern(`EscalationTopic.emails[${i}]`, email, EMAIL, 'expected an email address');
-    });
-    if (p.webhookUrl !== undefined) {
-      checkPattern(
-        'EscalationTopic.webhookUrl',
-        p.webhookUrl,
-        /^https:\/\/[^\s]+$/,
-        'expected an https:// URL',
-      );
-    }
-    if (p.slack !== undefined) {
-      checkPattern(
-        'EscalationTopic.slack.workspaceId',
-        p.slack.workspaceId,
-        SLACK_ID,
-        'expected a Slack workspace id such as "T0123ABCD"',
-      );
-      checkPattern(
-        'EscalationTopic.slack.channelId',
-        p.slack.channelId,
-        SLACK_ID,
-        'expected a Slack channel id such as "C0123ABCD"',
-      );
-    }
+    const { notifications } = props.config ?? configDefaults('notifications');
+    checkConfigSections({ notifications }, ['notifications'], 'EscalationTopic');
+    const { emails, webhookUrl, slack } = notifications;
 
     this.key = new kms.Key(this, 'Key', {
       description: 'recovery-drill: encrypts the escalation topic',
@@ -115,17 +76,17 @@ export class EscalationTopic extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
-    for (const email of p.emails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
-    if (p.webhookUrl !== undefined) {
+    for (const email of emails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    if (webhookUrl !== null) {
       this.topic.addSubscription(
-        new subscriptions.UrlSubscription(p.webhookUrl, { protocol: sns.SubscriptionProtocol.HTTPS }),
+        new subscriptions.UrlSubscription(webhookUrl, { protocol: sns.SubscriptionProtocol.HTTPS }),
       );
     }
-    if (p.slack !== undefined) {
+    if (slack !== null) {
       this.slackChannel = new chatbot.SlackChannelConfiguration(this, 'Slack', {
         slackChannelConfigurationName: p.slackConfigurationName,
-        slackWorkspaceId: p.slack.workspaceId,
-        slackChannelId: p.slack.channelId,
+        slackWorkspaceId: slack.workspaceId,
+        slackChannelId: slack.channelId,
         notificationTopics: [this.topic],
       });
     }

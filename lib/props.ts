@@ -5,6 +5,7 @@
  * and the value instead of surfacing as a failed deployment.
  */
 import { Token } from 'aws-cdk-lib';
+import { type Config, configSchema } from '../functions/core/config.ts';
 import { InputError } from '../functions/core/errors.ts';
 
 /** The defaults with every prop the caller actually set laid over them. */
@@ -38,13 +39,9 @@ export function checkPattern(field: string, value: string, pattern: RegExp, expe
 }
 
 /**
- * Refuses a number prop not greater than `above` or greater than `max` (fractions allowed).
- * Tokens are skipped.
- * @throws InputError naming `<construct>.<prop>` and the value.
+ * A configuration section with every default of the schema, for a construct built without a
+ * configuration (the schema is the one place defaults are written).
  */
-export function checkNumber(field: string, value: number, above: number, max: number): void {
-  if (Token.isUnresolved(value)) return;
-  if (!Number.isFinite(value) || value <= above || value > max) {
-    throw new InputError(field, value, `expected a number greater than ${above} and at most ${max}`);
-  }
+export function configDefaults<S extends keyof Config>(section: S): Pick<Config, S> {
+  return { [section]: configSchema.shape[section].parse(undefined) } as Pick<Config, S>;
 }

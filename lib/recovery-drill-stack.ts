@@ -43,16 +43,10 @@ export class RecoveryDrillStack extends Stack {
     const { config } = props;
     this.config = config;
 
-    this.store = new BackupStore(this, 'BackupStore', {
-      objectLockMode: config.backupBucket.objectLockMode,
-      objectLockDays: config.backupBucket.objectLockDays,
-      noncurrentVersionExpirationDays: config.backupBucket.noncurrentVersionExpirationDays,
-    });
+    this.store = new BackupStore(this, 'BackupStore', { config });
 
     this.escalation = new EscalationTopic(this, 'Escalation', {
-      emails: config.notifications.emails,
-      slack: config.notifications.slack ?? undefined,
-      webhookUrl: config.notifications.webhookUrl ?? undefined,
+      config,
       slackConfigurationName: deploymentName(config.environment, 'slackConfiguration'),
     });
 

@@ -1,14 +1,26 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { type Config, ConfigError } from '../../functions/core/config.ts';
 import { InputError } from '../../functions/core/errors.ts';
 import { BackupStore, type BackupStoreProps } from '../../lib/backup-store.ts';
+import { configDefaults } from '../../lib/props.ts';
 import { makeApp, refusalOf } from './fixtures.ts';
 
-function templateOf(props?: BackupStoreProps): Template {
+type BucketSettings = Partial<Config['backupBucket']> & Omit<BackupStoreProps, 'config'>;
+
+/** The store built from the schema's `backupBucket` defaults with `settings` laid over them. */
+function templateOf(settings: BucketSettings = {}): Template {
+  const { accessLogExpirationDays, removalPolicy, ...bucket } = settings;
   const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
-  new BackupStore(stack, 'Store', props);
+  const backupBucket = { ...configDefaults('backupBucket').backupBucket, ...bucket };
+  new BackupStore(stack, 'Store', { config: { backupBucket }, accessLogExpirationDays, removalPolicy });
   return Template.fromStack(stack);
+}
+
+/** A bad `backupBucket` value: refused with its config path. */
+function configRefusal(settings: BucketSettings): ConfigError {
+  return refusalOf(ConfigError, () => templateOf(settings));
 }
 
 function backupBucket(template: Template): Record<string, unknown> {
@@ -20,8 +32,8 @@ function backupBucket(template: Template): Record<string, unknown> {
   return (bucket as { Properties: Record<string, unknown> }).Properties;
 }
 
-function refusal(props: BackupStoreProps): InputError {
-  return refusalOf(InputError, () => templateOf(props));
+function refusal(settings: BucketSettings): InputError {
+  return refusalOf(InputError, () => templateOf(settings));
 }
 
 describe('backup store', () => {
@@ -49,17 +61,22 @@ describe('backup store', () => {
     });
   });
 
-  it('takes the Object Lock mode and days from its props', () => {
+  it('takes the Object Lock mode and days from the configuration', () => {
     const bucket = backupBucket(templateOf({ objectLockMode: 'COMPLIANCE', objectLockDays: 90 }));
     expect(bucket.ObjectLockConfiguration).toMatchObject({
       Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 90 } },
     });
   });
 
-  it('keeps a default when a prop is passed as undefined', () => {
-    const bucket = backupBucket(templateOf({ objectLockDays: undefined, objectLockMode: 'COMPLIANCE' }));
+  it("takes the schema's defaults when built without a configuration", () => {
+    const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
+    new BackupStore(stack, 'Store');
+    const bucket = backupBucket(Template.fromStack(stack));
     expect(bucket.ObjectLockConfiguration).toMatchObject({
-      Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 35 } },
+      Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 35 } },
+    });
+    expect(bucket.LifecycleConfiguration).toMatchObject({
+      Rules: [expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 400 } })],
     });
   });
 
@@ -125,19 +142,20 @@ describe('backup store', () => {
     }
   });
 
-  it('fails when objectLockDays is 0, naming the prop and the value', () => {
-    const error = refusal({ objectLockDays: 0 });
-    expect(error.field).toBe('BackupStore.objectLockDays');
+  it('fails when objectLockDays is 0, naming the config path and the value', () => {
+    const error = configRefusal({ objectLockDays: 0 });
+    expect(error.problems.map((p) => p.path)).toEqual(['backupBucket.objectLockDays']);
+    expect(error.message).toContain('BackupStore is invalid');
     expect(error.message).toContain('got 0');
   });
 
   it('fails when objectLockDays is not a whole number', () => {
-    expect(refusal({ objectLockDays: 1.5 }).field).toBe('BackupStore.objectLockDays');
+    expect(configRefusal({ objectLockDays: 1.5 }).problems[0]?.path).toBe('backupBucket.objectLockDays');
   });
 
   it('fails when noncurrentVersionExpirationDays is negative', () => {
-    const error = refusal({ noncurrentVersionExpirationDays: -1 });
-    expect(error.field).toBe('BackupStore.noncurrentVersionExpirationDays');
+    const error = configRefusal({ noncurrentVersionExpirationDays: -1 });
+    expect(error.problems[0]?.path).toBe('backupBucket.noncurrentVersionExpirationDays');
     expect(error.message).toContain('got -1');
   });
 
@@ -146,8 +164,8 @@ describe('backup store', () => {
   });
 
   it('fails when objectLockMode is not GOVERNANCE or COMPLIANCE', () => {
-    const error = refusal({ objectLockMode: 'governance' as never });
-    expect(error.field).toBe('BackupStore.objectLockMode');
+    const error = configRefusal({ objectLockMode: 'governance' as never });
+    expect(error.problems[0]?.path).toBe('backupBucket.objectLockMode');
     expect(error.message).toContain('"governance"');
   });
 });

@@ -1,18 +1,22 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../functions/core/errors.ts';
-import { EscalationTopic, type EscalationTopicProps } from '../../lib/escalation-topic.ts';
+import { type Config, ConfigError } from '../../functions/core/config.ts';
+import { EscalationTopic } from '../../lib/escalation-topic.ts';
+import { configDefaults } from '../../lib/props.ts';
 import { makeApp, refusalOf } from './fixtures.ts';
 
-function templateOf(props?: EscalationTopicProps): Template {
+/** The topic built from the schema's `notifications` defaults with `notifications` laid over them. */
+function templateOf(notifications: Partial<Config['notifications']> = {}): Template {
   const stack = new Stack(makeApp(), 'Test', { env: { region: 'eu-west-1' } });
-  new EscalationTopic(stack, 'Escalation', props);
+  const config = { notifications: { ...configDefaults('notifications').notifications, ...notifications } };
+  new EscalationTopic(stack, 'Escalation', { config });
   return Template.fromStack(stack);
 }
 
-function refusal(props: EscalationTopicProps): InputError {
-  return refusalOf(InputError, () => templateOf(props));
+/** A bad `notifications` value: refused with its config path. */
+function refusal(notifications: Partial<Config['notifications']>): ConfigError {
+  return refusalOf(ConfigError, () => templateOf(notifications));
 }
 
 describe('escalation topic', () => {
@@ -87,25 +91,25 @@ describe('escalation topic', () => {
 
   it('fails when an email address is malformed, naming its index', () => {
     const error = refusal({ emails: ['oncall@example.com', 'not-an-email'] });
-    expect(error.field).toBe('EscalationTopic.emails[1]');
+    expect(error.problems[0]?.path).toBe('notifications.emails[1]');
     expect(error.message).toContain('"not-an-email"');
   });
 
   it('fails when the webhook is not https', () => {
     const error = refusal({ webhookUrl: 'http://hooks.example.com/recovery' });
-    expect(error.field).toBe('EscalationTopic.webhookUrl');
+    expect(error.problems[0]?.path).toBe('notifications.webhookUrl');
     expect(error.message).toContain('http://hooks.example.com/recovery');
   });
 
   it('fails when the Slack channel id is malformed', () => {
     const error = refusal({ slack: { workspaceId: 'T0123ABCDE', channelId: '#on-call' } });
-    expect(error.field).toBe('EscalationTopic.slack.channelId');
+    expect(error.problems[0]?.path).toBe('notifications.slack.channelId');
     expect(error.message).toContain('"#on-call"');
   });
 
   it('fails when the Slack workspace id is malformed', () => {
-    expect(refusal({ slack: { workspaceId: 'acme', channelId: 'C0123ABCDE' } }).field).toBe(
-      'EscalationTopic.slack.workspaceId',
+    expect(refusal({ slack: { workspaceId: 'acme', channelId: 'C0123ABCDE' } }).problems[0]?.path).toBe(
+      'notifications.slack.workspaceId',
     );
   });
 });
