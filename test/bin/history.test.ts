@@ -1,7 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/cli.ts';
@@ -15,6 +14,7 @@ import { FolderReportStore } from '../../functions/drill/adapters/local/reports.
 import { createBucket, motoClients, REGION } from '../functions/drill/aws/support.ts';
 import { runCli, withoutAwsCredentials } from '../support/cli-process.ts';
 import { MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
+import { createStackWithOutputs } from '../support/stack-outputs.ts';
 
 const CONFIG = {
   source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
@@ -223,21 +223,7 @@ describe('history command over the bucket against moto', () => {
       const report = drill(id, day, rto);
       await store.write(report, renderReportMarkdown(report));
     }
-    const cfn = new CloudFormationClient({
-      endpoint: moto.endpoint,
-      region: REGION,
-      credentials: MOTO_CREDENTIALS,
-    });
-    await cfn.send(
-      new CreateStackCommand({
-        StackName: 'RecoveryDrillStack',
-        TemplateBody: JSON.stringify({
-          Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
-          Outputs: { BackupBucketName: { Value: 'backups-bucket' } },
-        }),
-      }),
-    );
-    cfn.destroy();
+    await createStackWithOutputs(moto, REGION, 'RecoveryDrillStack', { BackupBucketName: 'backups-bucket' });
   });
   afterAll(async () => {
     s3?.destroy();
@@ -275,21 +261,9 @@ describe('history command over the bucket against moto', () => {
       await createBucket(s3, 'staging-backups');
       const report = drill('20260105t060000z-eeee', '2026-01-05', 12);
       await new S3ReportStore(s3, 'staging-backups').write(report, renderReportMarkdown(report));
-      const cfn = new CloudFormationClient({
-        endpoint: moto.endpoint,
-        region: REGION,
-        credentials: MOTO_CREDENTIALS,
+      await createStackWithOutputs(moto, REGION, 'RecoveryDrillStack-staging', {
+        BackupBucketName: 'staging-backups',
       });
-      await cfn.send(
-        new CreateStackCommand({
-          StackName: 'RecoveryDrillStack-staging',
-          TemplateBody: JSON.stringify({
-            Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
-            Outputs: { BackupBucketName: { Value: 'staging-backups' } },
-          }),
-        }),
-      );
-      cfn.destroy();
       const { io, out, err } = capturedIo(staging, {
         AWS_ENDPOINT_URL: moto.endpoint,
         AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,

@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -21,6 +20,7 @@ import { followExecution } from '../../functions/drill/adapters/aws/follow.ts';
 import { createSource, motoClients, REGION } from '../functions/drill/aws/support.ts';
 import { runCli, withoutAwsCredentials } from '../support/cli-process.ts';
 import { MOTO_ACCOUNT_ID, MOTO_CREDENTIALS, type Moto, startMoto } from '../support/moto.ts';
+import { createStackWithOutputs } from '../support/stack-outputs.ts';
 
 const CONFIG = {
   source: { dbInstanceIdentifier: 'bt-cts-prod', region: REGION },
@@ -287,21 +287,7 @@ describe('start command against moto', () => {
 
   it("finds the machine from the stack's DrillStateMachineArn output when no ARN is given", async () => {
     const own = await machine('from-stack');
-    const cfn = new CloudFormationClient({
-      endpoint: moto.endpoint,
-      region: REGION,
-      credentials: MOTO_CREDENTIALS,
-    });
-    await cfn.send(
-      new CreateStackCommand({
-        StackName: 'RecoveryDrillStack',
-        TemplateBody: JSON.stringify({
-          Resources: { Queue: { Type: 'AWS::SQS::Queue' } },
-          Outputs: { DrillStateMachineArn: { Value: own } },
-        }),
-      }),
-    );
-    cfn.destroy();
+    await createStackWithOutputs(moto, REGION, 'RecoveryDrillStack', { DrillStateMachineArn: own });
     const { code, out } = await run([]);
     expect(code).toBe(0);
     expect(out).toContain(`execution:     arn:aws:states:${REGION}:${MOTO_ACCOUNT_ID}:execution:from-stack:`);
