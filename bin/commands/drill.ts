@@ -29,13 +29,15 @@ export const drill: CommandRunner = {
     const input: Record<string, unknown> = {};
     const target = stringOption(values, 'target-time');
     if (target !== undefined) input.targetTime = target;
+    const from = stringOption(values, 'from');
+    if (from !== undefined) input.from = from;
     const reason = stringOption(values, 'reason');
     if (reason !== undefined) input.reason = reason;
     const requestedBy = stringOption(values, 'requested-by') ?? process.env.USER ?? null;
     if (requestedBy) input.requestedBy = requestedBy;
     // Refuse what can be refused without the database before anything starts (the drill
     // validates again against the restorable window).
-    validateDrillInput(input, { now: new Date() });
+    validateDrillInput(input, { now: new Date(), engine: 'local' });
 
     const loaded = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
     const json = values.json === true;

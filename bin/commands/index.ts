@@ -41,7 +41,7 @@ const retentionPlan: Command = {
 const drill: Command = {
   name: 'drill',
   usage:
-    '--local [--target-time ISO|latest] [--reason TEXT] [--keep] [--json] [--inject FAULT] [--config FILE]',
+    '--local [--target-time ISO|latest] [--from source|isolated] [--reason TEXT] [--keep] [--json] [--inject FAULT] [--config FILE]',
   summary:
     'Run a full restore drill on this machine: the synthesized state machine against an embedded PostgreSQL.\n' +
     'Starts (or creates) the local source, takes a backup if none is recent, restores, migrates, starts the\n' +
@@ -54,6 +54,7 @@ const drill: Command = {
   options: {
     local: { type: 'boolean' },
     'target-time': { type: 'string' },
+    from: { type: 'string' },
     reason: { type: 'string' },
     'requested-by': { type: 'string' },
     keep: { type: 'boolean' },
@@ -64,6 +65,7 @@ const drill: Command = {
   optionHelp: {
     local: 'run on this machine (the only mode of this command)',
     'target-time': 'restore to this ISO-8601 time with a zone, or "latest" (default)',
+    from: 'where the data comes from: "source" (default, local.stateDir) or "isolated" (only the copy in local.isolatedDir)',
     reason: 'why this drill runs (recorded in the report, at most 200 characters)',
     'requested-by': 'who asked for it (recorded in the report)',
     keep: 'leave the restored database running; its URL (no password) goes in the JSON report',
@@ -83,10 +85,11 @@ const drill: Command = {
 const start: Command = {
   name: 'start',
   usage:
-    '[--target-time ISO|latest] [--reason TEXT] [--requested-by WHO] [--wait] [--state-machine-arn ARN] [--region R] [--config FILE]',
+    '[--target-time ISO|latest] [--from source|isolated-region|isolated-snapshot] [--reason TEXT] [--requested-by WHO] [--wait] [--state-machine-arn ARN] [--region R] [--config FILE]',
   summary: 'Start a restore drill of the deployed stack (AWS); with --wait, follow it and print its report.',
   options: {
     'target-time': { type: 'string' },
+    from: { type: 'string' },
     reason: { type: 'string' },
     'requested-by': { type: 'string' },
     wait: { type: 'boolean' },
@@ -96,6 +99,7 @@ const start: Command = {
   },
   optionHelp: {
     'target-time': 'restore to this ISO-8601 time with a zone, or "latest" (default)',
+    from: 'where the data comes from: "source" (default), "isolated-region" (the replicated automated backups) or "isolated-snapshot" (the newest copied snapshot)',
     reason: 'why this drill runs (at most 200 characters; lands in the report and notifications)',
     'requested-by': 'who asked for it (default: $USER)',
     wait: 'follow the execution step by step, print the report; exit 0 passed, 1 failed',

@@ -28,6 +28,7 @@ const FLAG: Readonly<Record<string, string>> = {
   targetTime: '--target-time',
   reason: '--reason',
   requestedBy: '--requested-by',
+  from: '--from',
 };
 
 function refusal(error: DrillInputError): UsageError {
@@ -107,12 +108,14 @@ export const startCommand: CommandRunner = {
     const input: Record<string, string> = {};
     const target = stringOption(values, 'target-time');
     if (target !== undefined) input.targetTime = target;
+    const from = stringOption(values, 'from');
+    if (from !== undefined) input.from = from;
     const reason = stringOption(values, 'reason');
     if (reason !== undefined) input.reason = reason;
     const requestedBy = stringOption(values, 'requested-by') ?? io.env.USER;
     if (requestedBy !== undefined && requestedBy !== '') input.requestedBy = requestedBy;
     try {
-      validateDrillInput(input, { now: new Date() });
+      validateDrillInput(input, { now: new Date(), engine: 'aws' });
     } catch (error) {
       if (error instanceof DrillInputError) throw refusal(error);
       throw error;

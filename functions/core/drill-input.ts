@@ -14,6 +14,46 @@ export const MAX_REASON_LENGTH = 200;
 /** Bound of `requestedBy`: a person or a schedule's name, not a paragraph. */
 export const MAX_REQUESTED_BY_LENGTH = 100;
 
+/**
+ * Where a drill's data comes from (issue 14): `source` restores the source's own backups (today's
+ * drill); the others prove that the isolated copy alone suffices after the source is lost. AWS:
+ * `isolated-region` (point-in-time recovery from the automated backups replicated to the copy
+ * region), `isolated-snapshot` (the newest copied snapshot). Locally: `isolated` (the second
+ * repository in `local.isolatedDir`). Recorded in the report and said in its title, because an
+ * auditor's first question is "have you restored from the isolated copy?".
+ */
+export type DrillFrom = 'source' | 'isolated-region' | 'isolated-snapshot' | 'isolated';
+
+/** The engine a drill runs in: each restores from its own kinds of copies. */
+export type DrillEngine = 'local' | 'aws';
+
+/** The origins each engine can restore from; anything else is refused naming `from`. */
+export const DRILL_FROM_BY_ENGINE: Readonly<Record<DrillEngine, readonly DrillFrom[]>> = {
+  local: ['source', 'isolated'],
+  aws: ['source', 'isolated-region', 'isolated-snapshot'],
+};
+
+/** Each origin in words, for reports, messages and the CLI's history. */
+const FROM_WORDS: Readonly<Record<DrillFrom, string>> = {
+  source: 'the source',
+  isolated: 'the isolated copy',
+  'isolated-region': "the isolated region's replicated backups",
+  'isolated-snapshot': 'the isolated snapshot copy',
+};
+
+/** Where the data came from, in words ("the isolated copy"). */
+export function describeFrom(from: DrillFrom): string {
+  return FROM_WORDS[from];
+}
+
+/**
+ * The phrase a title carries: ` (from the isolated copy)`; empty for the source, so the titles of
+ * today's drills (and the mail rules matching them) stay as they are.
+ */
+export function fromInTitle(from: DrillFrom | null | undefined): string {
+  return !from || from === 'source' ? '' : ` (from ${describeFrom(from)})`;
+}
+
 /** A drill request after validation: defaults filled in, the target time in UTC. */
 export interface DrillInput {
   /** `latest` or an ISO-8601 UTC time ending in `Z`. */
@@ -21,6 +61,8 @@ export interface DrillInput {
   reason: string | null;
   requestedBy: string | null;
   dryRun: boolean;
+  /** Where the data comes from (default `source`), one of the engine's `DRILL_FROM_BY_ENGINE`. */
+  from: DrillFrom;
 }
 
 /** The restorable window of the source when known (RDS `EarliestRestorableTime` / `LatestRestorableTime`). */
@@ -63,7 +105,7 @@ export class DrillInputError extends InputProblemsError {
   }
 }
 
-const KEYS = ['targetTime', 'reason', 'requestedBy', 'dryRun'] as const;
+const KEYS = ['targetTime', 'reason', 'requestedBy', 'dryRun', 'from'] as const;
 // Control characters (C0, DEL, C1) and the line/paragraph separators: they break one-line logs.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const NOT_PRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
@@ -98,13 +140,15 @@ function boundedText(
 /**
  * Validates and normalizes a drill request.
  * @param context.now the clock (injected so tests and the state machine agree on "now").
- * @param context.window the source's restorable window, when the caller has looked it up.
+ * @param context.engine the engine that will run the drill: it decides which `from` values exist.
+ * @param context.window the restorable window of the data the drill restores (the source's, or
+ *   the isolated copy's for a drill from it), when the caller has looked it up.
  * @returns the input with defaults filled in and `targetTime` as `latest` or UTC `…Z`.
  * @throws DrillInputError listing every problem, each with field, value and expectation.
  */
 export function validateDrillInput(
   raw: unknown,
-  context: { now: Date; window?: RestorableWindow },
+  context: { now: Date; engine: DrillEngine; window?: RestorableWindow },
 ): DrillInput {
   const problems: InputProblem[] = [];
   const source: Record<string, unknown> =
@@ -113,7 +157,7 @@ export function validateDrillInput(
     problems.push({
       field: '(input)',
       value: raw,
-      expected: 'an object { targetTime?, reason?, requestedBy?, dryRun? } or nothing',
+      expected: 'an object { targetTime?, reason?, requestedBy?, dryRun?, from? } or nothing',
     });
   }
   for (const key of Object.keys(source)) {
@@ -165,11 +209,25 @@ export function validateDrillInput(
     else problems.push({ field: 'dryRun', value: source.dryRun, expected: 'true or false (a JSON boolean)' });
   }
 
+  let from: DrillFrom = 'source';
+  if (source.from !== undefined && source.from !== null) {
+    const allowed = DRILL_FROM_BY_ENGINE[context.engine];
+    if (typeof source.from === 'string' && (allowed as readonly string[]).includes(source.from))
+      from = source.from as DrillFrom;
+    else
+      problems.push({
+        field: 'from',
+        value: source.from,
+        expected: `one of ${allowed.map((f) => `"${f}"`).join(', ')} (where the ${context.engine} engine's drill takes its data from)`,
+      });
+  }
+
   if (problems.length > 0) throw new DrillInputError(problems);
   return {
     targetTime: targetTime as string,
     reason: reason ?? null,
     requestedBy: requestedBy ?? null,
     dryRun,
+    from,
   };
 }

@@ -4,8 +4,9 @@
  * comparison of a drill with the one before it, so a slow drift shows up before a target is missed.
  * Pure: the stores read and write the index.
  */
+import type { DrillFrom } from './drill-input.ts';
 import type { EscalationClass } from './escalations.ts';
-import type { Deviation, DrillReport } from './report.ts';
+import { type Deviation, type DrillReport, reportFrom } from './report.ts';
 
 /** One drill in the index: enough to list and trend drills without opening every report. */
 export interface HistoryEntry {
@@ -20,6 +21,8 @@ export interface HistoryEntry {
   escalationClasses: EscalationClass[];
   environment: string | null;
   mode: 'local' | 'aws' | null;
+  /** Where the drill's data came from; absent in entries written before it existed (the source). */
+  from?: DrillFrom;
 }
 
 /** The index file (`reports/index.json`): a version so a later shape can be told apart. */
@@ -42,6 +45,7 @@ export function historyEntryOf(report: DrillReport): HistoryEntry {
     escalationClasses: [...new Set(report.escalations.map((e) => e.class))],
     environment: report.environment,
     mode: report.mode,
+    from: reportFrom(report),
   };
 }
 
@@ -80,14 +84,16 @@ export function withEntry(index: HistoryIndex, entry: HistoryEntry): HistoryInde
 }
 
 /**
- * The drill a new report is compared with: the newest earlier drill that measured both RPO and RTO
- * (a dry run or a drill that failed before measuring says nothing about speed).
+ * The drill a new report is compared with: the newest earlier drill from the same data origin that
+ * measured both RPO and RTO (a dry run or a drill that failed before measuring says nothing about
+ * speed, and a drill from a daily snapshot copy is not "worse" than one from the source).
  */
 export function previousMeasured(index: HistoryIndex, report: DrillReport): HistoryEntry | null {
   const started = Date.parse(report.startedAt);
   const earlier = index.drills.filter(
     (d) =>
       d.drillId !== report.drillId &&
+      (d.from ?? 'source') === reportFrom(report) &&
       !d.dryRun &&
       d.rpoMinutes !== null &&
       d.rtoMinutes !== null &&
@@ -240,12 +246,13 @@ export function renderHistoryTable(entries: readonly HistoryEntry[], window = TR
       d.drillId,
       d.startedAt,
       d.dryRun ? 'dry run' : d.passed ? 'passed' : 'FAILED',
+      d.from ?? 'source',
       minutes(d.rpoMinutes, d.targets.rpoMinutes),
       minutes(d.rtoMinutes, d.targets.rtoMinutes),
       `${d.targets.rpoMinutes}/${d.targets.rtoMinutes}`,
       d.escalationClasses.join(',') || '–',
     ]);
-  const header = ['drill', 'started', 'result', 'RPO min', 'RTO min', 'targets', 'escalations'];
+  const header = ['drill', 'started', 'result', 'from', 'RPO min', 'RTO min', 'targets', 'escalations'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]) =>
     cells

@@ -5,9 +5,10 @@
  */
 
 import { describeAppVerdict } from './app-verdict.ts';
+import { describeFrom, fromInTitle } from './drill-input.ts';
 import { DRILL_STEPS, ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
 import { redactCredentials } from './redact.ts';
-import { type DrillReport, reportVerdict } from './report.ts';
+import { type DrillReport, reportFrom, reportVerdict } from './report.ts';
 import { describeHeartbeat, describeTargetTime, rpoUnproven } from './report-markdown.ts';
 
 /** Escapes text for HTML element content and attribute values (credentials masked first). */
@@ -169,9 +170,11 @@ function stepEvidence(step: StepOutcome): string {
 /** The report as a page for the person at 3 a.m. (verdict, escalations, timeline on top) and the auditor. */
 export function renderReportHtml(report: DrillReport): string {
   const verdict = reportVerdict(report);
+  const from = fromInTitle(reportFrom(report));
+  const fromHtml = from === '' ? '' : escapeHtml(from);
   const b: string[] = [];
   b.push(
-    `<h1>Recovery drill ${escapeHtml(report.drillId)}: <span class="verdict verdict-${verdict.toLowerCase()}">${verdict}</span></h1>`,
+    `<h1>Recovery drill ${escapeHtml(report.drillId)}${fromHtml}: <span class="verdict verdict-${verdict.toLowerCase()}">${verdict}</span></h1>`,
   );
   if (report.dryRun) b.push('<p><em>Dry run: input validated and plan shown; nothing was restored.</em></p>');
   if (report.interrupted)
@@ -234,6 +237,7 @@ export function renderReportHtml(report: DrillReport): string {
   b.push('<h2>Summary</h2><table class="summary">');
   const rows: [string, string | null][] = [
     ['Environment', `${report.environment ?? '–'}${report.mode ? ` (${report.mode})` : ''}`],
+    ['Data from', `${describeFrom(reportFrom(report))} (${reportFrom(report)})`],
     ['Requested by', report.requestedBy],
     ['Reason', report.reason],
     ['Requested target', report.requestedTarget],
@@ -269,7 +273,7 @@ export function renderReportHtml(report: DrillReport): string {
     '<html lang="en"><head><meta charset="utf-8">',
     // No network: a strict CSP documents (and enforces) that the page loads nothing.
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
-    `<title>Recovery drill ${escapeHtml(report.drillId)}: ${verdict}</title>`,
+    `<title>Recovery drill ${escapeHtml(report.drillId)}${fromHtml}: ${verdict}</title>`,
     `<style>${STYLE}</style></head><body>`,
     ...b,
     '</body></html>',

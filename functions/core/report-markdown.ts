@@ -5,10 +5,11 @@
  */
 
 import { describeAppVerdict } from './app-verdict.ts';
+import { describeFrom, fromInTitle } from './drill-input.ts';
 import { ESCALATION_CLASSES, ESCALATION_RULES, type StepOutcome } from './escalations.ts';
 import type { HeartbeatProof } from './evaluate.ts';
 import { redactCredentials } from './redact.ts';
-import { type DrillReport, reportVerdict } from './report.ts';
+import { type DrillReport, reportFrom, reportVerdict } from './report.ts';
 
 /** T in words: what it is, so that T − P reads as the report's RPO. */
 export function describeTargetTime(report: Pick<DrillReport, 'requestedTarget' | 'targetTime'>): string {
@@ -50,7 +51,7 @@ export function summaryLine(report: DrillReport): string {
       ? `RTO ${report.rtoMinutes} min`
       : `RTO not measured: ${report.readyAt === null ? 'the app was never ready' : 'not evaluated'} (${whyUnmeasured(report)})`;
   return redactCredentials(
-    `drill ${report.drillId} ${report.passed ? 'passed' : reportVerdict(report)}: target ${report.requestedTarget}, T ${report.targetTime}, ${point}, ${bound}; ${rpo}, ${rto}${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
+    `drill ${report.drillId}${fromInTitle(reportFrom(report))} ${report.passed ? 'passed' : reportVerdict(report)}: target ${report.requestedTarget}, T ${report.targetTime}, ${point}, ${bound}; ${rpo}, ${rto}${report.escalations.length > 0 ? `; escalations: ${report.escalations.map((e) => e.class).join(', ')}` : ''}`,
   );
 }
 
@@ -94,7 +95,7 @@ function measured(value: number | null, target: number, passed: boolean | null):
 export function renderReportMarkdown(report: DrillReport): string {
   const lines: string[] = [];
   const verdict = reportVerdict(report);
-  lines.push(`# Recovery drill ${cell(report.drillId)}: ${verdict}`, '');
+  lines.push(`# Recovery drill ${cell(report.drillId)}${fromInTitle(reportFrom(report))}: ${verdict}`, '');
   if (report.dryRun) lines.push('> Dry run: input validated and plan shown; nothing was restored.', '');
   if (report.interrupted)
     lines.push(
@@ -124,6 +125,7 @@ export function renderReportMarkdown(report: DrillReport): string {
   const rtoPassed = report.rtoMinutes === null ? null : report.rtoMinutes <= report.targets.rtoMinutes;
   lines.push('## Summary', '', '| | |', '|---|---|');
   lines.push(`| Environment | ${cell(report.environment)}${report.mode ? ` (${report.mode})` : ''} |`);
+  lines.push(`| Data from | ${cell(describeFrom(reportFrom(report)))} (\`${reportFrom(report)}\`) |`);
   lines.push(`| Requested by | ${cell(report.requestedBy)} |`);
   lines.push(`| Reason | ${cell(report.reason)} |`);
   lines.push(`| Requested target | ${cell(report.requestedTarget)} |`);

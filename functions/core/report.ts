@@ -5,6 +5,7 @@
  */
 
 import { type AppVerdict, appVerdictDeviations, appVerdictWarnings } from './app-verdict.ts';
+import type { DrillFrom } from './drill-input.ts';
 import {
   ESCALATION_RULES,
   type Escalation,
@@ -64,6 +65,11 @@ export interface DrillReport {
   reason: string | null;
   requestedBy: string | null;
   dryRun: boolean;
+  /**
+   * Where the restored data came from: `source`, or an isolated copy (issue 14). Reports written
+   * before it existed lack it: read them with `reportFrom`.
+   */
+  from: DrillFrom;
   /** T − newest critical row (informational: a quiet source's newest row is old and nothing is lost). */
   newestRowLagMinutes: number | null;
   /** Informational, never a failure or a warning. */
@@ -105,6 +111,8 @@ export interface BuildReportArgs {
   reason?: string | null;
   requestedBy?: string | null;
   dryRun?: boolean;
+  /** Where the data came from; default `source`. */
+  from?: DrillFrom;
   appVerdict?: AppVerdict | null;
   /** Warnings found outside the steps (e.g. by the caller). */
   warnings?: string[];
@@ -209,6 +217,7 @@ export function buildReport(args: BuildReportArgs): DrillReport {
     reason: args.reason ? redactCredentials(args.reason) : null,
     requestedBy: args.requestedBy ? redactCredentials(args.requestedBy) : null,
     dryRun: args.dryRun ?? false,
+    from: args.from ?? 'source',
     newestRowLagMinutes: args.evaluation?.newestRowLagMinutes ?? null,
     notes: (args.evaluation?.notes ?? []).map(redactCredentials),
     appVerdict: args.appVerdict
@@ -216,6 +225,11 @@ export function buildReport(args: BuildReportArgs): DrillReport {
       : null,
     ...(args.interrupted ? { interrupted: args.interrupted } : {}),
   };
+}
+
+/** Where a stored report's data came from: reports older than the field are from the source. */
+export function reportFrom(report: Pick<DrillReport, 'from'> | { from?: unknown }): DrillFrom {
+  return typeof report.from === 'string' ? (report.from as DrillFrom) : 'source';
 }
 
 /** PASSED, FAILED, or INTERRUPTED (a signal stopped it: it proves nothing either way). */

@@ -104,8 +104,8 @@ describe('history command over local drills', () => {
     expect(code).toBe(0);
     const rows = out.split('\n').filter((l) => /^2026\d{4}t/.test(l));
     expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(QUARTERS.map((q) => q[0]).reverse());
-    expect(rows[0]).toMatch(/FAILED\s+–\s+–\s+60\/30\s+RESTORE_FAILED$/);
-    expect(rows[1]).toMatch(/passed\s+2\s+16\s+60\/30\s+–$/);
+    expect(rows[0]).toMatch(/FAILED\s+source\s+–\s+–\s+60\/30\s+RESTORE_FAILED$/);
+    expect(rows[1]).toMatch(/passed\s+source\s+2\s+16\s+60\/30\s+–$/);
     expect(out).toContain('RTO rising (10 → 16 min)');
     expect(out).toContain(join(dir, 'state', 'reports', 'index.json'));
   });

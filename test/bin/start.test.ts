@@ -93,6 +93,11 @@ describe('start command input checks', () => {
       /--target-time \(targetTime\).*not in the future/,
     ],
     [
+      "the local engine's data origin",
+      ['--from', 'isolated'],
+      /--from \(from\): one of "source", "isolated-region", "isolated-snapshot" .*; got "isolated"/,
+    ],
+    [
       'a reason over 200 characters',
       ['--reason', 'r'.repeat(201)],
       /--reason \(reason\): at most 200 characters/,
@@ -252,6 +257,7 @@ describe('start command against moto', () => {
       reason: 'quarterly drill, by hand',
       requestedBy: 'alice',
       dryRun: false,
+      from: 'source',
     });
   });
 

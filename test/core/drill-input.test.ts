@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DrillInputError, validateDrillInput } from '../../functions/core/drill-input.ts';
+import {
+  DrillInputError,
+  describeFrom,
+  fromInTitle,
+  validateDrillInput,
+} from '../../functions/core/drill-input.ts';
 import { InputError } from '../../functions/core/errors.ts';
 
 const now = () => new Date('2026-11-26T12:00:00Z');
@@ -8,7 +13,7 @@ const DAY = 86_400_000;
 
 function problemsOf(raw: unknown, window?: { earliest: Date | null; latest: Date | null }) {
   try {
-    validateDrillInput(raw, { now: now(), ...(window ? { window } : {}) });
+    validateDrillInput(raw, { now: now(), engine: 'aws', ...(window ? { window } : {}) });
   } catch (error) {
     expect(error).toBeInstanceOf(DrillInputError);
     expect(error).toBeInstanceOf(InputError);
@@ -20,10 +25,10 @@ function problemsOf(raw: unknown, window?: { earliest: Date | null; latest: Date
 
 describe('drill input', () => {
   it('defaults to the latest restorable time, no reason, not a dry run', () => {
-    const expected = { targetTime: 'latest', reason: null, requestedBy: null, dryRun: false };
-    expect(validateDrillInput(undefined, { now: now() })).toEqual(expected);
-    expect(validateDrillInput({}, { now: now() })).toEqual(expected);
-    expect(validateDrillInput(null, { now: now() })).toEqual(expected);
+    const expected = { targetTime: 'latest', reason: null, requestedBy: null, dryRun: false, from: 'source' };
+    expect(validateDrillInput(undefined, { now: now(), engine: 'aws' })).toEqual(expected);
+    expect(validateDrillInput({}, { now: now(), engine: 'aws' })).toEqual(expected);
+    expect(validateDrillInput(null, { now: now(), engine: 'aws' })).toEqual(expected);
   });
 
   it('normalizes a target time with an offset to UTC', () => {
@@ -34,13 +39,14 @@ describe('drill input', () => {
         requestedBy: 'oncall@bank',
         dryRun: true,
       },
-      { now: now() },
+      { now: now(), engine: 'aws' },
     );
     expect(input).toEqual({
       targetTime: '2026-11-26T09:30:00.000Z',
       reason: 'quarterly drill',
       requestedBy: 'oncall@bank',
       dryRun: true,
+      from: 'source',
     });
   });
 
@@ -67,7 +73,7 @@ describe('drill input', () => {
 
   it('accepts exactly 35 days back and refuses a second more', () => {
     const limit = new Date(now().getTime() - 35 * DAY).toISOString();
-    expect(validateDrillInput({ targetTime: limit }, { now: now() }).targetTime).toBe(limit);
+    expect(validateDrillInput({ targetTime: limit }, { now: now(), engine: 'aws' }).targetTime).toBe(limit);
     const beyond = new Date(now().getTime() - 35 * DAY - 1000).toISOString();
     expect(problemsOf({ targetTime: beyond })[0]?.expected).toMatch(/at most 35 days back/);
   });
@@ -81,12 +87,15 @@ describe('drill input', () => {
       /at or before the latest restorable time 2026-11-26T11:55:00.000Z/,
     );
     expect(
-      validateDrillInput({ targetTime: '2026-11-20T00:00:00Z' }, { now: now(), window }).targetTime,
+      validateDrillInput({ targetTime: '2026-11-20T00:00:00Z' }, { now: now(), engine: 'aws', window })
+        .targetTime,
     ).toBe('2026-11-20T00:00:00.000Z');
   });
 
   it('bounds reason at 200 printable characters and requestedBy at 100', () => {
-    expect(validateDrillInput({ reason: 'ä'.repeat(200) }, { now: now() }).reason).toHaveLength(200);
+    expect(
+      validateDrillInput({ reason: 'ä'.repeat(200) }, { now: now(), engine: 'aws' }).reason,
+    ).toHaveLength(200);
     expect(problemsOf({ reason: 'x'.repeat(201) })[0]).toMatchObject({ field: 'reason' });
     expect(problemsOf({ reason: 'drill\nrm -rf' })[0]?.expected).toMatch(/printable/);
     expect(problemsOf({ reason: 'bell\u0007' })[0]?.field).toBe('reason');
@@ -100,14 +109,48 @@ describe('drill input', () => {
     expect(problems[0]).toEqual({
       field: 'targettime',
       value: 'latest',
-      expected: 'no such field (expected one of targetTime, reason, requestedBy, dryRun)',
+      expected: 'no such field (expected one of targetTime, reason, requestedBy, dryRun, from)',
     });
   });
 
   it('names the field and value in the message', () => {
-    expect(() => validateDrillInput({ dryRun: 'yes' }, { now: now() })).toThrow(
+    expect(() => validateDrillInput({ dryRun: 'yes' }, { now: now(), engine: 'aws' })).toThrow(
       'drill input is invalid: dryRun: true or false (a JSON boolean); got "yes"',
     );
+  });
+
+  it('takes the data origin each engine knows, default the source, and refuses the others naming from and the value', () => {
+    expect(validateDrillInput({ from: 'isolated' }, { now: now(), engine: 'local' }).from).toBe('isolated');
+    expect(validateDrillInput({}, { now: now(), engine: 'local' }).from).toBe('source');
+    for (const from of ['source', 'isolated-region', 'isolated-snapshot'])
+      expect(validateDrillInput({ from }, { now: now(), engine: 'aws' }).from).toBe(from);
+    expect(() => validateDrillInput({ from: 'isolated-region' }, { now: now(), engine: 'local' })).toThrow(
+      'drill input is invalid: from: one of "source", "isolated" (where the local engine\'s drill takes its data from); got "isolated-region"',
+    );
+    for (const bad of ['isolated', 'Source', '', 7]) {
+      const problems = (() => {
+        try {
+          validateDrillInput({ from: bad }, { now: now(), engine: 'aws' });
+        } catch (error) {
+          return (error as DrillInputError).problems;
+        }
+        throw new Error(`expected from ${String(bad)} to be refused`);
+      })();
+      expect(problems).toEqual([
+        {
+          field: 'from',
+          value: bad,
+          expected: expect.stringContaining('"source", "isolated-region", "isolated-snapshot"'),
+        },
+      ]);
+    }
+  });
+
+  it('says each origin in a title only when it is not the source', () => {
+    expect(fromInTitle('source')).toBe('');
+    expect(fromInTitle(undefined)).toBe('');
+    expect(fromInTitle('isolated')).toBe(' (from the isolated copy)');
+    expect(describeFrom('isolated-snapshot')).toBe('the isolated snapshot copy');
   });
 
   it('refuses input that is not an object', () => {
@@ -126,7 +169,7 @@ describe('drill input', () => {
           const local = new Date(ms + offset * 60_000).toISOString().slice(0, 19);
           const abs = Math.abs(offset);
           const zone = `${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-          const input = validateDrillInput({ targetTime: `${local}${zone}` }, { now: now() });
+          const input = validateDrillInput({ targetTime: `${local}${zone}` }, { now: now(), engine: 'aws' });
           expect(input.targetTime).toBe(new Date(ms).toISOString());
         },
       ),
@@ -153,7 +196,7 @@ describe('drill input', () => {
           const attempt = () =>
             validateDrillInput(
               { targetTime: new Date(target).toISOString() },
-              { now: now(), window: { earliest, latest } },
+              { now: now(), engine: 'aws', window: { earliest, latest } },
             );
           if (allowed) expect(attempt().targetTime).toBe(new Date(target).toISOString());
           else expect(attempt).toThrow(DrillInputError);

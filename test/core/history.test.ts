@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DrillFrom } from '../../functions/core/drill-input.ts';
 import type { DrillStepName, StepOutcome } from '../../functions/core/escalations.ts';
 import { evaluateRecovery } from '../../functions/core/evaluate.ts';
 import {
@@ -21,6 +22,7 @@ interface DrillShape {
   rpoMinutes?: number;
   failedStep?: DrillStepName;
   dryRun?: boolean;
+  from?: DrillFrom;
 }
 
 /** A report of a drill that restored `rpoMinutes` behind T and was ready after `rtoMinutes`. */
@@ -31,6 +33,7 @@ function drill({
   rpoMinutes = 5,
   failedStep,
   dryRun,
+  from,
 }: DrillShape): DrillReport {
   const start = Date.parse(startedAt);
   const at = (min: number) => new Date(start + min * 60_000).toISOString();
@@ -68,6 +71,7 @@ function drill({
     environment: 'test',
     mode: 'local',
     dryRun: dryRun ?? false,
+    ...(from ? { from } : {}),
   });
 }
 
@@ -117,6 +121,27 @@ describe('drill history index', () => {
     ].reduce(withEntry, parseHistoryIndex(null));
     const now = drill({ drillId: 'now', startedAt: '2026-04-06T06:00:00Z' });
     expect(previousMeasured(index, now)?.drillId).toBe('measured');
+  });
+});
+
+describe('drills from an isolated copy in the history', () => {
+  it('records the origin, lists it, and compares a drill only with the previous one from the same origin', () => {
+    const index = [
+      entry({ drillId: 'old-source', startedAt: '2026-01-05T06:00:00Z', rpoMinutes: 5 }),
+      entry({ drillId: 'isolated-1', startedAt: '2026-02-05T06:00:00Z', rpoMinutes: 40, from: 'isolated' }),
+      entry({ drillId: 'source-2', startedAt: '2026-03-05T06:00:00Z', rpoMinutes: 5 }),
+    ].reduce(withEntry, parseHistoryIndex(null));
+    expect(index.drills.map((d) => d.from)).toEqual(['source', 'isolated', 'source']);
+    const isolated = drill({ drillId: 'isolated-2', startedAt: '2026-04-06T06:00:00Z', from: 'isolated' });
+    expect(previousMeasured(index, isolated)?.drillId).toBe('isolated-1');
+    const source = drill({ drillId: 'source-3', startedAt: '2026-04-06T06:00:00Z', rpoMinutes: 40 });
+    expect(previousMeasured(index, source)?.drillId).toBe('source-2');
+    // An index entry written before the field existed is a drill from the source.
+    const { from: _none, ...legacy } = entry({ drillId: 'legacy', startedAt: '2026-05-05T06:00:00Z' });
+    const table = renderHistoryTable([...index.drills, legacy]);
+    expect(table.split('\n')[0]).toMatch(/^drill\s+started\s+result\s+from\s+RPO min/);
+    expect(table).toMatch(/isolated-1\s+\S+\s+passed\s+isolated\s+40\s/);
+    expect(table).toMatch(/legacy\s+\S+\s+passed\s+source\s/);
   });
 });
 
@@ -202,10 +227,10 @@ describe('drill trend', () => {
       entry({ drillId: 'broken', startedAt: '2026-12-01T06:00:00Z', failedStep: 'restore' }),
     ]);
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^drill\s+started\s+result\s+RPO min\s+RTO min/);
+    expect(lines[0]).toMatch(/^drill\s+started\s+result\s+from\s+RPO min\s+RTO min/);
     expect(lines[1]).toMatch(/^broken .* FAILED .*RESTORE_FAILED$/);
-    expect(lines[2]).toMatch(/^q2 .* FAILED\s+5\s+31!\s+60\/30\s+RTO_BREACHED$/);
-    expect(lines[3]).toMatch(/^q1 .* passed\s+5\s+10\s/);
+    expect(lines[2]).toMatch(/^q2 .* FAILED\s+source\s+5\s+31!\s+60\/30\s+RTO_BREACHED$/);
+    expect(lines[3]).toMatch(/^q1 .* passed\s+source\s+5\s+10\s/);
     expect(text).toContain('trend over the last 2 measured drills: RTO rising (10 → 31 min)');
     expect(renderHistoryTable([])).toBe('no drills recorded yet');
   });

@@ -90,6 +90,28 @@ describe('drill report', () => {
     expect(report.steps).toHaveLength(DRILL_STEPS.length);
   });
 
+  it('records where the data came from, and says it in the titles of every rendering', () => {
+    const source = buildReport(args());
+    expect(source.from).toBe('source');
+    expect(renderReportMarkdown(source)).toMatch(/^# Recovery drill drill-2026-11-26-1000: PASSED$/m);
+    expect(renderReportMarkdown(source)).toContain('| Data from | the source (`source`) |');
+    const isolated = buildReport(args({ from: 'isolated' }));
+    expect(JSON.parse(JSON.stringify(isolated)).from).toBe('isolated');
+    expect(renderReportMarkdown(isolated)).toMatch(
+      /^# Recovery drill drill-2026-11-26-1000 \(from the isolated copy\): PASSED$/m,
+    );
+    expect(renderReportMarkdown(isolated)).toContain('| Data from | the isolated copy (`isolated`) |');
+    const html = renderReportHtml(isolated);
+    expect(html).toContain(
+      '<title>Recovery drill drill-2026-11-26-1000 (from the isolated copy): PASSED</title>',
+    );
+    expect(html).toMatch(/<h1>Recovery drill drill-2026-11-26-1000 \(from the isolated copy\): </);
+    expect(summaryLine(isolated)).toMatch(/^drill drill-2026-11-26-1000 \(from the isolated copy\) passed: /);
+    // A report stored before the field existed reads as a drill from the source.
+    const { from: _old, ...older } = isolated;
+    expect(renderReportMarkdown(older as never)).toMatch(/^# Recovery drill drill-2026-11-26-1000: PASSED$/m);
+  });
+
   it('keeps the top-level fields of the report contract', () => {
     const keys = Object.keys(buildReport(args()));
     for (const key of [
@@ -111,6 +133,7 @@ describe('drill report', () => {
       'escalations',
       'warnings',
       'deviations',
+      'from',
     ])
       expect(keys).toContain(key);
   });

@@ -6,6 +6,7 @@
  * token: only references.
  */
 import type { DriftReport } from '../../core/drift.ts';
+import type { DrillFrom } from '../../core/drill-input.ts';
 import type { Escalation } from '../../core/escalations.ts';
 import type { Evaluation, HeartbeatReading, RestorePointSource } from '../../core/evaluate.ts';
 import { redactCredentials } from '../../core/redact.ts';
@@ -36,6 +37,8 @@ export interface DrillInfo {
   reason: string | null;
   requestedBy: string | null;
   dryRun: boolean;
+  /** Where the data came from (`source`, or an isolated copy): the report records and titles it. */
+  from: DrillFrom;
   window: { earliest: string | null; latest: string | null };
   environment: string;
   mode: 'local' | 'aws';

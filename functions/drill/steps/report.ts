@@ -3,6 +3,7 @@
  * outcome, a caught failure with its evidence unpacked from its Cause), stored with its history,
  * then published: one message per escalation and the summary.
  */
+import { DRILL_FROM_BY_ENGINE, type DrillFrom } from '../../core/drill-input.ts';
 import { DRILL_STEP_REGISTRY, resultFields } from '../../core/drill-steps.ts';
 import { type DrillStepName, PREPARE_STEP, type StepOutcome } from '../../core/escalations.ts';
 import { redactCredentials } from '../../core/redact.ts';
@@ -93,6 +94,9 @@ function unvalidatedDrill(state: DrillState, deps: DrillDeps, executionName: str
     typeof value === 'string' && value.trim() !== '' ? redactCredentials(value).slice(0, max) : null;
   const config = deps.settings.config;
   const requested = text(state.targetTime, 64) ?? 'latest';
+  const from = (DRILL_FROM_BY_ENGINE[deps.settings.mode] as readonly unknown[]).includes(state.from)
+    ? (state.from as DrillFrom)
+    : 'source';
   return {
     drillId: executionName,
     instanceId: drillInstanceId(config.drill.instancePrefix, executionName),
@@ -102,6 +106,7 @@ function unvalidatedDrill(state: DrillState, deps: DrillDeps, executionName: str
     reason: text(state.reason, 200),
     requestedBy: text(state.requestedBy, 200),
     dryRun: state.dryRun === true,
+    from,
     window: { earliest: null, latest: null },
     environment: config.environment,
     mode: deps.settings.mode,
@@ -132,6 +137,7 @@ export async function report({ state, deps, executionName }: StepContext) {
     reason: drill.reason,
     requestedBy: drill.requestedBy,
     dryRun: drill.dryRun,
+    from: drill.from,
     appVerdict: state.evaluation?.appVerdict ?? null,
     interrupted,
   };

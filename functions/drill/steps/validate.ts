@@ -3,7 +3,7 @@
  * is created, and the drill's identity fixed: its id, its instance, T (the drill's start for
  * `latest`, the chosen time otherwise).
  */
-import { validateDrillInput } from '../../core/drill-input.ts';
+import { describeFrom, validateDrillInput } from '../../core/drill-input.ts';
 import { drillInstanceId } from '../drill-id.ts';
 import { RestoreFailedError } from '../ports/errors.ts';
 import type { DrillInfo, StepContext } from './context.ts';
@@ -11,9 +11,12 @@ import { timed } from './context.ts';
 
 export async function validate({ state, deps, executionName, executionArn }: StepContext) {
   return timed(deps, async (startedAt) => {
-    // At this point the state is the execution input itself: unknown keys are refused.
+    // At this point the state is the execution input itself: unknown keys are refused, and a
+    // `from` this engine cannot restore from is refused before the window is even read.
+    const engine = deps.settings.mode;
+    validateDrillInput(state, { now: startedAt, engine });
     const window = await deps.recovery.restorableWindow();
-    const input = validateDrillInput(state, { now: startedAt, window });
+    const input = validateDrillInput(state, { now: startedAt, engine, window });
     const latest = window.latest;
     if (input.targetTime === 'latest' && latest === null) {
       const damaged = (await deps.recovery.damagedState?.()) ?? [];
@@ -37,6 +40,7 @@ export async function validate({ state, deps, executionName, executionArn }: Ste
       reason: input.reason,
       requestedBy: input.requestedBy,
       dryRun: input.dryRun,
+      from: input.from,
       window: { earliest: window.earliest?.toISOString() ?? null, latest: latest?.toISOString() ?? null },
       environment: config.environment,
       mode: deps.settings.mode,
@@ -44,7 +48,7 @@ export async function validate({ state, deps, executionName, executionArn }: Ste
     };
     return {
       ...info,
-      detail: `${input.dryRun ? 'dry run: would restore' : 'restoring'} ${config.source.dbInstanceIdentifier} to ${isLatest ? `the latest restorable time (${(latest as Date).toISOString()} now)` : targetTime} as ${info.instanceId}; T = ${targetTime}${isLatest ? ' (the drill start)' : ''}`,
+      detail: `${input.dryRun ? 'dry run: would restore' : 'restoring'} ${config.source.dbInstanceIdentifier}${input.from === 'source' ? '' : ` from ${describeFrom(input.from)}`} to ${isLatest ? `the latest restorable time (${(latest as Date).toISOString()} now)` : targetTime} as ${info.instanceId}; T = ${targetTime}${isLatest ? ' (the drill start)' : ''}`,
     };
   });
 }

@@ -123,6 +123,7 @@ describe('smoke checks and recovery-evaluate against an app with the BT-CTS cont
         startedAt: startedAt.toISOString(),
         reason: 'smoke session test',
         requestedBy: null,
+        from: 'source',
         dryRun: false,
         window: { earliest: null, latest: target.toISOString() },
         environment: 'test',

@@ -54,9 +54,9 @@ export async function runningExecution(sfn: SfnApi, stateMachineArn: string): Pr
 export async function startDrill(sfn: SfnApi, args: StartDrillArgs): Promise<StartedDrill> {
   const now = args.now ?? (() => new Date());
   // Offline checks first: a malformed request never costs an API call.
-  validateDrillInput(args.input, { now: now() });
+  validateDrillInput(args.input, { now: now(), engine: 'aws' });
   const window = await args.window();
-  const input = validateDrillInput(args.input, { now: now(), window });
+  const input = validateDrillInput(args.input, { now: now(), engine: 'aws', window });
   const running = await runningExecution(sfn, args.stateMachineArn);
   if (running) throw new DrillAlreadyRunningError(running);
   const drillId = newDrillId(now());
