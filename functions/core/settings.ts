@@ -285,7 +285,9 @@ export function settingsEnvelope<F extends SettingsFunction>(
   const slice: Record<string, unknown> = {};
   for (const section of spec.sections) slice[section] = (config as Record<string, unknown>)[section];
   // `app.env` is the local engine's (it may hold the app's secrets): it never reaches a function.
-  if (isObject(slice.app)) slice.app = { ...slice.app, env: {} };
+  // `app.repoPath` is the synth machine's checkout (no function reads it: the artifacts travel in
+  // the bundle); carried, it would name a home folder and change the template per machine.
+  if (isObject(slice.app)) slice.app = { ...slice.app, env: {}, repoPath: '.' };
   const carried: Record<string, unknown> = {};
   for (const name of Object.keys(spec.resources))
     carried[name] = (resources as Record<string, unknown>)[name];

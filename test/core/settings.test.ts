@@ -49,6 +49,21 @@ function problemsOf(read: () => unknown): readonly string[] {
   throw new Error('expected a SettingsError, but the settings were accepted');
 }
 
+/** The drill function's resources, as the stack would give them (names only). */
+const DRILL_RESOURCES = {
+  bucket: 'b',
+  topicArn: 't',
+  drillSecretArn: 's',
+  dbSubnetGroupName: 'g',
+  dbSecurityGroupIds: [],
+  clusterArn: null,
+  taskDefinitionArn: null,
+  appSubnetIds: [],
+  appSecurityGroupIds: [],
+  logGroupName: null,
+  stateTable: null,
+};
+
 describe('settings codec', () => {
   it('carries a function exactly its sections of the validated configuration, fractions and all', () => {
     const decoded = decodeSettings('rpoMonitor', {
@@ -81,23 +96,17 @@ describe('settings codec', () => {
   it('never carries app.env (local only, it may hold the app secrets) to a function', () => {
     const withSecret = config({ app: { env: { SESSION_SECRET: 'local-session-secret-42' } } });
     expect(withSecret.app.env).toEqual({ SESSION_SECRET: 'local-session-secret-42' });
-    const text = JSON.stringify(
-      settingsEnvelope('drill', withSecret, {
-        bucket: 'b',
-        topicArn: 't',
-        drillSecretArn: 's',
-        dbSubnetGroupName: 'g',
-        dbSecurityGroupIds: [],
-        clusterArn: null,
-        taskDefinitionArn: null,
-        appSubnetIds: [],
-        appSecurityGroupIds: [],
-        logGroupName: null,
-        stateTable: null,
-      }),
-    );
+    const text = JSON.stringify(settingsEnvelope('drill', withSecret, DRILL_RESOURCES));
     expect(text).not.toContain('local-session-secret-42');
     expect(JSON.parse(text).config.app.env).toEqual({});
+  });
+
+  it("never carries the synth machine's checkout path (app.repoPath) to a function", () => {
+    const fromHome = config({ app: { repoPath: '/home/oncall/src/bt-cts' } });
+    const text = JSON.stringify(settingsEnvelope('drill', fromHome, DRILL_RESOURCES));
+    expect(text).not.toContain('/home/oncall');
+    expect(JSON.parse(text).config.app.repoPath).toBe('.');
+    expect(JSON.parse(text).config.app.migrationsDir).toBe(fromHome.app.migrationsDir);
   });
 
   it('names the config path and the value of a field of the wrong kind', () => {
