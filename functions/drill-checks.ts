@@ -4,6 +4,7 @@
  */
 import { coldStartDeps } from './drill/adapters/aws/deps.ts';
 import { drillStepRunner } from './drill/drivers/aws/step-handler.ts';
+import { CHECKS_STEPS } from './drill/steps/checks-steps.ts';
 import { jobLogger, lambdaHandler } from './shared/powertools.ts';
 
-export const handler = lambdaHandler(drillStepRunner('checks', coldStartDeps(), jobLogger));
+export const handler = lambdaHandler(drillStepRunner('checks', CHECKS_STEPS, coldStartDeps(), jobLogger));

@@ -4,6 +4,7 @@
  */
 import { coldStartDeps } from './drill/adapters/aws/deps.ts';
 import { drillStepRunner } from './drill/drivers/aws/step-handler.ts';
+import { CONTROL_STEPS } from './drill/steps/control-steps.ts';
 import { jobLogger, lambdaHandler } from './shared/powertools.ts';
 
-export const handler = lambdaHandler(drillStepRunner('control', coldStartDeps(), jobLogger));
+export const handler = lambdaHandler(drillStepRunner('control', CONTROL_STEPS, coldStartDeps(), jobLogger));

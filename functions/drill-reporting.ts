@@ -5,6 +5,7 @@
 import { coldStartDeps, drillSettings } from './drill/adapters/aws/deps.ts';
 import { passedDrillRecorder } from './drill/adapters/aws/drill-metrics.ts';
 import { drillStepRunner, reportHook } from './drill/drivers/aws/step-handler.ts';
+import { REPORTING_STEPS } from './drill/steps/reporting-steps.ts';
 import { jobLogger, jobMetrics, lambdaHandler } from './shared/powertools.ts';
 
 const settings = drillSettings();
@@ -12,6 +13,7 @@ const settings = drillSettings();
 export const handler = lambdaHandler(
   drillStepRunner(
     'reporting',
+    REPORTING_STEPS,
     coldStartDeps(settings),
     jobLogger,
     reportHook(jobMetrics, jobLogger, passedDrillRecorder(settings.resources.stateTable)),

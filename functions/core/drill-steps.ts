@@ -191,6 +191,8 @@ type Registered = (typeof DRILL_STEP_REGISTRY)[number];
 export type DrillStepKey = Registered['key'];
 /** The steps a drill Lambda function runs (all but the ECS migrate task). */
 export type DrillTaskStep = Extract<Registered, { runner: DrillFunctionGroup }>['key'];
+/** The steps the drill function of one group runs. */
+export type DrillGroupStep<G extends DrillFunctionGroup> = Extract<Registered, { runner: G }>['key'];
 /** The report's names of the state machine's steps. */
 export type DrillReportStep = Registered['report'];
 

@@ -5,61 +5,40 @@
  * and stores each result at the registry's result path. A step that fails throws its failure
  * class (`../ports/errors.ts`): the state machine catches it into `failures.<step>` and goes to cleanup.
  */
-import { type DrillTaskStep, isDrillTaskStep } from '../../core/drill-steps.ts';
+import type { DrillTaskStep } from '../../core/drill-steps.ts';
 import type { DrillDeps } from '../ports/drill-deps.ts';
-import { UnknownStepError } from '../ports/errors.ts';
-import { cleanup } from './cleanup.ts';
+import { CHECKS_STEPS } from './checks-steps.ts';
 import type { DrillState, StepContext } from './context.ts';
-import { evaluate } from './evaluate.ts';
-import { integrity } from './integrity-check.ts';
-import { detectDriftStep, verifyMigration } from './migrations.ts';
-import { notify, report } from './report.ts';
-import { connect, describeRestore, restore } from './restore.ts';
-import { smokeStep } from './smoke-checks.ts';
-import { startApp } from './start-app.ts';
-import { validate } from './validate.ts';
+import { CONTROL_STEPS } from './control-steps.ts';
+import { runStepWith } from './dispatch.ts';
+import { REPORTING_STEPS } from './reporting-steps.ts';
 
 export type { DrillInfo, DrillState, StepContext, Timed } from './context.ts';
 export { stepOutcomes } from './report.ts';
 
-/** The handler of every step a drill function runs: one per registry row (the compiler checks it). */
+/**
+ * The handler of every step a drill function runs: one per registry row (the compiler checks it),
+ * from the three function groups' tables. The local engine runs them all; a Lambda function only
+ * its group's (`drivers/aws/step-handler.ts`).
+ */
 const HANDLERS: { readonly [K in DrillTaskStep]: (context: StepContext) => Promise<unknown> } = {
-  validate,
-  restore,
-  describeRestore,
-  connect,
-  detectDrift: detectDriftStep,
-  verifyMigration,
-  startApp,
-  smokeHealth: smokeStep('smokeHealth'),
-  smokeReady: smokeStep('smokeReady'),
-  smokeLogin: smokeStep('smokeLogin'),
-  smokeSearch: smokeStep('smokeSearch'),
-  smokeDay: smokeStep('smokeDay'),
-  integrity,
-  evaluate,
-  cleanup,
-  report,
-  notify,
+  ...CONTROL_STEPS,
+  ...CHECKS_STEPS,
+  ...REPORTING_STEPS,
 };
 
 /**
- * Runs one step. `state` is the execution state; `executionName` the execution's name (the drill id).
+ * Runs one step of the whole drill. `state` is the execution state; `executionName` the
+ * execution's name (the drill id).
  * @throws the step's failure class (`ReadyNotOkError`, `RestoreFailedError`, …) or a bad input
  *   (`DrillInputError`), which the state machine catches.
  */
-export async function runStep(
+export function runStep(
   step: string,
   state: DrillState,
   deps: DrillDeps,
   executionName: string,
   executionArn: string | null = null,
 ): Promise<unknown> {
-  if (!isDrillTaskStep(step)) {
-    throw new UnknownStepError(`unknown drill step ${JSON.stringify(step)}`, {
-      step: String(step).slice(0, 64),
-    });
-  }
-  await deps.beforeStep?.(step, state);
-  return HANDLERS[step]({ state, deps, executionName, executionArn });
+  return runStepWith(HANDLERS, step, state, deps, executionName, executionArn);
 }

@@ -377,11 +377,19 @@ export function drillGroupOf(file: ts.SourceFile): string | null {
   return group;
 }
 
+/** Each drill function group's handler table (`functions/drill/steps/<group>-steps.ts`). */
+const GROUP_TABLES = {
+  control: 'CONTROL_STEPS',
+  checks: 'CHECKS_STEPS',
+  reporting: 'REPORTING_STEPS',
+} as const;
+
 /**
  * The SDK calls of the function built from `entry`. For a drill function, the code of the steps of
- * its group only: `runStep`'s body and the entries of its handler table (`HANDLERS`, one per
- * registry row) for those steps. Reading the table runs no code, so the other steps' handlers are
- * never reached through it.
+ * its group only: the entries of its group's handler table for those steps (a drill entry passes
+ * its table to `drillStepRunner`; a function that calls `runStep('cleanup', …)` gets that step's
+ * entry). Reading a table runs no code, so the other steps' handlers are never reached through
+ * it, and `runStep` (whose table holds every step) is not followed.
  */
 export function callsOfEntry(graph: CallGraph, entry: string, bundle: readonly string[]): SdkCall[] {
   const files = new Set(bundle);
@@ -391,17 +399,21 @@ export function callsOfEntry(graph: CallGraph, entry: string, bundle: readonly s
   const literal = group === null ? graph.literalRunSteps(files) : [];
   if (group === null && literal.length === 0) return graph.commandsFrom(topLevel, files);
   const runStep = graph.functionNamed('runStep');
-  const steps = new Set(group === null ? literal : stepsOf(group as Parameters<typeof stepsOf>[0]));
-  const roots: ts.Node[] = [...topLevel, ...(runStep.body?.statements ?? [])];
+  const steps = group === null ? literal : stepsOf(group as Parameters<typeof stepsOf>[0]);
+  const roots: ts.Node[] = [...topLevel];
   const handled = new Set<string>();
-  for (const entryOfTable of graph.objectNamed('HANDLERS').properties) {
-    const name = entryOfTable.name && ts.isIdentifier(entryOfTable.name) ? entryOfTable.name.text : null;
-    if (name === null || !steps.has(name)) continue;
-    handled.add(name);
-    roots.push(entryOfTable);
+  for (const [tableGroup, table] of Object.entries(GROUP_TABLES)) {
+    for (const entryOfTable of graph.objectNamed(table).properties) {
+      const name = entryOfTable.name && ts.isIdentifier(entryOfTable.name) ? entryOfTable.name.text : null;
+      if (name === null || !steps.includes(name)) continue;
+      if (group !== null && tableGroup !== group)
+        throw new Error(`${table} holds ${name}, a step of the ${group} function`);
+      handled.add(name);
+      roots.push(entryOfTable);
+    }
   }
-  const missing = [...steps].filter((s) => !handled.has(s));
+  const missing = steps.filter((s) => !handled.has(s));
   if (missing.length > 0)
-    throw new Error(`HANDLERS has no entry for the ${group} steps ${missing.join(', ')}`);
+    throw new Error(`no handler table holds the ${group ?? 'literal'} steps ${missing.join(', ')}`);
   return graph.commandsFrom(roots, files, new Set([runStep]));
 }

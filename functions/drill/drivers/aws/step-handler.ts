@@ -12,7 +12,8 @@ import type { JobLogger, JobMetrics } from '../../../shared/powertools.ts';
 import { publishDrillMetrics } from '../../adapters/aws/drill-metrics.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
 import { DrillStateError, toStepFailure, WrongFunctionError } from '../../ports/errors.ts';
-import { type DrillState, runStep } from '../../steps/index.ts';
+import type { DrillState } from '../../steps/context.ts';
+import { runStepWith, type StepHandlers } from '../../steps/dispatch.ts';
 
 /** What the state machine's Lambda tasks send: `{ step, 'state.$': '$', 'execution.$': '$$.Execution.Name' }`. */
 export interface DrillStepEvent {
@@ -55,8 +56,13 @@ export function reportHook(
   };
 }
 
-export function drillStepRunner(
-  group: DrillFunctionGroup,
+/**
+ * The handler of one drill function: `handlers` is its group's table (`steps/control-steps.ts`,
+ * …), so that the function bundles only its own steps and what they import.
+ */
+export function drillStepRunner<G extends DrillFunctionGroup>(
+  group: G,
+  handlers: StepHandlers<G>,
   deps: DrillDeps,
   logger: JobLogger,
   afterReport?: AfterReport,
@@ -76,7 +82,7 @@ export function drillStepRunner(
     logger.info('drill step started', { step, drillId });
     try {
       const executionArn = typeof event.executionArn === 'string' ? event.executionArn : null;
-      const result = await runStep(step, event.state, deps, drillId, executionArn);
+      const result = await runStepWith(handlers, step, event.state, deps, drillId, executionArn);
       const outcome =
         (result as { outcome?: unknown; passed?: unknown } | null)?.outcome ??
         (typeof (result as { passed?: unknown } | null)?.passed === 'boolean'

@@ -4,6 +4,7 @@ import { drillMetrics, publishDrillMetrics } from '../../../../functions/drill/a
 import { drillStepRunner, reportHook } from '../../../../functions/drill/drivers/aws/step-handler.ts';
 import type { DrillDeps } from '../../../../functions/drill/ports/drill-deps.ts';
 import type { DrillState } from '../../../../functions/drill/steps/index.ts';
+import { REPORTING_STEPS } from '../../../../functions/drill/steps/reporting-steps.ts';
 import { createMetrics, type JobMetrics, metricsSink } from '../../../../functions/shared/powertools.ts';
 import { drillReport } from './support.ts';
 
@@ -180,7 +181,7 @@ describe('drill report hook', () => {
       } as DrillState['drill'],
     };
     const { logger } = logRecorder();
-    const run = drillStepRunner('reporting', deps, logger, async (report) => {
+    const run = drillStepRunner('reporting', REPORTING_STEPS, deps, logger, async (report) => {
       hooked.push(`${report.drillId} after ${written.length} write(s)`);
     });
     await run({ step: 'report', state, execution: 'drill-11' });
