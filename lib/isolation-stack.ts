@@ -51,13 +51,15 @@ export class RecoveryDrillIsolationStack extends Stack {
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     if (props.copyAccountId !== undefined) {
-      // A snapshot shared with another account is only usable there if the key is too.
+      // A snapshot shared with another account is only usable there if the key is too: through
+      // RDS in this region only (copying or restoring the shared copy), never directly.
       this.copyKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'AllowIsolationAccountToUseSharedCopies',
           principals: [new iam.AccountPrincipal(props.copyAccountId)],
           actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:CreateGrant'],
           resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': `rds.${this.region}.amazonaws.com` } },
         }),
       );
     }

@@ -48,7 +48,7 @@ type ConfigShape = {
  */
 const CONFIG_SHAPE: ConfigShape = {
   environment: 'string',
-  source: { dbInstanceIdentifier: 'string', region: 'string', network: 'object?' },
+  source: { dbInstanceIdentifier: 'string', region: 'string', network: 'object?', kmsKeyArn: 'string?' },
   isolation: {
     copyRegion: 'string',
     copyAccountId: 'string?',

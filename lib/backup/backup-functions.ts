@@ -221,6 +221,7 @@ export class BackupFunctions extends Construct {
       sourceRegion,
       copyRegion,
       copyKmsKeyArn: p.copyKmsKeyArn,
+      sourceKmsKeyArn: config.source.kmsKeyArn,
       ...(config.isolation.copyAccountId !== null ? { copyAccountId: config.isolation.copyAccountId } : {}),
       exportToS3: config.isolation.exportToS3,
       exportRole: this.exportRole,

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { rdsKeyUseStatements } from '../drill/kms-grants.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { BackupFunctionEntry } from './backup-function.ts';
 import {
@@ -77,6 +78,8 @@ export interface SnapshotGrantProps {
   readonly copyRegion: string;
   /** Key (or alias) ARN in the copy region. */
   readonly copyKmsKeyArn: string;
+  /** `source.kmsKeyArn`: the source's customer-managed key, or null (AWS-managed, or not configured). */
+  readonly sourceKmsKeyArn: string | null;
   /** Account the copies are shared with, when any. */
   readonly copyAccountId?: string;
   readonly exportToS3: boolean;
@@ -133,16 +136,29 @@ export function grantSnapshot(role: iam.Role, p: SnapshotGrantProps): void {
       ...(copyKey.conditions ? { conditions: copyKey.conditions } : {}),
     }),
   );
-  // The source instance's key is not known to the stack; RDS uses it on our behalf only.
-  const sourceKeys = `arn:${partition}:kms:${p.sourceRegion}:${account}:key/*`;
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadSourceSnapshotKeyThroughRds',
-      actions: ['kms:CreateGrant', 'kms:DescribeKey'],
-      resources: [sourceKeys],
-      conditions: { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } },
-    }),
-  );
+  if (p.sourceKmsKeyArn !== null) {
+    // The configured source key: the copy reads the source snapshot through RDS in either region.
+    for (const statement of rdsKeyUseStatements({
+      sid: 'ReadSourceSnapshotKey',
+      key: p.sourceKmsKeyArn,
+      regions: [p.sourceRegion, p.copyRegion],
+      actions: ['kms:DescribeKey'],
+    }))
+      role.addToPolicy(statement);
+  } else {
+    // source.kmsKeyArn not configured: the source's key (if it is a customer key) is unknown to
+    // the stack, so any key of the source region, used by RDS on our behalf only. Kept so that the
+    // copies of a source encrypted with a customer key go on after an upgrade; configuring the key
+    // narrows this to it.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadSourceSnapshotKeyThroughRds',
+        actions: ['kms:CreateGrant', 'kms:DescribeKey'],
+        resources: [`arn:${partition}:kms:${p.sourceRegion}:${account}:key/*`],
+        conditions: { StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' } },
+      }),
+    );
+  }
   if (p.copyAccountId !== undefined) {
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -199,11 +215,13 @@ export function acknowledgeSnapshotRole(role: iam.Role, p: SnapshotGrantProps): 
       `The copy key is known to this region only by its alias (it lives in ${p.copyRegion}); kms:ResourceAliases limits the statement to that one key.`,
     );
   }
-  acknowledgeWildcardResource(
-    role,
-    `arn:${Aws.PARTITION}:kms:${p.sourceRegion}:${Aws.ACCOUNT_ID}:key/*`,
-    "The source instance's key is not known to the stack; kms:ViaService limits its use to RDS copying the source snapshot for this function.",
-  );
+  if (p.sourceKmsKeyArn === null) {
+    acknowledgeWildcardResource(
+      role,
+      `arn:${Aws.PARTITION}:kms:${p.sourceRegion}:${Aws.ACCOUNT_ID}:key/*`,
+      "source.kmsKeyArn is not configured, so the source instance's key is not known to the stack: CreateGrant and DescribeKey on any key of the source region, only when RDS makes the call (kms:ViaService rds.*). Configuring source.kmsKeyArn replaces this with that one key.",
+    );
+  }
 }
 
 /** IAM resource (and condition) for the copy key, which may be given as a key ARN or an alias ARN. */

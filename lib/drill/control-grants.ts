@@ -1,6 +1,6 @@
 /**
  * The control function's rights: restore the source into drill-named, drill-tagged instances
- * only and delete only those, manage their RDS master secrets, write and blank the drill secret,
+ * only (with the source's customer key through RDS, when it has one) and delete only those, manage their RDS master secrets, write and blank the drill secret,
  * run and stop the app's task in the drill cluster.
  */
 import { Aws } from 'aws-cdk-lib';
@@ -13,6 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Config } from '../../functions/core/config.ts';
 import { DRILL_ID_TAG } from '../../functions/drill/ports/database-recovery.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
+import { rdsKeyUseStatements } from './kms-grants.ts';
 
 /** The tag RDS puts on the master secret it manages for an instance: that instance's ARN. */
 export const RDS_PRIMARY_INSTANCE_TAG = 'aws:rds:primaryDBInstanceArn';
@@ -83,6 +84,16 @@ export function grantControl(control: lambda.Function, targets: ControlTargets):
       conditions: requestTagged,
     }),
   );
+  // A source encrypted with a customer key: the drill instance keeps that key (a point-in-time
+  // restore cannot change it), so RDS uses it with the caller's rights to restore and write.
+  if (config.source.kmsKeyArn !== null) {
+    for (const statement of rdsKeyUseStatements({
+      sid: 'RestoreWithSourceKey',
+      key: config.source.kmsKeyArn,
+      regions: [region],
+    }))
+      control.addToRolePolicy(statement);
+  }
   control.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'DeleteOnlyDrillTaggedInstances',

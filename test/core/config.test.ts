@@ -120,6 +120,28 @@ describe('configuration', () => {
     ).toBe('arn:aws:kms:eu-central-1:123456789012:alias/c');
   });
 
+  it("takes the source's customer key by key ARN in source.region, null by default, and refuses an alias or another region", () => {
+    expect(parseConfig(minimal()).source.kmsKeyArn).toBeNull();
+    const source = (kmsKeyArn: string) => ({ ...minimal(), source: { ...minimal().source, kmsKeyArn } });
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(parseConfig(source(key)).source.kmsKeyArn).toBe(key);
+    const alias = problemsOf(source('arn:aws:kms:eu-west-1:123456789012:alias/rds-source'));
+    expect(alias).toEqual([
+      expect.objectContaining({
+        path: 'source.kmsKeyArn',
+        value: '"arn:aws:kms:eu-west-1:123456789012:alias/rds-source"',
+        expected: expect.stringContaining('not an alias: IAM authorizes the key ARN'),
+      }),
+    ]);
+    const elsewhere = problemsOf(source(key.replace('eu-west-1', 'us-east-1')));
+    expect(elsewhere).toEqual([
+      expect.objectContaining({
+        path: 'source.kmsKeyArn',
+        expected: expect.stringContaining('a key in source.region eu-west-1'),
+      }),
+    ]);
+  });
+
   it('refuses a schedules time zone that is not an IANA name', () => {
     expect(problemsOf({ ...minimal(), schedules: { timezone: 'Mars/Olympus' } })).toEqual([
       expect.objectContaining({ path: 'schedules.timezone', value: '"Mars/Olympus"' }),

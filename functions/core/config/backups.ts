@@ -38,6 +38,23 @@ export const backupSections = {
       })
       .nullable()
       .default(null),
+    /**
+     * The customer-managed KMS key the source instance is encrypted with, and so its automated
+     * backups, its snapshots and every drill instance restored from it (a point-in-time restore
+     * keeps the source's key). Configured because synth is offline and cannot ask RDS for it: the
+     * drill's restore and the snapshot copy may use this one key, through RDS in `source.region`
+     * only. null: the source uses the AWS-managed key `aws/rds` (its key policy already lets RDS
+     * use it for anyone in the account allowed to call RDS) or is not encrypted, and the drill is
+     * given no KMS rights on it.
+     */
+    kmsKeyArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, {
+        error:
+          'expected a KMS key ARN such as "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" (not an alias: IAM authorizes the key ARN)',
+      })
+      .nullable()
+      .default(null),
   }),
   isolation: z.strictObject({
     /** Region that holds the isolated copies. Must differ from source.region. */

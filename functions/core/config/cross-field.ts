@@ -30,6 +30,16 @@ export function crossFieldProblems(config: Partial<Config>): ConfigProblem[] {
       expected: `a key in isolation.copyRegion ${isolation.copyRegion} (RDS encrypts a copy with a key of the copy's region)`,
     });
   }
+  const sourceKeyRegion = source?.kmsKeyArn
+    ? /^arn:[^:]+:kms:([a-z0-9-]+):/.exec(source.kmsKeyArn)?.[1]
+    : undefined;
+  if (source && sourceKeyRegion !== undefined && sourceKeyRegion !== source.region) {
+    problems.push({
+      path: 'source.kmsKeyArn',
+      value: show(source.kmsKeyArn),
+      expected: `a key in source.region ${source.region} (an RDS instance is encrypted with a key of its own region)`,
+    });
+  }
   if (drill && drill.restoreTimeoutMinutes >= drill.timeoutMinutes) {
     problems.push({
       path: 'drill.restoreTimeoutMinutes',

@@ -1,5 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { type Config, ConfigError, parseConfig } from '../../../functions/core/config.ts';
@@ -118,13 +118,26 @@ describe('isolation stack props', () => {
     );
   });
 
-  it('lets the copy account use the key when copies are shared with it', () => {
+  it('lets the copy account use the key when copies are shared with it, through RDS of the copy region only', () => {
     const stack = new RecoveryDrillIsolationStack(makeApp(), 'Iso', {
       env: { region: 'eu-central-1' },
       copyAccountId: '210987654321',
     });
-    const policy = JSON.stringify(Template.fromStack(stack).findResources('AWS::KMS::Key'));
-    expect(policy).toContain('210987654321');
-    expect(policy).toContain('kms:CreateGrant');
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowIsolationAccountToUseSharedCopies',
+            Effect: 'Allow',
+            Principal: {
+              AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::210987654321:root']] },
+            },
+            Action: ['kms:CreateGrant', 'kms:Decrypt', 'kms:DescribeKey'],
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:ViaService': 'rds.eu-central-1.amazonaws.com' } },
+          },
+        ]),
+      },
+    });
   });
 });

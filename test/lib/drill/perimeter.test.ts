@@ -1,7 +1,7 @@
 /**
  * The drill's perimeter in the synthesized template: the rule that cleans up after an execution
  * that ended TIMED_OUT, ABORTED or FAILED (its pattern and target), and the state machine's ECS
- * rights confined to the drill cluster.
+ * rights confined to the drill cluster, and the KMS rights for a source encrypted with a customer key.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,101 @@ describe('drill perimeter', () => {
         ]),
       },
       Roles: [{ Ref: Match.stringLikeRegexp('^DrillStateMachineRole') }],
+    });
+  });
+});
+
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+};
+
+/** Every statement of the identity policies attached to roles whose logical id starts with `rolePrefix`. */
+function statementsOf(template: Template, rolePrefix: string): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(rolePrefix)))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const kmsStatements = (statements: Statement[]) =>
+  statements.filter((st) => [st.Action].flat().some((a) => a.startsWith('kms:')));
+
+describe('KMS for a source encrypted with a customer key', () => {
+  const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-aaaa-bbbb-cccc-222222222222';
+  let repo: string;
+  let withKey: Template;
+  let withoutKey: Template;
+
+  beforeAll(() => {
+    repo = makeTree(appFiles());
+    const source = { dbInstanceIdentifier: 'bt-cts-prod', region: 'eu-west-1' };
+    withKey = Template.fromStack(
+      buildApp(makeConfig(repo, { source: { ...source, kmsKeyArn: KEY } }), { baseDir: repo, app: makeApp() })
+        .stack,
+    );
+    withoutKey = Template.fromStack(
+      buildApp(makeConfig(repo, { source }), { baseDir: repo, app: makeApp() }).stack,
+    );
+  });
+  afterAll(() => removeDir(repo));
+
+  it('lets the control function restore with the source key through RDS of the source region only, and grant it only to what RDS creates', () => {
+    const statements = kmsStatements(statementsOf(withKey, 'DrillControlRole'));
+    const onSourceKey = statements.filter((st) => JSON.stringify(st.Resource).includes(KEY));
+    expect(onSourceKey).toEqual([
+      {
+        Sid: 'RestoreWithSourceKeyThroughRds',
+        Effect: 'Allow',
+        Action: [
+          'kms:Decrypt',
+          'kms:DescribeKey',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+        ],
+        Resource: KEY,
+        Condition: { StringEquals: { 'kms:ViaService': 'rds.eu-west-1.amazonaws.com' } },
+      },
+      {
+        Sid: 'RestoreWithSourceKeyGrantForRdsResource',
+        Effect: 'Allow',
+        Action: 'kms:CreateGrant',
+        Resource: KEY,
+        Condition: {
+          StringEquals: { 'kms:ViaService': 'rds.eu-west-1.amazonaws.com' },
+          Bool: { 'kms:GrantIsForAWSResource': 'true' },
+        },
+      },
+    ]);
+  });
+
+  it('narrows the snapshot copy to the configured source key (no longer any key of the region)', () => {
+    const statements = kmsStatements(statementsOf(withKey, 'BackupsSnapshotRole'));
+    // Only the copy key (known by alias in the copy region) is still named by a key/* resource.
+    expect(
+      statements.filter((st) => JSON.stringify(st.Resource).includes(':key/*')).map((st) => st.Sid),
+    ).toEqual(['EncryptCopyWithIsolationKey']);
+    expect(statements.filter((st) => st.Resource === KEY).map((st) => [st.Sid, st.Action])).toEqual([
+      ['ReadSourceSnapshotKeyThroughRds', 'kms:DescribeKey'],
+      ['ReadSourceSnapshotKeyGrantForRdsResource', 'kms:CreateGrant'],
+    ]);
+  });
+
+  it('gives no other role of the drill any right on the source key', () => {
+    for (const role of ['DrillChecksRole', 'DrillReportingRole', 'DrillStartRole', 'DrillAbortCleanupRole']) {
+      expect(JSON.stringify(statementsOf(withKey, role)), role).not.toContain(KEY);
+    }
+  });
+
+  it('without source.kmsKeyArn (aws/rds or unencrypted) the control function gets no KMS right beyond the drill secret key', () => {
+    const statements = kmsStatements(statementsOf(withoutKey, 'DrillControlRole'));
+    expect(statements.map((st) => st.Sid)).toEqual(['EncryptDrillSecret']);
+    // The snapshot copy keeps its right on any source-region key through RDS (backward compatible).
+    const snapshot = kmsStatements(statementsOf(withoutKey, 'BackupsSnapshotRole'));
+    expect(snapshot.find((st) => st.Sid === 'ReadSourceSnapshotKeyThroughRds')?.Condition).toEqual({
+      StringLike: { 'kms:ViaService': 'rds.*.amazonaws.com' },
     });
   });
 });

@@ -22,6 +22,7 @@ import { drillInstanceId } from '../../../functions/drill/drill-id.ts';
 import { DRILL_ID_TAG } from '../../../functions/drill/ports/database-recovery.ts';
 import { buildApp } from '../../../lib/app.ts';
 import { ENTRY_METADATA, PROJECT_ROOT } from '../../../lib/function.ts';
+import { deploymentName } from '../../../lib/names.ts';
 import type { RecoveryDrillStack } from '../../../lib/recovery-drill-stack.ts';
 import { appFiles, makeApp, makeConfig, makeTree, removeDir } from '../fixtures.ts';
 import { bundleFiles, CallGraph, callsOfEntry, iamActionOf, type SdkCall } from './sdk-calls.ts';
@@ -64,6 +65,11 @@ interface World {
   readonly exportRole: string;
   /** The drill secret's key. */
   readonly drillKey: string;
+  /** `source.kmsKeyArn`: the customer key the source (and so each drill instance) is encrypted with. */
+  readonly sourceKey: string;
+  /** The copy key as IAM sees it (a key ARN; the stack names it by alias). */
+  readonly copyKey: string;
+  readonly copyKeyAlias: string;
 }
 
 const arn = (w: World, service: string, resource: string, region = w.region) =>
@@ -71,6 +77,10 @@ const arn = (w: World, service: string, resource: string, region = w.region) =>
 
 const drillTagged = (w: World) => ({ [`aws:RequestTag/${DRILL_ID_TAG}`]: w.drillId });
 const managedTagged = { [`aws:RequestTag/${MANAGED_TAG}`]: MANAGED_TAG_VALUE };
+/** A KMS request RDS makes with the caller's rights, in `region`. */
+const viaRds = (region: string) => ({ 'kms:ViaService': `rds.${region}.amazonaws.com` });
+/** A grant RDS creates for the instance or snapshot it makes. */
+const rdsGrant = (region: string) => ({ ...viaRds(region), 'kms:GrantIsForAWSResource': 'true' });
 
 /**
  * What each derived call needs, per entry file: `<client>:<Command>` → the authorization requests
@@ -106,6 +116,21 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
         action: 'secretsmanager:TagResource',
         resource: w.drillMasterSecret,
         context: { 'aws:RequestTag/aws:rds:primaryDBInstanceArn': w.drillDb },
+      },
+      // The source's customer key: RDS restores and writes the drill instance with it.
+      ...['kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext'].map(
+        (action) => ({
+          action,
+          resource: w.sourceKey,
+          context: viaRds(w.region),
+          why: 'RDS uses the source key with the caller’s rights',
+        }),
+      ),
+      {
+        action: 'kms:CreateGrant',
+        resource: w.sourceKey,
+        context: rdsGrant(w.region),
+        why: 'the drill instance’s grant on the source key',
       },
     ],
     'client-rds:DeleteDBInstanceCommand': (w): Need[] => [
@@ -245,6 +270,19 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
       { action: 'rds:CopyDBSnapshot', resource: w.managedSnapshot, context: managedTagged },
       { action: 'rds:CopyDBSnapshot', resource: w.managedCopy, context: managedTagged },
       { action: 'rds:AddTagsToResource', resource: w.managedCopy, context: managedTagged },
+      {
+        action: 'kms:DescribeKey',
+        resource: w.sourceKey,
+        context: viaRds(w.region),
+        why: 'the source snapshot’s key',
+      },
+      { action: 'kms:CreateGrant', resource: w.sourceKey, context: rdsGrant(w.region) },
+      ...['kms:DescribeKey', 'kms:CreateGrant'].map((action) => ({
+        action,
+        resource: w.copyKey,
+        context: { 'kms:ResourceAliases': [w.copyKeyAlias] },
+        why: 'the copy key, known by its alias',
+      })),
     ],
     'client-rds:DescribeAccountAttributesCommand': () => [
       { action: 'rds:DescribeAccountAttributes', resource: '*' },
@@ -328,6 +366,28 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
 
 function clusterName(clusterArn: string): string {
   return clusterArn.split('/').pop() as string;
+}
+
+/**
+ * A key the stack does not hold (the source's customer key, the isolation stack's copy key) is
+ * given KMS's default key policy, which lets the account's IAM policies decide: without a key
+ * policy KMS allows nothing, whatever the role says. (README: the source key's policy must
+ * delegate to the account's IAM policies, as the default does.)
+ */
+function keyPolicyOutsideStack(resource: string): { Version: string; Statement: unknown[] } | undefined {
+  const key = /^arn:aws:kms:[a-z0-9-]+:(\d{12}):key\//.exec(resource);
+  if (!key) return undefined;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${key[1]}:root` }, Action: 'kms:*', Resource: '*' },
+    ],
+  };
+}
+
+/** A customer key of the source's region that is not the source's. */
+function otherKey(w: World): string {
+  return arn(w, 'kms', 'key/99999999-8888-7777-6666-555555555555');
 }
 
 function taskIn(w: World, clusterArn: string): string {
@@ -422,6 +482,67 @@ const DENIED: { role: string; what: string; need: (w: World) => Need }[] = [
       }),
     })),
   ),
+  // The source's customer key: through RDS only, for the restore and the copy only.
+  ...(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:CreateGrant'] as const).flatMap((action) => [
+    {
+      role: 'Drill/Control',
+      what: `${action} with the source key directly, not through RDS`,
+      need: (w: World) => ({ action, resource: w.sourceKey }),
+    },
+    {
+      role: 'Drill/Control',
+      what: `${action} with the source key through another service (Secrets Manager)`,
+      need: (w: World) => ({
+        action,
+        resource: w.sourceKey,
+        context: { 'kms:ViaService': `secretsmanager.${w.region}.amazonaws.com` },
+      }),
+    },
+    {
+      role: 'Drill/Control',
+      what: `${action} with the source key through RDS of another region`,
+      need: (w: World) => ({ action, resource: w.sourceKey, context: rdsGrant('us-east-1') }),
+    },
+    {
+      role: 'Drill/Control',
+      what: `${action} through RDS with a key that is not the source's`,
+      need: (w: World) => ({ action, resource: otherKey(w), context: rdsGrant(w.region) }),
+    },
+  ]),
+  {
+    role: 'Drill/Control',
+    what: 'grant the source key to a principal of its choosing (not for an AWS resource)',
+    need: (w) => ({
+      action: 'kms:CreateGrant',
+      resource: w.sourceKey,
+      context: { ...viaRds(w.region), 'kms:GrantIsForAWSResource': 'false' },
+    }),
+  },
+  {
+    role: 'Backups/Snapshot',
+    what: 'decrypt with the source key (the copy only describes it and grants RDS)',
+    need: (w) => ({ action: 'kms:Decrypt', resource: w.sourceKey, context: viaRds(w.region) }),
+  },
+  {
+    role: 'Backups/Snapshot',
+    what: 'grant through RDS a key that is not the source’s (source.kmsKeyArn narrows the copy to it)',
+    need: (w) => ({ action: 'kms:CreateGrant', resource: otherKey(w), context: rdsGrant(w.region) }),
+  },
+  ...[
+    'Drill/Checks',
+    'Drill/Reporting',
+    'Drill/Start',
+    'Drill/AbortCleanup',
+    'Backups/Prune',
+    'Backups/RpoMonitor',
+    'Backups/Artifacts',
+  ].flatMap((role) =>
+    (['kms:Decrypt', 'kms:CreateGrant'] as const).map((action) => ({
+      role,
+      what: `${action} with the source key, even through RDS`,
+      need: (w: World) => ({ action, resource: w.sourceKey, context: rdsGrant(w.region) }),
+    })),
+  ),
   {
     role: 'Backups/Prune',
     what: 'delete a snapshot named like a managed one but not tagged managed',
@@ -492,7 +613,8 @@ describe('least privilege, simulated offline', () => {
 
   async function decide(roleId: string, need: Need): Promise<Decision> {
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/${deployment.nameOf(roleId)}`;
-    const resourcePolicy = deployment.resourcePolicyFor(need.resource);
+    const resourcePolicy =
+      deployment.resourcePolicyFor(need.resource) ?? keyPolicyOutsideStack(need.resource);
     const result = await runSimulation(
       {
         identityPolicies: deployment.identityPolicies(roleId),
@@ -519,7 +641,15 @@ describe('least privilege, simulated offline', () => {
   beforeAll(async () => {
     repo = makeTree(appFiles());
     // Sharing with an isolation account and exporting to S3 on: their calls are in the code too.
-    config = makeConfig(repo, { isolation: { copyAccountId: '210987654321', exportToS3: true } });
+    // The source encrypted with a customer key: the restore's and the copy's KMS calls are simulated.
+    config = makeConfig(repo, {
+      source: {
+        dbInstanceIdentifier: 'bt-cts-prod',
+        region: 'eu-west-1',
+        kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-aaaa-bbbb-cccc-222222222222`,
+      },
+      isolation: { copyAccountId: '210987654321', exportToS3: true },
+    });
     const built = buildApp(config, { baseDir: repo, app: makeApp() });
     stack = built.stack;
     deployment = new Deployment(
@@ -581,6 +711,9 @@ describe('least privilege, simulated offline', () => {
       managedCopy: arn(w0, 'rds', `snapshot:${snap}`, config.isolation.copyRegion),
       exportRole: value(stack.backups.exportRole.roleArn),
       drillKey: value(stack.drill.drillSecret.encryptionKey?.keyArn),
+      sourceKey: config.source.kmsKeyArn as string,
+      copyKey: arn(w0, 'kms', 'key/33333333-dddd-eeee-ffff-444444444444', config.isolation.copyRegion),
+      copyKeyAlias: deploymentName(config.environment, 'copyKeyAlias'),
     };
   }, 600_000);
 
