@@ -75,6 +75,7 @@ const CONFIG_SHAPE: ConfigShape = {
     image: 'string?',
     port: 'number',
     stagingBaseUrl: 'string?',
+    user: 'string',
   },
   smoke: {
     healthPath: 'string',
@@ -102,6 +103,7 @@ const CONFIG_SHAPE: ConfigShape = {
     instanceClass: 'string',
     timeoutMinutes: 'number',
     restoreTimeoutMinutes: 'number',
+    hardenContainers: 'boolean',
     network: 'object?',
   },
   heartbeat: {

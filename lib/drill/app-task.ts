@@ -1,6 +1,7 @@
 /**
  * The app's ECS task in the drill cluster: one container of the configured image that migrates
- * (a command override) and serves, its connection read from the drill secret.
+ * (a command override) and serves, its connection read from the drill secret; by default as a
+ * non-root user on a read-only root filesystem with a writable /tmp (`drill.hardenContainers`).
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -33,6 +34,20 @@ function containerImage(scope: Construct, image: string): ecs.ContainerImage {
   return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
 }
 
+/** The temporary volume the hardened containers write to (their root filesystem is read-only). */
+export const TEMP_VOLUME = 'tmp';
+/** Where the temporary volume is mounted; `HOME` and `TMPDIR` point there too. */
+export const TEMP_PATH = '/tmp';
+
+/**
+ * How the app and migrate containers run: as `user` with a read-only root filesystem and a
+ * writable temporary volume (`drill.hardenContainers` on), or as the image says (null).
+ */
+export interface ContainerHardening {
+  /** `app.user`: `uid`, `uid:gid` or a user name the image defines; never root. */
+  readonly user: string;
+}
+
 export interface DrillAppTask {
   readonly cluster: ecs.Cluster;
   readonly appTask: ecs.FargateTaskDefinition;
@@ -48,6 +63,7 @@ export function createDrillAppTask(
   port: number,
   drillSecret: secretsmanager.ISecret,
   retention: logs.RetentionDays,
+  hardening: ContainerHardening | null,
 ): DrillAppTask {
   // --- the app's task: migrate (command override) and serve ---------------------------------
   const cluster = new ecs.Cluster(scope, 'Cluster', {
@@ -61,17 +77,27 @@ export function createDrillAppTask(
   const appTask = new ecs.FargateTaskDefinition(scope, 'AppTask', { cpu: 512, memoryLimitMiB: 1024 });
   Validations.of(appTask).acknowledge({
     id: 'AwsSolutions-ECS2',
-    reason:
-      'The only plain environment variable is PORT (the listening port); the connection comes from the drill secret.',
+    reason: hardening
+      ? `The plain environment variables are PORT (the listening port) and HOME and TMPDIR (${TEMP_PATH}, the only writable path of the hardened containers); the connection comes from the drill secret.`
+      : 'The only plain environment variable is PORT (the listening port); the connection comes from the drill secret.',
   });
+  // Hardened: tools that write to the home directory (npm's cache and logs, Prisma's) and the
+  // temporary directory find the writable volume there.
+  const writable: Record<string, string> = hardening ? { HOME: TEMP_PATH, TMPDIR: TEMP_PATH } : {};
   const container = appTask.addContainer('app', {
     image: containerImage(scope, image),
     essential: true,
     portMappings: [{ containerPort: port }],
-    environment: { PORT: String(port) },
+    environment: { PORT: String(port), ...writable },
     secrets: { DATABASE_URL: ecs.Secret.fromSecretsManager(drillSecret, 'DATABASE_URL') },
     logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'drill', logGroup: taskLogs }),
+    ...(hardening ? { user: hardening.user, readonlyRootFilesystem: true } : {}),
   });
+  if (hardening) {
+    // A task-scoped volume on the task's ephemeral storage: gone when the task stops.
+    appTask.addVolume({ name: TEMP_VOLUME });
+    container.addMountPoints({ sourceVolume: TEMP_VOLUME, containerPath: TEMP_PATH, readOnly: false });
+  }
 
   Validations.of(appTask.obtainExecutionRole()).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',

@@ -83,7 +83,15 @@ export class RestoreDrill extends Construct {
       appTask,
       container,
       logGroup: appLogs,
-    } = createDrillAppTask(this, vpc, image, config.app.port, drillSecret, retention);
+    } = createDrillAppTask(
+      this,
+      vpc,
+      image,
+      config.app.port,
+      drillSecret,
+      retention,
+      config.drill.hardenContainers ? { user: config.app.user } : null,
+    );
     this.cluster = cluster;
     this.appTask = appTask;
     restrictEndpoints(endpoints, { config, bucket: props.bucket, drillSecret, appLogs });

@@ -142,6 +142,24 @@ describe('configuration', () => {
     ]);
   });
 
+  it('hardens the drill containers by default as uid 1000, and refuses root as app.user', () => {
+    const config = parseConfig(minimal());
+    expect(config.drill.hardenContainers).toBe(true);
+    expect(config.app.user).toBe('1000');
+    for (const user of ['1000:1000', 'node', 'node:node', '1000:0']) {
+      expect(parseConfig({ ...minimal(), app: { user } }).app.user).toBe(user);
+    }
+    for (const user of ['0', 'root', '0:0', 'root:1000', '', 'a b']) {
+      expect(problemsOf({ ...minimal(), app: { user } }), user).toEqual([
+        expect.objectContaining({
+          path: 'app.user',
+          value: JSON.stringify(user),
+          expected: expect.stringContaining('expected a non-root user'),
+        }),
+      ]);
+    }
+  });
+
   it('refuses a schedules time zone that is not an IANA name', () => {
     expect(problemsOf({ ...minimal(), schedules: { timezone: 'Mars/Olympus' } })).toEqual([
       expect.objectContaining({ path: 'schedules.timezone', value: '"Mars/Olympus"' }),

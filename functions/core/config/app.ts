@@ -31,6 +31,21 @@ export const appSections = {
       port: positiveInt(65535).default(4000),
       /** Smoke-test this URL instead of starting the app. */
       stagingBaseUrl: z.url().nullable().default(null),
+      /**
+       * The non-root user the app and migrate containers run as in AWS when
+       * `drill.hardenContainers` is on (ECS `user`: `uid`, `uid:gid` or a user name the image
+       * defines). A numeric uid needs no entry in the image's /etc/passwd; the image's files must
+       * be readable by it. `1000` is the `node` user of the official Node.js images.
+       */
+      user: z
+        .string()
+        .regex(/^([1-9]\d{0,9}|[a-z_][a-z0-9_-]{0,31})(:(\d{1,10}|[a-z_][a-z0-9_-]{0,31}))?$/, {
+          error: 'expected a non-root user: "uid", "uid:gid" or a user name, not 0 or root',
+        })
+        .refine((user) => !/^root(:|$)/.test(user), {
+          error: 'expected a non-root user: "uid", "uid:gid" or a user name, not 0 or root',
+        })
+        .default('1000'),
     })
     .prefault({}),
   smoke: z

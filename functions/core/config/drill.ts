@@ -23,6 +23,15 @@ export const drillSections = {
       /** How long the restored instance may take to become available before RESTORE_FAILED. */
       restoreTimeoutMinutes: positiveInt(24 * 60).default(90),
       /**
+       * The app and migrate containers run as `app.user` (not root) with a read-only root
+       * filesystem and a writable temporary volume at /tmp (`HOME` and `TMPDIR` point there): the
+       * production image, on a copy of production data, cannot change its own files. Turn it off
+       * only for an image that must write outside /tmp (a build step at start, such as a `prestart`
+       * that generates code into node_modules, an upload or archive folder in the image) or that
+       * cannot run as a non-root user.
+       */
+      hardenContainers: z.boolean().default(true),
+      /**
        * Existing private subnets for the drill instance, the ECS tasks and the checks function
        * (imported by id: synth stays offline). null: the stack creates an isolated drill VPC.
        */

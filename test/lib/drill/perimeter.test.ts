@@ -195,3 +195,49 @@ describe('KMS for a source encrypted with a customer key', () => {
     });
   });
 });
+
+describe('hardened app and migrate containers', () => {
+  let repo: string;
+  const containerOf = (template: Template) => {
+    const [td] = Object.values(
+      template.findResources('AWS::ECS::TaskDefinition') as Record<string, Resource>,
+    );
+    const containers = td?.Properties.ContainerDefinitions as Record<string, unknown>[];
+    expect(containers).toHaveLength(1);
+    return { td: td as Resource, container: containers[0] as Record<string, unknown> };
+  };
+  const templateWith = (overrides: Parameters<typeof makeConfig>[1]) =>
+    Template.fromStack(buildApp(makeConfig(repo, overrides), { baseDir: repo, app: makeApp() }).stack);
+
+  beforeAll(() => {
+    repo = makeTree(appFiles());
+  });
+  afterAll(() => removeDir(repo));
+
+  it('by default runs the one container (app and migrate) as uid 1000, read-only, with a writable task volume at /tmp', () => {
+    const { td, container } = containerOf(templateWith({}));
+    expect(container.User).toBe('1000');
+    expect(container.ReadonlyRootFilesystem).toBe(true);
+    expect(container.MountPoints).toEqual([{ ContainerPath: '/tmp', ReadOnly: false, SourceVolume: 'tmp' }]);
+    expect(td.Properties.Volumes).toEqual([{ Name: 'tmp' }]);
+    expect(container.Environment).toEqual([
+      { Name: 'PORT', Value: '4000' },
+      { Name: 'HOME', Value: '/tmp' },
+      { Name: 'TMPDIR', Value: '/tmp' },
+    ]);
+  });
+
+  it('runs as the configured app.user', () => {
+    const { container } = containerOf(templateWith({ app: { user: 'node:node' } }));
+    expect(container.User).toBe('node:node');
+  });
+
+  it('with drill.hardenContainers off runs the image as it is: its own user, a writable root, no volume', () => {
+    const { td, container } = containerOf(templateWith({ drill: { hardenContainers: false } }));
+    expect(container.User).toBeUndefined();
+    expect(container.ReadonlyRootFilesystem).toBeUndefined();
+    expect(container.MountPoints).toBeUndefined();
+    expect(td.Properties.Volumes).toBeUndefined();
+    expect(container.Environment).toEqual([{ Name: 'PORT', Value: '4000' }]);
+  });
+});

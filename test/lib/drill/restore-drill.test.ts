@@ -111,7 +111,7 @@ describe('restore drill infrastructure', () => {
       ContainerDefinitions: [
         Match.objectLike({
           Secrets: [Match.objectLike({ Name: 'DATABASE_URL' })],
-          Environment: [{ Name: 'PORT', Value: '4000' }],
+          Environment: Match.arrayWith([{ Name: 'PORT', Value: '4000' }]),
         }),
       ],
     });
