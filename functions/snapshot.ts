@@ -2,6 +2,7 @@
  * Lambda entry of the daily snapshot (scheduled, and on RDS "snapshot created" events). Thin: the
  * settings and SDK clients are set up once at cold start; the work is `runSnapshot`.
  */
+import { KMSClient } from '@aws-sdk/client-kms';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readSnapshotEnv } from './shared/env.ts';
@@ -21,6 +22,7 @@ const deps: SnapshotDeps = {
   env,
   sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
   copyRds: traced(new RDSClient({ region: env.copyRegion })),
+  copyKms: traced(new KMSClient({ region: env.copyRegion })),
   sns: traced(new SNSClient({ region: env.sourceRegion })),
   logger: jobLogger,
   metrics: jobMetrics,

@@ -54,6 +54,7 @@ const CONFIG_SHAPE: ConfigShape = {
     copyAccountId: 'string?',
     copyKmsKeyArn: 'string?',
     exportToS3: 'boolean',
+    pitrReplication: 'boolean',
   },
   targets: { rpoMinutes: 'number', rtoMinutes: 'number' },
   retention: { daily: 'number', monthly: 'number', maxDeletionsPerRun: 'number', dryRun: 'boolean' },

@@ -34,6 +34,11 @@ export interface SnapshotEnv extends BaseEnv {
   /** Export each snapshot to S3 as Parquet; the bucket, role and key are set only then. */
   readonly export: { readonly bucket: string; readonly roleArn: string; readonly kmsKeyId: string } | null;
   readonly artifactsVersion: string;
+  /**
+   * Keep the source's automated backups replicating to the copy region (`isolation.pitrReplication`,
+   * and only when the copy region is another region: RDS replicates across regions only).
+   */
+  readonly pitrReplication: boolean;
 }
 
 /** What the artifacts function needs to store the bundled artifacts. */
@@ -58,6 +63,8 @@ export interface RpoMonitorEnv extends BaseEnv {
   readonly rpoTargetMinutes: number;
   /** DynamoDB table (partition key `pk`) that remembers open incidents. */
   readonly stateTable: string;
+  /** Watch the replicated restore window in the copy region too (see {@link SnapshotEnv.pitrReplication}). */
+  readonly pitrReplication: boolean;
 }
 
 /** What the heartbeat function needs: whose heartbeat, the role's secret, the table and its retention. */
@@ -82,6 +89,11 @@ function baseOf(config: Pick<Config, 'environment' | 'source' | 'isolation'>, to
   };
 }
 
+/** Replication is asked for and possible: the copy region is another region than the source's. */
+function replicates(config: Pick<Config, 'source' | 'isolation'>): boolean {
+  return config.isolation.pitrReplication && config.isolation.copyRegion !== config.source.region;
+}
+
 function decode<F extends SettingsFunction>(fn: F, env: Env) {
   return decodeSettings(fn, env) as { config: ConfigSlice<F>; resources: SettingsResources<F> };
 }
@@ -97,6 +109,7 @@ export function readSnapshotEnv(env: Env = process.env): SnapshotEnv {
       ? { bucket: resources.bucket, roleArn: resources.exportRoleArn, kmsKeyId: resources.exportKmsKeyArn }
       : null,
     artifactsVersion: resources.artifactsVersion,
+    pitrReplication: replicates(config),
   };
 }
 
@@ -130,6 +143,7 @@ export function readRpoMonitorEnv(env: Env = process.env): RpoMonitorEnv {
     ...baseOf(config, resources.topicArn),
     rpoTargetMinutes: config.targets.rpoMinutes,
     stateTable: resources.stateTable,
+    pitrReplication: replicates(config),
   };
 }
 

@@ -2,17 +2,17 @@
  * The artifacts function's rights (write `artifacts/` of the backup bucket) and the custom
  * resource that runs it on every deployment whose artifacts changed.
  */
-import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type CustomResource, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import type { AppArtifacts } from '../artifacts.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import type { BackupFunctionEntry } from './backup-function.ts';
+import { functionResource } from './provider.ts';
 
 export const ARTIFACTS_ENTRY: BackupFunctionEntry = {
   id: 'Artifacts',
@@ -69,38 +69,12 @@ export function artifactsUpload(
   artifacts: AppArtifacts,
   logRetention: logs.RetentionDays,
 ): CustomResource {
-  const providerLogs = new logs.LogGroup(scope, 'ArtifactsProviderLogs', {
-    retention: logRetention,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const providerRole = new iam.Role(scope, 'ArtifactsProviderRole', {
-    description: 'recovery-drill: CloudFormation custom resource framework for the artifacts upload',
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-  });
-  providerRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'WriteOwnLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [providerLogs.logGroupArn],
-    }),
-  );
-  const provider = new cr.Provider(scope, 'ArtifactsProvider', {
-    onEventHandler: fn,
-    logGroup: providerLogs,
-    frameworkOnEventRole: providerRole,
-  });
-  acknowledgeWildcardResource(
-    providerRole,
-    `${fn.functionArn}:*`,
-    'The custom resource framework (aws-cdk-lib Provider) grants itself invoke on the artifacts function and its versions; it invokes nothing else.',
-  );
-  Validations.of(provider).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason:
-      'The custom resource framework function runtime is chosen by aws-cdk-lib (determineLatestNodeRuntime) and cannot be set by the caller.',
-  });
-  return new CustomResource(scope, 'ArtifactsUpload', {
-    serviceToken: provider.serviceToken,
+  return functionResource(scope, {
+    prefix: 'Artifacts',
+    id: 'ArtifactsUpload',
+    fn,
+    logRetention,
+    purpose: 'the artifacts upload',
     resourceType: 'Custom::RecoveryDrillArtifacts',
     properties: { version: artifacts.version, files: artifacts.manifest.length },
   });

@@ -31,6 +31,7 @@ import {
   createBackupFunction,
 } from './backup-function.ts';
 import { snapshotGrants } from './managed-snapshots.ts';
+import { functionResource } from './provider.ts';
 import { acknowledgePruneRole, grantPrune, PRUNE_ENTRY } from './prune.ts';
 import { acknowledgeRpoMonitorRole, grantRpoMonitor, RPO_MONITOR_ENTRY } from './rpo-monitor.ts';
 import { createBackupSchedules } from './schedules.ts';
@@ -133,6 +134,11 @@ export class BackupFunctions extends Construct {
   readonly snapshotCreatedRule: events.Rule;
   /** Stores the artifacts on every deployment whose artifacts changed. */
   readonly artifactsUpload: CustomResource;
+  /**
+   * Sets up the replication of the source's automated backups to the copy region on deploy (the
+   * snapshot function keeps it daily). Present when `isolation.pitrReplication` applies.
+   */
+  readonly pitrReplication?: CustomResource;
 
   constructor(scope: Construct, id: string, props: BackupFunctionsProps) {
     super(scope, id);
@@ -144,6 +150,8 @@ export class BackupFunctions extends Construct {
     const copyRegion = config.isolation.copyRegion;
 
     const account = Aws.ACCOUNT_ID;
+    // RDS replicates automated backups to another region only (the functions decide the same way).
+    const replicates = config.isolation.pitrReplication && copyRegion !== sourceRegion;
     const grants = snapshotGrants(config.source.dbInstanceIdentifier, sourceRegion, copyRegion);
 
     const state = createBackupState(this, p.topic, p.removalPolicy, account);
@@ -224,16 +232,24 @@ export class BackupFunctions extends Construct {
       sourceKmsKeyArn: config.source.kmsKeyArn,
       ...(config.isolation.copyAccountId !== null ? { copyAccountId: config.isolation.copyAccountId } : {}),
       exportToS3: config.isolation.exportToS3,
+      pitrReplication: replicates,
       exportRole: this.exportRole,
       bucketKey: p.bucketKey,
     };
     grantSnapshot(snapshot.role, snapshotGrant);
     grantArtifacts(artifacts.role, p.bucket, p.bucketKey);
     grantPrune(prune.role, grants, p.bucket, p.bucketKey);
-    grantRpoMonitor(rpoMonitor.role, grants, this.stateTable, this.key, sourceRegion);
+    grantRpoMonitor(
+      rpoMonitor.role,
+      grants,
+      this.stateTable,
+      this.key,
+      sourceRegion,
+      replicates ? copyRegion : null,
+    );
     acknowledgeSnapshotRole(snapshot.role, snapshotGrant);
     acknowledgePruneRole(prune.role, grants, p.bucket);
-    acknowledgeRpoMonitorRole(rpoMonitor.role, grants);
+    acknowledgeRpoMonitorRole(rpoMonitor.role, grants, replicates ? copyRegion : null);
     acknowledgeArtifactsRole(artifacts.role, p.bucket);
     acknowledgeExportRole(this.exportRole, p.bucket);
 
@@ -250,6 +266,20 @@ export class BackupFunctions extends Construct {
     this.snapshotCreatedRule = backupSchedules.snapshotCreatedRule;
 
     this.artifactsUpload = artifactsUpload(this, artifacts.fn, p.artifacts, p.logRetention);
+    if (replicates) {
+      this.pitrReplication = functionResource(this, {
+        prefix: 'PitrReplication',
+        id: 'PitrReplication',
+        fn: snapshot.fn,
+        logRetention: p.logRetention,
+        purpose: 'the point-in-time replication setup',
+        resourceType: 'Custom::RecoveryDrillPitrReplication',
+        // Run again when what the replication is made of changes (it then reports a drift).
+        properties: { source: config.source.dbInstanceIdentifier, copyRegion, copyKey: p.copyKmsKeyArn },
+      });
+      // The snapshot function's rights must be in place before CloudFormation runs it.
+      this.pitrReplication.node.addDependency(snapshot.role);
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import {
   readSnapshotsStatement,
   type SnapshotGrants,
 } from './managed-snapshots.ts';
+import { REPLICATED_BACKUPS_REASON, replicatedBackupsArn } from './snapshot.ts';
 
 export const RPO_MONITOR_ENTRY: BackupFunctionEntry = {
   id: 'RpoMonitor',
@@ -31,8 +32,19 @@ export function grantRpoMonitor(
   stateTable: dynamodb.ITable,
   stateKey: kms.IKey,
   sourceRegion: string,
+  /** The copy region, when the replicated restore window there is watched too. */
+  replicatedIn: string | null = null,
 ): void {
   role.addToPolicy(describeSourceStatement(grants, 'ReadRestorableTime'));
+  if (replicatedIn !== null) {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadReplicatedRestoreWindow',
+        actions: ['rds:DescribeDBInstanceAutomatedBackups'],
+        resources: [...grants.dbArns, replicatedBackupsArn(replicatedIn)],
+      }),
+    );
+  }
   role.addToPolicy(readSnapshotsStatement(grants));
   role.addToPolicy(
     new iam.PolicyStatement({
@@ -52,6 +64,12 @@ export function grantRpoMonitor(
 }
 
 /** Why each wildcard resource of the RPO monitor's role cannot be narrower. */
-export function acknowledgeRpoMonitorRole(role: iam.Role, grants: SnapshotGrants): void {
+export function acknowledgeRpoMonitorRole(
+  role: iam.Role,
+  grants: SnapshotGrants,
+  replicatedIn: string | null = null,
+): void {
+  if (replicatedIn !== null)
+    acknowledgeWildcardResource(role, replicatedBackupsArn(replicatedIn), REPLICATED_BACKUPS_REASON);
   for (const arn of grants.anySnapshotArns) acknowledgeWildcardResource(role, arn, ANY_SNAPSHOT_REASON);
 }

@@ -83,6 +83,11 @@ export interface SnapshotGrantProps {
   /** Account the copies are shared with, when any. */
   readonly copyAccountId?: string;
   readonly exportToS3: boolean;
+  /**
+   * Keep the source's automated backups replicating to the copy region (config
+   * `isolation.pitrReplication`, when the copy region is another region).
+   */
+  readonly pitrReplication: boolean;
   readonly exportRole: iam.IRole;
   readonly bucketKey: kms.IKey;
 }
@@ -159,6 +164,24 @@ export function grantSnapshot(role: iam.Role, p: SnapshotGrantProps): void {
       }),
     );
   }
+  if (p.pitrReplication) {
+    const autoBackups = replicatedBackupsArn(p.copyRegion);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReplicateSourceBackupsToIsolation',
+        // RDS authorizes the source instance and the replicated backups it creates in the copy region.
+        actions: ['rds:StartDBInstanceAutomatedBackupsReplication'],
+        resources: [grants.sourceDbArn, autoBackups],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadReplicatedBackups',
+        actions: ['rds:DescribeDBInstanceAutomatedBackups'],
+        resources: [...grants.dbArns, autoBackups],
+      }),
+    );
+  }
   if (p.copyAccountId !== undefined) {
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -202,8 +225,22 @@ export function grantSnapshot(role: iam.Role, p: SnapshotGrantProps): void {
   }
 }
 
+/**
+ * The replicated automated backups in the copy region: RDS names them `auto-backup:ab-<random>`
+ * when replication starts, so no narrower ARN is known before.
+ */
+export function replicatedBackupsArn(copyRegion: string): string {
+  return `arn:${Aws.PARTITION}:rds:${copyRegion}:${Aws.ACCOUNT_ID}:auto-backup:*`;
+}
+
+/** Why the replicated backups' ARN ends in a wildcard (the snapshot and RPO monitor roles). */
+export const REPLICATED_BACKUPS_REASON =
+  'RDS names the replicated automated backups (auto-backup:ab-<random>) when replication starts; the ARN is limited to this account and the copy region, and the calls to reading them and starting the replication of the source instance.';
+
 /** Why each wildcard resource of the snapshot role cannot be narrower. */
 export function acknowledgeSnapshotRole(role: iam.Role, p: SnapshotGrantProps): void {
+  if (p.pitrReplication)
+    acknowledgeWildcardResource(role, replicatedBackupsArn(p.copyRegion), REPLICATED_BACKUPS_REASON);
   for (const arn of p.grants.managedSnapshotArns)
     acknowledgeWildcardResource(role, arn, managedSnapshotReason(p.grants.managedPrefix));
   for (const arn of p.grants.anySnapshotArns) acknowledgeWildcardResource(role, arn, ANY_SNAPSHOT_REASON);

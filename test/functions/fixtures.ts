@@ -211,10 +211,13 @@ export async function createStateTable(ddb: DynamoDBClient): Promise<string> {
 
 export interface Recorded {
   readonly logs: { level: string; message: string; extra: Record<string, unknown> }[];
-  readonly metrics: { name: string; unit: string; value: number }[];
+  readonly metrics: { name: string; unit: string; value: number; dimensions: Record<string, string> }[];
   readonly logger: JobLogger;
   readonly metricsSink: JobMetrics;
+  /** Every value published under `name`, whatever its extra dimensions. */
   metric(name: string): number[];
+  /** The values published under `name` with exactly these extra dimensions (`{}`: none). */
+  metricWith(name: string, dimensions: Record<string, string>): number[];
 }
 
 /** Collects what a job logs and measures, so tests can assert on it. */
@@ -228,8 +231,15 @@ export function recorder(): Recorded {
     logs,
     metrics,
     logger: { info: log('info'), warn: log('warn'), error: log('error') },
-    metricsSink: { addMetric: (name, unit, value) => metrics.push({ name, unit, value }) },
+    metricsSink: {
+      addMetric: (name, unit, value, dimensions) =>
+        metrics.push({ name, unit, value, dimensions: { ...(dimensions ?? {}) } }),
+    },
     metric: (name) => metrics.filter((m) => m.name === name).map((m) => m.value),
+    metricWith: (name, dimensions) =>
+      metrics
+        .filter((m) => m.name === name && JSON.stringify(m.dimensions) === JSON.stringify(dimensions))
+        .map((m) => m.value),
   };
 }
 
@@ -252,6 +262,8 @@ export function snapshotEnv(
     copyAccountId: null,
     export: null,
     artifactsVersion: 'a'.repeat(64),
+    // moto does not implement StartDBInstanceAutomatedBackupsReplication: the tests that need it turn it on.
+    pitrReplication: false,
     ...overrides,
   };
 }
@@ -287,7 +299,14 @@ export function rpoMonitorEnv(
   stateTable: string,
   overrides: Partial<RpoMonitorEnv> = {},
 ): RpoMonitorEnv {
-  return { ...base(sourceDbInstanceId, topicArn), rpoTargetMinutes: 60, stateTable, ...overrides };
+  return {
+    ...base(sourceDbInstanceId, topicArn),
+    rpoTargetMinutes: 60,
+    stateTable,
+    // moto reports no replicated automated backups: the tests that watch them turn it on.
+    pitrReplication: false,
+    ...overrides,
+  };
 }
 
 /**

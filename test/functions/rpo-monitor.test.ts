@@ -100,7 +100,9 @@ describe('rpo monitor', () => {
     expect(lag).toBeLessThanOrEqual(30 * 60);
     expect(rec.metric('NewestSnapshotAgeSourceRegion')).toHaveLength(1);
     expect(rec.metric('NewestSnapshotAgeCopyRegion')).toHaveLength(1);
-    expect(rec.metric('BackupStale')).toEqual([0]);
+    expect(rec.metricWith('BackupStale', {})).toEqual([0]);
+    expect(rec.metricWith('BackupStale', { location: 'source' })).toEqual([0]);
+    expect(rec.metricWith('BackupStale', { location: 'copy' })).toEqual([0]);
   });
 
   it('calls backups stale when the isolated region holds no snapshot or the newest is over a day old', async () => {

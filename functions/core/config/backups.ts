@@ -75,6 +75,14 @@ export const backupSections = {
       .default(null),
     /** Export each daily snapshot to the backup bucket as Parquet (for analysis, not restorable). */
     exportToS3: z.boolean().default(false),
+    /**
+     * Replicate the source's automated backups (daily backups and transaction logs) to copyRegion,
+     * with the source's backup retention and the copy key: a point-in-time restore there, minutes
+     * behind the source, so losing the source region does not cost the day a snapshot copy costs
+     * (the RPO target of an hour cannot hold on daily copies). On by default; ignored when
+     * copyRegion is the source's region (RDS replicates to another region only).
+     */
+    pitrReplication: z.boolean().default(true),
   }),
   targets: z
     .strictObject({

@@ -28,6 +28,12 @@ import {
   tierOfTag,
   utcDay,
 } from '../../core/snapshot-naming.ts';
+import {
+  describeReplication,
+  ensureReplication,
+  type KmsApi,
+  type ReplicationOutcome,
+} from '../aws/automated-backups.ts';
 import { escalateOrLog, type SnsApi } from '../aws/notify.ts';
 import {
   ensureCopy,
@@ -55,6 +61,11 @@ export interface SnapshotDeps {
   readonly sourceRds: RdsApi;
   /** RDS client in the copy region. */
   readonly copyRds: RdsApi;
+  /**
+   * KMS client in the copy region: resolves the copy key's alias for the replicated backups.
+   * Needed when `env.pitrReplication` is on.
+   */
+  readonly copyKms?: KmsApi;
   readonly sns: SnsApi;
   readonly logger: JobLogger;
   readonly metrics: JobMetrics;
@@ -94,6 +105,27 @@ export interface SnapshotResult {
   readonly manualSnapshots: { region: string; count: number }[];
   /** Why the run did nothing, or null. */
   readonly skipped: string | null;
+  /**
+   * What the scheduled run found of the point-in-time replication to the copy region (and did:
+   * `started`); null when replication is off or the run was not scheduled.
+   */
+  readonly replication: ReplicationOutcome | null;
+}
+
+/** What a CloudFormation custom resource (through `custom-resources.Provider`) sends. */
+interface ReplicationResourceEvent {
+  readonly RequestType: 'Create' | 'Update' | 'Delete';
+  readonly PhysicalResourceId?: string;
+}
+
+/** The Provider framework's answer: the resource id and attributes for `Fn::GetAtt`. */
+export interface ReplicationResourceResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data?: Record<string, string>;
+}
+
+function isCustomResourceEvent(event: unknown): event is ReplicationResourceEvent {
+  return typeof event === 'object' && event !== null && 'RequestType' in event;
 }
 
 /**
@@ -101,7 +133,16 @@ export interface SnapshotResult {
  * Any failure publishes a BACKUP_FAILED escalation and is then rethrown, so the function's
  * failure destination sees it too.
  */
-export async function runSnapshot(event: unknown, deps: SnapshotDeps): Promise<SnapshotResult> {
+export async function runSnapshot(event: unknown, deps: SnapshotDeps): Promise<SnapshotResult>;
+export async function runSnapshot(
+  event: unknown,
+  deps: SnapshotDeps,
+): Promise<SnapshotResult | ReplicationResourceResponse>;
+export async function runSnapshot(
+  event: unknown,
+  deps: SnapshotDeps,
+): Promise<SnapshotResult | ReplicationResourceResponse> {
+  if (isCustomResourceEvent(event)) return replicationResource(event, deps);
   const now = (deps.now ?? (() => new Date()))();
   const { env } = deps;
   let jobId = `snapshot/${env.sourceDbInstanceId}/${utcDay(now)}`;
@@ -237,6 +278,7 @@ async function snapshotRun(parsed: SnapshotTrigger, now: Date, deps: SnapshotDep
     if (first) first.count += result.copies.filter((c) => c.created).length;
   }
   await checkQuota(manualSnapshots, date, deps);
+  const replication = parsed.trigger === 'schedule' ? await keepReplication(deps, date) : null;
   return {
     date,
     trigger: parsed.trigger,
@@ -249,7 +291,86 @@ async function snapshotRun(parsed: SnapshotTrigger, now: Date, deps: SnapshotDep
     exports: result.exports,
     manualSnapshots,
     skipped: null,
+    replication,
   };
+}
+
+/**
+ * The stack's custom resource: on deploy the replication is set up at once (the RPO monitor would
+ * otherwise report the copy region stale until the next scheduled run). Deleting the resource
+ * stops nothing: the replicated backups are the isolated restore point, and they outlive the stack
+ * as the copy key does. A drift or an impossible replication does not fail the deploy: it is
+ * escalated, and the RPO monitor keeps reporting the copy region until it is fixed.
+ */
+async function replicationResource(
+  event: ReplicationResourceEvent,
+  deps: SnapshotDeps,
+): Promise<ReplicationResourceResponse> {
+  const physicalId = `recovery-drill-pitr-replication-${deps.env.sourceDbInstanceId}-${deps.env.copyRegion}`;
+  if (event.RequestType === 'Delete') {
+    deps.logger.info('custom resource deleted: the replication and its replicated backups are kept', {
+      copyRegion: deps.env.copyRegion,
+    });
+    return { PhysicalResourceId: event.PhysicalResourceId ?? physicalId };
+  }
+  const now = (deps.now ?? (() => new Date()))();
+  const outcome = await keepReplication(deps, utcDay(now));
+  return {
+    PhysicalResourceId: physicalId,
+    Data: {
+      Status: outcome?.status ?? 'off',
+      Detail: outcome ? describeReplication(outcome) : 'replication is off or not possible in one region',
+    },
+  };
+}
+
+/**
+ * Sets up or checks the replication of the source's automated backups to the copy region. A
+ * drift (another retention, key or region) is reported as a warning and left unchanged: RDS can
+ * only change them by stopping the replication, which discards the replicated restore window.
+ */
+async function keepReplication(deps: SnapshotDeps, date: string): Promise<ReplicationOutcome | null> {
+  const { env, logger, metrics } = deps;
+  if (!env.pitrReplication) return null;
+  if (!deps.copyKms)
+    throw new Error('the snapshot job needs a KMS client in the copy region (copyKms) to replicate');
+  const outcome = await ensureReplication(
+    { sourceRds: deps.sourceRds, copyRds: deps.copyRds, copyKms: deps.copyKms },
+    {
+      sourceDbInstanceId: env.sourceDbInstanceId,
+      copyRegion: env.copyRegion,
+      copyKmsKeyId: env.copyKmsKeyId,
+    },
+  );
+  const detail = describeReplication(outcome);
+  metrics.addMetric('PitrReplicationStarted', 'Count', outcome.status === 'started' ? 1 : 0);
+  metrics.addMetric('PitrReplicationDrift', 'Count', outcome.status === 'drift' ? 1 : 0);
+  if (outcome.status === 'started' || outcome.status === 'in-sync') {
+    logger.info(`point-in-time replication to ${env.copyRegion}: ${detail}`, { status: outcome.status });
+    return outcome;
+  }
+  logger.warn(`point-in-time replication to ${env.copyRegion}: ${detail}`, { status: outcome.status });
+  const escalation = {
+    ...createEscalation(
+      'BACKUP_FAILED',
+      `snapshot/${env.sourceDbInstanceId}/${date}`,
+      `point-in-time replication of ${env.sourceDbInstanceId} to ${env.copyRegion}: ${detail}`,
+      {
+        source: env.sourceDbInstanceId,
+        copyRegion: env.copyRegion,
+        replication: outcome.status,
+        ...(outcome.status === 'drift'
+          ? Object.fromEntries(
+              outcome.drift.map((d) => [`drift.${d.field}`, `${d.actual} (expected ${d.expected})`]),
+            )
+          : {}),
+      },
+    ),
+    // Nothing is lost yet: the RPO monitor pages (BACKUP_STALE) when the copy region's window lags.
+    severity: 'warning' as const,
+  };
+  await escalateOrLog(deps, escalation);
+  return outcome;
 }
 
 function emptyResult(
@@ -270,6 +391,7 @@ function emptyResult(
     exports: [],
     manualSnapshots: [],
     skipped: `${why} (${id})`,
+    replication: null,
   };
 }
 
