@@ -40,8 +40,9 @@ export interface MonitoringProps {
   /**
    * The validated configuration, or the sections of it named in {@link MONITORING_SECTIONS}:
    * `environment` (the `environment` dimension of every metric read here), `targets.rpoMinutes`
-   * (the lag alarm's threshold, the RPO graph's annotation), `targets.rtoMinutes` (the RTO graph's
-   * annotation), `source.region` and `isolation.copyRegion` (the snapshot-age graph).
+   * (the lag alarms' threshold, the RPO graph's annotation), `targets.rtoMinutes` (the RTO graph's
+   * annotation), `source.region` and `isolation.copyRegion` (the snapshot-age and lag graphs), and
+   * `isolation.pitrReplication` (the copy region's lag alarm and graph line).
    */
   readonly config: Pick<Config, (typeof MONITORING_SECTIONS)[number]>;
   /** Every alarm notifies here, on ALARM and again on OK. */
@@ -152,6 +153,24 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    const replicates =
+      p.config.isolation.pitrReplication && p.config.isolation.copyRegion !== p.config.source.region;
+    if (replicates) {
+      const copyRegion = p.config.isolation.copyRegion;
+      // The copy region's own alarm: losing the source region leaves only this restore window.
+      alarm('ReplicatedRestorableLagAlarm', {
+        alarmDescription: `${prefix} the replicated point-in-time restore in the copy region ${copyRegion} lags more than the RPO target of ${rpoTargetMinutes} min (or the RPO watch stopped reporting it). Check the automated backups replication of the source in ${copyRegion} (RDS console, Automated backups, Replicated) and the BACKUP_STALE escalation of the copy region.`,
+        metric: metric('RestorableLagMinutes', 'Maximum', Duration.hours(1), {
+          location: 'copy',
+          region: copyRegion,
+        }),
+        threshold: rpoTargetMinutes,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No data: replication never started or stopped; the RPO watch escalates it by name.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
     for (const job of MONITORED_JOBS) {
       const name = job[0]?.toUpperCase() + job.slice(1);
       alarm(`${name}JobFailedAlarm`, {
@@ -278,8 +297,16 @@ export class Monitoring extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: `Restorable-time lag (minutes), RPO target ${rpoTargetMinutes}`,
-        left: [metric('RestorableLagMinutes', 'Maximum', Duration.minutes(15), {}, 'lag behind now')],
+        title: `Restorable-time lag (minutes) per location, RPO target ${rpoTargetMinutes}`,
+        left: (replicates ? locations : locations.slice(0, 1)).map(([location, region]) =>
+          metric(
+            'RestorableLagMinutes',
+            'Maximum',
+            Duration.minutes(15),
+            { location, region },
+            `${location} ${region}`,
+          ),
+        ),
         leftAnnotations: [target(rpoTargetMinutes, `RPO target ${rpoTargetMinutes} min`)],
         leftYAxis: { min: 0, label: 'minutes', showUnits: false },
         start: BACKUP_HISTORY,

@@ -52,6 +52,7 @@ const CONFIG_SHAPE: ConfigShape = {
   isolation: {
     copyRegion: 'string',
     copyAccountId: 'string?',
+    sourceAccountId: 'string?',
     copyKmsKeyArn: 'string?',
     exportToS3: 'boolean',
     pitrReplication: 'boolean',
@@ -201,6 +202,16 @@ export const FUNCTION_SETTINGS = {
     resources: backupResources,
   },
   heartbeat: { sections: ['environment', 'source', 'heartbeat'], resources: {} },
+  /** Runs in the copy account: copies what the source account shares into snapshots it owns. */
+  isolatedCopies: {
+    sections: ['environment', 'source', 'isolation', 'retention'],
+    resources: {
+      /** The copy account's own topic (its failures are told there, not in the source account). */
+      topicArn: 'string',
+      /** The copy account's own key: its copies are encrypted with it. */
+      kmsKeyArn: 'string',
+    },
+  },
   drill: { sections: DRILL_SECTIONS, resources: drillResources },
   drillStart: { sections: ['source'], resources: { stateMachineArn: 'string' } },
   /** Cleans up after a drill execution that ended badly: the drill's resources and its machine. */

@@ -67,6 +67,18 @@ export interface RpoMonitorEnv extends BaseEnv {
   readonly pitrReplication: boolean;
 }
 
+/** What the copy account's function needs: whose shared snapshots, its own key, the retention. */
+export interface IsolatedCopiesEnv extends BaseEnv {
+  /** The only account whose shared snapshots are adopted (`isolation.sourceAccountId`). */
+  readonly sourceAccountId: string;
+  /** The copy account's key (its copies are encrypted with it). */
+  readonly kmsKeyArn: string;
+  readonly retentionDaily: number;
+  readonly retentionMonthly: number;
+  readonly maxDeletionsPerRun: number;
+  readonly dryRun: boolean;
+}
+
 /** What the heartbeat function needs: whose heartbeat, the role's secret, the table and its retention. */
 export interface HeartbeatEnv {
   /** config.environment: the metrics' `environment` dimension. */
@@ -144,6 +156,25 @@ export function readRpoMonitorEnv(env: Env = process.env): RpoMonitorEnv {
     rpoTargetMinutes: config.targets.rpoMinutes,
     stateTable: resources.stateTable,
     pitrReplication: replicates(config),
+  };
+}
+
+/** @throws SettingsError naming every problem of the copy account function's settings. */
+export function readIsolatedCopiesEnv(env: Env = process.env): IsolatedCopiesEnv {
+  const { config, resources } = decode('isolatedCopies', env);
+  const sourceAccountId = config.isolation.sourceAccountId;
+  if (sourceAccountId === null)
+    throw new SettingsError('isolatedCopies', [
+      'isolation.sourceAccountId: expected the 12-digit account of the source; got null',
+    ]);
+  return {
+    ...baseOf(config, resources.topicArn),
+    sourceAccountId,
+    kmsKeyArn: resources.kmsKeyArn,
+    retentionDaily: config.retention.daily,
+    retentionMonthly: config.retention.monthly,
+    maxDeletionsPerRun: config.retention.maxDeletionsPerRun,
+    dryRun: config.retention.dryRun,
   };
 }
 

@@ -7,7 +7,7 @@ function config(overrides: Partial<ConfigInput> = {}) {
   return parseConfig({
     environment: 'bt-cts-prod',
     source: { dbInstanceIdentifier: 'bt-cts-db', region: 'eu-west-1' },
-    isolation: { copyRegion: 'eu-central-1', copyAccountId: '210987654321' },
+    isolation: { copyRegion: 'eu-central-1', copyAccountId: '210987654321', sourceAccountId: '123456789012' },
     targets: { rpoMinutes: 45, rtoMinutes: 20 },
     retention: { daily: 40, monthly: 18, maxDeletionsPerRun: 7 },
     schedules: { snapshot: 'cron(15 2 * * ? *)', drill: 'cron(0 7 ? 2,5,8,11 TUE#2 *)' },

@@ -408,6 +408,7 @@ describe('recovery drill stack with export, a copy account and a configured copy
       isolation: {
         copyRegion: 'eu-central-1',
         copyAccountId: '210987654321',
+        sourceAccountId: '123456789012',
         copyKmsKeyArn: copyKey,
         exportToS3: true,
       },

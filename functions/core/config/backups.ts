@@ -65,6 +65,16 @@ export const backupSections = {
       .regex(ACCOUNT_ID, { error: 'expected a 12-digit AWS account id' })
       .nullable()
       .default(null),
+    /**
+     * The account the source and the main stack live in. Required with copyAccountId: the copy
+     * account's stack copies only the snapshots this account shares with it (a snapshot named
+     * like ours shared by anyone else is never adopted), and names this account's copy key.
+     */
+    sourceAccountId: z
+      .string()
+      .regex(ACCOUNT_ID, { error: 'expected a 12-digit AWS account id' })
+      .nullable()
+      .default(null),
     /** KMS key in the copy region; null lets the stack create one there. */
     copyKmsKeyArn: z
       .string()

@@ -20,6 +20,26 @@ export function crossFieldProblems(config: Partial<Config>): ConfigProblem[] {
         'a region other than source.region (or a copyAccountId): a copy beside the original is not isolated',
     });
   }
+  if (isolation && isolation.copyAccountId !== null && isolation.sourceAccountId === null) {
+    problems.push({
+      path: 'isolation.sourceAccountId',
+      value: show(null),
+      expected:
+        'the 12-digit account of the source (where the main stack is deployed): with isolation.copyAccountId the copy account copies only what that account shares',
+    });
+  }
+  if (
+    isolation &&
+    isolation.copyAccountId !== null &&
+    isolation.copyAccountId === isolation.sourceAccountId
+  ) {
+    problems.push({
+      path: 'isolation.copyAccountId',
+      value: show(isolation.copyAccountId),
+      expected:
+        'an account other than isolation.sourceAccountId: a copy in the same account is not isolated from it',
+    });
+  }
   const keyRegion = isolation?.copyKmsKeyArn
     ? /^arn:[^:]+:kms:([a-z0-9-]+):/.exec(isolation.copyKmsKeyArn)?.[1]
     : undefined;

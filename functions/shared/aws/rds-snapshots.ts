@@ -119,7 +119,16 @@ export interface SnapshotListing {
 export async function listManualSnapshots(
   rds: RdsApi,
   region: string,
-  { pageSize = 100, retry = DEFAULT_PAGE_RETRY }: { pageSize?: number; retry?: PageRetry } = {},
+  {
+    pageSize = 100,
+    retry = DEFAULT_PAGE_RETRY,
+    snapshotType = 'manual',
+  }: {
+    pageSize?: number;
+    retry?: PageRetry;
+    /** `shared`: the manual snapshots other accounts share with this one (the copy account's view). */
+    snapshotType?: 'manual' | 'shared';
+  } = {},
 ): Promise<SnapshotListing> {
   const snapshots: DBSnapshot[] = [];
   let marker: string | undefined;
@@ -130,7 +139,12 @@ export async function listManualSnapshots(
       attempt++;
       try {
         const page = await rds.send(
-          new DescribeDBSnapshotsCommand({ SnapshotType: 'manual', MaxRecords: pageSize, Marker: marker }),
+          new DescribeDBSnapshotsCommand({
+            SnapshotType: snapshotType,
+            ...(snapshotType === 'shared' ? { IncludeShared: true } : {}),
+            MaxRecords: pageSize,
+            Marker: marker,
+          }),
         );
         pages++;
         snapshots.push(...(page.DBSnapshots ?? []));

@@ -57,7 +57,12 @@ describe('backup function settings', () => {
         encodeSettings(
           'snapshot',
           config({
-            isolation: { copyRegion: 'eu-central-1', copyAccountId: '210987654321', exportToS3: true },
+            isolation: {
+              copyRegion: 'eu-central-1',
+              copyAccountId: '210987654321',
+              sourceAccountId: '123456789012',
+              exportToS3: true,
+            },
           }),
           snapshotResources(),
         ),

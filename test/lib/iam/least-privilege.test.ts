@@ -648,7 +648,7 @@ describe('least privilege, simulated offline', () => {
         region: 'eu-west-1',
         kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-aaaa-bbbb-cccc-222222222222`,
       },
-      isolation: { copyAccountId: '210987654321', exportToS3: true },
+      isolation: { copyAccountId: '210987654321', sourceAccountId: ACCOUNT, exportToS3: true },
     });
     const built = buildApp(config, { baseDir: repo, app: makeApp() });
     stack = built.stack;
