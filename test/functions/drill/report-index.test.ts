@@ -16,7 +16,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A process that writes one drill's report into `folder` at `at` (Unix ms), as a finishing drill does. */
 const WRITER = `
-import { buildReport, renderReportMarkdown } from ${JSON.stringify(join(REPO, 'functions/core/report.ts'))};
+import { buildReport } from ${JSON.stringify(join(REPO, 'functions/core/report.ts'))};
+import { renderReportMarkdown } from ${JSON.stringify(join(REPO, 'functions/core/report-markdown.ts'))};
 import { FolderReportStore } from ${JSON.stringify(join(REPO, 'functions/drill/adapters/local/reports.ts'))};
 const [folder, drillId, at] = process.argv.slice(2);
 const report = buildReport({
