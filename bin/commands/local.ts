@@ -8,6 +8,7 @@ import { InputError } from '../../functions/core/errors.ts';
 import type { CleanupResult } from '../../functions/local/cleanup.ts';
 import type { LocalStatus } from '../../functions/local/engine.ts';
 import { LocalEngine } from '../../functions/local/engine.ts';
+import type { RepositoryStatus } from '../../functions/local/isolated-copy.ts';
 import {
   formatPrune,
   formatRetentionStatus,
@@ -75,6 +76,8 @@ export function formatStatus(status: LocalStatus, retention?: LocalRetentionStat
     `  newest archived commit: ${iso(a.lastCommitAt)}${a.lastCommitSegment ? ` (in ${a.lastCommitSegment})` : ''}`,
     '',
     `restorable: earliest ${iso(status.window.earliest)}, latest ${iso(status.window.latest)}`,
+    '',
+    ...formatRepositories(status.repositories),
   );
   if (status.problems.length > 0) {
     lines.push('', `damaged state: ${status.problems.length} file(s)`);
@@ -92,6 +95,28 @@ export function formatStatus(status: LocalStatus, retention?: LocalRetentionStat
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Both repositories side by side (the state folder's and the isolated copy, `local.isolatedDir`):
+ * newest backup, newest archived segment, what each alone can restore, and any gap between them.
+ */
+export function formatRepositories(repositories: LocalStatus['repositories']): string[] {
+  const row = (r: RepositoryStatus) =>
+    r.present
+      ? [
+          `  ${r.name.padEnd(8)} ${r.dir}`,
+          `           backups ${r.backups}, newest ${r.newestBackup ? `${r.newestBackup.id} (ended ${iso(r.newestBackup.stoppedAt)})` : '-'}; newest archived segment ${r.archive.newest ?? '-'} (${r.archive.segments} segment(s)); restorable alone: earliest ${iso(r.window.earliest)}, latest ${iso(r.window.latest)}`,
+          ...r.problems.map((p) => `           WARNING: ${p}`),
+        ]
+      : [`  ${r.name.padEnd(8)} ${r.dir}: MISSING`];
+  const lines = ['repositories:', ...row(repositories.primary)];
+  if (!repositories.isolated) return [...lines, '  isolated  none configured (local.isolatedDir)'];
+  lines.push(...row(repositories.isolated));
+  if (repositories.gaps.length === 0)
+    lines.push('  gap: none (the isolated copy holds what the primary holds)');
+  else for (const gap of repositories.gaps) lines.push(`  GAP: ${gap}`);
+  return lines;
 }
 
 export const localSourceStart: CommandRunner = {
@@ -181,10 +206,18 @@ export const localPrune: CommandRunner = {
     if (values.json) io.out(JSON.stringify(result, null, 2));
     else {
       for (const line of formatPrune(result)) io.out(line);
+      if (result.isolated) {
+        io.out('');
+        io.out(`isolated copy (${engine.paths.isolated?.dir}):`);
+        for (const line of formatPrune(result.isolated)) io.out(`  ${line}`);
+      }
       const window = await engine.restorableWindow();
       io.out(`restorable: earliest ${iso(window.earliest)}, latest ${iso(window.latest)}`);
     }
-    return result.blocked || result.failed.length > 0 ? EXIT.failed : EXIT.ok;
+    const failed = [result, ...(result.isolated ? [result.isolated] : [])].some(
+      (r) => r.blocked || r.failed.length > 0,
+    );
+    return failed ? EXIT.failed : EXIT.ok;
   },
 };
 

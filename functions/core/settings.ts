@@ -117,6 +117,7 @@ const CONFIG_SHAPE: ConfigShape = {
   },
   local: {
     stateDir: 'string',
+    isolatedDir: 'string?',
     archiveTimeoutSeconds: 'number',
     backupMaxAgeHours: 'number',
     source: 'object',

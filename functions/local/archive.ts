@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { StatePaths } from './state.ts';
-import { DamagedStateError, readJson, writeJson } from './state.ts';
+import { DamagedStateError, readJson, repositoriesOf, writeJson } from './state.ts';
 import { microsToDate, summarizeSegment, WAL_SEGMENT_NAME } from './wal.ts';
 
 /** Quotes a folder for /bin/sh and doubles `%` so that PostgreSQL does not expand it as %p or %f. */
@@ -18,16 +18,27 @@ function shellDir(dir: string): string {
   return `'${dir.replaceAll("'", "'\\''").replaceAll('%', '%%')}`;
 }
 
-/**
- * `archive_command`: copy to a temp name then rename (a reader never sees half a segment); an
- * existing file is never overwritten: the same bytes count as archived, different bytes fail
- * (the archiver retries and logs it, and the operator sees it in `local source status`).
- */
-export function archiveCommand(archiveDir: string): string {
+/** Archiving into one folder: the shell snippet of {@link archiveCommand} for it. */
+function archiveInto(archiveDir: string): string {
   const dir = shellDir(archiveDir);
   const final = `${dir}/%f'`;
   const temp = `${dir}/.%f.tmp'`;
-  return `if [ -f ${final} ]; then cmp -s %p ${final}; else cp %p ${temp} && mv ${temp} ${final}; fi`;
+  return `if [ -f ${final} ]; then cmp -s %p ${final}; else cp %p ${temp} && cmp -s %p ${temp} && mv ${temp} ${final}; fi`;
+}
+
+/**
+ * `archive_command`: into each folder (the primary archive, then the isolated copy's), copy to a
+ * temp name, compare the copy with the segment, then rename (a reader never sees half a segment,
+ * nor a copy that differs); an existing file is never overwritten: the same bytes count as
+ * archived, different bytes fail. Every folder is tried even when an earlier one failed (the
+ * isolated copy keeps receiving while the primary is lost), and the command succeeds only when
+ * every folder holds the segment: otherwise PostgreSQL keeps the segment and retries, and the
+ * operator sees the failures in `local source status`.
+ */
+export function archiveCommand(archiveDir: string, ...more: string[]): string {
+  const dirs = [archiveDir, ...more];
+  if (dirs.length === 1) return archiveInto(archiveDir);
+  return `ok=0; ${dirs.map((dir) => `(${archiveInto(dir)}) || ok=1;`).join(' ')} exit $ok`;
 }
 
 /** `restore_command` of a restored instance: fails (as PostgreSQL expects) when a file is not archived. */
@@ -161,7 +172,7 @@ export const SWITCH_MARGIN_MS = 1000;
 const KEPT_MARKS = 32;
 
 /** The marks on record, oldest first (a damaged file counts as none: coverage then comes from commits). */
-export async function readCoverageMarks(paths: StatePaths): Promise<CoverageMark[]> {
+export async function readCoverageMarks(paths: Pick<StatePaths, 'walCoverage'>): Promise<CoverageMark[]> {
   const marks = await readJson<unknown>(paths.walCoverage).catch(() => null);
   if (!Array.isArray(marks)) return [];
   return marks.filter(
@@ -228,9 +239,14 @@ export async function switchAndMarkCoverage(
     if (Date.now() > deadline) return null;
     await new Promise((r) => setTimeout(r, 50));
   }
-  const marks = [...(await readCoverageMarks(paths)), mark]
-    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
-    .slice(-KEPT_MARKS);
-  await writeJson(paths.walCoverage, marks);
+  // Every repository that holds the segment is covered up to the mark (the view's is, by the wait).
+  for (const { repository } of repositoriesOf(paths)) {
+    if (repository.walArchive !== paths.walArchive && !existsSync(join(repository.walArchive, mark.segment)))
+      continue;
+    const marks = [...(await readCoverageMarks(repository)), mark]
+      .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+      .slice(-KEPT_MARKS);
+    await writeJson(repository.walCoverage, marks);
+  }
   return mark;
 }

@@ -23,6 +23,13 @@ import {
 } from './backup.ts';
 import { type CleanupOptions, type CleanupResult, cleanupLocal } from './cleanup.ts';
 import { checkIdentifier, checkTags } from './instance-store.ts';
+import {
+  copyBackupToIsolated,
+  deleteIsolatedBackup,
+  IsolatedCopyError,
+  type RepositoriesStatus,
+  repositoriesStatus,
+} from './isolated-copy.ts';
 import { LocalRecovery } from './local-recovery.ts';
 import { sourceLockFile, withLock } from './lock.ts';
 import { pruneAfterBackup, pruneLocal } from './retention.ts';
@@ -44,7 +51,9 @@ import { appSourceSpec, databaseOf } from './source-spec.ts';
 import {
   DamagedStateError,
   isRegisteredAlive,
+  type RepositoryName,
   readRegistry,
+  repositoryView,
   type StatePaths,
   withInterruptUndo,
 } from './state.ts';
@@ -71,6 +80,12 @@ export interface LocalEngineOptions {
   readonly database?: string;
   /** Lines for the person at the terminal: waiting for a lock, a stale file removed. Default: none. */
   readonly notice?: (line: string) => void;
+  /**
+   * The repository the drill's recovery adapter restores from: `isolated` (a drill `--from
+   * isolated`) reads only the isolated copy. Default `primary`. The source, backups and retention
+   * always work on both.
+   */
+  readonly repository?: RepositoryName;
 }
 
 export interface LocalStatus {
@@ -85,6 +100,8 @@ export interface LocalStatus {
   readonly archive: ArchiveSummary;
   readonly window: { earliest: Date | null; latest: Date | null };
   readonly instances: InstanceDescription[];
+  /** Both repositories (the state folder's and the isolated copy), and any gap between them. */
+  readonly repositories: RepositoriesStatus;
   /** Damaged state files, one sentence each (the file, what is wrong, what to do). */
   readonly problems: string[];
 }
@@ -99,7 +116,8 @@ export class LocalEngine {
   constructor(options: LocalEngineOptions) {
     this.options = options;
     this.recovery = new LocalRecovery(options);
-    this.paths = this.recovery.paths;
+    // The engine's own work (source, backups, status, retention) starts from the state folder.
+    this.paths = repositoryView(this.recovery.paths, 'primary');
   }
 
   /**
@@ -212,6 +230,7 @@ export class LocalEngine {
       archive: await summarizeArchive(this.paths),
       window: await this.recovery.restorableWindow(),
       instances,
+      repositories: await repositoriesStatus(this.paths),
       problems,
     };
   }
@@ -239,15 +258,29 @@ export class LocalEngine {
         if (!(await runningSource(this.paths)))
           throw new InputError('source', 'not running', 'a running source: it was stopped meanwhile');
         return withInterruptUndo(
-          (signal) =>
-            takeBackup(this.paths, {
+          async (signal) => {
+            const taken = await takeBackup(this.paths, {
               signal,
               id,
               tags: checkedTags,
               sourceUrl: source.url('postgres'),
               sourceData: this.paths.sourceData,
-            }),
-          () => deleteBackup(this.paths, id),
+            });
+            // Into the isolated copy too, checked there before it counts (isolated-copy.ts).
+            try {
+              await copyBackupToIsolated(this.paths, id);
+            } catch (error) {
+              throw new IsolatedCopyError(
+                `backup ${id} was taken into ${this.paths.backups}, but not into the isolated copy: ${(error as Error).message}`,
+                { cause: error },
+              );
+            }
+            return taken;
+          },
+          async () => {
+            await deleteBackup(this.paths, id);
+            await deleteIsolatedBackup(this.paths, id);
+          },
         );
       },
       {
@@ -268,6 +301,7 @@ export class LocalEngine {
     checkIdentifier('snapshotId', id);
     if (!(await readBackup(this.paths, id))) throw new NotFoundError('snapshot', id);
     await deleteBackup(this.paths, id);
+    await deleteIsolatedBackup(this.paths, id);
   }
 
   /** After a backup: applies `local.retention`; returns the line that says what it removed. */
@@ -276,7 +310,7 @@ export class LocalEngine {
   }
 
   /** Applies `local.retention` to the backups and the archived WAL (`local prune`). */
-  prune(options: PruneOptions = {}): Promise<LocalPruneResult> {
+  prune(options: PruneOptions = {}): Promise<LocalPruneResult & { isolated?: LocalPruneResult }> {
     return pruneLocal(this.paths, localRetentionPolicy(this.options.config), options);
   }
 
@@ -295,8 +329,13 @@ export class LocalEngine {
 }
 
 /** The local engine of one configuration (`notice`: waiting for a lock, a stale file removed). */
-export function localEngine(config: Config, baseDir: string, notice?: (line: string) => void): LocalEngine {
-  return new LocalEngine({ config, baseDir, ...(notice ? { notice } : {}) });
+export function localEngine(
+  config: Config,
+  baseDir: string,
+  notice?: (line: string) => void,
+  repository: RepositoryName = 'primary',
+): LocalEngine {
+  return new LocalEngine({ config, baseDir, repository, ...(notice ? { notice } : {}) });
 }
 
 /** A failure while preparing the source: what was being done, in the error's own words. */
@@ -307,11 +346,16 @@ class PrepareError extends Error {
   }
 }
 
-/** Makes sure the source runs and has a recent full backup (what the scheduled jobs do in AWS). */
+/**
+ * Makes sure the source runs and has a recent full backup (what the scheduled jobs do in AWS).
+ * @param options.backup false for a drill from the isolated copy: it proves what the copy holds
+ *   and takes no backup of its own (an empty copy fails the drill, saying what is missing).
+ */
 export async function prepareSource(
   engine: LocalEngine,
   config: Config,
   progress: (line: string) => void,
+  options: { readonly backup?: boolean } = {},
 ): Promise<void> {
   let started: Awaited<ReturnType<LocalEngine['startSource']>>;
   try {
@@ -324,6 +368,12 @@ export async function prepareSource(
   progress(
     `source: ${started.created ? 'created, provisioned and started' : started.alreadyRunning ? 'running' : 'started'}`,
   );
+  if (options.backup === false) {
+    progress(
+      `backup: none taken, the drill restores from the isolated copy ${engine.paths.isolated?.dir} as it is`,
+    );
+    return;
+  }
   const snapshots = (await engine.listSnapshots()).filter((s) => s.status === 'available');
   const newest = snapshots.map((s) => Date.parse(s.createdAt)).sort((a, b) => b - a)[0];
   const maxAgeMs = config.local.backupMaxAgeHours * 3_600_000;

@@ -21,9 +21,10 @@ import {
 import { listBackupsChecked } from './backup.ts';
 import { SUPERUSER } from './binaries.ts';
 import { checkIdentifier, IDENTIFIER, InstanceStore, toDescription } from './instance-store.ts';
+import { isolatedCopyProblem } from './isolated-copy.ts';
 import { LocalRestore } from './restore.ts';
 import { readCredentials } from './source.ts';
-import { type StatePaths, statePaths } from './state.ts';
+import { type RepositoryName, repositoryView, type StatePaths, statePaths } from './state.ts';
 
 /** The drill's database-recovery port over one local state folder. */
 export class LocalRecovery implements DatabaseRecoveryPort {
@@ -32,8 +33,16 @@ export class LocalRecovery implements DatabaseRecoveryPort {
   readonly instances: InstanceStore;
   private readonly restore: LocalRestore;
 
-  constructor(options: { readonly config: Config; readonly baseDir: string }) {
-    this.paths = statePaths(options.config, options.baseDir);
+  /**
+   * @param options.repository the repository restores read (default the primary one): `isolated`
+   *   restores from the isolated copy alone, the primary's backups and archive never read.
+   */
+  constructor(options: {
+    readonly config: Config;
+    readonly baseDir: string;
+    readonly repository?: RepositoryName;
+  }) {
+    this.paths = repositoryView(statePaths(options.config, options.baseDir), options.repository ?? 'primary');
     this.instances = new InstanceStore(this.paths);
     this.restore = new LocalRestore(this.paths, options.config, this.instances);
   }
@@ -54,7 +63,10 @@ export class LocalRecovery implements DatabaseRecoveryPort {
 
   /** Damaged backup records, skipped by every listing and restore (see `listBackupsChecked`). */
   async damagedState(): Promise<string[]> {
-    return (await listBackupsChecked(this.paths)).damaged.map((d) => d.message);
+    const damaged = (await listBackupsChecked(this.paths)).damaged.map((d) => d.message);
+    // From the isolated copy: what of it is missing, so the refusal names it.
+    const missing = this.paths.repository === 'isolated' ? await isolatedCopyProblem(this.paths) : null;
+    return missing ? [missing, ...damaged] : damaged;
   }
 
   /**

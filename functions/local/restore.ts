@@ -61,6 +61,11 @@ export class LocalRestore {
     private readonly store: InstanceStore,
   ) {}
 
+  /** Where the backups were looked for, when not the state folder's own (for refusals). */
+  private where(): string {
+    return this.paths.repository === 'isolated' ? ` in the isolated copy ${this.paths.backups}` : '';
+  }
+
   /**
    * Earliest: the end of the oldest backup (a restore cannot reach a point inside or before its
    * own base backup). Latest: the end of the archive's coverage, the moment up to which it holds
@@ -115,7 +120,7 @@ export class LocalRestore {
     if (backups.length === 0)
       throw new RestoreTimeOutOfRangeError(
         shown,
-        'a restorable time, but no backup exists yet: run `recovery-drill local backup`',
+        `a restorable time, but no backup exists yet${this.where()}: run \`recovery-drill local backup\``,
       );
     // A "latest" restore reaches the present: the source completes its WAL segment and the engine
     // waits until it is archived, so coverage ends at the switch even when nothing was written for
@@ -127,7 +132,7 @@ export class LocalRestore {
     if (!earliest || !coverage)
       throw new RestoreTimeOutOfRangeError(
         shown,
-        'a restorable time, but no backup exists yet: run `recovery-drill local backup`',
+        `a restorable time, but no backup exists yet${this.where()}: run \`recovery-drill local backup\``,
       );
     const outside =
       target === 'latest'

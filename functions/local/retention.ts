@@ -34,7 +34,7 @@ import {
   planLocalPrune,
 } from './retention-plan.ts';
 import { formatBytes } from './retention-status.ts';
-import { type StatePaths, writeJson } from './state.ts';
+import { repositoryView, type StatePaths, writeJson } from './state.ts';
 
 /** Drops the removed segments from `wal-index.json`, so the cache only describes what is archived. */
 async function forgetIndexed(paths: StatePaths, names: readonly string[]): Promise<void> {
@@ -49,11 +49,27 @@ async function forgetIndexed(paths: StatePaths, names: readonly string[]): Promi
 }
 
 /**
- * Plans, then (unless a dry run or blocked) deletes the planned backups, oldest first, each
- * re-checked against restores in progress, then the archived WAL older than the oldest kept
- * backup's start segment. Deletion failures are reported in `failed`, not thrown.
+ * Prunes the state folder's repository, then the isolated copy (when there is one) by the same
+ * planner and policy, each on what it holds: the result is the primary's, with the isolated
+ * copy's under `isolated`.
  */
 export async function pruneLocal(
+  paths: StatePaths,
+  policy: RetentionPolicy,
+  options: PruneOptions = {},
+): Promise<LocalPruneResult & { isolated?: LocalPruneResult }> {
+  const primary = await pruneRepository(repositoryView(paths, 'primary'), policy, options);
+  if (!paths.isolated) return primary;
+  return { ...primary, isolated: await pruneRepository(repositoryView(paths, 'isolated'), policy, options) };
+}
+
+/**
+ * Plans, then (unless a dry run or blocked) deletes the planned backups, oldest first, each
+ * re-checked against restores in progress, then the archived WAL older than the oldest kept
+ * backup's start segment, in the repository the view reads. Deletion failures are reported in
+ * `failed`, not thrown.
+ */
+export async function pruneRepository(
   paths: StatePaths,
   policy: RetentionPolicy,
   options: PruneOptions = {},
@@ -112,18 +128,24 @@ export async function pruneAfterBackup(
   config: Pick<Config, 'local' | 'retention'>,
 ): Promise<string> {
   try {
-    const r = await pruneLocal(paths, localRetentionPolicy(config));
-    if (r.blocked) return `retention: nothing removed: ${r.blocked}`;
-    const parts = [
-      `${r.backups.keep.length} backup(s) kept`,
-      r.deletedBackups.length > 0 ? `removed ${r.deletedBackups.join(', ')}` : 'none removed',
-      r.removedWal.length > 0
-        ? `${r.removedWal.length} WAL file(s) removed (${formatBytes(r.removedBytes)}), kept from ${r.wal.keepFrom}`
-        : `no WAL removed${r.wal.blocked ? ` (${r.wal.blocked})` : r.walSkipped ? ` (${r.walSkipped})` : ''}`,
-    ];
-    const problems = [...r.failed.map((f) => `FAILED ${f.name}: ${f.error}`), ...r.wal.warnings];
-    return `retention: ${parts.join('; ')}${problems.length ? `; ${problems.join('; ')}` : ''}`;
+    const both = await pruneLocal(paths, localRetentionPolicy(config));
+    const line = summaryOf(both);
+    return both.isolated ? `${line}\nisolated copy ${summaryOf(both.isolated)}` : line;
   } catch (error) {
     return `retention: pruning failed (the backup is kept): ${(error as Error).message}`;
   }
+}
+
+/** One repository's prune in one line. */
+function summaryOf(r: LocalPruneResult): string {
+  if (r.blocked) return `retention: nothing removed: ${r.blocked}`;
+  const parts = [
+    `${r.backups.keep.length} backup(s) kept`,
+    r.deletedBackups.length > 0 ? `removed ${r.deletedBackups.join(', ')}` : 'none removed',
+    r.removedWal.length > 0
+      ? `${r.removedWal.length} WAL file(s) removed (${formatBytes(r.removedBytes)}), kept from ${r.wal.keepFrom}`
+      : `no WAL removed${r.wal.blocked ? ` (${r.wal.blocked})` : r.walSkipped ? ` (${r.walSkipped})` : ''}`,
+  ];
+  const problems = [...r.failed.map((f) => `FAILED ${f.name}: ${f.error}`), ...r.wal.warnings];
+  return `retention: ${parts.join('; ')}${problems.length ? `; ${problems.join('; ')}` : ''}`;
 }

@@ -27,7 +27,14 @@ import { sourceLockFile, withLock } from './lock.ts';
 import { notPostmasterOf, ownedPostmaster, readPostmasterPid } from './processes.ts';
 import { startHeartbeat, startTrickle, stopTrickle, trickleRunning } from './source-companions.ts';
 import { defaultProvisioner, provisionByCommands } from './source-provision.ts';
-import { readJson, registerProcess, type StatePaths, unregisterProcess, writeJson } from './state.ts';
+import {
+  readJson,
+  registerProcess,
+  repositoriesOf,
+  type StatePaths,
+  unregisterProcess,
+  writeJson,
+} from './state.ts';
 
 /** The repository root: where `node --import tsx` resolves tsx from. */
 export { PROJECT_ROOT };
@@ -147,11 +154,26 @@ export async function sourceUrl(paths: StatePaths, database?: string): Promise<s
   return cluster.url(database ?? credentials.database);
 }
 
+/** Into the primary archive, then the isolated copy's (see `archiveCommand`). */
+function sourceArchiveCommand(paths: StatePaths): string {
+  return archiveCommand(paths.primary.walArchive, ...(paths.isolated ? [paths.isolated.walArchive] : []));
+}
+
+/**
+ * The isolated copy's folders, made before the source archives into them (also for a source made
+ * before the copy existed, or after the copy's folder was lost: it starts again from the next segment).
+ */
+async function makeIsolatedCopy(paths: StatePaths, user: Awaited<ReturnType<typeof serverUser>>) {
+  if (!paths.isolated) return;
+  await makePassageDir(paths.isolated.dir);
+  await makeServerDir(paths.isolated.walArchive, user);
+}
+
 function sourceSettings(paths: StatePaths, archiveTimeoutSeconds: number): Record<string, string> {
   return {
     wal_level: 'replica',
     archive_mode: 'on',
-    archive_command: archiveCommand(paths.walArchive),
+    archive_command: sourceArchiveCommand(paths),
     archive_timeout: `${archiveTimeoutSeconds}s`,
     // pg_last_committed_xact(): a backup records the newest commit it contains.
     track_commit_timestamp: 'on',
@@ -171,6 +193,7 @@ async function createSource(paths: StatePaths, options: SourceOptions): Promise<
   await makePassageDir(paths.root);
   await makePassageDir(paths.sourceDir);
   await makeServerDir(paths.walArchive, user);
+  await makeIsolatedCopy(paths, user);
   await writeJson(paths.credentials, credentials, 0o600);
   await initCluster({
     dataDir: paths.sourceData,
@@ -232,7 +255,13 @@ async function launch(
 ): Promise<StartedCluster> {
   await clearStalePidFile(paths.sourceData, notice);
   let cluster: StartedCluster;
-  const settings = { archive_timeout: `${archiveTimeoutSeconds}s` };
+  await makeIsolatedCopy(paths, await serverUser());
+  // The archive command of this configuration on every start: a source made before the isolated
+  // copy existed (or with another local.isolatedDir) archives into the configured copy from now on.
+  const settings = {
+    archive_timeout: `${archiveTimeoutSeconds}s`,
+    archive_command: sourceArchiveCommand(paths),
+  };
   try {
     cluster = await startCluster({
       dataDir: paths.sourceData,
@@ -344,8 +373,11 @@ async function startSourceLocked(paths: StatePaths, options: SourceOptions): Pro
   if (!record || !credentials || record.provisionedAt === null || !existsSync(paths.sourceData)) {
     // Nothing, or a half-made source (a crash or a failed command during creation): start over.
     await rm(paths.sourceDir, { recursive: true, force: true });
-    await rm(paths.walArchive, { recursive: true, force: true });
-    await rm(paths.walIndex, { force: true });
+    // A new cluster's segments take the old names again: neither archive may keep the old ones.
+    for (const { repository } of repositoriesOf(paths)) {
+      await rm(repository.walArchive, { recursive: true, force: true });
+      await rm(repository.walIndex, { force: true });
+    }
     let cluster: StartedCluster | null = null;
     try {
       cluster = await createSource(paths, options);

@@ -10,16 +10,52 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
+import { InputError } from '../core/errors.ts';
 import { stopServer } from './cluster.ts';
 import { isProcessAlive, notPostmasterOf, processCommand, processStartTicks } from './processes.ts';
 
 export { processStartTicks } from './processes.ts';
 
+/**
+ * A repository: full backups and the WAL archive (with its per-segment index and the coverage
+ * marks). The state folder holds the primary one; `local.isolatedDir` the isolated copy, with the
+ * same layout, so the same restore, coverage and retention code reads either (given as the
+ * `backups`/`walArchive`/`walIndex`/`walCoverage` of a {@link StatePaths} view: {@link repositoryView}).
+ */
+export interface Repository {
+  /** The folder holding it: the state folder, or the isolated copy's. */
+  readonly dir: string;
+  readonly backups: string;
+  readonly walArchive: string;
+  readonly walIndex: string;
+  readonly walCoverage: string;
+}
+
+/** The repository layout under `dir`. */
+export function repositoryAt(dir: string): Repository {
+  return {
+    dir,
+    backups: join(dir, 'backups'),
+    walArchive: join(dir, 'wal-archive'),
+    walIndex: join(dir, 'wal-index.json'),
+    walCoverage: join(dir, 'wal-coverage.json'),
+  };
+}
+
+/** Which repository a view reads: the state folder's own, or the isolated copy. */
+export type RepositoryName = 'primary' | 'isolated';
+
 /** Where each part of the local engine's state lives. */
 export interface StatePaths {
   readonly root: string;
+  /** The repository the backup and WAL fields below point into (see {@link repositoryView}). */
+  readonly repository: RepositoryName;
+  /** The state folder's repository: what the source archives into first. */
+  readonly primary: Repository;
+  /** The isolated copy (`local.isolatedDir`); null only for a bare folder opened by tests or tools. */
+  readonly isolated: Repository | null;
   readonly sourceDir: string;
   readonly sourceData: string;
   readonly sourceLog: string;
@@ -41,18 +77,44 @@ export interface StatePaths {
   readonly locks: string;
 }
 
-/** Resolves `local.stateDir` against the configuration file's folder. */
+/**
+ * Resolves `local.stateDir` and `local.isolatedDir` against the configuration file's folder.
+ * @throws InputError naming `local.isolatedDir` when it is inside the state folder or holds it:
+ *   one folder lost (or removed by `local source start` starting over) must not take the other.
+ */
 export function statePaths(config: Pick<Config, 'local'>, baseDir: string): StatePaths {
   const root = isAbsolute(config.local.stateDir)
     ? config.local.stateDir
     : resolve(baseDir, config.local.stateDir);
-  return statePathsAt(root);
+  return statePathsAt(root, isolatedDirOf(config, baseDir, root));
 }
 
-export function statePathsAt(root: string): StatePaths {
+/** The isolated copy's folder: `local.isolatedDir`, or `<stateDir>-isolated` beside the state folder. */
+function isolatedDirOf(config: Pick<Config, 'local'>, baseDir: string, root: string): string {
+  const given = config.local.isolatedDir;
+  if (given === null) return `${root}-isolated`;
+  const dir = isAbsolute(given) ? resolve(given) : resolve(baseDir, given);
+  const within = (inner: string, outer: string) => {
+    const rel = relative(outer, inner);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  if (within(dir, root) || within(root, dir))
+    throw new InputError(
+      'local.isolatedDir',
+      given,
+      `a folder neither inside the state folder ${root} (local.stateDir) nor holding it (it resolves to ${dir}): the isolated copy must survive the loss of the state folder`,
+    );
+  return dir;
+}
+
+export function statePathsAt(root: string, isolatedDir: string | null = null): StatePaths {
   const sourceDir = join(root, 'source');
+  const primary = repositoryAt(root);
   return {
     root,
+    repository: 'primary',
+    primary,
+    isolated: isolatedDir === null ? null : repositoryAt(isolatedDir),
     sourceDir,
     sourceData: join(sourceDir, 'data'),
     sourceLog: join(sourceDir, 'postgres.log'),
@@ -67,6 +129,26 @@ export function statePathsAt(root: string): StatePaths {
     drills: join(root, 'drills'),
     locks: join(root, 'locks'),
   };
+}
+
+/**
+ * The same state folder reading the backups and the WAL of one repository: given to the restore,
+ * the coverage and the retention code, which then read only that one.
+ * @throws Error when the isolated copy is asked for and none is configured.
+ */
+export function repositoryView(paths: StatePaths, name: RepositoryName): StatePaths {
+  const repository = name === 'primary' ? paths.primary : paths.isolated;
+  if (!repository) throw new Error(`${paths.root} has no isolated copy configured (local.isolatedDir)`);
+  const { dir: _dir, ...fields } = repository;
+  return { ...paths, ...fields, repository: name };
+}
+
+/** Every repository of the state folder: the primary one, then the isolated copy. */
+export function repositoriesOf(paths: StatePaths): { name: RepositoryName; repository: Repository }[] {
+  return [
+    { name: 'primary' as const, repository: paths.primary },
+    ...(paths.isolated ? [{ name: 'isolated' as const, repository: paths.isolated }] : []),
+  ];
 }
 
 /** Writes JSON atomically (temp file + rename), so a crash never leaves half a record. */

@@ -10,6 +10,14 @@ export const localSections = {
     .strictObject({
       /** Where the local engine keeps clusters, backups, WAL and reports (relative to the config file). */
       stateDir: z.string().min(1).default('.recovery-drill'),
+      /**
+       * The isolated copy (issue 14): a second repository, like pgBackRest's second repo, that
+       * receives every archived WAL segment and every backup too, so that `drill --local --from
+       * isolated` can prove it alone restores. Relative to the config file like `stateDir`; null
+       * (the default) puts it beside the state folder, as `<stateDir>-isolated`. Never inside the
+       * state folder nor around it: losing one must not lose the other.
+       */
+      isolatedDir: z.string().min(1).nullable().default(null),
       /** Bounds the local RPO, as RDS's 5-minute log upload does in AWS. */
       archiveTimeoutSeconds: positiveInt(3600).default(60),
       /** A local drill takes a fresh backup first when the newest is older than this. */

@@ -83,7 +83,9 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
   const { config, baseDir } = options.loaded;
   const progress = options.progress ?? (() => undefined);
   const paths = statePaths(config, baseDir);
-  const engine = localEngine(config, baseDir, progress);
+  // A drill from the isolated copy restores from it alone (the drill validates `from` itself).
+  const repository = options.input.from === 'isolated' ? 'isolated' : 'primary';
+  const engine = localEngine(config, baseDir, progress, repository);
   const realRecovery = engine.recovery;
   const drillId = options.drillId ?? newDrillId(new Date());
   const fault = options.inject ?? null;
@@ -160,7 +162,7 @@ export async function runLocalDrill(options: LocalDrillOptions): Promise<LocalDr
     if (!options.skipBackup) {
       preparing = true;
       try {
-        inFlight = prepareSource(engine, config, progress);
+        inFlight = prepareSource(engine, config, progress, { backup: repository === 'primary' });
         await inFlight;
       } catch (error) {
         if (signalled) throw error;
