@@ -2,8 +2,25 @@
  * The rules between fields, which a field-by-field schema cannot express (a copy region beside the
  * source, a key in the wrong region, a restore limit beyond the drill's).
  */
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { Config } from '../config.ts';
 import { type ConfigProblem, show } from './problems.ts';
+
+/**
+ * Whether one folder lies in the other (or is it), when that is known without the configuration
+ * file's folder: both relative (to the same folder) or both absolute. The local engine checks the
+ * mixed case once the paths are resolved (functions/local/state.ts).
+ */
+function overlaps(a: string, b: string): boolean {
+  if (isAbsolute(a) !== isAbsolute(b)) return false;
+  const base = '/config-folder';
+  const [x, y] = [resolve(base, a), resolve(base, b)];
+  const within = (inner: string, outer: string) => {
+    const rel = relative(outer, inner);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  return within(x, y) || within(y, x);
+}
 
 /**
  * Cross-field rules that a field-by-field schema cannot express. Each rule runs when the sections
@@ -84,6 +101,14 @@ export function crossFieldProblems(config: Partial<Config>): ConfigProblem[] {
           '{ subnetIds, securityGroupIds } of the source database\'s network (heartbeat.mode "function" runs there to reach it)',
       });
     }
+  }
+  const isolatedDir = config.local?.isolatedDir;
+  if (config.local && isolatedDir && overlaps(config.local.stateDir, isolatedDir)) {
+    problems.push({
+      path: 'local.isolatedDir',
+      value: show(isolatedDir),
+      expected: `a folder neither inside local.stateDir (${config.local.stateDir}) nor holding it: the isolated copy must survive the loss of the state folder`,
+    });
   }
   const network = drill?.network;
   if (network && network.subnetIds.length % network.availabilityZones.length !== 0) {

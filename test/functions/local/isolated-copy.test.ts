@@ -49,12 +49,15 @@ describe('local.isolatedDir: where the isolated copy may live', () => {
     });
   });
 
+  // One absolute, one relative: only the configuration file's folder tells, so the engine checks.
   it.each([
-    ['the state folder itself', { stateDir: 'state', isolatedDir: 'state' }],
-    ['a folder inside the state folder', { stateDir: 'state', isolatedDir: 'state/isolated' }],
     ['an absolute folder inside the state folder', { stateDir: 'state', isolatedDir: '/srv/drills/state/x' }],
-    ['a folder holding the state folder', { stateDir: 'state', isolatedDir: '.' }],
-    ['an absolute folder holding the state folder', { stateDir: '/var/state', isolatedDir: '/var' }],
+    ['the state folder itself, absolute', { stateDir: 'state', isolatedDir: '/srv/drills/state' }],
+    ['a relative folder holding the state folder', { stateDir: '/srv/drills/state', isolatedDir: '.' }],
+    [
+      'a relative folder inside the state folder',
+      { stateDir: '/srv/drills/state', isolatedDir: 'state/copy' },
+    ],
   ])('refuses %s, naming local.isolatedDir and its value', (_what, local) => {
     let error: unknown;
     try {
@@ -66,6 +69,21 @@ describe('local.isolatedDir: where the isolated copy may live', () => {
     expect((error as Error).message).toContain('local.isolatedDir');
     expect((error as Error).message).toContain(JSON.stringify(local.isolatedDir));
     expect((error as Error).message).toMatch(/neither inside the state folder .* nor holding it/);
+  });
+
+  it('refuses the overlapping values it can tell without the config file, when the configuration is read', () => {
+    expect(() =>
+      parseConfig({ ...baseInput, local: { stateDir: 'state', isolatedDir: 'state/copy' } }),
+    ).toThrow(
+      /local\.isolatedDir: a folder neither inside local\.stateDir \(state\) nor holding it.*; got "state\/copy"/,
+    );
+    expect(() =>
+      parseConfig({ ...baseInput, local: { stateDir: '/var/state', isolatedDir: '/var' } }),
+    ).toThrow(/local\.isolatedDir/);
+    expect(
+      parseConfig({ ...baseInput, local: { stateDir: 'state', isolatedDir: 'state-copy' } }).local
+        .isolatedDir,
+    ).toBe('state-copy');
   });
 
   it('refuses a value that is not a folder name', () => {
