@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DRILL_ID_TAG } from '../drill/ports/database-recovery.ts';
 import { deleteBackup, listBackups } from './backup.ts';
 import type { InstanceRecord, InstanceStore } from './instance-store.ts';
+import { deleteIsolatedBackup } from './isolated-copy.ts';
 import { liveDrills } from './lock.ts';
 import { runningSource } from './source.ts';
 import {
@@ -120,6 +121,8 @@ export async function cleanupLocal(
   for (const backup of await listBackups(paths)) {
     if (backup.status === 'failed') {
       await deleteBackup(paths, backup.id);
+      // And whatever of it reached the isolated copy (an interrupted copy waits in incoming/).
+      await deleteIsolatedBackup(paths, backup.id);
       backups.push(backup.id);
     }
   }
