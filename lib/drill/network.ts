@@ -1,7 +1,8 @@
 /**
- * The drill's private network: the configured subnets (imported by id) or an isolated VPC with
- * endpoints and no internet route, and the three security groups (database, app, checks) that
- * admit exactly the drill's own traffic.
+ * The drill's private network: the configured subnets (imported by id; with the drill's interface
+ * endpoints unless `drill.network.endpoints` is `existing`) or an isolated VPC with endpoints and no
+ * internet route, and the three security groups (database, app, checks) that admit exactly the
+ * drill's own traffic.
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -10,6 +11,20 @@ import type { Construct } from 'constructs';
 import type { Config } from '../../functions/core/config.ts';
 
 const POSTGRES_PORT = 5432;
+
+/**
+ * The interface endpoints the drill uses, by name (`restrictEndpoints` gives each its policy). The
+ * checks function traces to X-Ray from inside the VPC: without that endpoint (or a route of the
+ * network's own) its segments would be dropped.
+ */
+export const INTERFACE_ENDPOINTS = [
+  ['SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
+  ['Ecr', ec2.InterfaceVpcEndpointAwsService.ECR],
+  ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
+  ['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
+  ['Rds', ec2.InterfaceVpcEndpointAwsService.RDS],
+  ['XRay', ec2.InterfaceVpcEndpointAwsService.XRAY],
+] as const;
 
 /** Where the drill instance, the app's tasks and the checks function run. */
 export interface DrillNetwork {
@@ -21,7 +36,10 @@ export interface DrillNetwork {
   readonly appSg: ec2.SecurityGroup;
   /** The checks function. */
   readonly checksSg: ec2.SecurityGroup;
-  /** The endpoints created with the VPC, by name (none when `drill.network` is configured). */
+  /**
+   * The endpoints the stack created, by name: with the drill VPC, or in `drill.network` when its
+   * `endpoints` is `create` (no S3 gateway there); none with `existing`.
+   */
   readonly endpoints: Readonly<Record<string, ec2.VpcEndpoint>>;
 }
 
@@ -56,16 +74,7 @@ export function createDrillNetwork(
     });
     // No internet: the tasks and the checks function reach AWS through endpoints only.
     endpoints.S3 = created.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
-    for (const [name, service] of [
-      ['SecretsManager', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
-      ['Ecr', ec2.InterfaceVpcEndpointAwsService.ECR],
-      ['EcrDocker', ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER],
-      ['Logs', ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS],
-      ['Rds', ec2.InterfaceVpcEndpointAwsService.RDS],
-      // The checks function traces to X-Ray from inside the VPC: without this endpoint its
-      // segments would be dropped (there is no internet route).
-      ['XRay', ec2.InterfaceVpcEndpointAwsService.XRAY],
-    ] as const) {
+    for (const [name, service] of INTERFACE_ENDPOINTS) {
       endpoints[name] = created.addInterfaceEndpoint(name, { service, privateDnsEnabled: true });
     }
     Validations.of(created).acknowledge({
@@ -108,6 +117,33 @@ export function createDrillNetwork(
   for (const sg of [appSg, checksSg]) {
     // The subnets have no route to the internet: HTTPS reaches only the VPC endpoints.
     sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'AWS APIs through the VPC endpoints');
+  }
+  if (network?.endpoints === 'create') {
+    // The configured network: the same interface endpoints in its subnets (one per zone), open
+    // only to the app and the checks. No S3 gateway endpoint: it attaches to route tables, which
+    // the configuration does not name; S3 (the artifacts, ECR's layers) takes the network's route.
+    const endpointSg = new ec2.SecurityGroup(scope, 'EndpointSg', {
+      vpc,
+      description: 'recovery-drill: the interface endpoints the drill creates in drill.network',
+      allowAllOutbound: false,
+    });
+    Validations.of(endpointSg).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason:
+        "cdk-nag cannot evaluate these rules (they name other security groups by reference); the endpoints admit HTTPS from the drill's app and checks security groups only, never an address range.",
+    });
+    for (const sg of [appSg, checksSg])
+      endpointSg.addIngressRule(sg, ec2.Port.tcp(443), 'AWS APIs from the drill');
+    for (const [name, service] of INTERFACE_ENDPOINTS) {
+      endpoints[name] = new ec2.InterfaceVpcEndpoint(scope, `${name}Endpoint`, {
+        vpc,
+        service,
+        privateDnsEnabled: true,
+        subnets: { ...subnets, onePerAz: true },
+        securityGroups: [endpointSg],
+        open: false,
+      });
+    }
   }
   return { vpc, subnets, dbSg, appSg, checksSg, endpoints };
 }

@@ -44,6 +44,16 @@ export const drillSections = {
           subnetIds: z
             .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: 'expected a subnet id' }))
             .min(2),
+          /**
+           * How the drill reaches AWS from these subnets. `create`: the stack creates the
+           * interface endpoints the drill uses (Secrets Manager, ECR API and registry, CloudWatch
+           * Logs, RDS, X-Ray) in them, each with a policy that lets through only what the drill
+           * uses, at a standing cost (one endpoint-hour per endpoint and zone). `existing`: the
+           * network's own routes (a NAT gateway, or endpoints of its own with private DNS; their
+           * policies are yours), no cost added by the stack; pick it too when the VPC already has
+           * endpoints with private DNS for these services (a second one cannot be created).
+           */
+          endpoints: z.enum(['create', 'existing']).default('create'),
         })
         .nullable()
         .default(null),

@@ -4,6 +4,7 @@
  * rights confined to the drill cluster, and the KMS rights for a source encrypted with a customer key.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../../lib/app.ts';
 import { TASKS_OF_OTHER_CLUSTERS_SID } from '../../../lib/drill/task-scope.ts';
@@ -239,5 +240,81 @@ describe('hardened app and migrate containers', () => {
     expect(container.MountPoints).toBeUndefined();
     expect(td.Properties.Volumes).toBeUndefined();
     expect(container.Environment).toEqual([{ Name: 'PORT', Value: '4000' }]);
+  });
+});
+
+describe('endpoints: created, or the routes drill.network already has', () => {
+  let repo: string;
+  const network = {
+    vpcId: 'vpc-0abc1234',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    subnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+  };
+  const templateWith = (drill: Record<string, unknown>) =>
+    Template.fromStack(buildApp(makeConfig(repo, { drill }), { baseDir: repo, app: makeApp() }).stack);
+  const endpointsOf = (template: Template) =>
+    Object.values(template.findResources('AWS::EC2::VPCEndpoint') as Record<string, Resource>);
+
+  beforeAll(() => {
+    repo = makeTree(appFiles());
+  });
+  afterAll(() => removeDir(repo));
+
+  it('creates, by default in drill.network too, the six interface endpoints with their policies, one subnet per zone, open to the app and the checks only', () => {
+    const template = templateWith({ network });
+    const endpoints = endpointsOf(template);
+    expect(endpoints.map((e) => e.Properties.VpcEndpointType)).toEqual(Array(6).fill('Interface'));
+    const groups = Object.entries(
+      template.findResources('AWS::EC2::SecurityGroup') as Record<string, Resource>,
+    );
+    const [endpointSgId] = groups.find(([id]) => id.startsWith('DrillEndpointSg')) ?? [];
+    const appSgId = groups.find(([id]) => id.startsWith('DrillAppSg'))?.[0];
+    const checksSgId = groups.find(([id]) => id.startsWith('DrillChecksSg'))?.[0];
+    for (const endpoint of endpoints) {
+      expect(endpoint.Properties.VpcId).toBe('vpc-0abc1234');
+      expect(endpoint.Properties.SubnetIds).toEqual(['subnet-0aaa1111', 'subnet-0bbb2222']);
+      expect(endpoint.Properties.PrivateDnsEnabled).toBe(true);
+      expect(endpoint.Properties.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [endpointSgId, 'GroupId'] }]);
+      expect(endpoint.Properties.PolicyDocument).toBeDefined();
+    }
+    const services = endpoints.map((e) => JSON.stringify(e.Properties.ServiceName));
+    for (const service of ['secretsmanager', 'ecr.api', 'ecr.dkr', 'logs', 'rds', 'xray'])
+      expect(services.some((s) => s.includes(`.${service}"`))).toBe(true);
+    const ingress = Object.values(
+      template.findResources('AWS::EC2::SecurityGroupIngress') as Record<string, Resource>,
+    ).filter((r) => JSON.stringify(r.Properties.GroupId).includes(endpointSgId as string));
+    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.SourceSecurityGroupId]).sort()).toEqual(
+      [
+        [443, { 'Fn::GetAtt': [appSgId, 'GroupId'] }],
+        [443, { 'Fn::GetAtt': [checksSgId, 'GroupId'] }],
+      ].sort(),
+    );
+  });
+
+  it('with endpoints "existing" creates no endpoint and no endpoint security group: the network routes the drill', () => {
+    const template = templateWith({ network: { ...network, endpoints: 'existing' } });
+    expect(endpointsOf(template)).toEqual([]);
+    expect(
+      Object.keys(template.findResources('AWS::EC2::SecurityGroup')).filter((id) =>
+        id.startsWith('DrillEndpointSg'),
+      ),
+    ).toEqual([]);
+    expect(Object.keys(template.findResources('AWS::EC2::VPC'))).toEqual([]);
+  });
+
+  it('leaves no unacknowledged cdk-nag finding in either mode', () => {
+    for (const endpoints of ['create', 'existing'] as const) {
+      const app = makeApp();
+      buildApp(makeConfig(repo, { drill: { network: { ...network, endpoints } } }), { baseDir: repo, app });
+      expect(
+        new AwsSolutionsChecks().validateScope(app).violations.map((v) => v.ruleName),
+        endpoints,
+      ).toEqual([]);
+    }
+  });
+
+  it('without drill.network creates the drill VPC with the S3 gateway and the six interface endpoints', () => {
+    const types = endpointsOf(templateWith({})).map((e) => e.Properties.VpcEndpointType);
+    expect(types.sort()).toEqual(['Gateway', ...Array(6).fill('Interface')].sort());
   });
 });
