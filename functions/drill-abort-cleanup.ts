@@ -8,10 +8,11 @@ import { decodeSettings } from './core/settings.ts';
 import { buildAwsDrillDeps, createAwsClients } from './drill/adapters/aws/deps.ts';
 import { drillEnvOf } from './drill/adapters/aws/env.ts';
 import { cleanUpAfterExecution, type ExecutionEndedEvent } from './drill/drivers/aws/abort-cleanup.ts';
-import { jobLogger, lambdaHandler } from './shared/powertools.ts';
+import { jobLogger, jobMetrics, lambdaHandler, useEnvironmentDimension } from './shared/powertools.ts';
 
 const settings = decodeSettings('drillAbortCleanup', process.env);
 const { config } = settings;
+useEnvironmentDimension(config.environment);
 const env = drillEnvOf(settings);
 const clients = createAwsClients(config.source.region);
 const deps = {
@@ -20,6 +21,7 @@ const deps = {
   topicArn: env.topicArn,
   stateMachineArn: settings.resources.stateMachineArn,
   logger: jobLogger,
+  metrics: jobMetrics,
 };
 
 export const handler = lambdaHandler((event: ExecutionEndedEvent) => cleanUpAfterExecution(event, deps));

@@ -20,6 +20,7 @@ import { Construct } from 'constructs';
 import { type Config, checkConfigSections } from '../functions/core/config.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../functions/core/contracts.ts';
 import { DRILL_STEPS } from '../functions/core/escalations.ts';
+import { ABORT_CLEANUP_JOB } from '../functions/drill/drivers/aws/abort-cleanup.ts';
 import { deploymentName } from './names.ts';
 import { checkInteger, withDefaults } from './props.ts';
 
@@ -30,8 +31,22 @@ const DRILL_HISTORY = '-P400D';
 /** Backup graphs: the last two weeks. */
 const BACKUP_HISTORY = '-P14D';
 
-/** The jobs that publish `JobFailed` (with a `job` dimension); `snapshot` includes the isolated copy. */
-export const MONITORED_JOBS = ['snapshot', 'prune', 'artifacts'] as const;
+/**
+ * The jobs that publish `JobFailed` (with a `job` dimension); `snapshot` includes the isolated
+ * copy; `abortCleanup` is the cleanup after an aborted drill execution (1 when it escalated
+ * CLEANUP_FAILED: a copy of production data may still be running).
+ */
+export const MONITORED_JOBS = ['snapshot', 'prune', 'artifacts', ABORT_CLEANUP_JOB] as const;
+
+/** What on-call reads in each job's alarm: what failed and where to look. */
+const JOB_FAILURES: Record<(typeof MONITORED_JOBS)[number], string> = {
+  snapshot:
+    "the snapshot job failed (the daily snapshot or its isolated copy). Its escalation and the function's logs say why.",
+  prune: "the prune job failed. Its escalation and the function's logs say why.",
+  artifacts: "the artifacts job failed. Its escalation and the function's logs say why.",
+  [ABORT_CLEANUP_JOB]:
+    "the cleanup after an aborted drill execution failed (CLEANUP_FAILED): a drill instance or app task holding a copy of production data may still be running. Read the escalation (it names what is left), delete what carries the execution's recovery-drill:drill-id tag, then read the abort cleanup function's logs.",
+};
 
 /** The sections of the configuration the dashboard and alarms are built from. */
 export const MONITORING_SECTIONS = ['environment', 'targets', 'source', 'isolation'] as const;
@@ -174,7 +189,7 @@ export class Monitoring extends Construct {
     for (const job of MONITORED_JOBS) {
       const name = job[0]?.toUpperCase() + job.slice(1);
       alarm(`${name}JobFailedAlarm`, {
-        alarmDescription: `${prefix} the ${job} job failed${job === 'snapshot' ? ' (the daily snapshot or its isolated copy)' : ''}. Its escalation and the function's logs say why.`,
+        alarmDescription: `${prefix} ${JOB_FAILURES[job]}`,
         metric: metric('JobFailed', 'Sum', Duration.hours(1), { job }),
         threshold: 1,
         evaluationPeriods: 1,

@@ -92,6 +92,7 @@ export class RecoveryDrillStack extends Stack {
         drillChecks: this.drill.functions.checks,
         drillReporting: this.drill.functions.reporting,
         drillStart: this.drill.functions.start,
+        drillAbortCleanup: this.drill.abortCleanup,
       },
       passedDrillRecord: {
         table: this.backups.stateTable,

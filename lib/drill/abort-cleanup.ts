@@ -3,7 +3,7 @@
  * TIMED_OUT, ABORTED or FAILED invokes the abort-cleanup function, which runs the drill's own
  * tag-guarded cleanup for that drill id and publishes what it removed (or CLEANUP_FAILED) to the
  * escalation topic. Its role holds only the cleanup's rights: stop the drill's tasks in the drill
- * cluster, blank the drill secret, delete drill-tagged instances (and RDS's master secret with
+ * cluster, read the drill secret and blank it while it holds this drill's id, delete drill-tagged instances (and RDS's master secret with
  * them), publish to the topic.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
@@ -60,8 +60,14 @@ export function cleanUpAbortedExecutions(
     [tasks, containerInstances],
     inCluster,
   );
-  allow(fn, 'BlankDrillSecret', ['secretsmanager:PutSecretValue'], [t.drillSecret.secretArn]);
-  allow(fn, 'EncryptDrillSecret', ['kms:Encrypt', 'kms:GenerateDataKey'], [t.key.keyArn]);
+  // Read first: the secret is blanked only while it holds this drill's id, never a newer drill's.
+  allow(
+    fn,
+    'BlankDrillSecret',
+    ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+    [t.drillSecret.secretArn],
+  );
+  allow(fn, 'EncryptDrillSecret', ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], [t.key.keyArn]);
   allow(fn, 'DescribeDrillInstances', ['rds:DescribeDBInstances'], [drillDbs]);
   allow(fn, 'DeleteOnlyDrillTaggedInstances', ['rds:DeleteDBInstance'], [drillDbs], {
     Null: { [`aws:ResourceTag/${DRILL_ID_TAG}`]: 'false' },

@@ -114,7 +114,7 @@ describe('monitoring', () => {
     expect(JSON.stringify(age.properties.metrics)).toContain('"region","eu-central-1"');
     expect(JSON.stringify(age.properties.metrics)).toContain('"region","eu-west-1"');
     const jobs = widget(widgets, /^Job outcomes/);
-    for (const job of ['snapshot', 'prune', 'artifacts']) {
+    for (const job of ['snapshot', 'prune', 'artifacts', 'abortCleanup']) {
       expect(JSON.stringify(jobs.properties.metrics)).toContain(`"job","${job}"`);
     }
     const drill = widget(widgets, /^Drill outcome/);
@@ -250,6 +250,21 @@ describe('monitoring in the stack', () => {
     const errors = template.findResources('AWS::CloudWatch::Alarm', {
       Properties: { Namespace: 'AWS/Lambda', MetricName: 'Errors', ...toTopic(topicId) },
     });
-    expect(Object.keys(errors)).toHaveLength(8);
+    expect(Object.keys(errors)).toHaveLength(9);
+    // The cleanup after an aborted drill: its function's errors and its CLEANUP_FAILED escalations.
+    const abortCleanupId = Object.keys(template.findResources('AWS::Lambda::Function')).find((id) =>
+      id.startsWith('DrillAbortCleanup'),
+    );
+    expect(
+      Object.values(errors).filter((a) =>
+        JSON.stringify(a).includes(JSON.stringify({ Ref: abortCleanupId })),
+      ),
+    ).toHaveLength(1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'JobFailed',
+      Dimensions: Match.arrayWith([{ Name: 'job', Value: 'abortCleanup' }]),
+      AlarmDescription: Match.stringLikeRegexp('cleanup after an aborted drill execution failed'),
+      ...toTopic(topicId),
+    });
   });
 });

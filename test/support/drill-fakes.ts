@@ -126,6 +126,7 @@ export class FakeSecrets implements DrillSecretStore {
   async clear(drillId: string) {
     if (this.failClear) throw this.failClear;
     this.connections.delete(`fake:${drillId}`);
+    return true;
   }
 }
 

@@ -38,8 +38,13 @@ export interface DrillSecretStore {
   writeSession(secretRef: string, session: string): Promise<void>;
   /** The session the login step kept, or null when there is none (never logged in, or cleared). */
   readSession(secretRef: string): Promise<string | null>;
-  /** Removes (or blanks) the drill's secret, the session with it. Idempotent. */
-  clear(drillId: string): Promise<void>;
+  /**
+   * Removes (or blanks) the drill's secret, the session with it. Idempotent. A secret shared by
+   * every drill (AWS: the stack's one drill secret) is blanked only while it holds this drill's
+   * values: a cleanup that runs late (after an aborted execution) never blanks a newer drill's.
+   * @returns false when the secret holds another drill's values and was left as it is.
+   */
+  clear(drillId: string): Promise<boolean>;
 }
 
 export interface AppHandle {

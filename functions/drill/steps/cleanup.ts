@@ -24,8 +24,8 @@ export async function cleanup({ state, deps }: StepContext) {
       removed.push(...(await deps.app.stopAll(drill.drillId)));
     });
     await attempt('drill secret', async () => {
-      await deps.secrets.clear(drill.drillId);
-      removed.push(`secret of ${drill.drillId}`);
+      // Left as it is when it already holds a newer drill's connection (a late abort cleanup).
+      if (await deps.secrets.clear(drill.drillId)) removed.push(`secret of ${drill.drillId}`);
     });
     await attempt(`instance ${drill.instanceId}`, async () => {
       const instance = await deps.recovery.describeInstance(drill.instanceId);

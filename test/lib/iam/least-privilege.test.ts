@@ -194,6 +194,14 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
         context: { 'aws:ResourceTag/aws:rds:primaryDBInstanceArn': w.drillDb },
       },
     ],
+    'client-secrets-manager:GetSecretValueCommand': (w) => [
+      {
+        action: 'secretsmanager:GetSecretValue',
+        resource: w.drillSecret,
+        why: 'whose drill the secret holds',
+      },
+      { action: 'kms:Decrypt', resource: w.drillKey },
+    ],
     'client-secrets-manager:PutSecretValueCommand': (w) => [
       { action: 'secretsmanager:PutSecretValue', resource: w.drillSecret },
       { action: 'kms:GenerateDataKey', resource: w.drillKey },

@@ -151,13 +151,28 @@ export class SecretsManagerDrillSecret implements DrillSecretStore {
     return value;
   }
 
-  /** Blanks the secret, the session with it (the stack owns it; the drill only empties it). Idempotent. */
-  async clear(_drillId: string): Promise<void> {
+  /**
+   * Blanks the secret, the session with it (the stack owns it; the drill only empties it), unless
+   * it holds another drill's connection: the abort cleanup of an older execution may run while a
+   * newer drill uses the secret, and must not cut that drill off. Idempotent. Secrets Manager has
+   * no conditional write, so a drill that writes its connection between this read and the blanking
+   * (milliseconds, while drills run one at a time) could still be blanked.
+   */
+  async clear(drillId: string): Promise<boolean> {
+    let holder: unknown;
+    try {
+      holder = (await readJsonSecret(this.secrets, this.drillSecretArn)).drillId;
+    } catch (error) {
+      // Not a JSON object: no drill's connection, nothing of anyone's to keep.
+      if (!(error instanceof SecretError)) throw error;
+    }
+    if (typeof holder === 'string' && holder !== drillId) return false;
     await this.secrets.send(
       new PutSecretValueCommand({
         SecretId: this.drillSecretArn,
         SecretString: JSON.stringify({ cleared: true }),
       }),
     );
+    return true;
   }
 }

@@ -75,7 +75,9 @@ export class FileSecretStore implements DrillSecretStore {
     return typeof session === 'string' ? session : null;
   }
 
-  async clear(drillId: string): Promise<void> {
+  /** Each local drill has its own secret file: removing it never touches another drill's. */
+  async clear(drillId: string): Promise<boolean> {
     await rm(this.file(drillId), { force: true });
+    return true;
   }
 }

@@ -10,7 +10,7 @@
 import { createEscalation, type Escalation } from '../../../core/escalations.ts';
 import type { Resolution } from '../../../core/messages.ts';
 import { publishEscalation, publishResolution, type SnsApi } from '../../../shared/aws/notify.ts';
-import type { JobLogger } from '../../../shared/powertools.ts';
+import type { JobLogger, JobMetrics } from '../../../shared/powertools.ts';
 import { drillInstanceId } from '../../drill-id.ts';
 import type { DrillDeps } from '../../ports/drill-deps.ts';
 import { type DrillState, runStep } from '../../steps/index.ts';
@@ -37,7 +37,15 @@ export interface AbortCleanupDeps {
   /** The only state machine whose executions are cleaned up (the rule's pattern says so too). */
   readonly stateMachineArn: string;
   readonly logger: JobLogger;
+  /**
+   * `JobFailed` with `job` = {@link ABORT_CLEANUP_JOB}: 1 when the cleanup escalated CLEANUP_FAILED,
+   * 0 when it ran (the stack's alarm on it pages even if the escalation's delivery failed).
+   */
+  readonly metrics: JobMetrics;
 }
+
+/** The `job` dimension of the abort cleanup's `JobFailed` metric (lib/monitoring.ts alarms on it). */
+export const ABORT_CLEANUP_JOB = 'abortCleanup';
 
 /** What the handler did, also its return value (no credentials: ids and resource names only). */
 export interface AbortCleanupResult {
@@ -96,6 +104,7 @@ export async function cleanUpAfterExecution(
     };
     // The step lists the blanked secret on every run; only a task or an instance is a copy left behind.
     const left = outcome.removed.filter((r) => !r.startsWith('secret of '));
+    deps.metrics.addMetric('JobFailed', 'Count', 0, { job: ABORT_CLEANUP_JOB });
     if (left.length === 0) {
       deps.logger.info('drill execution ended; nothing of it was left', { drillId, status });
       return {
@@ -123,6 +132,7 @@ export async function cleanUpAfterExecution(
     };
   } catch (error) {
     const problem = (error as Error).message;
+    deps.metrics.addMetric('JobFailed', 'Count', 1, { job: ABORT_CLEANUP_JOB });
     const escalation: Escalation = createEscalation(
       'CLEANUP_FAILED',
       drillId,

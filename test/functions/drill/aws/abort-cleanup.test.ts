@@ -6,6 +6,7 @@
  */
 import { DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { CreateDBSubnetGroupCommand, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -56,6 +57,13 @@ describe('cleanup after an aborted drill execution, against moto', () => {
   let deps: Parameters<typeof cleanUpAfterExecution>[1];
   let queueUrl: string;
   let clusterArn: string;
+  /** The metrics each cleanup published (the stack alarms on JobFailed with job abortCleanup). */
+  const recorded: { name: string; value: number; dimensions?: Record<string, string> }[] = [];
+  const failedJobs = () => {
+    const out = recorded.filter((m) => m.name === 'JobFailed').map((m) => [m.dimensions?.job, m.value]);
+    recorded.length = 0;
+    return out;
+  };
   const config = drillConfig({ app: { image: 'bt-cts:latest' } } as never);
 
   beforeAll(async () => {
@@ -97,7 +105,14 @@ describe('cleanup after an aborted drill execution, against moto', () => {
       },
     });
     const drill = buildAwsDrillDeps({ config, env, clients, appStart: { pollSeconds: 0 } });
-    deps = { drill, sns, topicArn, stateMachineArn: STATE_MACHINE, logger: quiet };
+    deps = {
+      drill,
+      sns,
+      topicArn,
+      stateMachineArn: STATE_MACHINE,
+      logger: quiet,
+      metrics: { addMetric: (name, _unit, value, dimensions) => recorded.push({ name, value, dimensions }) },
+    };
   });
   afterAll(async () => {
     for (const client of Object.values(clients ?? {})) client.destroy();
@@ -161,6 +176,7 @@ describe('cleanup after an aborted drill execution, against moto', () => {
     expect(machine).toContain(instanceId);
     expect(machine).toContain('TIMED_OUT');
     expect(machine).not.toMatch(/password|postgresql:\/\//i);
+    expect(failedJobs()).toEqual([['abortCleanup', 0]]);
   });
 
   it('refuses an instance named like a drill but without the drill tag, and escalates CLEANUP_FAILED', async () => {
@@ -177,6 +193,38 @@ describe('cleanup after an aborted drill execution, against moto', () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]?.subject).toContain('CLEANUP_FAILED');
     expect(messages[0]?.attributes.severity).toBe('high');
+    expect(failedJobs()).toEqual([['abortCleanup', 1]]);
+  });
+
+  it("leaves the drill secret alone when it holds a newer drill's connection, and blanks it for its own drill", async () => {
+    const newer = '20261201t140000z-8c9d';
+    const newerInstance = drillInstanceId(config.drill.instancePrefix, newer);
+    await deps.drill.recovery.restoreToPointInTime({
+      instanceId: newerInstance,
+      targetTime: 'latest',
+      tags: { [DRILL_ID_TAG]: newer },
+    });
+    const described = await deps.drill.recovery.describeInstance(newerInstance);
+    if (!described) throw new Error('moto did not restore the newer drill instance');
+    const { secretRef } = await deps.drill.secrets.writeConnection(newer, described);
+    const holder = async () =>
+      JSON.parse(
+        (await clients.secrets.send(new GetSecretValueCommand({ SecretId: secretRef }))).SecretString ?? '{}',
+      ) as { drillId?: string; DATABASE_URL?: string; cleared?: boolean };
+
+    // An older execution's FAILED event arrives while the newer drill runs.
+    const late = await cleanUpAfterExecution(ended('20261201t135000z-7b8c', 'FAILED'), deps);
+    expect(late).toMatchObject({ published: 'none', problem: null });
+    expect(late.removed).toEqual([]);
+    expect(await holder()).toMatchObject({ drillId: newer, DATABASE_URL: expect.any(String) });
+    expect(await instanceStatus(newerInstance)).toBe('available');
+
+    // The newer drill's own aborted execution: its secret is blanked, its instance removed.
+    const own = await cleanUpAfterExecution(ended(newer, 'ABORTED'), deps);
+    expect(own).toMatchObject({ published: 'resolution', problem: null });
+    expect(own.removed).toEqual(expect.arrayContaining([`secret of ${newer}`, newerInstance]));
+    expect(await holder()).toEqual({ cleared: true });
+    expect(await published()).toHaveLength(1);
   });
 
   it('only logs when a failed drill had already cleaned up after itself', async () => {

@@ -88,6 +88,18 @@ describe('drill secret in Secrets Manager against moto', () => {
     await expect(store().connectionUrl(drillSecretArn)).rejects.toThrow(/holds no connection/);
   });
 
+  it("never blanks another drill's connection: a late cleanup of an older drill leaves the newer one's in place", async () => {
+    await store().writeConnection('d1', instance);
+    const newer = await drillSecret();
+    expect(await store().clear('d0')).toBe(false);
+    expect(await drillSecret()).toEqual(newer);
+    expect(await store().clear('d1')).toBe(true);
+    expect(await drillSecret()).toEqual({ cleared: true });
+    // Cleared already: any drill's cleanup may blank it again (idempotent).
+    expect(await store().clear('d0')).toBe(true);
+    expect(await drillSecret()).toEqual({ cleared: true });
+  });
+
   it("keeps the login session beside the connection, the app's keys untouched, until cleanup blanks both", async () => {
     await store().writeConnection('d1', instance);
     const before = await drillSecret();
