@@ -140,7 +140,7 @@ export class Heartbeat extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and the ENI actions a function in a VPC needs (ec2:*NetworkInterface*, ec2:*PrivateIpAddresses) accept no resource ARN; the heartbeat function has no other wildcard resource.',
+        'X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and ec2:DescribeNetworkInterfaces accept no resource ARN, and the other ENI actions a function in a VPC needs (ec2:Create/DeleteNetworkInterface, ec2:Assign/UnassignPrivateIpAddresses) act on network interfaces Lambda creates at run time, whose ids no policy can name in advance; no other statement of the heartbeat function is on every resource.',
     });
 
     props.schedulerRole.addToPrincipalPolicy(

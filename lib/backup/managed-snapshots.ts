@@ -50,9 +50,12 @@ export function snapshotGrants(sourceId: string, sourceRegion: string, copyRegio
 export const ANY_SNAPSHOT_REASON =
   'rds:DescribeDBSnapshots only: finding the newest snapshot and listing for retention happen before any snapshot id is known; read-only.';
 
-/** Why the managed snapshot ARNs end in a wildcard (shared by the snapshot and prune roles). */
-export function managedSnapshotReason(managedPrefix: string): string {
-  return `Managed snapshot ids are ${managedPrefix}<YYYY-MM-DD>, the date varies; creating and copying also require the ${MANAGED_TAG}=true tag on the request, deleting and sharing require it on the snapshot.`;
+/**
+ * Why the managed snapshot ARNs end in a wildcard (shared by the snapshot and prune roles).
+ * @param untagged what the role may also do on them without the tag (said, so the reason is whole).
+ */
+export function managedSnapshotReason(managedPrefix: string, untagged = 'reading their tags'): string {
+  return `Managed snapshot ids are ${managedPrefix}<YYYY-MM-DD>, the date varies; creating and copying also require the ${MANAGED_TAG}=true tag on the request, deleting and sharing require it on the snapshot; ${untagged} needs no tag.`;
 }
 
 /** `rds:DescribeDBSnapshots` on the source and every snapshot (see {@link ANY_SNAPSHOT_REASON}). */

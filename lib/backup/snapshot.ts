@@ -26,7 +26,7 @@ export const SNAPSHOT_ENTRY: BackupFunctionEntry = {
   timeout: Duration.minutes(2),
   description: 'recovery-drill: daily snapshot, isolated copy and optional export',
   starReason:
-    'rds:DescribeAccountAttributes (the manual-snapshot quota warning) and, with exports on, rds:StartExportTask/DescribeExportTasks accept no resource ARN.',
+    'rds:DescribeAccountAttributes (the manual-snapshot quota warning) accepts no resource ARN; it only reads the account quotas.',
 };
 
 /** Role `export.rds.amazonaws.com` assumes to write Parquet exports under `exports/` (`ExportRole`). */
@@ -202,9 +202,10 @@ export function grantSnapshot(role: iam.Role, p: SnapshotGrantProps): void {
   if (p.exportToS3) {
     role.addToPolicy(
       new iam.PolicyStatement({
+        // Only the project's own snapshots of the source (the export task names its source ARN).
         sid: 'ExportSnapshotToBucket',
-        actions: ['rds:StartExportTask', 'rds:DescribeExportTasks'],
-        resources: ['*'],
+        actions: ['rds:StartExportTask'],
+        resources: [grants.managedSourceSnapshotArn],
       }),
     );
     role.addToPolicy(
@@ -242,7 +243,14 @@ export function acknowledgeSnapshotRole(role: iam.Role, p: SnapshotGrantProps): 
   if (p.pitrReplication)
     acknowledgeWildcardResource(role, replicatedBackupsArn(p.copyRegion), REPLICATED_BACKUPS_REASON);
   for (const arn of p.grants.managedSnapshotArns)
-    acknowledgeWildcardResource(role, arn, managedSnapshotReason(p.grants.managedPrefix));
+    acknowledgeWildcardResource(
+      role,
+      arn,
+      managedSnapshotReason(
+        p.grants.managedPrefix,
+        p.exportToS3 ? 'reading their tags and exporting them to the backup bucket' : 'reading their tags',
+      ),
+    );
   for (const arn of p.grants.anySnapshotArns) acknowledgeWildcardResource(role, arn, ANY_SNAPSHOT_REASON);
   const copyKey = copyKeyResource(p.copyKmsKeyArn, p.copyRegion);
   if (copyKey.conditions) {

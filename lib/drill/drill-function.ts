@@ -51,8 +51,8 @@ export function createDrillFunction(
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: spec.vpc
-      ? `X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and the ENI actions a function in a VPC needs (ec2:*NetworkInterface*) accept no resource ARN; the ${spec.id} function has no other wildcard resource.`
-      : `X-Ray (xray:PutTraceSegments/PutTelemetryRecords) accepts no resource ARN; the ${spec.id} function has no other wildcard resource.`,
+      ? `X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and ec2:DescribeNetworkInterfaces accept no resource ARN, and the other ENI actions a function in a VPC needs (ec2:Create/DeleteNetworkInterface, ec2:Assign/UnassignPrivateIpAddresses) act on network interfaces Lambda creates at run time, whose ids no policy can name in advance; no other statement of the ${spec.id} function is on every resource (its narrower wildcard ARNs are acknowledged one by one).`
+      : `X-Ray (xray:PutTraceSegments/PutTelemetryRecords) accepts no resource ARN; no other statement of the ${spec.id} function is on every resource (its narrower wildcard ARNs are acknowledged one by one).`,
   });
   return fn;
 }
