@@ -9,6 +9,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type Config, ConfigError } from '../functions/core/config.ts';
 import { readAppArtifacts } from './artifacts.ts';
+import { RecoveryDrillCopyAccountStack } from './copy-account-stack.ts';
 import { PROJECT_ROOT } from './function.ts';
 import { RecoveryDrillIsolationStack } from './isolation-stack.ts';
 import { deploymentName } from './names.ts';
@@ -34,6 +35,11 @@ export interface RecoveryDrillApp {
   readonly stack: RecoveryDrillStack;
   /** Present when `isolation.copyKmsKeyArn` is null: the stack that creates the copy key. */
   readonly isolationStack?: RecoveryDrillIsolationStack;
+  /**
+   * Present when `isolation.copyAccountId` is set: the stack deployed in that account that copies
+   * the shared snapshots into snapshots it owns.
+   */
+  readonly copyAccountStack?: RecoveryDrillCopyAccountStack;
 }
 
 /** The feature flags (`context`) of cdk.json, so an app built in-process behaves like `cdk synth`. */
@@ -102,5 +108,20 @@ export function buildApp(config: Config, options: BuildAppOptions): RecoveryDril
   // Deploy the key before the functions that name it (an ordering, not a reference).
   if (isolationStack)
     stack.addStackDependency(isolationStack, 'the copy key must exist before the first copy');
-  return isolationStack ? { app, stack, isolationStack } : { app, stack };
+  // Another account: deployed with its own credentials, after the source's stacks (README, disaster recovery).
+  const copyAccountStack =
+    config.isolation.copyAccountId === null
+      ? undefined
+      : new RecoveryDrillCopyAccountStack(app, deploymentName(environment, 'copyAccountStack'), {
+          env: { account: config.isolation.copyAccountId, region: config.isolation.copyRegion },
+          description: `${description}: the isolation account's own copies in ${config.isolation.copyRegion}`,
+          config,
+          projectRoot: options.projectRoot,
+        });
+  return {
+    app,
+    stack,
+    ...(isolationStack ? { isolationStack } : {}),
+    ...(copyAccountStack ? { copyAccountStack } : {}),
+  };
 }

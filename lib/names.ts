@@ -21,6 +21,11 @@ export const DEPLOYMENT_NAMES = {
   drillStack: 'RecoveryDrillStack',
   /** The stack in `isolation.copyRegion` holding the copy key (when the key is ours). */
   isolationStack: 'RecoveryDrillIsolationStack',
+  /**
+   * The stack in `isolation.copyAccountId` (and `isolation.copyRegion`) that owns the isolation
+   * account's copies; deployed with that account's credentials.
+   */
+  copyAccountStack: 'RecoveryDrillCopyAccountStack',
   /** The copy key's alias: the drill stack's functions name the key by it (no cross-region reference). */
   copyKeyAlias: 'alias/recovery-drill-snapshot-copies',
   /** The CloudWatch dashboard. */

@@ -37,6 +37,8 @@ interface Need {
   readonly context?: Record<string, string | string[]>;
   /** Why the call needs it (shown when it is refused). */
   readonly why?: string;
+  /** The account that owns the resource. @default ACCOUNT - the source account */
+  readonly account?: string;
 }
 
 /** The resource names of the imagined deployment that the needs and the denials are written in. */
@@ -70,6 +72,11 @@ interface World {
   /** The copy key as IAM sees it (a key ARN; the stack names it by alias). */
   readonly copyKey: string;
   readonly copyKeyAlias: string;
+  /** The replicated automated backups of the source in the copy region. */
+  readonly replicatedBackups: string;
+  /** The isolation account, and one of its own copies. */
+  readonly copyAccount: string;
+  readonly copyAccountSnapshot: string;
 }
 
 const arn = (w: World, service: string, resource: string, region = w.region) =>
@@ -269,6 +276,30 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
     ],
   },
   'functions/snapshot.ts': {
+    'client-rds:DescribeDBInstancesCommand': (w) => [
+      { action: 'rds:DescribeDBInstances', resource: w.sourceDb },
+    ],
+    'client-rds:DescribeDBInstanceAutomatedBackupsCommand': (w) => [
+      { action: 'rds:DescribeDBInstanceAutomatedBackups', resource: w.sourceDb },
+      { action: 'rds:DescribeDBInstanceAutomatedBackups', resource: w.replicatedBackups },
+    ],
+    'client-rds:StartDBInstanceAutomatedBackupsReplicationCommand': (w) => [
+      { action: 'rds:StartDBInstanceAutomatedBackupsReplication', resource: w.sourceDb },
+      { action: 'rds:StartDBInstanceAutomatedBackupsReplication', resource: w.replicatedBackups },
+      {
+        action: 'kms:CreateGrant',
+        resource: w.copyKey,
+        context: { 'kms:ResourceAliases': [w.copyKeyAlias] },
+        why: 'RDS encrypts the replicated backups with the copy key',
+      },
+    ],
+    'client-kms:DescribeKeyCommand': (w) => [
+      {
+        action: 'kms:DescribeKey',
+        resource: w.copyKey,
+        context: { 'kms:ResourceAliases': [w.copyKeyAlias] },
+      },
+    ],
     'client-rds:CreateDBSnapshotCommand': (w) => [
       { action: 'rds:CreateDBSnapshot', resource: w.sourceDb, context: managedTagged },
       { action: 'rds:CreateDBSnapshot', resource: w.managedSnapshot, context: managedTagged },
@@ -360,6 +391,10 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
   'functions/rpo-monitor.ts': {
     'client-rds:DescribeDBInstancesCommand': (w) => [
       { action: 'rds:DescribeDBInstances', resource: w.sourceDb },
+    ],
+    'client-rds:DescribeDBInstanceAutomatedBackupsCommand': (w) => [
+      { action: 'rds:DescribeDBInstanceAutomatedBackups', resource: w.sourceDb },
+      { action: 'rds:DescribeDBInstanceAutomatedBackups', resource: w.replicatedBackups },
     ],
     'client-rds:DescribeDBSnapshotsCommand': (w) => [
       { action: 'rds:DescribeDBSnapshots', resource: w.sourceDb },
@@ -551,6 +586,28 @@ const DENIED: { role: string; what: string; need: (w: World) => Need }[] = [
       need: (w: World) => ({ action, resource: w.sourceKey, context: rdsGrant(w.region) }),
     })),
   ),
+  // The isolation account's own copies: no role of the source account may delete them, tags or not.
+  ...[
+    'Drill/Control',
+    'Drill/Checks',
+    'Drill/Reporting',
+    'Drill/Start',
+    'Drill/AbortCleanup',
+    'Drill/StateMachine',
+    'Backups/Snapshot',
+    'Backups/Prune',
+    'Backups/RpoMonitor',
+    'Backups/Artifacts',
+  ].map((role) => ({
+    role,
+    what: 'delete a snapshot the isolation account owns',
+    need: (w: World): Need => ({
+      action: 'rds:DeleteDBSnapshot',
+      resource: w.copyAccountSnapshot,
+      account: w.copyAccount,
+      context: { [`aws:ResourceTag/${MANAGED_TAG}`]: MANAGED_TAG_VALUE },
+    }),
+  })),
   {
     role: 'Backups/Prune',
     what: 'delete a snapshot named like a managed one but not tagged managed',
@@ -632,7 +689,7 @@ describe('least privilege, simulated offline', () => {
         request: {
           principal: roleArn,
           action: need.action,
-          resource: { resource: need.resource, accountId: ACCOUNT },
+          resource: { resource: need.resource, accountId: need.account ?? ACCOUNT },
           contextVariables: { 'aws:SecureTransport': 'true', ...(need.context ?? {}) },
         },
       } as Parameters<typeof runSimulation>[0],
@@ -660,8 +717,9 @@ describe('least privilege, simulated offline', () => {
     });
     const built = buildApp(config, { baseDir: repo, app: makeApp() });
     stack = built.stack;
+    const assembly = built.app.synth();
     deployment = new Deployment(
-      built.app.synth().getStackByName(stack.stackName).template as Template,
+      assembly.getStackByName(stack.stackName).template as Template,
       config.source.region,
     );
     for (const node of stack.node.findAll()) {
@@ -722,6 +780,14 @@ describe('least privilege, simulated offline', () => {
       sourceKey: config.source.kmsKeyArn as string,
       copyKey: arn(w0, 'kms', 'key/33333333-dddd-eeee-ffff-444444444444', config.isolation.copyRegion),
       copyKeyAlias: deploymentName(config.environment, 'copyKeyAlias'),
+      replicatedBackups: arn(
+        w0,
+        'rds',
+        'auto-backup:ab-abcdefghijklmnopqrstuvwxyz1',
+        config.isolation.copyRegion,
+      ),
+      copyAccount: '210987654321',
+      copyAccountSnapshot: `arn:aws:rds:${config.isolation.copyRegion}:210987654321:snapshot:${snap}`,
     };
   }, 600_000);
 
