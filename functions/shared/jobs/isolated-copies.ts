@@ -146,18 +146,27 @@ async function copiesRun(deps: IsolatedCopiesDeps): Promise<IsolatedCopiesResult
     status,
     tags: { [MANAGED_TAG]: MANAGED_TAG_VALUE, [SOURCE_TAG]: env.sourceDbInstanceId },
   });
-  const plan = planRetention(
-    {
-      complete: true,
-      snapshots: [
-        ...owned.map((s) => record(s, s.DBSnapshotIdentifier ?? '', s.Status ?? 'unknown')),
-        ...candidates.map((s) => record(s, ownerOf(s.DBSnapshotArn ?? '').id, 'available')),
-      ],
-    },
-    { daily: env.retentionDaily, monthly: env.retentionMonthly, maxDeletionsPerRun: env.maxDeletionsPerRun },
+  const policy = {
+    daily: env.retentionDaily,
+    monthly: env.retentionMonthly,
+    maxDeletionsPerRun: env.maxDeletionsPerRun,
+  };
+  const ownedRecords = owned.map((s) => record(s, s.DBSnapshotIdentifier ?? '', s.Status ?? 'unknown'));
+  const candidateRecords = candidates.map((s) => record(s, ownerOf(s.DBSnapshotArn ?? '').id, 'available'));
+  // Which candidates the policy keeps: without the deletion cap, which limits deleting, not adopting.
+  const all = [...ownedRecords, ...candidateRecords];
+  const adoption = planRetention(
+    { complete: true, snapshots: all },
+    { ...policy, maxDeletionsPerRun: all.length },
     now,
   );
-  const kept = new Set(plan.keep.map((k) => k.id));
+  const kept = new Set(adoption.keep.map((k) => k.id));
+  // What this account deletes: the plan over what it owns and what it adopts, with the cap.
+  const plan = planRetention(
+    { complete: true, snapshots: [...ownedRecords, ...candidateRecords.filter((r) => kept.has(r.id))] },
+    policy,
+    now,
+  );
   const toCopy = candidates
     .filter((s) => kept.has(ownerOf(s.DBSnapshotArn ?? '').id))
     .sort((a, b) => takenAt(b, now).getTime() - takenAt(a, now).getTime());
