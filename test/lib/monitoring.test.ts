@@ -123,6 +123,38 @@ describe('monitoring', () => {
     ]);
   });
 
+  it('alarms on the copy region’s replicated restore window and draws the lag per location', () => {
+    const { template, topicId } = monitoredStack();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'RecoveryDrill',
+      MetricName: 'RestorableLagMinutes',
+      Dimensions: Match.arrayWith([
+        { Name: 'location', Value: 'copy' },
+        { Name: 'region', Value: 'eu-central-1' },
+      ]),
+      Threshold: 45,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmDescription: Match.stringLikeRegexp('copy region eu-central-1.*BACKUP_STALE'),
+      ...toTopic(topicId),
+    });
+    const lag = JSON.stringify(widget(dashboardWidgets(template), /^Restorable-time lag/).properties.metrics);
+    expect(lag).toContain('"location","source","region","eu-west-1"');
+    expect(lag).toContain('"location","copy","region","eu-central-1"');
+  });
+
+  it('has no copy-region lag alarm or line when replication is off', () => {
+    const config = { ...monitoringConfig() };
+    const off = { ...config, isolation: { ...config.isolation, pitrReplication: false } };
+    const { template } = monitoredStack({ config: off });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+    expect(alarms.filter((a) => JSON.stringify(a.Properties.Dimensions ?? []).includes('"copy"'))).toEqual(
+      [],
+    );
+    const lag = JSON.stringify(widget(dashboardWidgets(template), /^Restorable-time lag/).properties.metrics);
+    expect(lag).not.toContain('"location","copy"');
+  });
+
   it('alarms to the topic when a drill execution fails or times out', () => {
     const { template, topicId } = monitoredStack();
     for (const metricName of ['ExecutionsFailed', 'ExecutionsTimedOut']) {

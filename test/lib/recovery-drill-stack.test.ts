@@ -180,9 +180,9 @@ describe('recovery drill stack', () => {
 
   it('keeps the logs of every function (and the custom resource framework) for one year', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup') as Record<string, Resource>);
-    // 4 backup functions + the custom resource framework + the drill (5 functions with the abort
-    // cleanup, state machine, app task, VPC flow logs).
-    expect(groups).toHaveLength(13);
+    // 4 backup functions + the custom resource frameworks (artifacts, PITR replication) + the drill
+    // (5 functions with the abort cleanup, state machine, app task, VPC flow logs).
+    expect(groups).toHaveLength(14);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
     for (const fn of Object.values(
       template.findResources('AWS::Lambda::Function') as Record<string, Resource>,

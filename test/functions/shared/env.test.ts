@@ -48,7 +48,25 @@ describe('backup function settings', () => {
       copyAccountId: null,
       export: null,
       artifactsVersion: 'f'.repeat(64),
+      pitrReplication: true,
     });
+  });
+
+  it('replicates only when asked and when the copy region is another region', () => {
+    const snapshotWith = (isolation: Record<string, unknown>) =>
+      readSnapshotEnv(settings(encodeSettings('snapshot', config({ isolation }), snapshotResources())));
+    expect(snapshotWith({ copyRegion: 'eu-central-1', pitrReplication: false }).pitrReplication).toBe(false);
+    expect(
+      snapshotWith({
+        copyRegion: 'eu-west-1',
+        copyAccountId: '210987654321',
+        sourceAccountId: '123456789012',
+      }).pitrReplication,
+    ).toBe(false);
+    const rpo = readRpoMonitorEnv(
+      settings(encodeSettings('rpoMonitor', config({ isolation: { copyRegion: 'eu-central-1' } }), shared())),
+    );
+    expect(rpo.pitrReplication).toBe(true);
   });
 
   it('reads the export settings and the copy account only when the configuration sets them', () => {
