@@ -40,7 +40,7 @@ describe('PITR replication in the stack', () => {
     const replicate = statements(template, 'ReplicateSourceBackupsToIsolation');
     expect(replicate).toHaveLength(1);
     expect(replicate[0]?.Action).toBe('rds:StartDBInstanceAutomatedBackupsReplication');
-    const resources = (replicate[0]?.Resource as unknown[]).map(flattenTokens).join(' ');
+    const resources = ((replicate[0]?.Resource ?? []) as unknown[]).map(flattenTokens).join(' ');
     expect(resources).toContain(':rds:eu-west-1:');
     expect(resources).toContain(':db:bt-cts-prod');
     expect(resources).toContain(':rds:eu-central-1:');
