@@ -185,12 +185,13 @@ export const ESCALATION_RULES: Readonly<Record<EscalationClass, EscalationRule>>
     class: 'BACKUP_STALE',
     severity: 'critical',
     title: 'Backups are stale: RPO at risk now',
-    when: 'the lag of LatestRestorableTime or the age of the newest snapshot is over the RPO target',
+    when: 'the point-in-time restore lag or the age of the newest snapshot is over the RPO target, in the source region or in the copy region (one incident each; the message names which)',
     runbookStep: 'Objectives (RPO < 1 hour); Backup Policy 2',
     remediation:
-      'In the RDS console check the source instance status and backup retention (must be > 0) and its events for ' +
-      'log archiving errors (storage full, instance stopped). Until fixed, production can lose more data than ' +
-      'the RPO allows: tell the service owner.',
+      'Source region: in the RDS console check the source instance status and backup retention (must be > 0) and its events for ' +
+      'log archiving errors (storage full, instance stopped). Copy region: in the RDS console of that region check ' +
+      'Automated backups, Replicated (the snapshot function starts the replication; its log says why it could not) and the ' +
+      'snapshot copies. Until fixed, production can lose more data than the RPO allows: tell the service owner.',
     localRemediation:
       'Run `recovery-drill local status`: the source must be running and archiving (failures and the newest archived commit are shown; `source/postgres.log` in the state folder says why archiving fails). Start it with `recovery-drill local source start`.',
     expected: 'restorable-time lag and newest snapshot age within the RPO target',
