@@ -75,9 +75,9 @@ describe('Lambda handlers', () => {
     const { handler } = await import('../../functions/rpo-monitor.ts');
     const result = await handler({}, lambdaContext());
 
-    // No snapshot exists anywhere yet: stale, escalated once.
+    // No snapshot exists anywhere yet: stale, escalated once per location (source and copy region).
     expect(result).toMatchObject({ stale: true, incident: 'opened', published: true });
-    expect((await inbox.drain()).map((m) => m.attributes.class)).toEqual(['BACKUP_STALE']);
+    expect((await inbox.drain()).map((m) => m.attributes.class)).toEqual(['BACKUP_STALE', 'BACKUP_STALE']);
     const emf = written
       .flatMap((line) => line.split('\n'))
       .filter((line) => line.includes('"_aws"'))

@@ -91,7 +91,11 @@ describe('last passed drill', () => {
     const days = metrics.find((m) => m.name === 'DaysSinceLastPassedDrill')?.value ?? 0;
     expect(days).toBeGreaterThanOrEqual(120);
     expect(days).toBeLessThan(121);
-    expect(metrics.filter((m) => m.name === 'RestorableLagMinutes')).toHaveLength(1);
+    // The source's lag: once without a location (the RestorableLagAlarm's), once with it (the graph's).
+    expect(metrics.filter((m) => m.name === 'RestorableLagMinutes').map((m) => m.dimensions)).toEqual([
+      undefined,
+      { location: 'source', region: 'eu-west-1' },
+    ]);
     expect(metrics.filter((m) => m.name === 'NewestSnapshotAgeMinutes').map((m) => m.dimensions)).toEqual([
       { location: 'source', region: 'eu-west-1' },
       { location: 'copy', region: 'eu-central-1' },
