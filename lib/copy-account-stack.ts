@@ -19,7 +19,13 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type Config, ConfigError } from '../functions/core/config.ts';
-import { MANAGED_TAG, MANAGED_TAG_VALUE, managedSnapshotPrefix } from '../functions/core/contracts.ts';
+import {
+  MANAGED_TAG,
+  MANAGED_TAG_VALUE,
+  METRICS_NAMESPACE,
+  managedSnapshotPrefix,
+  SERVICE_NAME,
+} from '../functions/core/contracts.ts';
 import { EscalationTopic } from './escalation-topic.ts';
 import { functionLogsAndRole, PROJECT_ROOT, projectFunction } from './function.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
@@ -34,6 +40,7 @@ export const COPY_ACCOUNT_SECTIONS = [
   'source',
   'isolation',
   'retention',
+  'targets',
   'notifications',
 ] as const;
 
@@ -193,8 +200,8 @@ export class RecoveryDrillCopyAccountStack extends Stack {
           topicArn: this.escalation.topic.topicArn,
           kmsKeyArn: this.key.keyArn,
         }),
-        POWERTOOLS_SERVICE_NAME: 'recovery-drill',
-        POWERTOOLS_METRICS_NAMESPACE: 'RecoveryDrill',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
       retryAttempts: 2,
     });
@@ -215,5 +222,29 @@ export class RecoveryDrillCopyAccountStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.escalation.topic));
+
+    // The copy account's own view of freshness: the source account cannot see (or silence) it.
+    const staleAfterMinutes = 24 * 60 + config.targets.rpoMinutes;
+    const stale = new cloudwatch.Alarm(this, 'NewestIsolatedCopyAgeAlarm', {
+      alarmDescription: `recovery-drill ${config.environment}: the isolation account's newest own copy of ${source} is older than a day plus the RPO target (${staleAfterMinutes} min), or the copy function stopped reporting. Check that the source account still shares its copies with this account and the function's log.`,
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'NewestSnapshotAgeMinutes',
+        dimensionsMap: {
+          service: SERVICE_NAME,
+          environment: config.environment,
+          location: 'isolation-account',
+          region: copyRegion,
+        },
+        statistic: 'Maximum',
+        period: COPY_ACCOUNT_SCHEDULE,
+      }),
+      threshold: staleAfterMinutes,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    stale.addAlarmAction(new cloudwatchActions.SnsAction(this.escalation.topic));
+    stale.addOkAction(new cloudwatchActions.SnsAction(this.escalation.topic));
   }
 }

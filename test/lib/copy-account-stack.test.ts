@@ -112,6 +112,23 @@ describe('the isolation account stack', () => {
     });
   });
 
+  it('alarms on its own topic when its newest copy is older than a day plus the RPO target', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'RecoveryDrill',
+      MetricName: 'NewestSnapshotAgeMinutes',
+      Dimensions: Match.arrayWith([
+        { Name: 'environment', Value: 'staging' },
+        { Name: 'location', Value: 'isolation-account' },
+        { Name: 'region', Value: COPY_REGION },
+      ]),
+      Threshold: 24 * 60 + 60,
+      Period: 6 * 3600,
+      TreatMissingData: 'breaching',
+      AlarmActions: [Match.anyValue()],
+      OKActions: [Match.anyValue()],
+    });
+  });
+
   it('refuses a copy account without the source account, naming the field', () => {
     const parse = () =>
       parseConfig({
