@@ -21,11 +21,19 @@ import { ISO_WITH_ZONE_EXPECTED, MS_PER_MINUTE, minutesBetween, parseIsoWithZone
  *   `LatestRestorableTime`; locally: within the archived WAL's coverage) holds every commit up to it.
  * - `archive-coverage`: local, a `latest` restore: the end of what the archive covers, the moment
  *   the engine made the source switch WAL and saw that segment archived.
+ * - `replicated-latest-restorable-time`: RDS, a `latest` restore from the automated backups
+ *   replicated to the copy region (`drill.from` `isolated-region`): their restore window's
+ *   `LatestTime` when the restore was requested (what the copy region alone can reach).
+ * - `snapshot-creation-time`: RDS, a restore of a copied snapshot (`isolated-snapshot`): the
+ *   moment the source snapshot was taken (`OriginalSnapshotCreateTime`, which copying does not
+ *   change). A snapshot holds no commit after it, so its RPO is T − that moment, whatever T is.
  */
 export const RESTORE_POINT_SOURCES = [
   'latest-restorable-time',
   'requested-time',
   'archive-coverage',
+  'replicated-latest-restorable-time',
+  'snapshot-creation-time',
 ] as const;
 export type RestorePointSource = (typeof RESTORE_POINT_SOURCES)[number];
 
@@ -43,6 +51,10 @@ export function describeRestorePointSource(
         : "the engine: the requested time, within the restorable window (at or before the source's LatestRestorableTime)";
     case 'archive-coverage':
       return 'the engine: local archive coverage (the source switched WAL when the restore started, and the archive holds that segment)';
+    case 'replicated-latest-restorable-time':
+      return 'the engine: the latest restorable time of the automated backups replicated to the copy region when the restore started (restored from them with UseLatestRestorableTime)';
+    case 'snapshot-creation-time':
+      return 'the engine: the creation time of the copied snapshot restored (OriginalSnapshotCreateTime: the snapshot holds no commit after it)';
     default:
       return 'not reported by the engine';
   }
@@ -207,6 +219,15 @@ export function evaluateRecovery(input: EvaluationInput): Evaluation {
     rpoMinutes = 0;
   }
   const rtoMinutes = ready === null ? null : minutesBetween(started, ready);
+  const rpoPassed = rpoMinutes <= rpoTarget;
+  // A snapshot's restore point is fixed when it is taken: say why the RPO cannot be met, so a
+  // daily copy is not mistaken for a slow restore (the fix is PITR in the copy region).
+  if (!rpoPassed && input.restorePointSource === 'snapshot-creation-time')
+    warnings.push(
+      `RPO ${rpoMinutes} min over the ${rpoTarget} min target: P is the restored snapshot's creation time (${toIsoUtc(p)}) and a snapshot holds no commit after it, ` +
+        `so a restore of it loses everything between its creation and T (${toIsoUtc(t)}). Snapshots copied once a day cannot meet a target under a day; ` +
+        'point-in-time recovery from the automated backups replicated to the copy region (drill.from "isolated-region") can.',
+    );
 
   const heartbeat =
     input.heartbeat === null || input.heartbeat === undefined
@@ -231,7 +252,7 @@ export function evaluateRecovery(input: EvaluationInput): Evaluation {
     restorePointSource: input.restorePointSource ?? null,
     rpoMinutes,
     rtoMinutes,
-    rpo: { measuredMinutes: rpoMinutes, targetMinutes: rpoTarget, passed: rpoMinutes <= rpoTarget },
+    rpo: { measuredMinutes: rpoMinutes, targetMinutes: rpoTarget, passed: rpoPassed },
     rto: {
       measuredMinutes: rtoMinutes,
       targetMinutes: rtoTarget,
