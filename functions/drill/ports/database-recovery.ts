@@ -6,6 +6,9 @@
 import { InputError } from '../../core/errors.ts';
 import type { RestorePointSource } from '../../core/evaluate.ts';
 
+/** Where a drill's data comes from (the shared `DrillFrom` of `core/drill-input.ts` once it lands). */
+export type DrillFrom = 'source' | 'isolated-region' | 'isolated-snapshot' | 'isolated';
+
 export { RESTORE_POINT_SOURCES, type RestorePointSource } from '../../core/evaluate.ts';
 
 /** Tag that marks an instance as a drill's own: the only instances a drill may delete. */
@@ -36,6 +39,8 @@ export interface RestoreRequest {
   instanceId: string;
   targetTime: Date | 'latest';
   tags: Record<string, string>;
+  /** Where the data comes from (the drill input's `from`); absent: the source. */
+  from?: DrillFrom;
 }
 
 /**
@@ -43,8 +48,11 @@ export interface RestoreRequest {
  * snapshot function in AWS and by the local engine's facade (`functions/local/engine.ts`) locally.
  */
 export interface DatabaseRecoveryPort {
-  /** Earliest and latest time a restore can reach; null when nothing is restorable yet. */
-  restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }>;
+  /**
+   * Earliest and latest time a restore from `from` (default the source) can reach; null when
+   * nothing is restorable yet. An origin the engine does not serve is refused naming `from`.
+   */
+  restorableWindow(from?: DrillFrom): Promise<{ earliest: Date | null; latest: Date | null }>;
   /**
    * Restores into a new instance. Bad input (malformed id or time, target outside the window)
    * throws and creates nothing.

@@ -1,20 +1,34 @@
 /**
- * The drill's database port over Amazon RDS: point-in-time restore of the source into a new,
- * private, tagged instance with its own RDS-managed master secret, and a delete that refuses any
- * instance a drill did not create, whatever IAM would allow.
+ * The drill's database port over Amazon RDS: a restore into a new, private, tagged instance with
+ * its own RDS-managed master secret, and a delete that refuses any instance a drill did not
+ * create, whatever IAM would allow. Where the data comes from (`drill.from`):
+ * - `source`: point-in-time restore of the source instance, in its region;
+ * - `isolated-region`: point-in-time restore from the source's automated backups replicated to
+ *   the copy region (`SourceDBInstanceAutomatedBackupsArn`), in the copy region;
+ * - `isolated-snapshot`: restore of the newest managed snapshot copy in the copy region.
+ * The adapter's client is in the region of the data: a drill stack serves the origins of its region.
  */
 import {
   type DBInstance,
+  type DBInstanceAutomatedBackup,
+  type DBSnapshot,
   DeleteDBInstanceCommand,
   DescribeDBInstanceAutomatedBackupsCommand,
   DescribeDBInstancesCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
 import { SOURCE_TAG } from '../../../core/contracts.ts';
 import { outsideWindow } from '../../../core/drill-input.ts';
 import { InputError } from '../../../core/errors.ts';
 import { toIsoUtc } from '../../../core/time.ts';
-import { type RdsApi, recordToTags, tagsToRecord } from '../../../shared/aws/rds-snapshots.ts';
+import {
+  isOurs,
+  listManualSnapshots,
+  type RdsApi,
+  recordToTags,
+  tagsToRecord,
+} from '../../../shared/aws/rds-snapshots.ts';
 import {
   type DatabaseRecoveryPort,
   DRILL_ID_TAG,
@@ -38,18 +52,50 @@ export const TARGET_TIME_TAG = 'recovery-drill:target-time';
 export const RESTORE_POINT_TAG = 'recovery-drill:restore-point';
 /** Tag holding how P is known (a {@link RestorePointSource}). */
 export const RESTORE_POINT_SOURCE_TAG = 'recovery-drill:restore-point-source';
+/** Tag holding where the data came from (`drill.from`), so a describe can report it back. */
+export const FROM_TAG = 'recovery-drill:from';
+/** Tag holding the snapshot (or replicated backups ARN) the instance was restored from. */
+export const SOURCE_BACKUP_TAG = 'recovery-drill:source-backup';
+
+/** Where an AWS drill takes its data from (config `drill.from`). */
+export type AwsDrillFrom = 'source' | 'isolated-region' | 'isolated-snapshot';
+/** The origins an AWS drill can restore from. */
+export const AWS_DRILL_FROM: readonly AwsDrillFrom[] = ['source', 'isolated-region', 'isolated-snapshot'];
+
+/** The region a drill from `from` runs in: the region of its data. */
+export function regionOfData(
+  from: AwsDrillFrom,
+  config: {
+    readonly source: { readonly region: string };
+    readonly isolation: { readonly copyRegion: string };
+  },
+): string {
+  return from === 'source' ? config.source.region : config.isolation.copyRegion;
+}
 
 const INSTANCE_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 export interface RdsRecoveryOptions {
+  /** The region of the client: where the data restored lives and the drill instance is made. */
   readonly region: string;
   readonly sourceDbInstanceId: string;
+  /**
+   * The source region and its RDS client, when they differ from {@link region} (a drill stack in
+   * the copy region): the replicated backups are found by the source's `DbiResourceId`.
+   * @default - the source lives in {@link region}; only `source` drills are served
+   */
+  readonly source?: { readonly region: string; readonly rds: RdsApi };
   /** config `drill.instancePrefix`: every drill instance is named `<prefix>-…`; delete refuses others. */
   readonly instancePrefix: string;
   readonly instanceClass: string;
   /** Isolated subnets for the drill instance; null refuses restores (the default group may be public). */
   readonly dbSubnetGroupName: string | null;
   readonly vpcSecurityGroupIds: readonly string[];
+  /**
+   * The origins whose data lives in {@link region} (see {@link regionOfData}); others are refused.
+   * @default ['source']
+   */
+  readonly servesFrom?: readonly AwsDrillFrom[];
 }
 
 function isNotFound(error: unknown): boolean {
@@ -91,6 +137,72 @@ export async function restorableWindowOf(
     .filter((t): t is Date => t instanceof Date)
     .sort((a, b) => a.getTime() - b.getTime())[0];
   return { earliest: earliest ?? null, latest };
+}
+
+/**
+ * The source's automated backups replicated to the client's region (`StartDBInstanceAutomatedBackupsReplication`),
+ * found by the source's `DbiResourceId` (a deleted namesake's backups have another one).
+ * @throws NotFoundError when the source does not exist; RestoreTimeOutOfRangeError when nothing is replicated.
+ */
+export async function replicatedBackupsOf(
+  dataRds: RdsApi,
+  dataRegion: string,
+  source: { readonly rds: RdsApi; readonly id: string },
+): Promise<DBInstanceAutomatedBackup> {
+  const instance = await describeDbInstance(source.rds, source.id);
+  if (!instance) throw new NotFoundError('instance', source.id);
+  const resourceId = instance.DbiResourceId;
+  if (!resourceId) {
+    throw new RestoreTimeOutOfRangeError(
+      'latest',
+      `a source that reports its DbiResourceId (${source.id} reports none): the replicated backups in ${dataRegion} are found by it`,
+    );
+  }
+  const out = await dataRds.send(
+    new DescribeDBInstanceAutomatedBackupsCommand({
+      Filters: [{ Name: 'dbi-resource-id', Values: [resourceId] }],
+    }),
+  );
+  const backups = (out.DBInstanceAutomatedBackups ?? []).filter(
+    (b) => b.DbiResourceId === resourceId && b.DBInstanceAutomatedBackupsArn,
+  );
+  const usable = backups.find((b) => b.Status !== 'pending' && b.Status !== 'creating') ?? null;
+  if (!usable) {
+    throw new RestoreTimeOutOfRangeError(
+      'latest',
+      `automated backups of ${source.id} (${resourceId}) replicated to ${dataRegion}${backups.length > 0 ? `: they are still ${backups[0]?.Status}` : ': none found (is isolation replication set up? DescribeDBInstanceAutomatedBackups in that region lists them)'}`,
+    );
+  }
+  return usable;
+}
+
+/** When a snapshot's data was taken: a copy keeps the original's time in `OriginalSnapshotCreateTime`. */
+export function snapshotTakenAt(snapshot: DBSnapshot): Date | null {
+  const at = snapshot.OriginalSnapshotCreateTime ?? snapshot.SnapshotCreateTime;
+  return at instanceof Date && !Number.isNaN(at.getTime()) ? at : null;
+}
+
+/**
+ * The managed copies of the source's snapshots in the client's region that can be restored
+ * (available, tagged as ours), oldest first by the time their data was taken.
+ * @throws Error when the listing is incomplete: a partial view could pick an older copy.
+ */
+export async function restorableCopiesOf(
+  rds: RdsApi,
+  region: string,
+  sourceDbInstanceId: string,
+): Promise<{ snapshot: DBSnapshot; takenAt: Date }[]> {
+  const listing = await listManualSnapshots(rds, region);
+  if (!listing.complete) {
+    throw new Error(
+      `the snapshot copies in ${region} could not all be listed (${listing.error}): refusing to pick one from a partial view`,
+    );
+  }
+  return listing.snapshots
+    .filter((s) => s.Status === 'available' && isOurs(tagsToRecord(s.TagList), sourceDbInstanceId))
+    .map((snapshot) => ({ snapshot, takenAt: snapshotTakenAt(snapshot) }))
+    .filter((c): c is { snapshot: DBSnapshot; takenAt: Date } => c.takenAt !== null)
+    .sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime());
 }
 
 const CREATING = new Set([
@@ -148,6 +260,7 @@ export function describeRdsInstance(instance: DBInstance): InstanceDescription {
     targetTime: target && target !== 'latest' ? target : null,
     ...restorePointOf(tags),
     failureReason,
+    sourceBackup: tags[SOURCE_BACKUP_TAG] ?? null,
   };
 }
 
@@ -158,8 +271,43 @@ export class RdsRecovery implements DatabaseRecoveryPort {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  restorableWindow(): Promise<{ earliest: Date | null; latest: Date | null }> {
-    return restorableWindowOf(this.rds, this.options.sourceDbInstanceId);
+  /** The source instance's client: this one, unless the source lives in another region. */
+  private get sourceRds(): RdsApi {
+    return this.options.source?.rds ?? this.rds;
+  }
+
+  /**
+   * Refuses an origin whose data is not in this region: its drill runs in the region of its data.
+   * @throws InputError naming `from`.
+   */
+  private served(from: AwsDrillFrom): void {
+    const ok = (AWS_DRILL_FROM as readonly string[]).includes(from);
+    if (ok && (this.options.servesFrom ?? ['source']).includes(from)) return;
+    throw new InputError(
+      'from',
+      from,
+      `one of ${(this.options.servesFrom ?? ['source']).map((f) => `"${f}"`).join(', ')}: this drill runs in ${this.options.region}${ok ? `, and a drill from "${from}" runs in the region of its data (start it with its state machine there)` : ''}`,
+    );
+  }
+
+  async restorableWindow(
+    from: AwsDrillFrom = 'source',
+  ): Promise<{ earliest: Date | null; latest: Date | null }> {
+    this.served(from);
+    const id = this.options.sourceDbInstanceId;
+    if (from === 'isolated-region') {
+      const backups = await replicatedBackupsOf(this.rds, this.options.region, { rds: this.sourceRds, id });
+      return {
+        earliest: backups.RestoreWindow?.EarliestTime ?? null,
+        latest: backups.RestoreWindow?.LatestTime ?? null,
+      };
+    }
+    if (from === 'isolated-snapshot') {
+      // A snapshot restores to the moment it was taken: the window spans the copies' moments.
+      const copies = await restorableCopiesOf(this.rds, this.options.region, id);
+      return { earliest: copies[0]?.takenAt ?? null, latest: copies.at(-1)?.takenAt ?? null };
+    }
+    return restorableWindowOf(this.rds, id);
   }
 
   private isDrillName(instanceId: string): boolean {
@@ -171,10 +319,13 @@ export class RdsRecovery implements DatabaseRecoveryPort {
 
   /**
    * Checks everything before calling RDS (RDS itself refuses a time outside the window, but only
-   * after a quota and IAM check, and its message does not name the window), then restores.
+   * after a quota and IAM check, and its message does not name the window), then restores from
+   * the request's origin (`from`, default `source`).
    */
   async restoreToPointInTime(request: RestoreRequest): Promise<InstanceDescription> {
     const { instanceId, targetTime, tags } = request;
+    const from = (request.from ?? 'source') as AwsDrillFrom;
+    this.served(from);
     if (typeof instanceId !== 'string' || instanceId.length > 63 || !INSTANCE_ID.test(instanceId)) {
       throw new InputError(
         'instanceId',
@@ -203,78 +354,171 @@ export class RdsRecovery implements DatabaseRecoveryPort {
         'the isolated DB subnet group of the drill (DRILL_DB_SUBNET_GROUP): the default group may be public',
       );
     }
-    // P, known before RDS is asked: a restore to a time at or before the source's
-    // LatestRestorableTime holds every commit up to that time (design.md, Definitions).
-    let restoreTime: Date | undefined;
-    let restorePointAt: Date;
-    let restorePointSource: RestorePointSource;
-    if (targetTime === 'latest') {
-      const source = await describeDbInstance(this.rds, this.options.sourceDbInstanceId);
-      if (!source) throw new NotFoundError('instance', this.options.sourceDbInstanceId);
-      const latest = source.LatestRestorableTime;
-      if (!(latest instanceof Date) || Number.isNaN(latest.getTime())) {
-        throw new RestoreTimeOutOfRangeError(
-          'latest',
-          `a source that reports a LatestRestorableTime (${this.options.sourceDbInstanceId} reports none: are automated backups on?)`,
-        );
-      }
-      // With UseLatestRestorableTime RDS restores at least this far (what was restorable when it
-      // was asked). Recorded now: the RPO of a "latest" drill is the source's log-upload lag.
-      restorePointAt = latest;
-      restorePointSource = 'latest-restorable-time';
-    } else {
-      if (!(targetTime instanceof Date) || Number.isNaN(targetTime.getTime())) {
-        throw new InputError('targetTime', String(targetTime), 'a valid time or "latest"');
-      }
-      const window = await this.restorableWindow();
-      const earliest = window.earliest ? toIsoUtc(window.earliest.getTime()) : 'unknown';
-      const latest = window.latest ? toIsoUtc(window.latest.getTime()) : 'unknown';
-      const of = `the restorable window [${earliest}, ${latest}] of ${this.options.sourceDbInstanceId}`;
-      const outside =
-        outsideWindow(targetTime, window, {
-          earliest: of,
-          latest: of,
-          // Without a LatestRestorableTime nothing proves the target's commits are in the logs.
-          latestRequired: `a time within ${of}: the source reports no LatestRestorableTime (are automated backups on?)`,
-        }) ??
-        (targetTime > this.now()
-          ? `a time not in the future (now is ${toIsoUtc(this.now().getTime())}), within ${of}`
-          : null);
-      if (outside) throw new RestoreTimeOutOfRangeError(toIsoUtc(targetTime.getTime()), outside);
-      restoreTime = targetTime;
-      restorePointAt = targetTime;
-      restorePointSource = 'requested-time';
+    if (targetTime !== 'latest' && (!(targetTime instanceof Date) || Number.isNaN(targetTime.getTime()))) {
+      throw new InputError('targetTime', String(targetTime), 'a valid time or "latest"');
     }
-    const allTags = {
+    const placement = {
+      DBSubnetGroupName: this.options.dbSubnetGroupName,
+      VpcSecurityGroupIds: [...this.options.vpcSecurityGroupIds],
+      PubliclyAccessible: false,
+      DBInstanceClass: this.options.instanceClass,
+      MultiAZ: false,
+      DeletionProtection: false,
+      // No automated backups of a throwaway instance: it is available sooner and costs less.
+      BackupRetentionPeriod: 0,
+      CopyTagsToSnapshot: false,
+      // Its own RDS-managed secret: the source's password is never read or copied.
+      ManageMasterUserPassword: true,
+    };
+    const tagged = (
+      restoreTime: Date | undefined,
+      p: Date,
+      source: RestorePointSource,
+      backup: string | null,
+    ) => ({
       ...tags,
       [SOURCE_TAG]: this.options.sourceDbInstanceId,
       [TARGET_TIME_TAG]: restoreTime ? toIsoUtc(restoreTime.getTime()) : 'latest',
-      [RESTORE_POINT_TAG]: toIsoUtc(restorePointAt.getTime()),
-      [RESTORE_POINT_SOURCE_TAG]: restorePointSource,
-    };
-    const out = await this.rds.send(
-      new RestoreDBInstanceToPointInTimeCommand({
-        SourceDBInstanceIdentifier: this.options.sourceDbInstanceId,
-        TargetDBInstanceIdentifier: instanceId,
-        ...(restoreTime ? { RestoreTime: restoreTime } : { UseLatestRestorableTime: true }),
-        DBSubnetGroupName: this.options.dbSubnetGroupName,
-        VpcSecurityGroupIds: [...this.options.vpcSecurityGroupIds],
-        PubliclyAccessible: false,
-        DBInstanceClass: this.options.instanceClass,
-        MultiAZ: false,
-        DeletionProtection: false,
-        // No automated backups of a throwaway instance: it is available sooner and costs less.
-        BackupRetentionPeriod: 0,
-        CopyTagsToSnapshot: false,
-        // Its own RDS-managed secret: the source's password is never read or copied.
-        ManageMasterUserPassword: true,
-        Tags: recordToTags(allTags),
-      }),
-    );
+      [RESTORE_POINT_TAG]: toIsoUtc(p.getTime()),
+      [RESTORE_POINT_SOURCE_TAG]: source,
+      [FROM_TAG]: from,
+      ...(backup ? { [SOURCE_BACKUP_TAG]: backup } : {}),
+    });
+
+    let allTags: Record<string, string>;
+    let restored: DBInstance | undefined;
+    if (from === 'isolated-snapshot') {
+      const { snapshot, takenAt } = await this.copyFor(targetTime);
+      const id = snapshot.DBSnapshotIdentifier ?? '';
+      // P is fixed when the snapshot was taken: T − P is what a restore of the copy loses.
+      allTags = tagged(
+        targetTime === 'latest' ? undefined : targetTime,
+        takenAt,
+        'snapshot-creation-time',
+        id,
+      );
+      const out = await this.rds.send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: instanceId,
+          DBSnapshotIdentifier: snapshot.DBSnapshotArn ?? id,
+          ...placement,
+          Tags: recordToTags(allTags),
+        }),
+      );
+      restored = out.DBInstance;
+    } else {
+      const backups =
+        from === 'isolated-region'
+          ? await replicatedBackupsOf(this.rds, this.options.region, {
+              rds: this.sourceRds,
+              id: this.options.sourceDbInstanceId,
+            })
+          : null;
+      const { restoreTime, restorePointAt, restorePointSource } = await this.pointInTime(targetTime, backups);
+      allTags = tagged(
+        restoreTime,
+        restorePointAt,
+        restorePointSource,
+        backups?.DBInstanceAutomatedBackupsArn ?? null,
+      );
+      const out = await this.rds.send(
+        new RestoreDBInstanceToPointInTimeCommand({
+          ...(backups
+            ? { SourceDBInstanceAutomatedBackupsArn: backups.DBInstanceAutomatedBackupsArn }
+            : { SourceDBInstanceIdentifier: this.options.sourceDbInstanceId }),
+          TargetDBInstanceIdentifier: instanceId,
+          ...(restoreTime ? { RestoreTime: restoreTime } : { UseLatestRestorableTime: true }),
+          ...placement,
+          Tags: recordToTags(allTags),
+        }),
+      );
+      restored = out.DBInstance;
+    }
     // The answer may carry no tags: the ones just sent are the instance's.
-    const restored = out.DBInstance ?? { DBInstanceIdentifier: instanceId };
+    const instance = restored ?? { DBInstanceIdentifier: instanceId };
     return describeRdsInstance(
-      restored.TagList?.length ? restored : { ...restored, TagList: recordToTags(allTags) },
+      instance.TagList?.length ? instance : { ...instance, TagList: recordToTags(allTags) },
+    );
+  }
+
+  /**
+   * P of a point-in-time restore, known before RDS is asked: a restore to a time at or before the
+   * latest restorable time holds every commit up to that time (design.md, Definitions). From the
+   * source: its `LatestRestorableTime` and restorable window; from the replicated backups: theirs.
+   */
+  private async pointInTime(
+    targetTime: Date | 'latest',
+    backups: DBInstanceAutomatedBackup | null,
+  ): Promise<{
+    restoreTime: Date | undefined;
+    restorePointAt: Date;
+    restorePointSource: RestorePointSource;
+  }> {
+    const where = backups
+      ? `the automated backups of ${this.options.sourceDbInstanceId} replicated to ${this.options.region}`
+      : this.options.sourceDbInstanceId;
+    if (targetTime === 'latest') {
+      let latest: Date | undefined;
+      if (backups) latest = backups.RestoreWindow?.LatestTime;
+      else {
+        const source = await describeDbInstance(this.rds, this.options.sourceDbInstanceId);
+        if (!source) throw new NotFoundError('instance', this.options.sourceDbInstanceId);
+        latest = source.LatestRestorableTime;
+      }
+      if (!(latest instanceof Date) || Number.isNaN(latest.getTime())) {
+        throw new RestoreTimeOutOfRangeError(
+          'latest',
+          `a source that reports a latest restorable time (${where} reports none: are automated backups${backups ? ' and their replication' : ''} on?)`,
+        );
+      }
+      // With UseLatestRestorableTime RDS restores at least this far (what was restorable when it
+      // was asked). Recorded now: the RPO of a "latest" drill is the log-upload (and replication) lag.
+      return {
+        restoreTime: undefined,
+        restorePointAt: latest,
+        restorePointSource: backups ? 'replicated-latest-restorable-time' : 'latest-restorable-time',
+      };
+    }
+    const window = backups
+      ? {
+          earliest: backups.RestoreWindow?.EarliestTime ?? null,
+          latest: backups.RestoreWindow?.LatestTime ?? null,
+        }
+      : await restorableWindowOf(this.rds, this.options.sourceDbInstanceId);
+    const earliest = window.earliest ? toIsoUtc(window.earliest.getTime()) : 'unknown';
+    const latest = window.latest ? toIsoUtc(window.latest.getTime()) : 'unknown';
+    const of = `the restorable window [${earliest}, ${latest}] of ${where}`;
+    const outside =
+      outsideWindow(targetTime, window, {
+        earliest: of,
+        latest: of,
+        // Without a latest restorable time nothing proves the target's commits are in the logs.
+        latestRequired: `a time within ${of}: no latest restorable time is reported (are automated backups on?)`,
+      }) ??
+      (targetTime > this.now()
+        ? `a time not in the future (now is ${toIsoUtc(this.now().getTime())}), within ${of}`
+        : null);
+    if (outside) throw new RestoreTimeOutOfRangeError(toIsoUtc(targetTime.getTime()), outside);
+    return { restoreTime: targetTime, restorePointAt: targetTime, restorePointSource: 'requested-time' };
+  }
+
+  /**
+   * The copy a snapshot drill restores: the newest one for `latest`, else the newest taken at or
+   * before the target (a later one would hold commits after T).
+   * @throws RestoreTimeOutOfRangeError naming the copies there are, when none fits.
+   */
+  private async copyFor(targetTime: Date | 'latest'): Promise<{ snapshot: DBSnapshot; takenAt: Date }> {
+    const copies = await restorableCopiesOf(this.rds, this.options.region, this.options.sourceDbInstanceId);
+    const fitting =
+      targetTime === 'latest' ? copies : copies.filter((c) => c.takenAt.getTime() <= targetTime.getTime());
+    const chosen = fitting.at(-1);
+    if (chosen) return chosen;
+    const value = targetTime === 'latest' ? 'latest' : toIsoUtc(targetTime.getTime());
+    throw new RestoreTimeOutOfRangeError(
+      value,
+      copies.length === 0
+        ? `a managed snapshot copy of ${this.options.sourceDbInstanceId} in ${this.options.region}: there is none available (has the snapshot function copied one yet?)`
+        : `a time at or after the oldest snapshot copy of ${this.options.sourceDbInstanceId} in ${this.options.region}, taken ${toIsoUtc((copies[0] as { takenAt: Date }).takenAt.getTime())}`,
     );
   }
 

@@ -76,12 +76,12 @@ export async function createDrillSecret(
  * One EC2 Query API call to moto (there is no EC2 client among the project's packages): moto reads
  * the service from the credential scope and does not check signatures.
  */
-async function ec2Query(endpoint: string, action: string): Promise<string> {
+async function ec2Query(endpoint: string, action: string, region = REGION): Promise<string> {
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+      authorization: `AWS4-HMAC-SHA256 Credential=testing/20260101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
     },
     body: `Action=${action}&Version=2016-11-15`,
   });
@@ -91,9 +91,12 @@ async function ec2Query(endpoint: string, action: string): Promise<string> {
 /** The default VPC's first subnet and its default security group in moto. */
 export async function defaultNetwork(
   endpoint: string,
+  region = REGION,
 ): Promise<{ subnetId: string; securityGroupId: string }> {
-  const subnetId = /<subnetId>([^<]+)</.exec(await ec2Query(endpoint, 'DescribeSubnets'))?.[1];
-  const securityGroupId = /<groupId>([^<]+)</.exec(await ec2Query(endpoint, 'DescribeSecurityGroups'))?.[1];
+  const subnetId = /<subnetId>([^<]+)</.exec(await ec2Query(endpoint, 'DescribeSubnets', region))?.[1];
+  const securityGroupId = /<groupId>([^<]+)</.exec(
+    await ec2Query(endpoint, 'DescribeSecurityGroups', region),
+  )?.[1];
   if (!subnetId || !securityGroupId) throw new Error('moto returned no default subnet or security group');
   return { subnetId, securityGroupId };
 }
