@@ -59,7 +59,14 @@ const CONFIG_SHAPE: ConfigShape = {
   },
   targets: { rpoMinutes: 'number', rtoMinutes: 'number' },
   retention: { daily: 'number', monthly: 'number', maxDeletionsPerRun: 'number', dryRun: 'boolean' },
-  schedules: { snapshot: 'string', rpoCheck: 'string', prune: 'string', drill: 'string', timezone: 'string' },
+  schedules: {
+    snapshot: 'string',
+    rpoCheck: 'string',
+    prune: 'string',
+    drill: 'string',
+    drillFrom: 'string[]',
+    timezone: 'string',
+  },
   backupBucket: {
     objectLockMode: 'string',
     objectLockDays: 'number',
@@ -103,6 +110,7 @@ const CONFIG_SHAPE: ConfigShape = {
   drill: {
     instancePrefix: 'string',
     instanceClass: 'string',
+    from: 'string',
     timeoutMinutes: 'number',
     restoreTimeoutMinutes: 'number',
     hardenContainers: 'boolean',

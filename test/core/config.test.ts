@@ -256,3 +256,32 @@ describe('heartbeat and source.network', () => {
     }
   });
 });
+
+describe('where drills take their data from (drill.from, schedules.drillFrom)', () => {
+  it('defaults to the source by hand and alternates source and the copy region on schedule', () => {
+    const config = parseConfig(minimal());
+    expect(config.drill.from).toBe('source');
+    expect(config.schedules.drillFrom).toEqual(['source', 'isolated-region']);
+  });
+
+  it('takes any list of the three origins', () => {
+    const config = parseConfig({
+      ...minimal(),
+      drill: { from: 'isolated-snapshot' },
+      schedules: { drillFrom: ['isolated-snapshot', 'source', 'isolated-region', 'source'] },
+    });
+    expect(config.drill.from).toBe('isolated-snapshot');
+    expect(config.schedules.drillFrom).toHaveLength(4);
+  });
+
+  it('refuses an unknown origin and an empty list, naming the field and the value', () => {
+    const bad = problemsOf({ ...minimal(), drill: { from: 'isolated' } });
+    expect(bad).toEqual([expect.objectContaining({ path: 'drill.from', value: '"isolated"' })]);
+    const empty = problemsOf({ ...minimal(), schedules: { drillFrom: [] } });
+    expect(empty).toEqual([expect.objectContaining({ path: 'schedules.drillFrom' })]);
+    const wrong = problemsOf({ ...minimal(), schedules: { drillFrom: ['source', 'elsewhere'] } });
+    expect(wrong).toEqual([
+      expect.objectContaining({ path: 'schedules.drillFrom[1]', value: '"elsewhere"' }),
+    ]);
+  });
+});

@@ -3,7 +3,7 @@
  * it: the sections the scheduled backup functions read.
  */
 import { z } from 'zod';
-import { ACCOUNT_ID, DB_IDENTIFIER, isTimeZone, positiveInt, region, schedule } from './fields.ts';
+import { ACCOUNT_ID, DB_IDENTIFIER, drillFrom, isTimeZone, positiveInt, region, schedule } from './fields.ts';
 
 /** Sections of the configuration, as fields of its root object. */
 export const backupSections = {
@@ -124,6 +124,13 @@ export const backupSections = {
       rpoCheck: schedule().default('rate(15 minutes)'),
       prune: schedule().default('cron(30 4 * * ? *)'),
       drill: schedule().default('cron(0 6 ? 1,4,7,10 MON#1 *)'),
+      /**
+       * Where the scheduled drills take their data from, in turn: the n-th scheduled drill of a
+       * year (counted from 1 January in `timezone`) restores from entry (n − 1) modulo the list's
+       * length, so every origin is drilled in turn and a schedule that fires twice picks the same
+       * one. The default alternates the source and the copy region's point-in-time recovery.
+       */
+      drillFrom: z.array(drillFrom()).min(1).default(['source', 'isolated-region']),
       /** IANA time zone of the cron expressions. */
       timezone: z
         .string()

@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { SECRET_ID_PATTERN } from '../heartbeat.ts';
-import { positiveInt, SQL_TABLE, schedule } from './fields.ts';
+import { drillFrom, positiveInt, SQL_TABLE, schedule } from './fields.ts';
 
 /** Sections of the configuration, as fields of its root object. */
 export const drillSections = {
@@ -18,6 +18,11 @@ export const drillSections = {
         .string()
         .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/)
         .default('db.t4g.medium'),
+      /**
+       * Where a drill started by hand without `--from` takes its data from (`source`,
+       * `isolated-region`, `isolated-snapshot`); scheduled drills follow `schedules.drillFrom`.
+       */
+      from: drillFrom().default('source'),
       /** Overall limit of one drill execution. */
       timeoutMinutes: positiveInt(24 * 60).default(120),
       /** How long the restored instance may take to become available before RESTORE_FAILED. */

@@ -64,3 +64,14 @@ export const positiveInt = (max?: number) => {
   const base = z.number().int().positive();
   return max === undefined ? base : base.max(max);
 };
+
+/**
+ * Where an AWS drill takes its data from (issue 14): `source` (the source instance's own
+ * point-in-time recovery), `isolated-region` (point-in-time recovery from the automated backups
+ * replicated to `isolation.copyRegion`), `isolated-snapshot` (the newest managed snapshot copy
+ * there). Each runs in the region of its data.
+ */
+export const AWS_DRILL_FROM = ['source', 'isolated-region', 'isolated-snapshot'] as const;
+
+/** One of {@link AWS_DRILL_FROM}. */
+export const drillFrom = () => z.enum(AWS_DRILL_FROM);
