@@ -80,6 +80,7 @@ const SETTINGS: Record<string, () => string> = {
   'drill-start': () =>
     encodeSettings('drillStart', config, {
       stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:recovery-drill',
+      copyRegionStateMachineArn: null,
     }),
   drill: () => encodeSettings('drill', config, drillResources),
   'drill-abort-cleanup': () =>
@@ -102,6 +103,8 @@ const drillResources: SettingsResources<'drill'> = {
   appSecurityGroupIds: ['sg-0123456789abcdef1'],
   logGroupName: null,
   stateTable: backup.stateTable,
+  drillRegion: null,
+  artifactsBucket: null,
 };
 
 /** The environment of the entry a bundle folder holds (`<entry>` or `<entry>.sdk-external`). */

@@ -14,7 +14,7 @@ const settings = decodeSettings('drillAbortCleanup', process.env);
 const { config } = settings;
 useEnvironmentDimension(config.environment);
 const env = drillEnvOf(settings);
-const clients = createAwsClients(config.source.region);
+const clients = createAwsClients(env.region, config.source.region);
 const deps = {
   drill: buildAwsDrillDeps({ config, env, clients }),
   sns: clients.sns,

@@ -91,7 +91,7 @@ export class RecoveryDrillStack extends Stack {
         drillControl: this.drill.functions.control,
         drillChecks: this.drill.functions.checks,
         drillReporting: this.drill.functions.reporting,
-        drillStart: this.drill.functions.start,
+        ...(this.drill.functions.start ? { drillStart: this.drill.functions.start } : {}),
         drillAbortCleanup: this.drill.abortCleanup,
       },
       passedDrillRecord: {

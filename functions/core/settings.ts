@@ -179,6 +179,14 @@ const drillResources = {
   logGroupName: 'string?',
   /** Drill escalations fold into incidents here (null: no folding). */
   stateTable: 'string?',
+  /**
+   * The region the drill runs in: its instance, secret, cluster and artifacts (null: the source
+   * region). A drill from the isolated copy runs in `isolation.copyRegion`, the region of its data;
+   * its reports, topic and state table stay in the source region.
+   */
+  drillRegion: 'string?',
+  /** Where the checks read the captured artifacts, in the drill's region (null: `bucket`). */
+  artifactsBucket: 'string?',
 } as const;
 
 /**
@@ -222,7 +230,15 @@ export const FUNCTION_SETTINGS = {
     },
   },
   drill: { sections: DRILL_SECTIONS, resources: drillResources },
-  drillStart: { sections: ['source'], resources: { stateMachineArn: 'string' } },
+  drillStart: {
+    sections: ['source', 'isolation', 'schedules', 'drill'],
+    resources: {
+      /** The drill state machine in the source region (drills from the source). */
+      stateMachineArn: 'string',
+      /** The one in `isolation.copyRegion` (drills from the isolated copy); null: the same region. */
+      copyRegionStateMachineArn: 'string?',
+    },
+  },
   /** Cleans up after a drill execution that ended badly: the drill's resources and its machine. */
   drillAbortCleanup: {
     sections: DRILL_SECTIONS,

@@ -270,7 +270,7 @@ export function acknowledgeSnapshotRole(role: iam.Role, p: SnapshotGrantProps): 
 }
 
 /** IAM resource (and condition) for the copy key, which may be given as a key ARN or an alias ARN. */
-function copyKeyResource(
+export function copyKeyResource(
   arn: string,
   region: string,
 ): { resource: string; conditions?: Record<string, Record<string, string>> } {

@@ -6,7 +6,7 @@
  * cluster, read the drill secret and blank it while it holds this drill's id, delete drill-tagged instances (and RDS's master secret with
  * them), publish to the topic.
  */
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -45,7 +45,8 @@ export function cleanUpAbortedExecutions(
 ): events.Rule {
   const partition = Aws.PARTITION;
   const account = Aws.ACCOUNT_ID;
-  const region = t.config.source.region;
+  // The drill's region (the region of its data).
+  const region = Stack.of(fn).region;
   const prefix = t.config.drill.instancePrefix;
   const drillDbs = `arn:${partition}:rds:${region}:${account}:db:${prefix}-*`;
   const masterSecrets = `arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`;

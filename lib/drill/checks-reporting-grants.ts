@@ -3,7 +3,7 @@
  * keeps the admin's session in it for the later checks), the admin password, the captured
  * artifacts, describe drill instances. Reporting: reports in the bucket, escalations to the topic.
  */
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -27,7 +27,8 @@ export function grantChecks(checks: lambda.Function, targets: ChecksTargets): vo
   const { config, drillSecret, key } = targets;
   const partition = Aws.PARTITION;
   const account = Aws.ACCOUNT_ID;
-  const region = config.source.region;
+  // The drill's region (the region of its data).
+  const region = Stack.of(checks).region;
   const prefix = config.drill.instancePrefix;
   const drillDbs = `arn:${partition}:rds:${region}:${account}:db:${prefix}-*`;
   // checks: the drill secret (read, and the login check keeps the admin's session in it for the

@@ -31,6 +31,11 @@ export interface MigrateTaskProps {
 }
 
 export interface DrillStateMachineProps {
+  /**
+   * Physical name (a machine started by name from another region).
+   * @default - generated
+   */
+  readonly stateMachineName?: string;
   /** The drill's Lambda functions, by permission group (the step registry's `runner`, `functions/core/drill-steps.ts`). */
   readonly functions: Readonly<Record<DrillFunctionGroup, lambda.IFunction>>;
   readonly migrateTask: MigrateTaskProps;
@@ -227,6 +232,7 @@ export class DrillStateMachine extends Construct {
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(validate),
       timeout: props.timeout,

@@ -11,7 +11,7 @@
  * - RDS: describing drill instances only.
  * - X-Ray: the trace upload actions (they accept no resource).
  */
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -32,17 +32,18 @@ function statement(sid: string, actions: string[], resources: string[]): iam.Pol
 }
 
 /** The admin password secret's ARN pattern (a name matches with Secrets Manager's random suffix). */
-function adminPasswordArn(config: EndpointTargets['config']): string | null {
+function adminPasswordArn(config: EndpointTargets['config'], region: string): string | null {
   const name = config.smoke.adminPasswordSecret;
   if (!name) return null;
   return name.startsWith('arn:')
     ? name
-    : `arn:${Aws.PARTITION}:secretsmanager:${config.source.region}:${Aws.ACCOUNT_ID}:secret:${name}-??????`;
+    : `arn:${Aws.PARTITION}:secretsmanager:${region}:${Aws.ACCOUNT_ID}:secret:${name}-??????`;
 }
 
 /** The statements each endpoint allows, by endpoint name (as `createDrillNetwork` names them). */
 export function endpointStatements(t: EndpointTargets): Record<string, iam.PolicyStatement[]> {
-  const region = t.config.source.region;
+  // The drill's region (the region of its data): the endpoints are in its VPC.
+  const region = Stack.of(t.drillSecret).region;
   const repository = t.config.app.image ? ecrRepositoryArnOf(t.config.app.image) : null;
   const ecr = [
     statement('EcrAuthorizationToken', ['ecr:GetAuthorizationToken'], ['*']),
@@ -56,7 +57,7 @@ export function endpointStatements(t: EndpointTargets): Record<string, iam.Polic
         ]
       : []),
   ];
-  const admin = adminPasswordArn(t.config);
+  const admin = adminPasswordArn(t.config, region);
   return {
     S3: [
       statement('ReadCapturedArtifacts', ['s3:GetObject'], [t.bucket.arnForObjects('artifacts/*')]),

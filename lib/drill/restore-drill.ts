@@ -3,7 +3,7 @@
  * secret, the app's ECS task (migrate and serve), the drill's Lambda functions, the state machine,
  * and the quarterly schedule that starts it.
  */
-import { Duration, Lazy } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -17,6 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { splitCommand } from '../../functions/core/command.ts';
 import type { Config } from '../../functions/core/config.ts';
+import type { AwsDrillFrom } from '../../functions/drill/adapters/aws/rds-recovery.ts';
 import { settingsEnvironment } from '../settings.ts';
 import { cleanUpAbortedExecutions } from './abort-cleanup.ts';
 import { createDrillAppTask } from './app-task.ts';
@@ -37,8 +38,39 @@ export interface RestoreDrillProps {
   readonly bucketKey: kms.IKey;
   readonly topic: sns.ITopic;
   readonly topicKey?: kms.IKey;
-  /** Role EventBridge Scheduler assumes (it may already send to the dead-letter queue). */
-  readonly schedulerRole: iam.IRole;
+  /**
+   * Role EventBridge Scheduler assumes (it may already send to the dead-letter queue).
+   * @default - no start function and no schedule: the drill is started from the source region's
+   */
+  readonly schedulerRole?: iam.IRole;
+  /**
+   * The origins this drill serves: those whose data lives in its stack's region.
+   * @default ['source']
+   */
+  readonly servesFrom?: readonly AwsDrillFrom[];
+  /**
+   * The bucket (in this region) the checks read the captured artifacts from, and its key.
+   * @default - the backup bucket
+   */
+  readonly artifacts?: { readonly bucket: s3.IBucket; readonly key: kms.IKey };
+  /** The snapshot copies' key (or alias) ARN, to restore a copy (`isolated-snapshot`). */
+  readonly copyKmsKeyArn?: string;
+  /**
+   * The container image of the app in this region.
+   * @default config.app.image
+   */
+  readonly image?: string;
+  /**
+   * Physical name of the state machine, for a machine started by name from another region.
+   * @default - generated
+   */
+  readonly stateMachineName?: string;
+  /**
+   * The drill state machine in `isolation.copyRegion`, started by this drill's start function for
+   * a drill from the isolated copy (its ARN is built from its name: no cross-region reference).
+   * @default - none: this drill serves every origin itself
+   */
+  readonly copyRegionStateMachineArn?: string;
   /** Folder with `package-lock.json` and `functions/`. */
   readonly projectRoot: string;
   /**
@@ -59,7 +91,10 @@ export interface RestoreDrillProps {
 export class RestoreDrill extends Construct {
   readonly vpc: ec2.IVpc;
   readonly stateMachine: DrillStateMachine;
-  readonly functions: Readonly<Record<'control' | 'checks' | 'reporting' | 'start', lambda.Function>>;
+  readonly functions: Readonly<Record<'control' | 'checks' | 'reporting', lambda.Function>> & {
+    /** Absent in a drill started from another region. */
+    readonly start?: lambda.Function;
+  };
   /** Cleans up after an execution that ended TIMED_OUT, ABORTED or FAILED. */
   readonly abortCleanup: lambda.Function;
   readonly drillSecret: secretsmanager.Secret;
@@ -69,7 +104,7 @@ export class RestoreDrill extends Construct {
   constructor(scope: Construct, id: string, props: RestoreDrillProps) {
     super(scope, id);
     const { config } = props;
-    const image = config.app.image;
+    const image = props.image ?? config.app.image;
     if (image === null)
       throw new Error('RestoreDrill: config.app.image is required (buildApp checks it first)');
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
@@ -94,7 +129,8 @@ export class RestoreDrill extends Construct {
     );
     this.cluster = cluster;
     this.appTask = appTask;
-    restrictEndpoints(endpoints, { config, bucket: props.bucket, drillSecret, appLogs });
+    const artifacts = props.artifacts ?? { bucket: props.bucket, key: props.bucketKey };
+    restrictEndpoints(endpoints, { config, bucket: artifacts.bucket, drillSecret, appLogs });
 
     // --- functions ----------------------------------------------------------------------------------
     const make = (spec: DrillFunctionSpec) =>
@@ -112,6 +148,8 @@ export class RestoreDrill extends Construct {
       appSecurityGroupIds: [appSg.securityGroupId],
       logGroupName: null,
       stateTable: null,
+      drillRegion: Stack.of(this).region,
+      artifactsBucket: artifacts.bucket.bucketName,
     };
     const environment = settingsEnvironment(this, 'drill', config, resources);
     const stepTimeout = Duration.seconds(Math.min(900, config.smoke.readyBudgetSeconds + 120));
@@ -143,8 +181,17 @@ export class RestoreDrill extends Construct {
         stateTable: props.stateTable?.tableName ?? null,
       }),
     });
-    grantControl(control, { config, subnetGroup, drillSecret, key, cluster, appTask });
-    grantChecks(checks, { config, drillSecret, key, bucket: props.bucket, bucketKey: props.bucketKey });
+    grantControl(control, {
+      config,
+      subnetGroup,
+      drillSecret,
+      key,
+      cluster,
+      appTask,
+      ...(props.servesFrom ? { servesFrom: props.servesFrom } : {}),
+      ...(props.copyKmsKeyArn ? { copyKmsKeyArn: props.copyKmsKeyArn } : {}),
+    });
+    grantChecks(checks, { config, drillSecret, key, bucket: artifacts.bucket, bucketKey: artifacts.key });
     grantReporting(reporting, props);
 
     // --- the state machine ----------------------------------------------------------------------
@@ -162,6 +209,7 @@ export class RestoreDrill extends Construct {
       stepTimeout:
         stepTimeout.toSeconds() > DEFAULT_STEP_TIMEOUT.toSeconds() ? stepTimeout : DEFAULT_STEP_TIMEOUT,
       logRetention: retention,
+      ...(props.stateMachineName ? { stateMachineName: props.stateMachineName } : {}),
     });
 
     confineTasksToCluster(this.stateMachine.stateMachine.role, this.cluster);
@@ -189,6 +237,10 @@ export class RestoreDrill extends Construct {
     });
 
     // --- start: quarterly schedule and by hand ---------------------------------------------------
+    if (!props.schedulerRole) {
+      this.functions = { control, checks, reporting };
+      return;
+    }
     const start = make({
       id: 'Start',
       entry: 'functions/drill-start.ts',
@@ -196,6 +248,7 @@ export class RestoreDrill extends Construct {
       timeout: Duration.minutes(1),
       environment: settingsEnvironment(this, 'drillStart', config, {
         stateMachineArn: this.stateMachine.stateMachine.stateMachineArn,
+        copyRegionStateMachineArn: props.copyRegionStateMachineArn ?? null,
       }),
     });
     scheduleDrillStart(this, start, {
@@ -203,6 +256,9 @@ export class RestoreDrill extends Construct {
       stateMachine: this.stateMachine.stateMachine,
       schedulerRole: props.schedulerRole,
       ...(props.failureQueueArn ? { failureQueueArn: props.failureQueueArn } : {}),
+      ...(props.copyRegionStateMachineArn
+        ? { copyRegionStateMachineArn: props.copyRegionStateMachineArn }
+        : {}),
     });
     this.functions = { control, checks, reporting, start };
   }

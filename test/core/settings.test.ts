@@ -62,6 +62,8 @@ const DRILL_RESOURCES = {
   appSecurityGroupIds: [],
   logGroupName: null,
   stateTable: null,
+  drillRegion: null,
+  artifactsBucket: null,
 };
 
 describe('settings codec', () => {
@@ -87,6 +89,8 @@ describe('settings codec', () => {
       appSecurityGroupIds: [],
       logGroupName: null,
       stateTable: null,
+      drillRegion: null,
+      artifactsBucket: null,
     });
     expect(Object.keys(envelope.config)).toEqual([...DRILL_SECTIONS]);
     expect(envelope.config).not.toHaveProperty('local');

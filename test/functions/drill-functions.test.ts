@@ -120,6 +120,8 @@ describe('drill functions', () => {
         appSecurityGroupIds: [network.securityGroupId],
         logGroupName: null,
         stateTable: null,
+        drillRegion: null,
+        artifactsBucket: null,
       }),
     });
     // Cold start: the entries read their configuration and environment when first imported.

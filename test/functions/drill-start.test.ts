@@ -50,7 +50,10 @@ describe('drill start function', () => {
       isolation: { copyRegion: 'eu-central-1' },
     });
     restoreEnv = useLambdaEnvironment(moto.endpoint, {
-      [SETTINGS_VARIABLE]: encodeSettings('drillStart', config, { stateMachineArn }),
+      [SETTINGS_VARIABLE]: encodeSettings('drillStart', config, {
+        stateMachineArn,
+        copyRegionStateMachineArn: null,
+      }),
     });
     handler = (await import('../../functions/drill-start.ts')).handler as unknown as Handler;
   });

@@ -19,30 +19,43 @@ import type { DrillDeps } from '../../ports/drill-deps.ts';
 import { AuthWriteFailedError } from '../../ports/errors.ts';
 import { type EcsApi, EcsAppRunner } from './ecs-app-runner.ts';
 import { type DrillEnv, drillEnvOf } from './env.ts';
-import { RdsRecovery } from './rds-recovery.ts';
+import { AWS_DRILL_FROM, RdsRecovery, regionOfData } from './rds-recovery.ts';
 import { reportKeys, S3ArtifactSource, S3ReportStore } from './s3-stores.ts';
 import { type SecretsApi, SecretsManagerDrillSecret } from './secret-store.ts';
 import { SnsNotifier } from './sns-notifier.ts';
 
 export interface AwsClients {
-  /** Folds drill escalations into incidents when the state table is configured. */
+  /** Folds drill escalations into incidents when the state table is configured (source region). */
   readonly ddb?: DynamoApi;
+  /** RDS in the drill's region (the region of its data). */
   readonly rds: RdsApi;
+  /** RDS in the source region, when the drill runs elsewhere (the source's resource id). */
+  readonly sourceRds?: RdsApi;
   readonly secrets: SecretsApi;
   readonly ecs: EcsApi;
+  /** S3 in the source region: the backup bucket's reports. */
   readonly s3: S3Api;
+  /** S3 in the drill's region, when it differs: the artifacts the checks read there. */
+  readonly artifactsS3?: S3Api;
+  /** SNS in the source region: the escalation topic. */
   readonly sns: SnsApi;
 }
 
-/** One client per service in the source region, instrumented for X-Ray. */
-export function createAwsClients(region: string): AwsClients {
+/**
+ * One client per service, instrumented for X-Ray: RDS, Secrets Manager, ECS (and the artifacts'
+ * S3) in the drill's region; the backup bucket, topic and state table in the source region.
+ */
+export function createAwsClients(region: string, sourceRegion: string = region): AwsClients {
+  const elsewhere = region !== sourceRegion;
   return {
-    ddb: traced(new DynamoDBClient({ region })),
+    ddb: traced(new DynamoDBClient({ region: sourceRegion })),
     rds: traced(new RDSClient({ region })),
+    ...(elsewhere ? { sourceRds: traced(new RDSClient({ region: sourceRegion })) } : {}),
     secrets: traced(new SecretsManagerClient({ region })),
     ecs: traced(new ECSClient({ region })),
-    s3: traced(new S3Client({ region })),
-    sns: traced(new SNSClient({ region })),
+    s3: traced(new S3Client({ region: sourceRegion })),
+    ...(elsewhere ? { artifactsS3: traced(new S3Client({ region })) } : {}),
+    sns: traced(new SNSClient({ region: sourceRegion })),
   };
 }
 
@@ -109,7 +122,12 @@ export function buildAwsDrillDeps({
     recovery: new RdsRecovery(
       clients.rds,
       {
-        region: config.source.region,
+        region: env.region,
+        ...(env.region !== config.source.region
+          ? { source: { region: config.source.region, rds: clients.sourceRds ?? clients.rds } }
+          : {}),
+        // This drill serves the origins whose data lives in its region.
+        servesFrom: AWS_DRILL_FROM.filter((from) => regionOfData(from, config) === env.region),
         sourceDbInstanceId: config.source.dbInstanceIdentifier,
         instancePrefix: config.drill.instancePrefix,
         instanceClass: config.drill.instanceClass,
@@ -126,7 +144,11 @@ export function buildAwsDrillDeps({
       ...(appStart?.timeoutSeconds !== undefined ? { startTimeoutSeconds: appStart.timeoutSeconds } : {}),
       ...(appStart?.pollSeconds !== undefined ? { pollSeconds: appStart.pollSeconds } : {}),
     }),
-    artifacts: new S3ArtifactSource(clients.s3, env.bucket, config.app.migrationsDir),
+    artifacts: new S3ArtifactSource(
+      clients.artifactsS3 ?? clients.s3,
+      env.artifactsBucket,
+      config.app.migrationsDir,
+    ),
     reports: new S3ReportStore(clients.s3, env.bucket),
     notifier: new SnsNotifier(
       clients.sns,
@@ -145,7 +167,7 @@ export function buildAwsDrillDeps({
             }
           : {}),
         logs: env.logGroupName
-          ? `https://${config.source.region}.console.aws.amazon.com/cloudwatch/home?region=${config.source.region}#logsV2:log-groups/log-group/${encodeURIComponent(env.logGroupName)}`
+          ? `https://${env.region}.console.aws.amazon.com/cloudwatch/home?region=${env.region}#logsV2:log-groups/log-group/${encodeURIComponent(env.logGroupName)}`
           : null,
       },
     ),
@@ -162,9 +184,6 @@ export function drillSettings(processEnv: NodeJS.ProcessEnv = process.env): Func
 /** Everything a drill function needs, from its settings; throws at cold start when they are wrong. */
 export function coldStartDeps(settings: FunctionSettings<'drill'> = drillSettings()): DrillDeps {
   const { config } = settings;
-  return buildAwsDrillDeps({
-    config,
-    env: drillEnvOf(settings),
-    clients: createAwsClients(config.source.region),
-  });
+  const env = drillEnvOf(settings);
+  return buildAwsDrillDeps({ config, env, clients: createAwsClients(env.region, config.source.region) });
 }

@@ -21,6 +21,10 @@ export interface DrillEnv {
   readonly logGroupName: string | null;
   /** The state table: drill escalations fold into incidents there; optional. */
   readonly stateTable: string | null;
+  /** The region the drill runs in (its instance, secret, cluster): the region of its data. */
+  readonly region: string;
+  /** The bucket the checks read the captured artifacts from, in {@link region}. */
+  readonly artifactsBucket: string;
 }
 
 /** Where the app's ECS task runs: private subnets, no public IP. */
@@ -68,5 +72,7 @@ export function drillEnvOf(settings: FunctionSettings<'drill'>): DrillEnv {
     app,
     logGroupName: r.logGroupName,
     stateTable: r.stateTable,
+    region: r.drillRegion ?? settings.config.source.region,
+    artifactsBucket: r.artifactsBucket ?? r.bucket,
   };
 }

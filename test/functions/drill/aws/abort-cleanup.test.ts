@@ -102,6 +102,8 @@ describe('cleanup after an aborted drill execution, against moto', () => {
         appSecurityGroupIds: [network.securityGroupId],
         logGroupName: null,
         stateTable: null,
+        drillRegion: null,
+        artifactsBucket: null,
       },
     });
     const drill = buildAwsDrillDeps({ config, env, clients, appStart: { pollSeconds: 0 } });

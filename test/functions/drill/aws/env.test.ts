@@ -27,6 +27,8 @@ const complete = () => ({
   appSecurityGroupIds: ['sg-0123456789abcdef1'],
   logGroupName: null as string | null,
   stateTable: 'state' as string | null,
+  drillRegion: null as string | null,
+  artifactsBucket: null as string | null,
 });
 
 const decoded = (cfg: ReturnType<typeof config>, resources: ReturnType<typeof complete>) =>
