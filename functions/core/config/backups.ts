@@ -125,10 +125,12 @@ export const backupSections = {
       prune: schedule().default('cron(30 4 * * ? *)'),
       drill: schedule().default('cron(0 6 ? 1,4,7,10 MON#1 *)'),
       /**
-       * Where the scheduled drills take their data from, in turn: the n-th scheduled drill of a
-       * year (counted from 1 January in `timezone`) restores from entry (n − 1) modulo the list's
-       * length, so every origin is drilled in turn and a schedule that fires twice picks the same
-       * one. The default alternates the source and the copy region's point-in-time recovery.
+       * Where the scheduled drills take their data from, in turn (functions/core/drill-rotation.ts):
+       * drills are counted by the months `schedules.drill` names, in `timezone`, on from year to
+       * year (year × drills per year + n − 1 for the n-th of the year), modulo the list's length.
+       * When the length divides the drills per year, the n-th drill of every year takes entry
+       * (n − 1) mod length: by default January and July from the source, April and October from
+       * the copy region. The choice depends only on the scheduled time: a retried firing picks the same.
        */
       drillFrom: z.array(drillFrom()).min(1).default(['source', 'isolated-region']),
       /** IANA time zone of the cron expressions. */

@@ -3,11 +3,10 @@
  * adapter makes, so that the same drill steps run against RDS and against the local embedded
  * PostgreSQL engine (`functions/local/local-recovery.ts`).
  */
+
+import type { DrillFrom } from '../../core/drill-input.ts';
 import { InputError } from '../../core/errors.ts';
 import type { RestorePointSource } from '../../core/evaluate.ts';
-
-/** Where a drill's data comes from (the shared `DrillFrom` of `core/drill-input.ts` once it lands). */
-export type DrillFrom = 'source' | 'isolated-region' | 'isolated-snapshot' | 'isolated';
 
 export { RESTORE_POINT_SOURCES, type RestorePointSource } from '../../core/evaluate.ts';
 

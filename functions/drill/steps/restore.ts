@@ -21,6 +21,7 @@ export async function restore({ state, deps }: StepContext) {
         instanceId: drill.instanceId,
         targetTime: latest ? 'latest' : new Date(drill.targetTime),
         tags: { [DRILL_ID_TAG]: drill.drillId },
+        from: drill.from,
       });
     } catch (error) {
       if (damaged.length === 0 || !(error instanceof Error)) throw error;

@@ -14,8 +14,9 @@ export async function validate({ state, deps, executionName, executionArn }: Ste
     // At this point the state is the execution input itself: unknown keys are refused, and a
     // `from` this engine cannot restore from is refused before the window is even read.
     const engine = deps.settings.mode;
-    validateDrillInput(state, { now: startedAt, engine });
-    const window = await deps.recovery.restorableWindow();
+    const offline = validateDrillInput(state, { now: startedAt, engine });
+    // The window of the data the drill restores: the source's, or the isolated copy's.
+    const window = await deps.recovery.restorableWindow(offline.from);
     const input = validateDrillInput(state, { now: startedAt, engine, window });
     const latest = window.latest;
     if (input.targetTime === 'latest' && latest === null) {

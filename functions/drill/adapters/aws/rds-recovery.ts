@@ -19,7 +19,7 @@ import {
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
 import { SOURCE_TAG } from '../../../core/contracts.ts';
-import { outsideWindow } from '../../../core/drill-input.ts';
+import { DRILL_FROM_BY_ENGINE, type DrillFrom, outsideWindow } from '../../../core/drill-input.ts';
 import { InputError } from '../../../core/errors.ts';
 import { toIsoUtc } from '../../../core/time.ts';
 import {
@@ -58,9 +58,9 @@ export const FROM_TAG = 'recovery-drill:from';
 export const SOURCE_BACKUP_TAG = 'recovery-drill:source-backup';
 
 /** Where an AWS drill takes its data from (config `drill.from`). */
-export type AwsDrillFrom = 'source' | 'isolated-region' | 'isolated-snapshot';
+export type AwsDrillFrom = Exclude<DrillFrom, 'isolated'>;
 /** The origins an AWS drill can restore from. */
-export const AWS_DRILL_FROM: readonly AwsDrillFrom[] = ['source', 'isolated-region', 'isolated-snapshot'];
+export const AWS_DRILL_FROM = DRILL_FROM_BY_ENGINE.aws as readonly AwsDrillFrom[];
 
 /** The region a drill from `from` runs in: the region of its data. */
 export function regionOfData(
@@ -205,6 +205,38 @@ export async function restorableCopiesOf(
     .sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime());
 }
 
+/**
+ * The restorable window of the data a drill from `from` restores, read in the region of that
+ * data (`rds`, `region`): the source's PITR window, the replicated backups' window, or the span
+ * of the managed snapshot copies (each restores to the moment it was taken). For the start
+ * function and the CLI, which check a request before starting anything, and the adapter.
+ */
+export async function restorableWindowFrom(
+  from: AwsDrillFrom,
+  where: {
+    readonly rds: RdsApi;
+    readonly region: string;
+    /** The source region's client (the source's resource id): `rds` when the same region. */
+    readonly sourceRds: RdsApi;
+    readonly sourceDbInstanceId: string;
+  },
+): Promise<{ earliest: Date | null; latest: Date | null }> {
+  const id = where.sourceDbInstanceId;
+  if (from === 'isolated-region') {
+    const backups = await replicatedBackupsOf(where.rds, where.region, { rds: where.sourceRds, id });
+    return {
+      earliest: backups.RestoreWindow?.EarliestTime ?? null,
+      latest: backups.RestoreWindow?.LatestTime ?? null,
+    };
+  }
+  if (from === 'isolated-snapshot') {
+    // A snapshot restores to the moment it was taken: the window spans the copies' moments.
+    const copies = await restorableCopiesOf(where.rds, where.region, id);
+    return { earliest: copies[0]?.takenAt ?? null, latest: copies.at(-1)?.takenAt ?? null };
+  }
+  return restorableWindowOf(where.rds, id);
+}
+
 const CREATING = new Set([
   'creating',
   'backing-up',
@@ -294,20 +326,12 @@ export class RdsRecovery implements DatabaseRecoveryPort {
     from: AwsDrillFrom = 'source',
   ): Promise<{ earliest: Date | null; latest: Date | null }> {
     this.served(from);
-    const id = this.options.sourceDbInstanceId;
-    if (from === 'isolated-region') {
-      const backups = await replicatedBackupsOf(this.rds, this.options.region, { rds: this.sourceRds, id });
-      return {
-        earliest: backups.RestoreWindow?.EarliestTime ?? null,
-        latest: backups.RestoreWindow?.LatestTime ?? null,
-      };
-    }
-    if (from === 'isolated-snapshot') {
-      // A snapshot restores to the moment it was taken: the window spans the copies' moments.
-      const copies = await restorableCopiesOf(this.rds, this.options.region, id);
-      return { earliest: copies[0]?.takenAt ?? null, latest: copies.at(-1)?.takenAt ?? null };
-    }
-    return restorableWindowOf(this.rds, id);
+    return restorableWindowFrom(from, {
+      rds: this.rds,
+      region: this.options.region,
+      sourceRds: this.sourceRds,
+      sourceDbInstanceId: this.options.sourceDbInstanceId,
+    });
   }
 
   private isDrillName(instanceId: string): boolean {

@@ -4,7 +4,12 @@
  * the drill id so the console, the logs, the instance name and the report all say the same id.
  */
 import { ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type DrillInput, type RestorableWindow, validateDrillInput } from '../../../core/drill-input.ts';
+import {
+  type DrillFrom,
+  type DrillInput,
+  type RestorableWindow,
+  validateDrillInput,
+} from '../../../core/drill-input.ts';
 import { newDrillId } from '../../drill-id.ts';
 
 export type SfnApi = Pick<SFNClient, 'send'>;
@@ -33,9 +38,20 @@ export interface StartDrillArgs {
   readonly stateMachineArn: string;
   /** The request as given (validated here: unknown keys, times, lengths). */
   readonly input: unknown;
-  /** The source's restorable window (read after the offline checks passed). */
-  readonly window: () => Promise<RestorableWindow>;
+  /** The restorable window of the data the drill restores from (read after the offline checks passed). */
+  readonly window: (from: DrillFrom) => Promise<RestorableWindow>;
   readonly now?: () => Date;
+  /**
+   * The drill id (the execution name). A scheduled drill derives it from its scheduled time, so a
+   * second firing of one schedule cannot start a second drill (Step Functions refuses the name).
+   * @default - a new one from the clock
+   */
+  readonly drillId?: string;
+  /**
+   * Other drill state machines (other regions) of this deployment: one drill at a time across them.
+   * @default - none
+   */
+  readonly alsoRefuseWhileRunning?: readonly { readonly sfn: SfnApi; readonly stateMachineArn: string }[];
 }
 
 /** The running execution of the machine, if any. */
@@ -54,12 +70,17 @@ export async function runningExecution(sfn: SfnApi, stateMachineArn: string): Pr
 export async function startDrill(sfn: SfnApi, args: StartDrillArgs): Promise<StartedDrill> {
   const now = args.now ?? (() => new Date());
   // Offline checks first: a malformed request never costs an API call.
-  validateDrillInput(args.input, { now: now(), engine: 'aws' });
-  const window = await args.window();
+  const offline = validateDrillInput(args.input, { now: now(), engine: 'aws' });
+  const window = await args.window(offline.from);
   const input = validateDrillInput(args.input, { now: now(), engine: 'aws', window });
-  const running = await runningExecution(sfn, args.stateMachineArn);
-  if (running) throw new DrillAlreadyRunningError(running);
-  const drillId = newDrillId(now());
+  for (const machine of [
+    { sfn, stateMachineArn: args.stateMachineArn },
+    ...(args.alsoRefuseWhileRunning ?? []),
+  ]) {
+    const running = await runningExecution(machine.sfn, machine.stateMachineArn);
+    if (running) throw new DrillAlreadyRunningError(running);
+  }
+  const drillId = args.drillId ?? newDrillId(now());
   const out = await sfn.send(
     new StartExecutionCommand({
       stateMachineArn: args.stateMachineArn,
