@@ -111,8 +111,8 @@ const { config, resources } = decodeSettings('drillStart', process.env);
 const clients = <C>(make: (region: string) => C) => {
   const byRegion = new Map<string, C>();
   return (region: string): C => {
-    let client = byRegion.get(region);
-    if (!client) byRegion.set(region, (client = make(region)));
+    const client = byRegion.get(region) ?? make(region);
+    byRegion.set(region, client);
     return client;
   };
 };
