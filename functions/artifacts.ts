@@ -21,7 +21,8 @@ useEnvironmentDimension(env.environment);
 
 const deps: ArtifactsDeps = {
   env,
-  s3: traced(new S3Client({ region: env.sourceRegion })),
+  // The copy region's drill stack runs this function for its own bucket there: follow S3's redirect.
+  s3: traced(new S3Client({ region: env.sourceRegion, followRegionRedirects: true })),
   sns: traced(new SNSClient({ region: env.sourceRegion })),
   logger: jobLogger,
   metrics: jobMetrics,

@@ -5,11 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Aws, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type Config, ConfigError } from '../functions/core/config.ts';
 import { readAppArtifacts } from './artifacts.ts';
 import { RecoveryDrillCopyAccountStack } from './copy-account-stack.ts';
+import { RecoveryDrillCopyRegionStack } from './copy-region-drill-stack.ts';
 import { PROJECT_ROOT } from './function.ts';
 import { RecoveryDrillIsolationStack } from './isolation-stack.ts';
 import { deploymentName } from './names.ts';
@@ -40,6 +41,8 @@ export interface RecoveryDrillApp {
    * the shared snapshots into snapshots it owns.
    */
   readonly copyAccountStack?: RecoveryDrillCopyAccountStack;
+  /** Present when `isolation.copyRegion` is not `source.region`: the drill from the isolated copy. */
+  readonly copyRegionStack?: RecoveryDrillCopyRegionStack;
 }
 
 /** The feature flags (`context`) of cdk.json, so an app built in-process behaves like `cdk synth`. */
@@ -98,12 +101,24 @@ export function buildApp(config: Config, options: BuildAppOptions): RecoveryDril
       copyAccountId: config.isolation.copyAccountId ?? undefined,
     });
   }
+  // A drill runs in the region of its data: drills from the isolated copy run in the copy region,
+  // from a stack of their own there (the same drill construct), started by name from here.
+  const copyRegionDrills = config.isolation.copyRegion !== config.source.region;
+  const copyKmsKeyArn =
+    config.isolation.copyKmsKeyArn ??
+    `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${deploymentName(environment, 'copyKeyAlias')}`;
+  const copyStateMachineArn = copyRegionDrills
+    ? `arn:${Aws.PARTITION}:states:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:stateMachine:${deploymentName(environment, 'copyRegionStateMachine')}`
+    : undefined;
   const stack = new RecoveryDrillStack(app, drillStackName, {
     env: { region: config.source.region },
     description,
     config,
     artifacts,
     projectRoot: options.projectRoot,
+    // The copy region's drill reads the bucket, topic and state table by reference.
+    crossRegionReferences: copyRegionDrills,
+    ...(copyStateMachineArn ? { copyRegionStateMachineArn: copyStateMachineArn } : {}),
   });
   // Deploy the key before the functions that name it (an ordering, not a reference).
   if (isolationStack)
@@ -118,10 +133,36 @@ export function buildApp(config: Config, options: BuildAppOptions): RecoveryDril
           config,
           projectRoot: options.projectRoot,
         });
+  let copyRegionStack: RecoveryDrillCopyRegionStack | undefined;
+  if (copyRegionDrills) {
+    copyRegionStack = new RecoveryDrillCopyRegionStack(
+      app,
+      deploymentName(environment, 'copyRegionDrillStack'),
+      {
+        env: { region: config.isolation.copyRegion },
+        description: `${description}: the restore drill from the isolated copy in ${config.isolation.copyRegion}`,
+        crossRegionReferences: true,
+        config,
+        artifacts,
+        projectRoot: options.projectRoot,
+        copyKmsKeyArn,
+        shared: {
+          bucket: stack.store.bucket,
+          bucketKey: stack.store.key,
+          topic: stack.escalation.topic,
+          ...(stack.escalation.key ? { topicKey: stack.escalation.key } : {}),
+          stateTable: stack.backups.stateTable,
+        },
+      },
+    );
+    if (isolationStack)
+      copyRegionStack.addDependency(isolationStack, 'a snapshot copy is restored with the copy key');
+  }
   return {
     app,
     stack,
     ...(isolationStack ? { isolationStack } : {}),
     ...(copyAccountStack ? { copyAccountStack } : {}),
+    ...(copyRegionStack ? { copyRegionStack } : {}),
   };
 }

@@ -11,7 +11,19 @@ export function wildcardResourceFinding(scope: IConstruct, resource: string): st
   return `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(scope).resolve(resource))}]`;
 }
 
-/** Acknowledges one wildcard resource on one role or policy, with the reason it cannot be narrower. */
+/**
+ * Acknowledges one wildcard resource on one role or policy, with the reason it cannot be narrower.
+ * A cross-region reference (the copy region's drill naming the source region's bucket) is
+ * rewritten only when the app is prepared: the finding is named again then, as it will render.
+ */
 export function acknowledgeWildcardResource(scope: IConstruct, resource: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id: wildcardResourceFinding(scope, resource), reason });
+  const id = wildcardResourceFinding(scope, resource);
+  Validations.of(scope).acknowledge({ id, reason });
+  scope.node.addValidation({
+    validate: () => {
+      const prepared = wildcardResourceFinding(scope, resource);
+      if (prepared !== id) Validations.of(scope).acknowledge({ id: prepared, reason });
+      return [];
+    },
+  });
 }

@@ -19,6 +19,10 @@ export const UNSUFFIXED_ENVIRONMENT = 'production';
 export const DEPLOYMENT_NAMES = {
   /** The stack in `source.region` (backups, the drill, monitoring). */
   drillStack: 'RecoveryDrillStack',
+  /** The drill stack in `isolation.copyRegion`: drills from the isolated copy run there. */
+  copyRegionDrillStack: 'RecoveryDrillCopyRegionStack',
+  /** Its state machine, started by name from the source region (no cross-region reference). */
+  copyRegionStateMachine: 'RecoveryDrillCopyRegionDrill',
   /** The stack in `isolation.copyRegion` holding the copy key (when the key is ours). */
   isolationStack: 'RecoveryDrillIsolationStack',
   /**

@@ -21,6 +21,12 @@ export interface RecoveryDrillStackProps extends StackProps {
   /** The app's artifacts read at synth (`readAppArtifacts`). */
   readonly artifacts: AppArtifacts;
   /**
+   * The drill state machine in `isolation.copyRegion` (`RecoveryDrillCopyRegionStack`), which the
+   * start function starts for a drill from the isolated copy.
+   * @default - none: the copy region is the source region, this stack's drill serves every origin
+   */
+  readonly copyRegionStateMachineArn?: string;
+  /**
    * Folder with `package-lock.json` and `functions/`.
    * @default - this repository
    */
@@ -50,11 +56,12 @@ export class RecoveryDrillStack extends Stack {
       slackConfigurationName: deploymentName(config.environment, 'slackConfiguration'),
     });
 
+    const copyKmsKeyArn =
+      config.isolation.copyKmsKeyArn ??
+      `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${deploymentName(config.environment, 'copyKeyAlias')}`;
     this.backups = new BackupFunctions(this, 'Backups', {
       config,
-      copyKmsKeyArn:
-        config.isolation.copyKmsKeyArn ??
-        `arn:${Aws.PARTITION}:kms:${config.isolation.copyRegion}:${Aws.ACCOUNT_ID}:${deploymentName(config.environment, 'copyKeyAlias')}`,
+      copyKmsKeyArn,
       bucket: this.store.bucket,
       bucketKey: this.store.key,
       topic: this.escalation.topic,
@@ -73,6 +80,13 @@ export class RecoveryDrillStack extends Stack {
       schedulerRole: this.backups.schedulerRole,
       failureQueueArn: this.backups.failureQueue.queueArn,
       stateTable: this.backups.stateTable,
+      // Without a copy region of its own, this drill restores the isolated copy too.
+      servesFrom: props.copyRegionStateMachineArn
+        ? ['source']
+        : ['source', 'isolated-region', 'isolated-snapshot'],
+      ...(props.copyRegionStateMachineArn
+        ? { copyRegionStateMachineArn: props.copyRegionStateMachineArn }
+        : { copyKmsKeyArn }),
     });
 
     this.heartbeat = configuredHeartbeat(this, 'Heartbeat', config, {

@@ -141,7 +141,7 @@ export function grantControl(control: lambda.Function, targets: ControlTargets):
       control.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'RestoreEncryptedSnapshotCopy',
-          actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey*'],
+          actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt', 'kms:GenerateDataKey'],
           resources: [copyKey.resource],
           ...(copyKey.conditions ? { conditions: copyKey.conditions } : {}),
         }),
