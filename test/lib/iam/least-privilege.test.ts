@@ -77,6 +77,8 @@ interface World {
   /** The isolation account, and one of its own copies. */
   readonly copyAccount: string;
   readonly copyAccountSnapshot: string;
+  /** The drill state machine in the copy region (started by name from the source region). */
+  readonly copyStateMachine: string;
 }
 
 const arn = (w: World, service: string, resource: string, region = w.region) =>
@@ -94,8 +96,17 @@ const rdsGrant = (region: string) => ({ ...viaRds(region), 'kms:GrantIsForAWSRes
  * AWS makes for it (the command's action on each resource it names, and the actions AWS documents
  * as required beside it, e.g. the tags a create call carries).
  */
+/**
+ * The source region's drill serves only the source: a drill from the isolated copy runs in the copy
+ * region's stack (its calls are simulated in copy-region.test.ts); here they are refused in code
+ * (RdsRecovery.servesFrom) before AWS is asked, and this stack's roles hold no right for them.
+ */
+const copyRegionOnly = (): Need[] => [];
+
 const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
   'functions/drill-control.ts': {
+    'client-rds:DescribeDBSnapshotsCommand': copyRegionOnly,
+    'client-rds:RestoreDBInstanceFromDBSnapshotCommand': copyRegionOnly,
     'client-rds:DescribeDBInstancesCommand': (w) => [
       { action: 'rds:DescribeDBInstances', resource: w.sourceDb },
       { action: 'rds:DescribeDBInstances', resource: w.drillDb },
@@ -262,17 +273,39 @@ const NEEDS: Record<string, Record<string, (w: World) => Need[]>> = {
     'client-dynamodb:UpdateItemCommand': (w) => [{ action: 'dynamodb:UpdateItem', resource: w.stateTable }],
   },
   'functions/drill-start.ts': {
+    'client-rds:DescribeDBSnapshotsCommand': (w) => [
+      {
+        action: 'rds:DescribeDBSnapshots',
+        resource: arn(w, 'rds', 'snapshot:*', w.copyRegion),
+        why: "the snapshot copies' window, before a drill from the isolated snapshot starts",
+      },
+    ],
     'client-rds:DescribeDBInstancesCommand': (w) => [
       { action: 'rds:DescribeDBInstances', resource: w.sourceDb },
     ],
     'client-rds:DescribeDBInstanceAutomatedBackupsCommand': (w) => [
       { action: 'rds:DescribeDBInstanceAutomatedBackups', resource: w.sourceDb },
+      {
+        action: 'rds:DescribeDBInstanceAutomatedBackups',
+        resource: arn(w, 'rds', 'auto-backup:ab-replicated-1234', w.copyRegion),
+        why: 'the replicated backups window, before a drill from the isolated region starts',
+      },
     ],
     'client-sfn:ListExecutionsCommand': (w) => [
       { action: 'states:ListExecutions', resource: w.stateMachine },
+      {
+        action: 'states:ListExecutions',
+        resource: w.copyStateMachine,
+        why: 'one drill at a time in either region',
+      },
     ],
     'client-sfn:StartExecutionCommand': (w) => [
       { action: 'states:StartExecution', resource: w.stateMachine },
+      {
+        action: 'states:StartExecution',
+        resource: w.copyStateMachine,
+        why: 'a drill from the isolated copy',
+      },
     ],
   },
   'functions/snapshot.ts': {
@@ -788,6 +821,12 @@ describe('least privilege, simulated offline', () => {
       ),
       copyAccount: '210987654321',
       copyAccountSnapshot: `arn:aws:rds:${config.isolation.copyRegion}:210987654321:snapshot:${snap}`,
+      copyStateMachine: arn(
+        w0,
+        'states',
+        'stateMachine:RecoveryDrillCopyRegionDrill-test',
+        config.isolation.copyRegion,
+      ),
     };
   }, 600_000);
 
