@@ -25,7 +25,17 @@ interface Need {
   readonly action: string;
   readonly resource: string;
   readonly context?: Record<string, string | string[]>;
+  /** A resource policy from another stack (the copy key's, in the isolation stack). */
+  readonly resourcePolicy?: unknown;
 }
+
+/** The copy key's policy as the isolation stack creates it (CDK's default: the account's IAM decides). */
+const COPY_KEY_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' },
+  ],
+};
 
 const COPY = 'eu-central-1';
 const SOURCE = 'eu-west-1';
@@ -46,7 +56,7 @@ describe('least privilege of the copy region drill, simulated offline', () => {
   async function decide(role: string, need: Need): Promise<Decision> {
     const roleId = roleIds.get(role);
     if (!roleId) throw new Error(`no role ${role} in the copy region stack`);
-    const resourcePolicy = deployment.resourcePolicyFor(need.resource);
+    const resourcePolicy = need.resourcePolicy ?? deployment.resourcePolicyFor(need.resource);
     const result = await runSimulation(
       {
         identityPolicies: deployment.identityPolicies(roleId),
@@ -122,6 +132,7 @@ describe('least privilege of the copy region drill, simulated offline', () => {
         action: 'kms:CreateGrant',
         resource: `arn:aws:kms:${COPY}:${ACCOUNT}:key/11111111-2222-3333-4444-555555555555`,
         context: { 'kms:ResourceAliases': ['alias/recovery-drill-snapshot-copies-test'] },
+        resourcePolicy: COPY_KEY_POLICY,
       },
       // Cleanup of its own instance.
       {
