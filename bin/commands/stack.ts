@@ -12,7 +12,11 @@ export const DRILL_STACK_HELP = `${DEPLOYMENT_NAMES.drillStack} (${DEPLOYMENT_NA
 export function drillStackName(environment: string): string {
   return deploymentName(environment, 'drillStack');
 }
-/** The stack output naming the drill's state machine. */
+/** The copy region's drill stack (drills from the isolated copy run there): lib/copy-region-drill-stack.ts. */
+export function copyRegionDrillStackName(environment: string): string {
+  return deploymentName(environment, 'copyRegionDrillStack');
+}
+/** The stack output naming the drill's state machine (in either drill stack). */
 export const DRILL_STATE_MACHINE_OUTPUT = 'DrillStateMachineArn';
 /** The stack output naming the backup bucket, where the drills' reports and their index live. */
 export const BACKUP_BUCKET_OUTPUT = 'BackupBucketName';

@@ -6,11 +6,15 @@ import { DrillInputError, validateDrillInput } from '../../functions/core/drill-
 import { showValue } from '../../functions/core/errors.ts';
 import { redactCredentials } from '../../functions/core/redact.ts';
 import { followExecution } from '../../functions/drill/adapters/aws/follow.ts';
-import { restorableWindowOf } from '../../functions/drill/adapters/aws/rds-recovery.ts';
+import {
+  type AwsDrillFrom,
+  regionOfData,
+  restorableWindowFrom,
+} from '../../functions/drill/adapters/aws/rds-recovery.ts';
 import { parseS3Url } from '../../functions/drill/adapters/aws/s3-stores.ts';
 import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';
-import { DRILL_STATE_MACHINE_OUTPUT, drillStackName } from './stack.ts';
+import { copyRegionDrillStackName, DRILL_STATE_MACHINE_OUTPUT, drillStackName } from './stack.ts';
 import {
   CommandFailure,
   type CommandIo,
@@ -134,15 +138,20 @@ export const startCommand: CommandRunner = {
       );
     }
     const { config } = loadConfig({ explicitPath: stringOption(values, 'config'), env: io.env, cwd: io.cwd });
+    // Without --from, config drill.from; the drill runs in the region of its data.
+    if (input.from === undefined) input.from = config.drill.from;
+    const dataRegion = regionOfData(input.from as AwsDrillFrom, config);
+    const inCopyRegion = dataRegion !== config.source.region;
     // Offline checks are done: from here on AWS is called.
-    const region = regionGiven ?? arnMatch?.[1] ?? config.source.region;
+    const region = regionGiven ?? arnMatch?.[1] ?? dataRegion;
     const sfn = new SFNClient(clientConfig(io.env, region));
-    const rds = new RDSClient(clientConfig(io.env, config.source.region));
+    const rds = new RDSClient(clientConfig(io.env, dataRegion));
+    const sourceRds = inCopyRegion ? new RDSClient(clientConfig(io.env, config.source.region)) : rds;
     const stateMachineArn =
       arnGiven ??
       (await stackOutput(
         new CloudFormationClient(clientConfig(io.env, region)),
-        drillStackName(config.environment),
+        inCopyRegion ? copyRegionDrillStackName(config.environment) : drillStackName(config.environment),
         DRILL_STATE_MACHINE_OUTPUT,
       ));
     let started: Awaited<ReturnType<typeof startDrill>>;
@@ -150,7 +159,13 @@ export const startCommand: CommandRunner = {
       started = await startDrill(sfn, {
         stateMachineArn,
         input,
-        window: () => restorableWindowOf(rds, config.source.dbInstanceIdentifier),
+        window: (f) =>
+          restorableWindowFrom(f as AwsDrillFrom, {
+            rds,
+            region: dataRegion,
+            sourceRds,
+            sourceDbInstanceId: config.source.dbInstanceIdentifier,
+          }),
       });
     } catch (error) {
       if (error instanceof DrillInputError) throw refusal(error);
@@ -167,6 +182,7 @@ export const startCommand: CommandRunner = {
       [
         `drill id:      ${started.drillId}`,
         `target time:   ${started.input.targetTime}`,
+        `from:          ${started.input.from} (${region})`,
         `execution:     ${started.executionArn}`,
         `console:       ${consoleLink(region, started.executionArn)}`,
       ].join('\n'),

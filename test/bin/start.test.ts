@@ -299,6 +299,41 @@ describe('start command against moto', () => {
     expect(out).toContain(`execution:     arn:aws:states:${REGION}:${MOTO_ACCOUNT_ID}:execution:from-stack:`);
   });
 
+  it("starts a drill --from the isolated copy with the copy region stack's machine, in that region", async () => {
+    const copySfn = motoClients(moto.endpoint, 'eu-central-1').sfn;
+    try {
+      const copyMachine = (
+        await copySfn.send(
+          new CreateStateMachineCommand({
+            name: 'RecoveryDrillCopyRegionDrill',
+            roleArn: `arn:aws:iam::${MOTO_ACCOUNT_ID}:role/drill`,
+            definition: JSON.stringify({
+              StartAt: 'Drill',
+              States: { Drill: { Type: 'Wait', Seconds: 3600, End: true } },
+            }),
+          }),
+        )
+      ).stateMachineArn as string;
+      await createStackWithOutputs(moto, 'eu-central-1', 'RecoveryDrillCopyRegionStack', {
+        DrillStateMachineArn: copyMachine,
+      });
+      const { code, out } = await run(['--from', 'isolated-snapshot']);
+      expect(code).toBe(0);
+      expect(out).toContain('from:          isolated-snapshot (eu-central-1)');
+      expect(out).toContain(
+        `execution:     arn:aws:states:eu-central-1:${MOTO_ACCOUNT_ID}:execution:RecoveryDrillCopyRegionDrill:`,
+      );
+      const [execution] =
+        (await copySfn.send(new ListExecutionsCommand({ stateMachineArn: copyMachine }))).executions ?? [];
+      const described = await copySfn.send(
+        new DescribeExecutionCommand({ executionArn: execution?.executionArn }),
+      );
+      expect(JSON.parse(described.input ?? '{}')).toMatchObject({ from: 'isolated-snapshot' });
+    } finally {
+      copySfn.destroy();
+    }
+  });
+
   it('with --wait, Ctrl-C stops the following only and says the drill goes on in AWS (exit 130)', async () => {
     const own = await machine('interrupted-follow');
     const child = spawn(
