@@ -80,7 +80,11 @@ describe('cdk app', () => {
     });
     const built = buildApp(config, { baseDir: repo, app: makeApp() });
     expect(built.isolationStack).toBeUndefined();
-    expect(built.app.node.children.map((c) => c.node.id)).toEqual(['RecoveryDrillStack-test']);
+    expect(built.app.node.children.map((c) => c.node.id)).toEqual([
+      'RecoveryDrillStack-test',
+      // The drill from the isolated copy, in the copy region (not the key: that one is configured).
+      'RecoveryDrillCopyRegionStack-test',
+    ]);
   });
 
   it('refuses to build without the Prisma schema, naming app.schema', () => {

@@ -72,6 +72,16 @@ function roleIdOf(template: Template, prefix: string): string {
   return ids[0] as string;
 }
 
+/**
+ * CDK's own cross-region reference machinery (`crossRegionReferences`: the copy region's drill
+ * reads the backup bucket, topic and state table of this stack through SSM parameters it writes):
+ * its provider function and role are built by aws-cdk-lib, with the basic execution managed policy
+ * and Lambda's default log group, and cannot be configured. It is the one exception, by its id.
+ */
+function isCrossRegionExportProvider(logicalId: string): boolean {
+  return logicalId.startsWith('CustomCrossRegionExportWriterCustomResourceProvider');
+}
+
 describe('recovery drill stack', () => {
   let repo: string;
   let config: Config;
@@ -184,9 +194,10 @@ describe('recovery drill stack', () => {
     // (5 functions with the abort cleanup, state machine, app task, VPC flow logs).
     expect(groups).toHaveLength(14);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(365);
-    for (const fn of Object.values(
+    for (const [id, fn] of Object.entries(
       template.findResources('AWS::Lambda::Function') as Record<string, Resource>,
     )) {
+      if (isCrossRegionExportProvider(id)) continue;
       expect(fn.Properties.LoggingConfig).toMatchObject({ LogGroup: { Ref: expect.any(String) } });
     }
   });
@@ -283,7 +294,10 @@ describe('recovery drill stack', () => {
         for (const action of actionsOf(statement)) expect(action, `${role}: ${action}`).not.toContain('*');
       }
     }
-    for (const role of Object.values(template.findResources('AWS::IAM::Role') as Record<string, Resource>)) {
+    for (const [id, role] of Object.entries(
+      template.findResources('AWS::IAM::Role') as Record<string, Resource>,
+    )) {
+      if (isCrossRegionExportProvider(id)) continue;
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
     }
