@@ -148,8 +148,9 @@ export class RestoreDrill extends Construct {
       appSecurityGroupIds: [appSg.securityGroupId],
       logGroupName: null,
       stateTable: null,
-      drillRegion: Stack.of(this).region,
-      artifactsBucket: artifacts.bucket.bucketName,
+      // Null where it is the default (the source region, the backup bucket): Lambda's 4 KB.
+      drillRegion: Stack.of(this).region === config.source.region ? null : Stack.of(this).region,
+      artifactsBucket: null,
     };
     const environment = settingsEnvironment(this, 'drill', config, resources);
     const stepTimeout = Duration.seconds(Math.min(900, config.smoke.readyBudgetSeconds + 120));
@@ -166,7 +167,14 @@ export class RestoreDrill extends Construct {
       description:
         'recovery-drill: drift, smoke, integrity and RPO/RTO checks against the drill database and app',
       timeout: stepTimeout,
-      environment,
+      // Only the checks read the artifacts (drift): only they are told of a bucket of this region.
+      environment:
+        artifacts.bucket === props.bucket
+          ? environment
+          : settingsEnvironment(this, 'drill', config, {
+              ...resources,
+              artifactsBucket: artifacts.bucket.bucketName,
+            }),
       vpc: { vpc: this.vpc, subnets, securityGroups: [checksSg] },
     });
     const reporting = make({

@@ -125,7 +125,7 @@ describe('one region for the source and its copy', () => {
 
   it('builds no copy region stack: the one drill serves every origin', () => {
     const config = makeConfig(repo, {
-      isolation: { copyRegion: 'eu-west-1', copyAccountId: '210987654321' },
+      isolation: { copyRegion: 'eu-west-1', copyAccountId: '210987654321', sourceAccountId: '123456789012' },
     });
     const built = buildApp(config, { baseDir: repo, app: makeApp() });
     expect(built.copyRegionStack).toBeUndefined();
