@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Aws, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Aws, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type Config, ConfigError } from '../functions/core/config.ts';
 import { readAppArtifacts } from './artifacts.ts';
@@ -156,7 +156,12 @@ export function buildApp(config: Config, options: BuildAppOptions): RecoveryDril
       },
     );
     if (isolationStack)
-      copyRegionStack.addDependency(isolationStack, 'a snapshot copy is restored with the copy key');
+      copyRegionStack.addStackDependency(isolationStack, 'a snapshot copy is restored with the copy key');
+    // Strong, on purpose: the backup stack cannot drop a value the copy region's drill still reads.
+    Annotations.of(copyRegionStack).acknowledgeWarning(
+      '@aws-cdk/core:crossStackReferencesDefaultStrong',
+      "The copy region's drill reads the backup bucket, topic and state table of the source region's stack: strong references keep them from being removed under it.",
+    );
   }
   return {
     app,
