@@ -25,7 +25,7 @@ import { ENTRY_METADATA, PROJECT_ROOT } from '../../../lib/function.ts';
 import { deploymentName } from '../../../lib/names.ts';
 import type { RecoveryDrillStack } from '../../../lib/recovery-drill-stack.ts';
 import { appFiles, makeApp, makeConfig, makeTree, removeDir } from '../fixtures.ts';
-import { bundleFiles, CallGraph, callsOfEntry, iamActionOf, type SdkCall } from './sdk-calls.ts';
+import { bundleFiles, CallGraph, callsOfEntry, type SdkCall } from './sdk-calls.ts';
 import { ACCOUNT, Deployment, type Template } from './template-policies.ts';
 
 type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
