@@ -73,8 +73,10 @@ describe('two environments in one CDK app', () => {
   });
   afterAll(() => removeDir(repo));
 
-  it('synthesizes four stacks with four names, production keeping its own', () => {
+  it('synthesizes six stacks with six names (main, isolation key, copy region drill), production keeping its own', () => {
     expect(stackNames.sort()).toEqual([
+      'RecoveryDrillCopyRegionStack',
+      'RecoveryDrillCopyRegionStack-staging',
       'RecoveryDrillIsolationStack',
       'RecoveryDrillIsolationStack-staging',
       'RecoveryDrillStack',
