@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Config, parseConfig } from '../../functions/core/config.ts';
 import {
-  DRILL_SECTIONS,
   decodeSettings,
   encodeSettings,
   SETTINGS_VARIABLE,
@@ -9,6 +8,7 @@ import {
   settingsEnvelope,
   settingsFingerprint,
 } from '../../functions/core/settings.ts';
+import { DRILL_SECTIONS } from '../../functions/core/settings-spec.ts';
 
 function config(overrides: Record<string, unknown> = {}): Config {
   return parseConfig({
