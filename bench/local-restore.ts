@@ -25,7 +25,7 @@ import { startCluster, writeSettings } from '../functions/local/cluster.ts';
 import { LocalEngine } from '../functions/local/engine.ts';
 import type { InstanceRecord } from '../functions/local/instance-store.ts';
 import { readCredentials, type SourceCredentials } from '../functions/local/source.ts';
-import { readJson } from '../functions/local/state.ts';
+import { readJson } from '../functions/local/state-json.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({

@@ -9,8 +9,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { repositoriesOf } from './repositories.ts';
 import type { StatePaths } from './state.ts';
-import { DamagedStateError, readJson, repositoriesOf, writeJson } from './state.ts';
+import { DamagedStateError, readJson, writeJson } from './state-json.ts';
 import { microsToDate, summarizeSegment, WAL_SEGMENT_NAME } from './wal.ts';
 
 /** Quotes a folder for /bin/sh and doubles `%` so that PostgreSQL does not expand it as %p or %f. */

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { BackupIntegrityError } from '../drill/ports/database-recovery.ts';
 import type { ManifestEntry, ManifestMismatch } from '../shared/checksums.ts';
 import { backupDir, blocksFile, dataOf, manifestFile } from './backup.ts';
-import { DamagedStateError, readJson, type StatePaths } from './state.ts';
+import type { StatePaths } from './state.ts';
+import { DamagedStateError, readJson } from './state-json.ts';
 import { type BlockEntry, verifyBackup } from './verify.ts';
 
 /**

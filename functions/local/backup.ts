@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { buildManifest } from '../shared/checksums.ts';
 import { giveToServer, serverUser } from './binaries.ts';
-import { DamagedStateError, readJson, type StatePaths, writeJson } from './state.ts';
+import type { StatePaths } from './state.ts';
+import { DamagedStateError, readJson, writeJson } from './state-json.ts';
 import { buildBlockIndex } from './verify.ts';
 import { WAL_SEGMENT_NAME } from './wal.ts';
 

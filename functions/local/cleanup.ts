@@ -14,12 +14,12 @@ import { liveDrills } from './lock.ts';
 import { runningSource } from './source.ts';
 import {
   type DamagedEntry,
-  DamagedStateError,
   type ProcessEntry,
   readRegistry,
   type StatePaths,
   stopRegistered,
 } from './state.ts';
+import { DamagedStateError } from './state-json.ts';
 
 export interface CleanupOptions {
   /** Remove an instance (and stop the processes, remove the secret) of a drill that is still running. */

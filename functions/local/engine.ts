@@ -32,6 +32,7 @@ import {
 } from './isolated-copy.ts';
 import { LocalRecovery } from './local-recovery.ts';
 import { sourceLockFile, withLock } from './lock.ts';
+import { type RepositoryName, repositoryView } from './repositories.ts';
 import { pruneAfterBackup, pruneLocal } from './retention.ts';
 import type { LocalPruneResult, PruneOptions } from './retention-plan.ts';
 import { localRetentionPolicy } from './retention-plan.ts';
@@ -48,15 +49,8 @@ import {
 } from './source.ts';
 import { SourceCommandError } from './source-provision.ts';
 import { appSourceSpec, databaseOf } from './source-spec.ts';
-import {
-  DamagedStateError,
-  isRegisteredAlive,
-  type RepositoryName,
-  readRegistry,
-  repositoryView,
-  type StatePaths,
-  withInterruptUndo,
-} from './state.ts';
+import { isRegisteredAlive, readRegistry, type StatePaths, withInterruptUndo } from './state.ts';
+import { DamagedStateError } from './state-json.ts';
 
 /** A full backup as the local engine lists it: the shape of a manual snapshot. */
 export interface SnapshotInfo {

@@ -16,7 +16,8 @@ import {
 import type { CoverageMark } from './archive.ts';
 import { stopServer } from './cluster.ts';
 import { isProcessAlive, readPostmasterPid } from './processes.ts';
-import { listProcesses, readJson, type StatePaths, stopRegistered, writeJson } from './state.ts';
+import { listProcesses, type StatePaths, stopRegistered } from './state.ts';
+import { readJson, writeJson } from './state-json.ts';
 
 /** A drill id that is safe as a folder name (what `newDrillId` makes, and execution names allow). */
 export const IDENTIFIER_SAFE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/;

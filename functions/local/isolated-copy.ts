@@ -16,7 +16,8 @@ import { type ArchiveSummary, archivedSegments, summarizeArchive } from './archi
 import { type BackupRecord, listBackupsChecked } from './backup.ts';
 import { makePassageDir } from './binaries.ts';
 import { coverageOver } from './coverage.ts';
-import { type RepositoryName, repositoryView, type StatePaths } from './state.ts';
+import { type RepositoryName, repositoryView } from './repositories.ts';
+import type { StatePaths } from './state.ts';
 import { type BlockEntry, verifyBackup } from './verify.ts';
 
 /** A backup whose copy in the isolated repository is not the backup: the copy is removed. */

@@ -22,9 +22,10 @@ import { listBackupsChecked } from './backup.ts';
 import { SUPERUSER } from './binaries.ts';
 import { checkIdentifier, IDENTIFIER, InstanceStore, toDescription } from './instance-store.ts';
 import { isolatedCopyProblem } from './isolated-copy.ts';
+import { type RepositoryName, repositoryView } from './repositories.ts';
 import { LocalRestore } from './restore.ts';
 import { readCredentials } from './source.ts';
-import { type RepositoryName, repositoryView, type StatePaths, statePaths } from './state.ts';
+import { type StatePaths, statePaths } from './state.ts';
 
 /** The drill's database-recovery port over one local state folder. */
 export class LocalRecovery implements DatabaseRecoveryPort {

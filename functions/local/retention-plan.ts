@@ -17,7 +17,8 @@ import { parseIsoWithZone } from '../core/time.ts';
 import { type BackupRecord, readBackup, startSegmentOf } from './backup.ts';
 import type { InstanceRecord } from './instance-store.ts';
 import { isProcessAlive } from './processes.ts';
-import { readJson, type StatePaths } from './state.ts';
+import type { StatePaths } from './state.ts';
+import { readJson } from './state-json.ts';
 import { WAL_SEGMENT_NAME } from './wal.ts';
 
 /** The local policy: `local.retention`, with the project's safety cap on deletions per run. */

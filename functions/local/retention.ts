@@ -26,6 +26,7 @@ import type { Config } from '../core/config.ts';
 import type { RetentionPolicy } from '../core/retention.ts';
 import { readWalIndex } from './archive.ts';
 import { deleteBackup } from './backup.ts';
+import { repositoryView } from './repositories.ts';
 import {
   backupsInUse,
   type LocalPruneResult,
@@ -34,7 +35,8 @@ import {
   planLocalPrune,
 } from './retention-plan.ts';
 import { formatBytes } from './retention-status.ts';
-import { repositoryView, type StatePaths, writeJson } from './state.ts';
+import type { StatePaths } from './state.ts';
+import { writeJson } from './state-json.ts';
 
 /** Drops the removed segments from `wal-index.json`, so the cache only describes what is archived. */
 async function forgetIndexed(paths: StatePaths, names: readonly string[]): Promise<void> {

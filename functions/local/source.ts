@@ -25,16 +25,11 @@ import { PROJECT_ROOT } from './detached.ts';
 import { stopHeartbeatProcess } from './heartbeat-process.ts';
 import { sourceLockFile, withLock } from './lock.ts';
 import { notPostmasterOf, ownedPostmaster, readPostmasterPid } from './processes.ts';
+import { repositoriesOf } from './repositories.ts';
 import { startHeartbeat, startTrickle, stopTrickle, trickleRunning } from './source-companions.ts';
 import { defaultProvisioner, provisionByCommands } from './source-provision.ts';
-import {
-  readJson,
-  registerProcess,
-  repositoriesOf,
-  type StatePaths,
-  unregisterProcess,
-  writeJson,
-} from './state.ts';
+import { registerProcess, type StatePaths, unregisterProcess } from './state.ts';
+import { readJson, writeJson } from './state-json.ts';
 
 /** The repository root: where `node --import tsx` resolves tsx from. */
 export { PROJECT_ROOT };

@@ -7,45 +7,17 @@
  * The registry is a folder with one JSON file per process rather than one shared file: restores
  * running in parallel (or in two CLI processes) never race on a read-modify-write.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../core/config.ts';
 import { InputError } from '../core/errors.ts';
 import { stopServer } from './cluster.ts';
 import { isProcessAlive, notPostmasterOf, processCommand, processStartTicks } from './processes.ts';
+import { type Repository, type RepositoryName, repositoryAt } from './repositories.ts';
+import { DamagedStateError, DEFAULT_ADVICE, readJson, writeJson } from './state-json.ts';
 
 export { processStartTicks } from './processes.ts';
-
-/**
- * A repository: full backups and the WAL archive (with its per-segment index and the coverage
- * marks). The state folder holds the primary one; `local.isolatedDir` the isolated copy, with the
- * same layout, so the same restore, coverage and retention code reads either (given as the
- * `backups`/`walArchive`/`walIndex`/`walCoverage` of a {@link StatePaths} view: {@link repositoryView}).
- */
-export interface Repository {
-  /** The folder holding it: the state folder, or the isolated copy's. */
-  readonly dir: string;
-  readonly backups: string;
-  readonly walArchive: string;
-  readonly walIndex: string;
-  readonly walCoverage: string;
-}
-
-/** The repository layout under `dir`. */
-export function repositoryAt(dir: string): Repository {
-  return {
-    dir,
-    backups: join(dir, 'backups'),
-    walArchive: join(dir, 'wal-archive'),
-    walIndex: join(dir, 'wal-index.json'),
-    walCoverage: join(dir, 'wal-coverage.json'),
-  };
-}
-
-/** Which repository a view reads: the state folder's own, or the isolated copy. */
-export type RepositoryName = 'primary' | 'isolated';
 
 /** Where each part of the local engine's state lives. */
 export interface StatePaths {
@@ -129,83 +101,6 @@ export function statePathsAt(root: string, isolatedDir: string | null = null): S
     drills: join(root, 'drills'),
     locks: join(root, 'locks'),
   };
-}
-
-/**
- * The same state folder reading the backups and the WAL of one repository: given to the restore,
- * the coverage and the retention code, which then read only that one.
- * @throws Error when the isolated copy is asked for and none is configured.
- */
-export function repositoryView(paths: StatePaths, name: RepositoryName): StatePaths {
-  const repository = name === 'primary' ? paths.primary : paths.isolated;
-  if (!repository) throw new Error(`${paths.root} has no isolated copy configured (local.isolatedDir)`);
-  const { dir: _dir, ...fields } = repository;
-  return { ...paths, ...fields, repository: name };
-}
-
-/** Every repository of the state folder: the primary one, then the isolated copy. */
-export function repositoriesOf(paths: StatePaths): { name: RepositoryName; repository: Repository }[] {
-  return [
-    { name: 'primary' as const, repository: paths.primary },
-    ...(paths.isolated ? [{ name: 'isolated' as const, repository: paths.isolated }] : []),
-  ];
-}
-
-/** Writes JSON atomically (temp file + rename), so a crash never leaves half a record. */
-export async function writeJson(path: string, value: unknown, mode = 0o644): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode });
-  await rename(temp, path);
-}
-
-/**
- * A state file that exists but cannot be read as what it should be (torn, garbled, truncated):
- * the message names the file, what is wrong and what to do, so one damaged record is a sentence
- * on-call can act on, not a `SyntaxError` from every command.
- */
-export class DamagedStateError extends Error {
-  readonly file: string;
-  readonly problem: string;
-
-  constructor(file: string, problem: string, advice: string, options?: ErrorOptions) {
-    super(`${file} is damaged (${problem}): ${advice}`, options);
-    this.name = 'DamagedStateError';
-    this.file = file;
-    this.problem = problem;
-  }
-}
-
-/** What to do about a damaged state file when the caller has nothing better to say. */
-const DEFAULT_ADVICE = 'move it aside (keep it for a post-mortem) and run the command again';
-
-/**
- * Reads a JSON state file: null when it does not exist.
- * @throws DamagedStateError naming the file when it exists but is not JSON (or is empty);
- *   other read errors (a folder in the way, EACCES) as they are.
- */
-export async function readJson<T>(path: string, advice = DEFAULT_ADVICE): Promise<T | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  try {
-    if (text.trim() === '') throw new Error('the file is empty');
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new DamagedStateError(path, (error as Error).message, advice, { cause: error });
-  }
-}
-
-export function readJsonSync<T>(path: string): T | null {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch {
-    return null;
-  }
 }
 
 /** `heartbeat`: the writer of the source's heartbeat table (functions/local/heartbeat-process.ts). */

@@ -17,7 +17,7 @@ import { LocalEngine } from '../../../functions/local/engine.ts';
 import { pruneLocal } from '../../../functions/local/retention.ts';
 import { localRetentionPolicy } from '../../../functions/local/retention-plan.ts';
 import type { LocalRetentionStatus } from '../../../functions/local/retention-status.ts';
-import { readJson, writeJson } from '../../../functions/local/state.ts';
+import { readJson, writeJson } from '../../../functions/local/state-json.ts';
 import { disposeEngine } from '../../support/postgres.ts';
 
 /** The source's schema for these tests: one table of labelled rows. */
