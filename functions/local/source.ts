@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { InputError } from '../core/errors.ts';
 import { archiveCommand } from './archive.ts';
 import { makePassageDir, makeServerDir, serverUser } from './binaries.ts';
 import {
@@ -27,6 +26,7 @@ import { sourceLockFile, withLock } from './lock.ts';
 import { notPostmasterOf, ownedPostmaster, readPostmasterPid } from './processes.ts';
 import { repositoriesOf } from './repositories.ts';
 import { startHeartbeat, startTrickle, stopTrickle, trickleRunning } from './source-companions.ts';
+import { checkOrigin, originOf } from './source-origin.ts';
 import { defaultProvisioner, provisionByCommands } from './source-provision.ts';
 import { registerProcess, type StatePaths, unregisterProcess } from './state.ts';
 import { readJson, writeJson } from './state-json.ts';
@@ -290,42 +290,6 @@ export interface SourceStartResult {
 function wantsTrickle(options: SourceOptions): boolean {
   if (options.trickle === false) return false;
   return options.app ? options.app.trafficCommand !== null : true;
-}
-
-function originOf(options: SourceOptions): SourceOrigin {
-  return options.app
-    ? {
-        kind: 'app',
-        repoPath: options.app.repoPath,
-        migrateCommand: options.app.migrateCommand,
-        seedCommand: options.app.seedCommand,
-      }
-    : { kind: 'example' };
-}
-
-function describeOrigin(origin: SourceOrigin): string {
-  return origin.kind === 'example'
-    ? "the example app's built-in provisioner"
-    : `the app in ${origin.repoPath} (\`${origin.migrateCommand}\`, then \`${origin.seedCommand}\`)`;
-}
-
-/**
- * A source provisioned for one app never silently plays production for another: drilling the real
- * app against the example's data (or the other way round) would prove nothing.
- */
-function checkOrigin(paths: StatePaths, record: SourceRecord, options: SourceOptions): void {
-  const had = record.origin ?? { kind: 'example' };
-  const wanted = originOf(options);
-  const same =
-    had.kind === wanted.kind &&
-    (had.kind === 'example' || (wanted.kind === 'app' && had.repoPath === wanted.repoPath));
-  if (same) return;
-  throw new InputError(
-    'local.source',
-    wanted.kind === 'app' ? { kind: 'app', repoPath: wanted.repoPath } : { kind: 'example' },
-    `the source the configuration names; the source in ${paths.root} was provisioned from ${describeOrigin(had)}. ` +
-      'Point local.stateDir at another folder, or remove this one (its backups and archived WAL go with it) to provision a new source',
-  );
 }
 
 /** What the source lock's waiter is told: who holds it and since when. */
