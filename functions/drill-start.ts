@@ -10,7 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { scheduledDrillFrom } from './core/drill-rotation.ts';
 import { InputError } from './core/errors.ts';
 import { type ConfigSlice, decodeSettings } from './core/settings.ts';
-import { type AwsDrillFrom, regionOfData, restorableWindowFrom } from './drill/adapters/aws/rds-recovery.ts';
+import { type AwsDrillFrom, regionOfData, restorableWindowFrom } from './drill/adapters/aws/rds-origins.ts';
 import { type SfnApi, type StartedDrill, startDrill } from './drill/adapters/aws/start.ts';
 import { newDrillId } from './drill/drill-id.ts';
 import type { RdsApi } from './shared/aws/rds-snapshots.ts';

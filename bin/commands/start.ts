@@ -10,7 +10,7 @@ import {
   type AwsDrillFrom,
   regionOfData,
   restorableWindowFrom,
-} from '../../functions/drill/adapters/aws/rds-recovery.ts';
+} from '../../functions/drill/adapters/aws/rds-origins.ts';
 import { parseS3Url } from '../../functions/drill/adapters/aws/s3-stores.ts';
 import { DrillAlreadyRunningError, startDrill } from '../../functions/drill/adapters/aws/start.ts';
 import { loadConfig } from '../../functions/shared/config-file.ts';

@@ -11,7 +11,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Config } from '../../functions/core/config.ts';
-import type { AwsDrillFrom } from '../../functions/drill/adapters/aws/rds-recovery.ts';
+import type { AwsDrillFrom } from '../../functions/drill/adapters/aws/rds-origins.ts';
 import { DRILL_ID_TAG } from '../../functions/drill/ports/database-recovery.ts';
 import { ANY_SNAPSHOT_REASON, managedSnapshotReason, snapshotGrants } from '../backup/managed-snapshots.ts';
 import { copyKeyResource } from '../backup/snapshot.ts';

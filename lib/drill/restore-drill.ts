@@ -17,7 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { splitCommand } from '../../functions/core/command.ts';
 import type { Config } from '../../functions/core/config.ts';
-import type { AwsDrillFrom } from '../../functions/drill/adapters/aws/rds-recovery.ts';
+import type { AwsDrillFrom } from '../../functions/drill/adapters/aws/rds-origins.ts';
 import { settingsEnvironment } from '../settings.ts';
 import { cleanUpAbortedExecutions } from './abort-cleanup.ts';
 import { createDrillAppTask } from './app-task.ts';

@@ -11,24 +11,15 @@
 import {
   type DBInstance,
   type DBInstanceAutomatedBackup,
-  type DBSnapshot,
   DeleteDBInstanceCommand,
-  DescribeDBInstanceAutomatedBackupsCommand,
-  DescribeDBInstancesCommand,
   RestoreDBInstanceFromDBSnapshotCommand,
   RestoreDBInstanceToPointInTimeCommand,
 } from '@aws-sdk/client-rds';
 import { SOURCE_TAG } from '../../../core/contracts.ts';
-import { DRILL_FROM_BY_ENGINE, type DrillFrom, outsideWindow } from '../../../core/drill-input.ts';
+import { outsideWindow } from '../../../core/drill-input.ts';
 import { InputError } from '../../../core/errors.ts';
 import { toIsoUtc } from '../../../core/time.ts';
-import {
-  isOurs,
-  listManualSnapshots,
-  type RdsApi,
-  recordToTags,
-  tagsToRecord,
-} from '../../../shared/aws/rds-snapshots.ts';
+import { type RdsApi, recordToTags, tagsToRecord } from '../../../shared/aws/rds-snapshots.ts';
 import {
   type DatabaseRecoveryPort,
   DRILL_ID_TAG,
@@ -41,6 +32,16 @@ import {
   type RestoreRequest,
   RestoreTimeOutOfRangeError,
 } from '../../ports/database-recovery.ts';
+import {
+  AWS_DRILL_FROM,
+  type AwsDrillFrom,
+  copyFor,
+  describeDbInstance,
+  isNotFound,
+  replicatedBackupsOf,
+  restorableWindowFrom,
+  restorableWindowOf,
+} from './rds-origins.ts';
 
 /** Tag holding the requested target (`latest` or ISO UTC), so a describe can report it back. */
 export const TARGET_TIME_TAG = 'recovery-drill:target-time';
@@ -56,22 +57,6 @@ export const RESTORE_POINT_SOURCE_TAG = 'recovery-drill:restore-point-source';
 export const FROM_TAG = 'recovery-drill:from';
 /** Tag holding the snapshot (or replicated backups ARN) the instance was restored from. */
 export const SOURCE_BACKUP_TAG = 'recovery-drill:source-backup';
-
-/** Where an AWS drill takes its data from (config `drill.from`). */
-export type AwsDrillFrom = Exclude<DrillFrom, 'isolated'>;
-/** The origins an AWS drill can restore from. */
-export const AWS_DRILL_FROM = DRILL_FROM_BY_ENGINE.aws as readonly AwsDrillFrom[];
-
-/** The region a drill from `from` runs in: the region of its data. */
-export function regionOfData(
-  from: AwsDrillFrom,
-  config: {
-    readonly source: { readonly region: string };
-    readonly isolation: { readonly copyRegion: string };
-  },
-): string {
-  return from === 'source' ? config.source.region : config.isolation.copyRegion;
-}
 
 const INSTANCE_ID = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
@@ -96,145 +81,6 @@ export interface RdsRecoveryOptions {
    * @default ['source']
    */
   readonly servesFrom?: readonly AwsDrillFrom[];
-}
-
-function isNotFound(error: unknown): boolean {
-  return (
-    (error as Error).name === 'DBInstanceNotFoundFault' || (error as Error).name === 'DBInstanceNotFound'
-  );
-}
-
-/** The source instance, or undefined. */
-async function describeDbInstance(rds: RdsApi, id: string): Promise<DBInstance | undefined> {
-  try {
-    const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
-    return out.DBInstances?.[0];
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-/**
- * Earliest and latest restorable time of the source: latest from the instance
- * (`LatestRestorableTime`), earliest from its automated backups' `RestoreWindow`. Exported for the
- * start function and the CLI, which check a requested target before starting anything.
- */
-export async function restorableWindowOf(
-  rds: RdsApi,
-  sourceDbInstanceId: string,
-): Promise<{ earliest: Date | null; latest: Date | null }> {
-  const source = await describeDbInstance(rds, sourceDbInstanceId);
-  if (!source) throw new NotFoundError('instance', sourceDbInstanceId);
-  const latest = source.LatestRestorableTime ?? null;
-  const out = await rds.send(
-    new DescribeDBInstanceAutomatedBackupsCommand({ DBInstanceIdentifier: sourceDbInstanceId }),
-  );
-  // Only the current instance's backups (a deleted namesake's retained backups have another resource id).
-  const earliest = (out.DBInstanceAutomatedBackups ?? [])
-    .filter((b) => !source.DbiResourceId || !b.DbiResourceId || b.DbiResourceId === source.DbiResourceId)
-    .map((b) => b.RestoreWindow?.EarliestTime)
-    .filter((t): t is Date => t instanceof Date)
-    .sort((a, b) => a.getTime() - b.getTime())[0];
-  return { earliest: earliest ?? null, latest };
-}
-
-/**
- * The source's automated backups replicated to the client's region (`StartDBInstanceAutomatedBackupsReplication`),
- * found by the source's `DbiResourceId` (a deleted namesake's backups have another one).
- * @throws NotFoundError when the source does not exist; RestoreTimeOutOfRangeError when nothing is replicated.
- */
-export async function replicatedBackupsOf(
-  dataRds: RdsApi,
-  dataRegion: string,
-  source: { readonly rds: RdsApi; readonly id: string },
-): Promise<DBInstanceAutomatedBackup> {
-  const instance = await describeDbInstance(source.rds, source.id);
-  if (!instance) throw new NotFoundError('instance', source.id);
-  const resourceId = instance.DbiResourceId;
-  if (!resourceId) {
-    throw new RestoreTimeOutOfRangeError(
-      'latest',
-      `a source that reports its DbiResourceId (${source.id} reports none): the replicated backups in ${dataRegion} are found by it`,
-    );
-  }
-  const out = await dataRds.send(
-    new DescribeDBInstanceAutomatedBackupsCommand({
-      Filters: [{ Name: 'dbi-resource-id', Values: [resourceId] }],
-    }),
-  );
-  const backups = (out.DBInstanceAutomatedBackups ?? []).filter(
-    (b) => b.DbiResourceId === resourceId && b.DBInstanceAutomatedBackupsArn,
-  );
-  const usable = backups.find((b) => b.Status !== 'pending' && b.Status !== 'creating') ?? null;
-  if (!usable) {
-    throw new RestoreTimeOutOfRangeError(
-      'latest',
-      `automated backups of ${source.id} (${resourceId}) replicated to ${dataRegion}${backups.length > 0 ? `: they are still ${backups[0]?.Status}` : ': none found (is isolation replication set up? DescribeDBInstanceAutomatedBackups in that region lists them)'}`,
-    );
-  }
-  return usable;
-}
-
-/** When a snapshot's data was taken: a copy keeps the original's time in `OriginalSnapshotCreateTime`. */
-export function snapshotTakenAt(snapshot: DBSnapshot): Date | null {
-  const at = snapshot.OriginalSnapshotCreateTime ?? snapshot.SnapshotCreateTime;
-  return at instanceof Date && !Number.isNaN(at.getTime()) ? at : null;
-}
-
-/**
- * The managed copies of the source's snapshots in the client's region that can be restored
- * (available, tagged as ours), oldest first by the time their data was taken.
- * @throws Error when the listing is incomplete: a partial view could pick an older copy.
- */
-export async function restorableCopiesOf(
-  rds: RdsApi,
-  region: string,
-  sourceDbInstanceId: string,
-): Promise<{ snapshot: DBSnapshot; takenAt: Date }[]> {
-  const listing = await listManualSnapshots(rds, region);
-  if (!listing.complete) {
-    throw new Error(
-      `the snapshot copies in ${region} could not all be listed (${listing.error}): refusing to pick one from a partial view`,
-    );
-  }
-  return listing.snapshots
-    .filter((s) => s.Status === 'available' && isOurs(tagsToRecord(s.TagList), sourceDbInstanceId))
-    .map((snapshot) => ({ snapshot, takenAt: snapshotTakenAt(snapshot) }))
-    .filter((c): c is { snapshot: DBSnapshot; takenAt: Date } => c.takenAt !== null)
-    .sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime());
-}
-
-/**
- * The restorable window of the data a drill from `from` restores, read in the region of that
- * data (`rds`, `region`): the source's PITR window, the replicated backups' window, or the span
- * of the managed snapshot copies (each restores to the moment it was taken). For the start
- * function and the CLI, which check a request before starting anything, and the adapter.
- */
-export async function restorableWindowFrom(
-  from: AwsDrillFrom,
-  where: {
-    readonly rds: RdsApi;
-    readonly region: string;
-    /** The source region's client (the source's resource id): `rds` when the same region. */
-    readonly sourceRds: RdsApi;
-    readonly sourceDbInstanceId: string;
-  },
-): Promise<{ earliest: Date | null; latest: Date | null }> {
-  const id = where.sourceDbInstanceId;
-  if (from === 'isolated-region') {
-    const backups = await replicatedBackupsOf(where.rds, where.region, { rds: where.sourceRds, id });
-    return {
-      earliest: backups.RestoreWindow?.EarliestTime ?? null,
-      latest: backups.RestoreWindow?.LatestTime ?? null,
-    };
-  }
-  if (from === 'isolated-snapshot') {
-    // A snapshot restores to the moment it was taken: the window spans the copies' moments.
-    const copies = await restorableCopiesOf(where.rds, where.region, id);
-    return { earliest: copies[0]?.takenAt ?? null, latest: copies.at(-1)?.takenAt ?? null };
-  }
-  return restorableWindowOf(where.rds, id);
 }
 
 const CREATING = new Set([
@@ -412,7 +258,12 @@ export class RdsRecovery implements DatabaseRecoveryPort {
     let allTags: Record<string, string>;
     let restored: DBInstance | undefined;
     if (from === 'isolated-snapshot') {
-      const { snapshot, takenAt } = await this.copyFor(targetTime);
+      const { snapshot, takenAt } = await copyFor(
+        this.rds,
+        this.options.region,
+        this.options.sourceDbInstanceId,
+        targetTime,
+      );
       const id = snapshot.DBSnapshotIdentifier ?? '';
       // P is fixed when the snapshot was taken: T − P is what a restore of the copy loses.
       allTags = tagged(
@@ -524,26 +375,6 @@ export class RdsRecovery implements DatabaseRecoveryPort {
         : null);
     if (outside) throw new RestoreTimeOutOfRangeError(toIsoUtc(targetTime.getTime()), outside);
     return { restoreTime: targetTime, restorePointAt: targetTime, restorePointSource: 'requested-time' };
-  }
-
-  /**
-   * The copy a snapshot drill restores: the newest one for `latest`, else the newest taken at or
-   * before the target (a later one would hold commits after T).
-   * @throws RestoreTimeOutOfRangeError naming the copies there are, when none fits.
-   */
-  private async copyFor(targetTime: Date | 'latest'): Promise<{ snapshot: DBSnapshot; takenAt: Date }> {
-    const copies = await restorableCopiesOf(this.rds, this.options.region, this.options.sourceDbInstanceId);
-    const fitting =
-      targetTime === 'latest' ? copies : copies.filter((c) => c.takenAt.getTime() <= targetTime.getTime());
-    const chosen = fitting.at(-1);
-    if (chosen) return chosen;
-    const value = targetTime === 'latest' ? 'latest' : toIsoUtc(targetTime.getTime());
-    throw new RestoreTimeOutOfRangeError(
-      value,
-      copies.length === 0
-        ? `a managed snapshot copy of ${this.options.sourceDbInstanceId} in ${this.options.region}: there is none available (has the snapshot function copied one yet?)`
-        : `a time at or after the oldest snapshot copy of ${this.options.sourceDbInstanceId} in ${this.options.region}, taken ${toIsoUtc((copies[0] as { takenAt: Date }).takenAt.getTime())}`,
-    );
   }
 
   async describeInstance(instanceId: string): Promise<InstanceDescription | null> {

@@ -25,13 +25,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MANAGED_TAG, MANAGED_TAG_VALUE, SOURCE_TAG } from '../../../../functions/core/contracts.ts';
 import { InputError } from '../../../../functions/core/errors.ts';
+import { regionOfData } from '../../../../functions/drill/adapters/aws/rds-origins.ts';
 import {
   FROM_TAG,
   RdsRecovery,
   type RdsRecoveryOptions,
   RESTORE_POINT_SOURCE_TAG,
   RESTORE_POINT_TAG,
-  regionOfData,
   SOURCE_BACKUP_TAG,
 } from '../../../../functions/drill/adapters/aws/rds-recovery.ts';
 import {
