@@ -28,12 +28,7 @@ import {
   tierOfTag,
   utcDay,
 } from '../../core/snapshot-naming.ts';
-import {
-  describeReplication,
-  ensureReplication,
-  type KmsApi,
-  type ReplicationOutcome,
-} from '../aws/automated-backups.ts';
+import type { KmsApi, ReplicationOutcome } from '../aws/automated-backups.ts';
 import { escalateOrLog, type SnsApi } from '../aws/notify.ts';
 import {
   ensureCopy,
@@ -41,7 +36,6 @@ import {
   ensureSnapshot,
   isOurs,
   listManualSnapshots,
-  manualSnapshotQuota,
   type PageRetry,
   type RdsApi,
   type SnapshotListing,
@@ -50,9 +44,13 @@ import {
 } from '../aws/rds-snapshots.ts';
 import type { SnapshotEnv } from '../env.ts';
 import type { JobLogger, JobMetrics } from '../powertools.ts';
-
-/** Warn from this share of the manual-snapshot quota on: days of notice before snapshots start failing. */
-export const QUOTA_WARNING_RATIO = 0.9;
+import {
+  isCustomResourceEvent,
+  keepReplication,
+  type ReplicationResourceResponse,
+  replicationResource,
+} from './pitr-replication.ts';
+import { checkQuota } from './snapshot-quota.ts';
 
 /** Everything the job touches, passed in so tests run it against moto. */
 export interface SnapshotDeps {
@@ -110,22 +108,6 @@ export interface SnapshotResult {
    * `started`); null when replication is off or the run was not scheduled.
    */
   readonly replication: ReplicationOutcome | null;
-}
-
-/** What a CloudFormation custom resource (through `custom-resources.Provider`) sends. */
-interface ReplicationResourceEvent {
-  readonly RequestType: 'Create' | 'Update' | 'Delete';
-  readonly PhysicalResourceId?: string;
-}
-
-/** The Provider framework's answer: the resource id and attributes for `Fn::GetAtt`. */
-export interface ReplicationResourceResponse {
-  readonly PhysicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-function isCustomResourceEvent(event: unknown): event is ReplicationResourceEvent {
-  return typeof event === 'object' && event !== null && 'RequestType' in event;
 }
 
 /**
@@ -295,84 +277,6 @@ async function snapshotRun(parsed: SnapshotTrigger, now: Date, deps: SnapshotDep
   };
 }
 
-/**
- * The stack's custom resource: on deploy the replication is set up at once (the RPO monitor would
- * otherwise report the copy region stale until the next scheduled run). Deleting the resource
- * stops nothing: the replicated backups are the isolated restore point, and they outlive the stack
- * as the copy key does. A drift or an impossible replication does not fail the deploy: it is
- * escalated, and the RPO monitor keeps reporting the copy region until it is fixed.
- */
-async function replicationResource(
-  event: ReplicationResourceEvent,
-  deps: SnapshotDeps,
-): Promise<ReplicationResourceResponse> {
-  const physicalId = `recovery-drill-pitr-replication-${deps.env.sourceDbInstanceId}-${deps.env.copyRegion}`;
-  if (event.RequestType === 'Delete') {
-    deps.logger.info('custom resource deleted: the replication and its replicated backups are kept', {
-      copyRegion: deps.env.copyRegion,
-    });
-    return { PhysicalResourceId: event.PhysicalResourceId ?? physicalId };
-  }
-  const now = (deps.now ?? (() => new Date()))();
-  const outcome = await keepReplication(deps, utcDay(now));
-  return {
-    PhysicalResourceId: physicalId,
-    Data: {
-      Status: outcome?.status ?? 'off',
-      Detail: outcome ? describeReplication(outcome) : 'replication is off or not possible in one region',
-    },
-  };
-}
-
-/**
- * Sets up or checks the replication of the source's automated backups to the copy region. A
- * drift (another retention, key or region) is reported as a warning and left unchanged: RDS can
- * only change them by stopping the replication, which discards the replicated restore window.
- */
-async function keepReplication(deps: SnapshotDeps, date: string): Promise<ReplicationOutcome | null> {
-  const { env, logger, metrics } = deps;
-  if (!env.pitrReplication) return null;
-  if (!deps.copyKms)
-    throw new Error('the snapshot job needs a KMS client in the copy region (copyKms) to replicate');
-  const outcome = await ensureReplication(
-    { sourceRds: deps.sourceRds, copyRds: deps.copyRds, copyKms: deps.copyKms },
-    {
-      sourceDbInstanceId: env.sourceDbInstanceId,
-      copyRegion: env.copyRegion,
-      copyKmsKeyId: env.copyKmsKeyId,
-    },
-  );
-  const detail = describeReplication(outcome);
-  metrics.addMetric('PitrReplicationStarted', 'Count', outcome.status === 'started' ? 1 : 0);
-  metrics.addMetric('PitrReplicationDrift', 'Count', outcome.status === 'drift' ? 1 : 0);
-  if (outcome.status === 'started' || outcome.status === 'in-sync') {
-    logger.info(`point-in-time replication to ${env.copyRegion}: ${detail}`, { status: outcome.status });
-    return outcome;
-  }
-  logger.warn(`point-in-time replication to ${env.copyRegion}: ${detail}`, { status: outcome.status });
-  const escalation = {
-    ...createEscalation(
-      'BACKUP_FAILED',
-      `snapshot/${env.sourceDbInstanceId}/${date}`,
-      `point-in-time replication of ${env.sourceDbInstanceId} to ${env.copyRegion}: ${detail}`,
-      {
-        source: env.sourceDbInstanceId,
-        copyRegion: env.copyRegion,
-        replication: outcome.status,
-        ...(outcome.status === 'drift'
-          ? Object.fromEntries(
-              outcome.drift.map((d) => [`drift.${d.field}`, `${d.actual} (expected ${d.expected})`]),
-            )
-          : {}),
-      },
-    ),
-    // Nothing is lost yet: the RPO monitor pages (BACKUP_STALE) when the copy region's window lags.
-    severity: 'warning' as const,
-  };
-  await escalateOrLog(deps, escalation);
-  return outcome;
-}
-
 function emptyResult(
   date: string,
   trigger: 'schedule' | 'rds-event',
@@ -460,42 +364,4 @@ async function followUp(candidates: DBSnapshot[], deps: SnapshotDeps) {
     }
   }
   return { copies, shared, exports };
-}
-
-async function checkQuota(
-  counts: { region: string; count: number }[],
-  date: string,
-  deps: SnapshotDeps,
-): Promise<void> {
-  for (const { region, count } of counts) {
-    const rds = region === deps.env.sourceRegion ? deps.sourceRds : deps.copyRds;
-    const quota = await manualSnapshotQuota(rds);
-    deps.metrics.addMetric(
-      region === deps.env.sourceRegion ? 'ManualSnapshotsSourceRegion' : 'ManualSnapshotsCopyRegion',
-      'Count',
-      count,
-    );
-    if (count < Math.floor(quota.max * QUOTA_WARNING_RATIO)) continue;
-    const message =
-      `${count} of the ${quota.max} manual DB snapshots RDS allows in ${region} are used: new snapshots and copies ` +
-      'fail once the quota is reached. Check the retention settings and that pruning runs, delete snapshots nobody ' +
-      'needs, or raise the quota in Service Quotas';
-    deps.logger.warn('manual snapshot quota nearly reached', {
-      region,
-      count,
-      quota: quota.max,
-      quotaFrom: quota.source,
-    });
-    deps.metrics.addMetric('ManualSnapshotQuotaWarning', 'Count', 1);
-    // A warning-severity BACKUP_FAILED: nothing failed yet, but the next backups will unless someone acts.
-    const escalation = {
-      ...createEscalation('BACKUP_FAILED', `snapshot/${deps.env.sourceDbInstanceId}/${date}`, message, {
-        region,
-        manualSnapshots: count,
-        quota: quota.max,
-      }),
-      severity: 'warning' as const,
-    };
-    await escalateOrLog(deps, escalation);
-  }
 }
