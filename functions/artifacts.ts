@@ -8,28 +8,17 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readArtifactsEnv } from './shared/env.ts';
 import { type ArtifactsDeps, runArtifacts } from './shared/jobs/artifacts.ts';
-import {
-  jobLogger,
-  jobMetrics,
-  lambdaHandler,
-  traced,
-  useEnvironmentDimension,
-} from './shared/powertools.ts';
+import { jobHandler, traced } from './shared/powertools.ts';
 
-const env = readArtifactsEnv();
-useEnvironmentDimension(env.environment);
-
-const deps: ArtifactsDeps = {
-  env,
-  // The copy region's drill stack runs this function for its own bucket there: follow S3's redirect.
-  s3: traced(new S3Client({ region: env.sourceRegion, followRegionRedirects: true })),
-  sns: traced(new SNSClient({ region: env.sourceRegion })),
-  logger: jobLogger,
-  metrics: jobMetrics,
-  artifactsDir: join(process.env.LAMBDA_TASK_ROOT ?? dirname(fileURLToPath(import.meta.url)), 'artifacts'),
-};
-
-/** The job with its dependencies passed in: what tests call. */
-export const run = runArtifacts;
-
-export const handler = lambdaHandler((event: unknown) => runArtifacts(event, deps));
+export const handler = jobHandler(
+  readArtifactsEnv,
+  (env, common): ArtifactsDeps => ({
+    env,
+    // The copy region's drill stack runs this function for its own bucket there: follow S3's redirect.
+    s3: traced(new S3Client({ region: env.sourceRegion, followRegionRedirects: true })),
+    sns: traced(new SNSClient({ region: env.sourceRegion })),
+    artifactsDir: join(process.env.LAMBDA_TASK_ROOT ?? dirname(fileURLToPath(import.meta.url)), 'artifacts'),
+    ...common,
+  }),
+  runArtifacts,
+);

@@ -6,25 +6,14 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readHeartbeatEnv } from './shared/env.ts';
 import { type HeartbeatDeps, runHeartbeat, secretConnection } from './shared/jobs/heartbeat.ts';
-import {
-  jobLogger,
-  jobMetrics,
-  lambdaHandler,
-  traced,
-  useEnvironmentDimension,
-} from './shared/powertools.ts';
+import { jobHandler, traced } from './shared/powertools.ts';
 
-const env = readHeartbeatEnv();
-useEnvironmentDimension(env.environment);
-
-const deps: HeartbeatDeps = {
-  env,
-  connection: secretConnection(traced(new SecretsManagerClient({})), env.secretId),
-  logger: jobLogger,
-  metrics: jobMetrics,
-};
-
-/** The job with its dependencies passed in: what tests call. */
-export const run = runHeartbeat;
-
-export const handler = lambdaHandler((event: unknown) => runHeartbeat(event, deps));
+export const handler = jobHandler(
+  readHeartbeatEnv,
+  (env, common): HeartbeatDeps => ({
+    env,
+    connection: secretConnection(traced(new SecretsManagerClient({})), env.secretId),
+    ...common,
+  }),
+  runHeartbeat,
+);

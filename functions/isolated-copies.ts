@@ -7,26 +7,15 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readIsolatedCopiesEnv } from './shared/env.ts';
 import { type IsolatedCopiesDeps, runIsolatedCopies } from './shared/jobs/isolated-copies.ts';
-import {
-  jobLogger,
-  jobMetrics,
-  lambdaHandler,
-  traced,
-  useEnvironmentDimension,
-} from './shared/powertools.ts';
+import { jobHandler, traced } from './shared/powertools.ts';
 
-const env = readIsolatedCopiesEnv();
-useEnvironmentDimension(env.environment);
-
-const deps: IsolatedCopiesDeps = {
-  env,
-  rds: traced(new RDSClient({ region: env.copyRegion })),
-  sns: traced(new SNSClient({ region: env.copyRegion })),
-  logger: jobLogger,
-  metrics: jobMetrics,
-};
-
-/** The job with its dependencies passed in: what tests call. */
-export const run = runIsolatedCopies;
-
-export const handler = lambdaHandler((event: unknown) => runIsolatedCopies(event, deps));
+export const handler = jobHandler(
+  readIsolatedCopiesEnv,
+  (env, common): IsolatedCopiesDeps => ({
+    env,
+    rds: traced(new RDSClient({ region: env.copyRegion })),
+    sns: traced(new SNSClient({ region: env.copyRegion })),
+    ...common,
+  }),
+  runIsolatedCopies,
+);

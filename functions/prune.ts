@@ -7,28 +7,17 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readPruneEnv } from './shared/env.ts';
 import { type PruneDeps, runPrune } from './shared/jobs/prune.ts';
-import {
-  jobLogger,
-  jobMetrics,
-  lambdaHandler,
-  traced,
-  useEnvironmentDimension,
-} from './shared/powertools.ts';
+import { jobHandler, traced } from './shared/powertools.ts';
 
-const env = readPruneEnv();
-useEnvironmentDimension(env.environment);
-
-const deps: PruneDeps = {
-  env,
-  sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
-  copyRds: traced(new RDSClient({ region: env.copyRegion })),
-  s3: traced(new S3Client({ region: env.sourceRegion })),
-  sns: traced(new SNSClient({ region: env.sourceRegion })),
-  logger: jobLogger,
-  metrics: jobMetrics,
-};
-
-/** The job with its dependencies passed in: what tests call. */
-export const run = runPrune;
-
-export const handler = lambdaHandler((event: unknown) => runPrune(event, deps));
+export const handler = jobHandler(
+  readPruneEnv,
+  (env, common): PruneDeps => ({
+    env,
+    sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
+    copyRds: traced(new RDSClient({ region: env.copyRegion })),
+    s3: traced(new S3Client({ region: env.sourceRegion })),
+    sns: traced(new SNSClient({ region: env.sourceRegion })),
+    ...common,
+  }),
+  runPrune,
+);

@@ -7,28 +7,17 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readRpoMonitorEnv } from './shared/env.ts';
 import { type RpoMonitorDeps, runRpoMonitor } from './shared/jobs/rpo-monitor.ts';
-import {
-  jobLogger,
-  jobMetrics,
-  lambdaHandler,
-  traced,
-  useEnvironmentDimension,
-} from './shared/powertools.ts';
+import { jobHandler, traced } from './shared/powertools.ts';
 
-const env = readRpoMonitorEnv();
-useEnvironmentDimension(env.environment);
-
-const deps: RpoMonitorDeps = {
-  env,
-  sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
-  copyRds: traced(new RDSClient({ region: env.copyRegion })),
-  ddb: traced(new DynamoDBClient({ region: env.sourceRegion })),
-  sns: traced(new SNSClient({ region: env.sourceRegion })),
-  logger: jobLogger,
-  metrics: jobMetrics,
-};
-
-/** The job with its dependencies passed in: what tests call. */
-export const run = runRpoMonitor;
-
-export const handler = lambdaHandler((event: unknown) => runRpoMonitor(event, deps));
+export const handler = jobHandler(
+  readRpoMonitorEnv,
+  (env, common): RpoMonitorDeps => ({
+    env,
+    sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
+    copyRds: traced(new RDSClient({ region: env.copyRegion })),
+    ddb: traced(new DynamoDBClient({ region: env.sourceRegion })),
+    sns: traced(new SNSClient({ region: env.sourceRegion })),
+    ...common,
+  }),
+  runRpoMonitor,
+);

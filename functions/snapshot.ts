@@ -7,28 +7,17 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { readSnapshotEnv } from './shared/env.ts';
 import { runSnapshot, type SnapshotDeps } from './shared/jobs/snapshot.ts';
-import {
-  jobLogger,
-  jobMetrics,
-  lambdaHandler,
-  traced,
-  useEnvironmentDimension,
-} from './shared/powertools.ts';
+import { jobHandler, traced } from './shared/powertools.ts';
 
-const env = readSnapshotEnv();
-useEnvironmentDimension(env.environment);
-
-const deps: SnapshotDeps = {
-  env,
-  sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
-  copyRds: traced(new RDSClient({ region: env.copyRegion })),
-  copyKms: traced(new KMSClient({ region: env.copyRegion })),
-  sns: traced(new SNSClient({ region: env.sourceRegion })),
-  logger: jobLogger,
-  metrics: jobMetrics,
-};
-
-/** The job with its dependencies passed in: what tests call. */
-export const run = runSnapshot;
-
-export const handler = lambdaHandler((event: unknown) => runSnapshot(event, deps));
+export const handler = jobHandler(
+  readSnapshotEnv,
+  (env, common): SnapshotDeps => ({
+    env,
+    sourceRds: traced(new RDSClient({ region: env.sourceRegion })),
+    copyRds: traced(new RDSClient({ region: env.copyRegion })),
+    copyKms: traced(new KMSClient({ region: env.copyRegion })),
+    sns: traced(new SNSClient({ region: env.sourceRegion })),
+    ...common,
+  }),
+  runSnapshot,
+);

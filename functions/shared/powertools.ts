@@ -123,3 +123,25 @@ export function lambdaHandler<TEvent, TResult>(run: (event: TEvent, context: Con
     .use(injectLambdaContext(logger, { clearState: true }))
     .handler((event, context) => run(event, context));
 }
+
+/** What every scheduled job gets beside its settings and clients: Powertools' logger and metrics. */
+export interface JobCommon {
+  readonly logger: JobLogger;
+  readonly metrics: JobMetrics;
+}
+
+/**
+ * The Lambda handler of a scheduled job: its settings read and its metrics tagged with its
+ * environment once at cold start, its dependencies (the SDK clients) built once from them, the
+ * job run per event. A bad deployment (missing settings) fails the cold start, not a run.
+ */
+export function jobHandler<E extends { readonly environment: string }, D, R>(
+  readSettings: () => E,
+  dependencies: (settings: E, common: JobCommon) => D,
+  job: (event: unknown, deps: D) => Promise<R>,
+) {
+  const settings = readSettings();
+  useEnvironmentDimension(settings.environment);
+  const deps = dependencies(settings, { logger: jobLogger, metrics: jobMetrics });
+  return lambdaHandler((event: unknown) => job(event, deps));
+}
