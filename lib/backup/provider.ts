@@ -3,12 +3,12 @@
  * framework), with the framework's own log group and a role that may only write those logs and
  * invoke that function: what the artifacts upload and the replication setup share.
  */
-import { CustomResource, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { CustomResource, Validations } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
+import { functionLogsAndRole } from '../function.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 
 export interface FunctionResourceProps {
@@ -27,20 +27,11 @@ export interface FunctionResourceProps {
 
 /** The custom resource, run by `fn` on Create, Update and Delete. */
 export function functionResource(scope: Construct, p: FunctionResourceProps): CustomResource {
-  const providerLogs = new logs.LogGroup(scope, `${p.prefix}ProviderLogs`, {
-    retention: p.logRetention,
-    removalPolicy: RemovalPolicy.RETAIN,
-  });
-  const providerRole = new iam.Role(scope, `${p.prefix}ProviderRole`, {
-    description: `recovery-drill: CloudFormation custom resource framework for ${p.purpose}`,
-    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-  });
-  providerRole.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'WriteOwnLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [providerLogs.logGroupArn],
-    }),
+  const { logGroup: providerLogs, role: providerRole } = functionLogsAndRole(
+    scope,
+    `${p.prefix}Provider`,
+    `recovery-drill: CloudFormation custom resource framework for ${p.purpose}`,
+    p.logRetention,
   );
   const provider = new cr.Provider(scope, `${p.prefix}Provider`, {
     onEventHandler: p.fn,

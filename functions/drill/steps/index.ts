@@ -6,9 +6,8 @@
  * class (`../ports/errors.ts`): the state machine catches it into `failures.<step>` and goes to cleanup.
  */
 import type { DrillTaskStep } from '../../core/drill-steps.ts';
-import type { DrillDeps } from '../ports/drill-deps.ts';
 import { CHECKS_STEPS } from './checks-steps.ts';
-import type { DrillState, StepContext } from './context.ts';
+import type { StepContext } from './context.ts';
 import { CONTROL_STEPS } from './control-steps.ts';
 import { runStepWith } from './dispatch.ts';
 import { REPORTING_STEPS } from './reporting-steps.ts';
@@ -28,17 +27,11 @@ const HANDLERS: { readonly [K in DrillTaskStep]: (context: StepContext) => Promi
 };
 
 /**
- * Runs one step of the whole drill. `state` is the execution state; `executionName` the
- * execution's name (the drill id).
- * @throws the step's failure class (`ReadyNotOkError`, `RestoreFailedError`, …) or a bad input
- *   (`DrillInputError`), which the state machine catches.
+ * Runs one step of the whole drill (`runStepWith` over every group's table): `state` is the
+ * execution state; `executionName` the execution's name (the drill id).
  */
-export function runStep(
-  step: string,
-  state: DrillState,
-  deps: DrillDeps,
-  executionName: string,
-  executionArn: string | null = null,
-): Promise<unknown> {
-  return runStepWith(HANDLERS, step, state, deps, executionName, executionArn);
+export function runStep(...args: DropFirst<Parameters<typeof runStepWith>>): Promise<unknown> {
+  return runStepWith(HANDLERS, ...args);
 }
+
+type DropFirst<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;

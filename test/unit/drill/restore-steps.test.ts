@@ -96,7 +96,12 @@ describe('restore step', () => {
     const state = await validated(f, input);
     const restored = (await runStep('restore', state, f.deps, DRILL_ID)) as DrillState['restore'];
     expect(f.recovery.requests).toEqual([
-      { instanceId: `recovery-drill-${DRILL_ID}`, targetTime: expected, tags: { [DRILL_ID_TAG]: DRILL_ID } },
+      {
+        instanceId: `recovery-drill-${DRILL_ID}`,
+        targetTime: expected,
+        tags: { [DRILL_ID_TAG]: DRILL_ID },
+        from: 'source',
+      },
     ]);
     expect(restored).toMatchObject({ instanceId: `recovery-drill-${DRILL_ID}`, outcome: 'passed' });
   });
