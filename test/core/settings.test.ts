@@ -78,19 +78,8 @@ describe('settings codec', () => {
 
   it('leaves out of the drill what only the local engine and the backups read', () => {
     const envelope = settingsEnvelope('drill', config(), {
-      bucket: 'b',
-      topicArn: 't',
-      drillSecretArn: 's',
-      dbSubnetGroupName: 'g',
+      ...DRILL_RESOURCES,
       dbSecurityGroupIds: ['sg-1'],
-      clusterArn: null,
-      taskDefinitionArn: null,
-      appSubnetIds: [],
-      appSecurityGroupIds: [],
-      logGroupName: null,
-      stateTable: null,
-      drillRegion: null,
-      artifactsBucket: null,
     });
     expect(Object.keys(envelope.config)).toEqual([...DRILL_SECTIONS]);
     expect(envelope.config).not.toHaveProperty('local');
